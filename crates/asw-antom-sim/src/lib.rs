@@ -1,0 +1,1 @@
+//! antom-sim: a faithful local Antom simulator for tests, demos and benchmarks.

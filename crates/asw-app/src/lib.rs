@@ -1,0 +1,1 @@
+//! Composition root: configuration, wiring, webhook and admin HTTP server, shutdown, the antom-switch CLI.

@@ -1,0 +1,1 @@
+//! Downstream adapter: the terminal-facing ISO 8583 TCP server.

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: formatting, lints, and every unit, property, integration and
+# end-to-end test against real redis-server, real TCP and real HTTP.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/ensure-deps.sh
+export ASW_PYTHON="$PWD/target/pyenv/bin/python"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
