@@ -1,1 +1,13 @@
-//! The translation core: domain types, the transaction state machine, response-code mapping, orchestration and the ports.
+//! The translation core of antom-switch.
+//!
+//! Owns the domain types, the deterministic identifiers, the transaction state machine, the
+//! mapping of Antom outcomes to ISO 8583 response codes and the orchestration of every flow
+//! (pay → inquire → cancel, reversals, refunds, inquiries). It drives the outside world only
+//! through the [`ports`]: it knows no sockets, no HTTP and no Redis commands.
+
+pub mod domain;
+pub mod ids;
+pub mod ports;
+pub mod record;
+pub mod saf;
+pub mod state;

@@ -1,0 +1,313 @@
+//! The ports: small traits the core drives. Adapters (Redis, the Antom HTTP client) implement
+//! them; the core never knows which.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::{MerchantProfile, Money, PaymentCode, PaymentRequestId, RefundRequestId};
+use crate::record::{Change, SafEntry, TransactionRecord};
+
+// ---------------------------------------------------------------------------------------------
+// Upstream (Antom)
+
+/// The three outcomes of any Antom call. A timeout, a reset, a 5xx, a `U`, an unsigned or badly
+/// signed answer are all `Unknown`: never a decline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpstreamOutcome<T> {
+    /// Antom answered `S` (for inquiries: the inquiry worked; the status is inside).
+    Success(T),
+    /// Antom answered a definitive `F` with this result code.
+    Failed {
+        /// Antom `resultCode`.
+        result_code: String,
+        /// Antom `resultMessage` (human text; never parsed).
+        message: String,
+    },
+    /// Nobody can tell what happened.
+    Unknown {
+        /// Short machine-friendly reason (`U:UNKNOWN_EXCEPTION`, `timeout`, `bad_signature`, …).
+        reason: String,
+    },
+}
+
+impl<T> UpstreamOutcome<T> {
+    /// The outcome class as a metric label: `S`, `F` or `U`.
+    pub fn status_label(&self) -> &'static str {
+        match self {
+            UpstreamOutcome::Success(_) => "S",
+            UpstreamOutcome::Failed { .. } => "F",
+            UpstreamOutcome::Unknown { .. } => "U",
+        }
+    }
+}
+
+/// Which in-store scenario a `pay` uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PayScenario {
+    /// The customer shows a code, the merchant scans it (User-Presented Mode).
+    PaymentCode,
+    /// The merchant shows a dynamic QR (Order Code); no payment code.
+    OrderCode,
+}
+
+/// Everything a `pay` needs, in domain terms.
+#[derive(Clone, Debug)]
+pub struct PayCommand {
+    /// Configured Antom client to use.
+    pub client: String,
+    /// Idempotency key.
+    pub payment_request_id: PaymentRequestId,
+    /// Amount and currency.
+    pub amount: Money,
+    /// The scanned code (`None` for Order Code).
+    pub payment_code: Option<PaymentCode>,
+    /// Scenario.
+    pub scenario: PayScenario,
+    /// Merchant and store data.
+    pub merchant: MerchantProfile,
+    /// F41 of the terminal (Antom `order.env.storeTerminalId`).
+    pub terminal_id: String,
+    /// Terminal local time of the request (Antom `order.env.storeTerminalRequestTime`).
+    pub terminal_request_time: OffsetDateTime,
+    /// Antom `order.referenceOrderId` (e.g. F62 invoice), when given.
+    pub reference_order_id: Option<String>,
+    /// Antom `order.orderDescription`.
+    pub order_description: String,
+    /// Where Antom sends `notifyPayment`.
+    pub notify_url: Option<String>,
+    /// Antom `paymentExpiryTime`: after it the payment can no longer succeed.
+    pub payment_expiry: Option<OffsetDateTime>,
+}
+
+/// What a successful `pay` tells us.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PayReceipt {
+    /// Antom `paymentId`.
+    pub payment_id: Option<String>,
+    /// Antom `paymentTime`, as sent.
+    pub payment_time: Option<String>,
+    /// `pspCustomerInfo.pspName`, for the receipt.
+    pub wallet: Option<String>,
+    /// Order Code scenario: the code to display and its expiry.
+    pub order_code: Option<String>,
+}
+
+/// `inquiryPayment` by `paymentRequestId`.
+#[derive(Clone, Debug)]
+pub struct InquiryCommand {
+    /// Configured Antom client.
+    pub client: String,
+    /// The payment to look up.
+    pub payment_request_id: PaymentRequestId,
+}
+
+/// Antom's `paymentStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentStatus {
+    /// Paid.
+    Success,
+    /// Failed: nothing charged.
+    Fail,
+    /// Still in progress.
+    Processing,
+    /// Cancelled (closed unpaid, or reversed with a full refund).
+    Cancelled,
+}
+
+/// What a successful inquiry tells us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentReport {
+    /// Payment status.
+    pub status: PaymentStatus,
+    /// Antom `paymentId`.
+    pub payment_id: Option<String>,
+    /// Antom `paymentResultCode` (reason of the status).
+    pub result_code: Option<String>,
+    /// `paymentAmount` as (minor units, alpha-3 currency), when present.
+    pub amount: Option<(u64, String)>,
+    /// Wallet name.
+    pub wallet: Option<String>,
+}
+
+/// `cancel` by `paymentRequestId`.
+#[derive(Clone, Debug)]
+pub struct CancelCommand {
+    /// Configured Antom client.
+    pub client: String,
+    /// The payment to cancel.
+    pub payment_request_id: PaymentRequestId,
+}
+
+/// What a successful cancel tells us.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CancelReceipt {
+    /// Antom `cancelTime`, as sent.
+    pub cancel_time: Option<String>,
+}
+
+/// `refund` of a payment.
+#[derive(Clone, Debug)]
+pub struct RefundCommand {
+    /// Configured Antom client.
+    pub client: String,
+    /// Idempotency key of the refund.
+    pub refund_request_id: RefundRequestId,
+    /// Antom `paymentId` of the payment to refund.
+    pub payment_id: String,
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// ISO 4217 alpha-3 currency of the payment.
+    pub currency: String,
+    /// Antom `refundReason`.
+    pub reason: Option<String>,
+}
+
+/// What a successful refund tells us.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefundReceipt {
+    /// Antom `refundId`.
+    pub refund_id: Option<String>,
+    /// Antom `refundTime`, as sent.
+    pub refund_time: Option<String>,
+}
+
+/// The Antom side, as the core sees it. Implementations classify every answer and never retry:
+/// retry policy belongs to the core and the reversal engine.
+#[async_trait]
+pub trait Upstream: Send + Sync + 'static {
+    /// `pay`.
+    async fn pay(&self, command: &PayCommand) -> UpstreamOutcome<PayReceipt>;
+    /// `inquiryPayment`.
+    async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport>;
+    /// `cancel`.
+    async fn cancel(&self, command: &CancelCommand) -> UpstreamOutcome<CancelReceipt>;
+    /// `refund`.
+    async fn refund(&self, command: &RefundCommand) -> UpstreamOutcome<RefundReceipt>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journal (the store)
+
+/// Why the store could not do what was asked. Every variant means "nothing was written" unless
+/// it says otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time; retrying later is safe.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The write may or may not have happened (the connection broke after sending it).
+    /// Callers must re-read before deciding anything.
+    #[error("store outcome unknown: {0}")]
+    Indeterminate(String),
+    /// The store answered something this version cannot read (a bug or a foreign writer).
+    #[error("store data invalid: {0}")]
+    Corrupt(String),
+}
+
+/// The answer to [`Journal::begin`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BeginOutcome {
+    /// The record was created: the caller owns the transaction.
+    Started,
+    /// A record with the same duplicate-detection key exists (a re-sent request).
+    Existing(Box<TransactionRecord>),
+    /// A reversal for this key arrived first: the original must be declined, not sent.
+    Tombstoned,
+}
+
+/// The answer to [`Journal::commit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Written, with its side effects.
+    Committed,
+    /// The record changed meanwhile (or vanished): nothing written. Reload and decide again.
+    Conflict(Option<Box<TransactionRecord>>),
+}
+
+/// A reversal whose original the journal has never seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// Journal shard tag derived from the original's key.
+    pub tag: String,
+    /// The original's duplicate-detection key.
+    pub dedup_key: String,
+    /// The original's `paymentRequestId`, derived from its key.
+    pub payment_request_id: PaymentRequestId,
+    /// When the reversal arrived.
+    pub created_at_ms: i64,
+}
+
+/// The answer to [`Journal::reverse_unseen`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TombstoneOutcome {
+    /// Tombstone and cancel written.
+    Created,
+    /// A tombstone for this key already existed: nothing new was written.
+    AlreadyTombstoned,
+    /// The original exists after all (it arrived meanwhile): handle it as a normal reversal.
+    RecordExists(Box<TransactionRecord>),
+}
+
+/// The transaction journal. Every write is atomic with its side effects.
+#[async_trait]
+pub trait Journal: Send + Sync + 'static {
+    /// Creates the record of a new transaction, unless its duplicate-detection key is already
+    /// taken (by a record or a tombstone). Adds it to the deadline index. Durable before `pay`.
+    async fn begin(&self, record: &TransactionRecord) -> Result<BeginOutcome, StoreError>;
+    /// Loads a record by journal id (`paymentRequestId`, or `refundRequestId` for refunds).
+    async fn load(
+        &self,
+        tag: &str,
+        journal_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError>;
+    /// Loads the record that holds a duplicate-detection key.
+    async fn load_by_dedup_key(
+        &self,
+        tag: &str,
+        dedup_key: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError>;
+    /// Compare-and-set on the record's version, with the change's side effects (SAF entry,
+    /// deadline index, audit stream) in the same atomic step. When the change queues a SAF
+    /// entry, `Committed` means it is durable as configured.
+    async fn commit(&self, change: &Change) -> Result<CommitOutcome, StoreError>;
+    /// Records a reversal for an original never seen: a tombstone (so a late original is
+    /// declined) and its cancel, atomically with respect to [`Journal::begin`].
+    async fn reverse_unseen(
+        &self,
+        tombstone: &Tombstone,
+        cancel: &SafEntry,
+    ) -> Result<TombstoneOutcome, StoreError>;
+    /// Journal ids (with tags) whose gateway deadline is at or before `now_ms`.
+    async fn due_for_sweep(
+        &self,
+        now_ms: i64,
+        max: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock
+
+/// Wall-clock time, behind a port so that tests can move it.
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+
+    /// The current time as a date-time in UTC.
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.now_ms()) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
+    }
+}

@@ -1,0 +1,285 @@
+//! The journal record of one transaction and the queued work (SAF entries) it can create.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{PaymentRequestId, RefundRequestId, TerminalKey, TxnKind};
+use crate::state::{CancelReason, Delivery, Enqueue, Event, Next, TxnState, next};
+
+/// One transaction as the journal keeps it. Serialised as JSON inside Redis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRecord {
+    /// Compare-and-set version: every committed change increments it.
+    pub version: u64,
+    /// Purchase or refund.
+    pub kind: TxnKind,
+    /// Current state.
+    pub state: TxnState,
+    /// Whether the terminal received the approval.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// The Antom `paymentRequestId` (for a refund: the original payment's).
+    pub payment_request_id: PaymentRequestId,
+    /// For refunds: the `refundRequestId` (also the journal id of the refund record).
+    #[serde(default)]
+    pub refund_request_id: Option<RefundRequestId>,
+    /// The journal shard tag (8 hex chars) shared by all of this transaction's keys.
+    pub tag: String,
+    /// `MID|TID|YYYYMMDD|STAN`, the duplicate-detection key.
+    pub dedup_key: String,
+    /// The terminal's key fields.
+    pub terminal_key: TerminalKey,
+    /// Digest of the request content: a re-sent request with another digest is answered 94.
+    pub content_digest: String,
+    /// Configured Antom client (client id + keys) that handles this transaction.
+    pub client: String,
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// ISO 4217 alpha-3 currency.
+    pub currency: String,
+    /// ISO 4217 numeric currency (F49).
+    pub currency_numeric: u16,
+    /// The payment code, masked.
+    #[serde(default)]
+    pub masked_payment_code: Option<String>,
+    /// Antom `paymentId`, once known.
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    /// Antom `refundId`, once known.
+    #[serde(default)]
+    pub refund_id: Option<String>,
+    /// F37 given to the terminal.
+    pub rrn: String,
+    /// F38 when approved.
+    #[serde(default)]
+    pub approval_code: Option<String>,
+    /// F39 answered (or to be replayed) when the outcome is a decline.
+    #[serde(default)]
+    pub response_code: Option<String>,
+    /// Last Antom `resultCode` seen.
+    #[serde(default)]
+    pub result_code: Option<String>,
+    /// Wallet name for the receipt (`pspName`).
+    #[serde(default)]
+    pub wallet: Option<String>,
+    /// Total refunded from this purchase so far (minor units).
+    #[serde(default)]
+    pub refunded_minor: u64,
+    /// Why a cancel was queued, when one was.
+    #[serde(default)]
+    pub cancel_reason: Option<CancelReason>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Last change, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// The Antom call is certainly over by then (its client timeout plus a margin), or when it
+    /// was answered: a cancel must not overtake its `pay`.
+    pub call_over_at_ms: i64,
+    /// The answer to the terminal is due by then (just under the terminal's timeout).
+    pub response_deadline_ms: i64,
+    /// The terminal gives up waiting at this time: an approval is never sent after it.
+    pub terminal_deadline_ms: i64,
+    /// Active cancellation time: everything not delivered-approved is cancelled after it.
+    pub gateway_deadline_ms: i64,
+    /// After this time Antom can no longer turn the payment into SUCCESS (`paymentExpiryTime`).
+    pub payment_expiry_ms: i64,
+}
+
+impl TransactionRecord {
+    /// Asks the state table what `event` means for this record.
+    pub fn decide(&self, event: Event) -> Next {
+        next(self.kind, self.state, self.delivery, event)
+    }
+
+    /// The record's id in the journal: the `refundRequestId` for refunds, else the
+    /// `paymentRequestId`.
+    pub fn journal_id(&self) -> &str {
+        match (&self.kind, &self.refund_request_id) {
+            (TxnKind::Refund, Some(id)) => id.as_str(),
+            _ => self.payment_request_id.as_str(),
+        }
+    }
+
+    /// True if Antom must be assumed to hold no SUCCESS for a purchase in this state.
+    pub fn is_settled_without_success(&self) -> bool {
+        matches!(
+            self.state,
+            TxnState::Declined | TxnState::Cancelled | TxnState::Refunded
+        )
+    }
+}
+
+/// Work queued in the SAF stream; always written in the same atomic step as the state change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafEntry {
+    /// What to do at Antom.
+    pub action: SafAction,
+    /// The payment concerned.
+    pub payment_request_id: PaymentRequestId,
+    /// The journal record to update with the outcome (see [`TransactionRecord::journal_id`]).
+    pub journal_id: String,
+    /// Journal shard tag of the transaction.
+    pub tag: String,
+    /// Configured Antom client to use.
+    pub client: String,
+    /// Why it was queued.
+    pub reason: CancelReason,
+    /// When it was queued, ms since the epoch.
+    pub enqueued_at_ms: i64,
+    /// Not to be sent before this time: the original call may still be in flight until then.
+    pub not_before_ms: i64,
+    /// `ORDER_NOT_EXIST` is not final before this time (the payment could still appear).
+    pub order_may_appear_until_ms: i64,
+    /// True when no journal record exists (a reversal for an original never seen).
+    #[serde(default)]
+    pub tombstone: bool,
+}
+
+/// The Antom call a SAF entry stands for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SafAction {
+    /// `cancel` by `paymentRequestId`, retried with the same parameters.
+    Cancel,
+    /// `refund` of the full amount (a cancel whose window had passed), or the completion of a
+    /// refund transaction whose answer stayed unknown; always the same `refundRequestId`.
+    Refund {
+        /// Idempotency key of the refund.
+        refund_request_id: RefundRequestId,
+        /// Antom `paymentId` of the payment to refund, when known.
+        payment_id: Option<String>,
+        /// Amount in minor units.
+        amount_minor: u64,
+        /// ISO 4217 alpha-3 currency.
+        currency: String,
+    },
+}
+
+impl SafAction {
+    /// Stable label for metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SafAction::Cancel => "cancel",
+            SafAction::Refund { .. } => "refund",
+        }
+    }
+}
+
+/// One atomic change of a record: compare the version, write the new record, queue the work,
+/// update the deadline index, append the audit entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    /// The version the record must still have.
+    pub expected_version: u64,
+    /// The record as it must be after the change (version already incremented).
+    pub record: TransactionRecord,
+    /// The event that caused it, for the audit stream.
+    pub event: Event,
+    /// A short human cause for the audit stream and the INFO log line.
+    pub cause: String,
+    /// Queued work, written in the same step.
+    pub enqueue: Option<SafEntry>,
+    /// Remove the record from the deadline index.
+    pub clear_deadline: bool,
+}
+
+/// The `refundRequestId` of the full refund that replaces a cancel refused with
+/// `CANCEL_WINDOW_EXCEED`: derived from the payment so every retry and every instance uses it.
+pub fn fallback_refund_request_id(payment: &PaymentRequestId) -> RefundRequestId {
+    RefundRequestId::new(format!("RV{}", payment.as_str()))
+}
+
+/// Turns a decision into a [`Change`], or `None` when nothing must be written.
+pub fn plan_change(
+    current: &TransactionRecord,
+    event: Event,
+    now_ms: i64,
+    cause: impl Into<String>,
+) -> Result<Option<Change>, IllegalTransition> {
+    match current.decide(event) {
+        Next::Ignore => Ok(None),
+        Next::Illegal => Err(IllegalTransition {
+            state: current.state,
+            event: event.name(),
+        }),
+        Next::Move {
+            state,
+            delivery,
+            enqueue,
+            clear_deadline,
+        } => {
+            let mut record = current.clone();
+            record.version += 1;
+            record.state = state;
+            record.delivery = delivery;
+            record.updated_at_ms = now_ms;
+            let reason = match event {
+                Event::CancelRequested(reason) => Some(reason),
+                Event::GatewayDeadline => Some(CancelReason::GatewayDeadline),
+                Event::Succeeded if current.state == TxnState::Declined => {
+                    Some(CancelReason::UnexpectedSuccess)
+                }
+                _ => None,
+            };
+            if record.cancel_reason.is_none() && enqueue != Enqueue::Nothing {
+                record.cancel_reason = reason;
+            }
+            let entry = |action: SafAction| SafEntry {
+                action,
+                payment_request_id: record.payment_request_id.clone(),
+                journal_id: record.journal_id().to_string(),
+                tag: record.tag.clone(),
+                client: record.client.clone(),
+                reason: record
+                    .cancel_reason
+                    .or(reason)
+                    .unwrap_or(CancelReason::GatewayDeadline),
+                enqueued_at_ms: now_ms,
+                not_before_ms: record.call_over_at_ms,
+                order_may_appear_until_ms: record.payment_expiry_ms,
+                tombstone: false,
+            };
+            let enqueue = match enqueue {
+                Enqueue::Nothing => None,
+                Enqueue::Cancel => Some(entry(SafAction::Cancel)),
+                Enqueue::RefundFallback => Some(entry(SafAction::Refund {
+                    refund_request_id: fallback_refund_request_id(&record.payment_request_id),
+                    payment_id: record.payment_id.clone(),
+                    amount_minor: record.amount_minor.saturating_sub(record.refunded_minor),
+                    currency: record.currency.clone(),
+                })),
+                Enqueue::RefundRetry => {
+                    let Some(refund_request_id) = record.refund_request_id.clone() else {
+                        return Err(IllegalTransition {
+                            state: current.state,
+                            event: "refund_retry_without_refund_id",
+                        });
+                    };
+                    Some(entry(SafAction::Refund {
+                        refund_request_id,
+                        payment_id: record.payment_id.clone(),
+                        amount_minor: record.amount_minor,
+                        currency: record.currency.clone(),
+                    }))
+                }
+            };
+            Ok(Some(Change {
+                expected_version: current.version,
+                record,
+                event,
+                cause: cause.into(),
+                enqueue,
+                clear_deadline,
+            }))
+        }
+    }
+}
+
+/// An event that the state table rejects in the record's current state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("illegal transition: event {event} in state {}", state.as_str())]
+pub struct IllegalTransition {
+    /// The state the record was in.
+    pub state: TxnState,
+    /// The event's name.
+    pub event: &'static str,
+}
