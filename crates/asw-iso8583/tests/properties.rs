@@ -2,6 +2,8 @@
 //! the decoder never panics on arbitrary or mutated bytes, and the framing never
 //! panics, never holds more than one maximum frame while waiting, and round-trips.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
 use asw_iso8583::dialect::{FieldSpec, Format, LengthKind};
 use asw_iso8583::{
     Dialect, Frame, FrameCodec, LengthPrefix, Message, Mti, Tpdu, decode, encode_to_bytes,

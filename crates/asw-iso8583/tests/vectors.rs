@@ -2,6 +2,8 @@
 //! vector decodes to the listed fields, and encoding those fields gives the bytes back
 //! exactly. Negative vectors (testdata/negative.json) give their typed errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
 use std::path::PathBuf;
 
 use asw_iso8583::codec::Part;
