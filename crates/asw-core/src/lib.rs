@@ -6,8 +6,12 @@
 //! through the [`ports`]: it knows no sockets, no HTTP and no Redis commands.
 
 pub mod domain;
+pub mod flows;
 pub mod ids;
+pub mod iso;
+pub mod merchants;
 pub mod ports;
 pub mod record;
+pub mod response_code;
 pub mod saf;
 pub mod state;

@@ -1,0 +1,164 @@
+//! ISO 8583 response codes (field 39) and the one table that maps Antom outcomes to them.
+//!
+//! The codes follow ISO 8583:1987 as terminals already display them (iso8583-dialect.md §3.7).
+//! Exactly one function, [`for_antom_failure`], turns an Antom `F` result code into a code; every
+//! other place uses the named constants below.
+
+/// Approved / acknowledged.
+pub const APPROVED: &str = "00";
+/// Invalid merchant (unknown MID, merchant not set up at Antom).
+pub const INVALID_MERCHANT: &str = "03";
+/// Do not honour (generic decline).
+pub const DO_NOT_HONOUR: &str = "05";
+/// Invalid transaction (unsupported, outside a window, not refundable, tombstoned original).
+pub const INVALID_TRANSACTION: &str = "12";
+/// Invalid amount (zero, unknown currency, over the refundable amount).
+pub const INVALID_AMOUNT: &str = "13";
+/// Invalid payment code.
+pub const INVALID_CODE: &str = "14";
+/// Unable to locate the original.
+pub const NOT_FOUND: &str = "25";
+/// Format error.
+pub const FORMAT_ERROR: &str = "30";
+/// Not sufficient funds.
+pub const INSUFFICIENT_FUNDS: &str = "51";
+/// Not permitted to the customer.
+pub const NOT_PERMITTED_CUSTOMER: &str = "57";
+/// Not permitted to the terminal (unknown or disabled terminal).
+pub const NOT_PERMITTED_TERMINAL: &str = "58";
+/// Exceeds amount limit.
+pub const AMOUNT_LIMIT: &str = "61";
+/// Exceeds frequency limit.
+pub const FREQUENCY_LIMIT: &str = "65";
+/// Issuer or switch inoperative: still unknown after the polling budget; the cancel is queued.
+pub const UNAVAILABLE: &str = "91";
+/// Duplicate transmission: same key, different content.
+pub const DUPLICATE: &str = "94";
+/// System malfunction (store down, Antom protocol errors).
+pub const SYSTEM_ERROR: &str = "96";
+
+/// Every code the switch can answer, for metric label sets.
+pub const ALL: [&str; 16] = [
+    APPROVED,
+    INVALID_MERCHANT,
+    DO_NOT_HONOUR,
+    INVALID_TRANSACTION,
+    INVALID_AMOUNT,
+    INVALID_CODE,
+    NOT_FOUND,
+    FORMAT_ERROR,
+    INSUFFICIENT_FUNDS,
+    NOT_PERMITTED_CUSTOMER,
+    NOT_PERMITTED_TERMINAL,
+    AMOUNT_LIMIT,
+    FREQUENCY_LIMIT,
+    UNAVAILABLE,
+    DUPLICATE,
+    SYSTEM_ERROR,
+];
+
+/// Antom `F` result codes and the field 39 a terminal gets for them.
+const ANTOM_FAILURES: &[(&str, &str)] = &[
+    // The customer's code or wallet.
+    ("INVALID_PAYMENT_CODE", INVALID_CODE),
+    ("INVALID_CODE", INVALID_CODE),
+    ("EXPIRED_CODE", INVALID_CODE),
+    ("USER_NOT_EXIST", INVALID_CODE),
+    ("USER_BALANCE_NOT_ENOUGH", INSUFFICIENT_FUNDS),
+    ("USER_AMOUNT_EXCEED_LIMIT", AMOUNT_LIMIT),
+    ("PAYMENT_AMOUNT_EXCEED_LIMIT", AMOUNT_LIMIT),
+    ("PAYMENT_COUNT_EXCEED_LIMIT", FREQUENCY_LIMIT),
+    ("USER_KYC_NOT_QUALIFIED", NOT_PERMITTED_CUSTOMER),
+    ("USER_STATUS_ABNORMAL", NOT_PERMITTED_CUSTOMER),
+    ("USER_PAYMENT_VERIFICATION_FAILED", DO_NOT_HONOUR),
+    ("RISK_REJECT", DO_NOT_HONOUR),
+    ("FRAUD_REJECT", DO_NOT_HONOUR),
+    ("NO_PAY_OPTION", DO_NOT_HONOUR),
+    ("NO_PAY_OPTIONS", DO_NOT_HONOUR),
+    // The merchant's set-up.
+    ("PAYMENT_NOT_QUALIFIED", INVALID_MERCHANT),
+    ("MERCHANT_NOT_REGISTERED", INVALID_MERCHANT),
+    ("INVALID_MERCHANT_STATUS", INVALID_MERCHANT),
+    ("MERCHANT_KYB_NOT_QUALIFIED", INVALID_MERCHANT),
+    ("INVALID_CONTRACT", INVALID_MERCHANT),
+    ("SETTLE_CONTRACT_NOT_MATCH", INVALID_MERCHANT),
+    ("CURRENCY_NOT_SUPPORT", INVALID_AMOUNT),
+    // The order / payment.
+    ("ORDER_NOT_EXIST", NOT_FOUND),
+    ("PAYMENT_NOT_EXIST", NOT_FOUND),
+    ("ORDER_IS_CLOSED", INVALID_TRANSACTION),
+    ("ORDER_IS_CANCELED", INVALID_TRANSACTION),
+    ("ORDER_STATUS_INVALID", INVALID_TRANSACTION),
+    ("CANCEL_WINDOW_EXCEED", INVALID_TRANSACTION),
+    // Refunds.
+    ("REFUND_AMOUNT_EXCEED", INVALID_AMOUNT),
+    ("REFUND_WINDOW_EXCEED", INVALID_TRANSACTION),
+    ("MULTIPLE_REFUNDS_NOT_SUPPORTED", INVALID_TRANSACTION),
+    ("REFUND_NOT_SUPPORTED", INVALID_TRANSACTION),
+    ("PARTIAL_REFUND_NOT_SUPPORTED", INVALID_TRANSACTION),
+    ("MERCHANT_BALANCE_NOT_ENOUGH", DO_NOT_HONOUR),
+    // Our own bugs or Antom-side errors: never the customer's fault.
+    ("REPEAT_REQ_INCONSISTENT", SYSTEM_ERROR),
+    ("PARAM_ILLEGAL", SYSTEM_ERROR),
+    ("PROCESS_FAIL", SYSTEM_ERROR),
+    ("SYSTEM_ERROR", SYSTEM_ERROR),
+    ("ACCESS_DENIED", SYSTEM_ERROR),
+    ("INVALID_SIGNATURE", SYSTEM_ERROR),
+    ("SIGNATURE_INVALID", SYSTEM_ERROR),
+    ("KEY_NOT_FOUND", SYSTEM_ERROR),
+    ("CLIENT_INVALID", SYSTEM_ERROR),
+    ("INVALID_CLIENT", SYSTEM_ERROR),
+    ("UNKNOWN_CLIENT", SYSTEM_ERROR),
+    ("INVALID_CLIENT_STATUS", SYSTEM_ERROR),
+    ("CLIENT_FORBIDDEN_ACCESS_API", SYSTEM_ERROR),
+    ("INVALID_API", SYSTEM_ERROR),
+    ("API_INVALID", SYSTEM_ERROR),
+    ("NO_INTERFACE_DEF", SYSTEM_ERROR),
+    ("METHOD_NOT_SUPPORTED", SYSTEM_ERROR),
+    ("MEDIA_TYPE_NOT_ACCEPTABLE", SYSTEM_ERROR),
+    ("OAUTH_FAILED", SYSTEM_ERROR),
+];
+
+/// The field 39 for an Antom `F` result code; unknown codes are a generic decline.
+pub fn for_antom_failure(result_code: &str) -> &'static str {
+    ANTOM_FAILURES
+        .iter()
+        .find(|(code, _)| *code == result_code)
+        .map_or(DO_NOT_HONOUR, |(_, rc)| rc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_customer_declines_to_terminal_codes() {
+        assert_eq!(for_antom_failure("USER_BALANCE_NOT_ENOUGH"), "51");
+        assert_eq!(for_antom_failure("INVALID_PAYMENT_CODE"), "14");
+        assert_eq!(for_antom_failure("EXPIRED_CODE"), "14");
+        assert_eq!(for_antom_failure("RISK_REJECT"), "05");
+        assert_eq!(for_antom_failure("USER_AMOUNT_EXCEED_LIMIT"), "61");
+        assert_eq!(for_antom_failure("PAYMENT_COUNT_EXCEED_LIMIT"), "65");
+        assert_eq!(for_antom_failure("USER_STATUS_ABNORMAL"), "57");
+        assert_eq!(for_antom_failure("MERCHANT_NOT_REGISTERED"), "03");
+        assert_eq!(for_antom_failure("CURRENCY_NOT_SUPPORT"), "13");
+        assert_eq!(for_antom_failure("REFUND_AMOUNT_EXCEED"), "13");
+        assert_eq!(for_antom_failure("CANCEL_WINDOW_EXCEED"), "12");
+        assert_eq!(for_antom_failure("ORDER_NOT_EXIST"), "25");
+        assert_eq!(for_antom_failure("INVALID_SIGNATURE"), "96");
+        assert_eq!(for_antom_failure("SOMETHING_NEW"), "05");
+    }
+
+    #[test]
+    fn table_has_no_duplicates_and_only_known_codes() {
+        for (i, (code, rc)) in ANTOM_FAILURES.iter().enumerate() {
+            assert!(
+                ANTOM_FAILURES[i + 1..].iter().all(|(c, _)| c != code),
+                "{code} twice"
+            );
+            assert!(ALL.contains(rc), "{rc} not in ALL");
+            // Never approve on a failure.
+            assert_ne!(*rc, APPROVED);
+        }
+    }
+}
