@@ -1,0 +1,241 @@
+//! The listener: accept loop behind the connection limits, and shutdown.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use asw_iso8583::{Dialect, DialectError};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::config::{ConfigError, ServerConfig};
+use crate::connection;
+use crate::handler::{ConnectionId, RequestHandler};
+use crate::limits::IpLimiter;
+use crate::metrics::{self, ConnectionResult};
+
+/// Why the server could not start. Nothing was bound when this is returned; retrying
+/// with the same configuration gives the same result except for `Bind`.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The built-in dialect of the profile failed to load (a build defect).
+    #[error("downstream dialect: {0}")]
+    Dialect(#[from] DialectError),
+    /// The listen address could not be bound (in use, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// How shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOutcome {
+    /// Every connection closed and every handler finished within the grace period.
+    Clean,
+    /// The grace period ended first; this many handlers were still running (they keep
+    /// running until the runtime stops).
+    GraceExpired {
+        /// Handlers still running.
+        handlers_running: usize,
+    },
+}
+
+/// What every connection of a listener shares.
+pub(crate) struct Shared {
+    pub(crate) config: ServerConfig,
+    pub(crate) dialect: Arc<Dialect>,
+    pub(crate) handler: Arc<dyn RequestHandler>,
+    pub(crate) handlers: TaskTracker,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// A running terminal-facing listener.
+pub struct Server {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    connections: TaskTracker,
+    accept: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("connections", &self.connections.len())
+            .field("handlers", &self.shared.handlers.len())
+            .finish()
+    }
+}
+
+impl Server {
+    /// Validates `config`, loads its profile's dialect, binds and starts accepting.
+    pub async fn start(
+        config: ServerConfig,
+        handler: Arc<dyn RequestHandler>,
+    ) -> Result<Server, ServerError> {
+        let dialect = config.profile.dialect()?;
+        Self::start_with_dialect(config, dialect, handler).await
+    }
+
+    /// Like [`Server::start`] with a custom dialect (e.g. loaded from the acquirer's
+    /// TOML file); `config.profile` is then ignored.
+    pub async fn start_with_dialect(
+        config: ServerConfig,
+        dialect: Dialect,
+        handler: Arc<dyn RequestHandler>,
+    ) -> Result<Server, ServerError> {
+        config.validate()?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        metrics::describe();
+        let global = Arc::new(Semaphore::new(config.max_connections));
+        let per_ip = IpLimiter::new(config.max_connections_per_ip);
+        let shared = Arc::new(Shared {
+            config,
+            dialect: Arc::new(dialect),
+            handler,
+            handlers: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+        });
+        let connections = TaskTracker::new();
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            Arc::clone(&shared),
+            global,
+            per_ip,
+            connections.clone(),
+        ));
+        tracing::info!(%local_addr, profile = ?shared.config.profile, "downstream listening");
+        Ok(Server {
+            local_addr,
+            shared,
+            connections,
+            accept,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Connections currently open.
+    pub fn open_connections(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Handlers currently running.
+    pub fn running_handlers(&self) -> usize {
+        self.shared.handlers.len()
+    }
+
+    /// Stops accepting and reading, then waits up to the configured grace period for
+    /// in-flight handlers to finish and their answers to be written. Handlers are never
+    /// cancelled here.
+    pub async fn shutdown(self) -> ShutdownOutcome {
+        self.shared.shutdown.cancel();
+        let _ = self.accept.await;
+        self.connections.close();
+        self.shared.handlers.close();
+        let grace = self.shared.config.shutdown_grace();
+        let finished = tokio::time::timeout(grace, async {
+            self.shared.handlers.wait().await;
+            self.connections.wait().await;
+        })
+        .await;
+        match finished {
+            Ok(()) => ShutdownOutcome::Clean,
+            Err(_) => {
+                let handlers_running = self.shared.handlers.len();
+                tracing::warn!(handlers_running, "shutdown grace period expired");
+                ShutdownOutcome::GraceExpired { handlers_running }
+            }
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    global: Arc<Semaphore>,
+    per_ip: Arc<IpLimiter>,
+    connections: TaskTracker,
+) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let accepted = tokio::select! {
+            _ = shared.shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => {
+                backoff = Duration::from_millis(5);
+                pair
+            }
+            Err(error) => {
+                // Usually out of file descriptors: wait instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::select! {
+                    _ = shared.shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let Ok(global_permit) = Arc::clone(&global).try_acquire_owned() else {
+            metrics::connection(ConnectionResult::RejectedGlobalLimit);
+            tracing::debug!(%peer, "connection rejected: global limit");
+            reject(stream);
+            continue;
+        };
+        let Some(ip_permit) = per_ip.try_acquire(peer.ip()) else {
+            metrics::connection(ConnectionResult::RejectedIpLimit);
+            tracing::debug!(%peer, "connection rejected: per-IP limit");
+            reject(stream);
+            continue;
+        };
+        metrics::connection(ConnectionResult::Accepted);
+        // Answers are small and latency matters more than packet count.
+        let _ = stream.set_nodelay(true);
+        let id = ConnectionId::next();
+        let span = tracing::info_span!("connection", id = %id, %peer);
+        connections.spawn(
+            connection::serve(
+                Arc::clone(&shared),
+                stream,
+                peer,
+                id,
+                (global_permit, ip_permit),
+            )
+            .instrument(span),
+        );
+    }
+}
+
+fn reject(stream: TcpStream) {
+    // Dropping closes the socket; nothing is read from a connection we will not serve.
+    drop(stream);
+}
