@@ -1,0 +1,346 @@
+//! [`Journal`] on Redis: every call is one Lua script, so a transition, its queued work, the
+//! deadline index and the audit entry are written together or not at all.
+
+use asw_core::ports::{
+    BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
+};
+use asw_core::record::{Change, SafEntry, TransactionRecord};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{deadline_member, split_deadline_member};
+use crate::scripts;
+use crate::store::{Access, Call, RedisStore};
+use crate::values::{list, tagged, text};
+
+/// One line of a transaction's audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When, ms since the epoch.
+    pub at_ms: i64,
+    /// Journal id of the transaction.
+    pub journal_id: String,
+    /// State before (empty for the creation).
+    pub from: String,
+    /// State after.
+    pub to: String,
+    /// Event name (`begin`, `succeeded`, `cancel_confirmed`, …).
+    pub event: String,
+    /// Human cause.
+    pub cause: String,
+    /// Record version after the change.
+    pub version: u64,
+}
+
+/// An audit entry without `from`: the commit script prepends the state it replaces.
+#[derive(Serialize)]
+struct AuditTail {
+    at_ms: i64,
+    journal_id: String,
+    to: String,
+    event: String,
+    cause: String,
+    version: u64,
+}
+
+fn audit_tail_json(tail: &AuditTail) -> Result<String, StoreError> {
+    let json = to_json(tail, "audit")?;
+    json.strip_prefix('{')
+        .map(str::to_string)
+        .ok_or_else(|| StoreError::Corrupt("audit entry is not an object".into()))
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("encode {what}: {e}")))
+}
+
+pub(crate) fn parse_record(json: &str) -> Result<TransactionRecord, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("journal record: {e}")))
+}
+
+fn record_from(value: Option<&redis::Value>) -> Result<Option<Box<TransactionRecord>>, StoreError> {
+    match value.and_then(text) {
+        Some(json) => Ok(Some(Box::new(parse_record(&json)?))),
+        None => Ok(None),
+    }
+}
+
+impl RedisStore {
+    fn shard(&self, tag: &str) -> Result<u32, StoreError> {
+        self.layout().shard_of(tag)
+    }
+
+    fn audit_len(&self) -> String {
+        self.config().audit_max_len.to_string()
+    }
+
+    /// Loads a record by journal id on a known shard.
+    pub(crate) async fn load_on(
+        &self,
+        shard: u32,
+        journal_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.layout().txn(shard, journal_id)).arg("d");
+        let reply = self.query("load", Access::Read, cmd).await?;
+        match text(&reply) {
+            Some(json) => Ok(Some(parse_record(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The journal id that holds a duplicate key on a shard.
+    pub(crate) async fn dedup_owner(
+        &self,
+        shard: u32,
+        dedup_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.layout().dedup(shard, dedup_key));
+        let reply = self.query("load_dedup", Access::Read, cmd).await?;
+        Ok(text(&reply))
+    }
+}
+
+#[async_trait]
+impl Journal for RedisStore {
+    async fn begin(&self, record: &TransactionRecord) -> Result<BeginOutcome, StoreError> {
+        let shard = self.shard(&record.tag)?;
+        let layout = self.layout();
+        let journal_id = record.journal_id().to_string();
+        let audit = AuditEntry {
+            at_ms: record.created_at_ms,
+            journal_id: journal_id.clone(),
+            from: String::new(),
+            to: record.state.as_str().to_string(),
+            event: "begin".to_string(),
+            cause: "journaled before the upstream call".to_string(),
+            version: record.version,
+        };
+        let call = Call {
+            script: &scripts::BEGIN,
+            keys: vec![
+                layout.txn(shard, &journal_id),
+                layout.dedup(shard, &record.dedup_key),
+                layout.tomb(shard, &record.dedup_key),
+                layout.deadlines(shard),
+                layout.audit(shard),
+                layout.txn_log(shard, &journal_id),
+            ],
+            args: vec![
+                journal_id.clone(),
+                record.version.to_string(),
+                to_json(record, "record")?,
+                self.ttl_arg(),
+                record.gateway_deadline_ms.to_string(),
+                deadline_member(&record.tag, &journal_id),
+                self.audit_len(),
+                to_json(&audit, "audit")?,
+                layout.txn_prefix(shard),
+                record.state.as_str().to_string(),
+            ],
+        };
+        let reply = self.eval("begin", Access::Write, true, call).await?;
+        let (outcome, rest) = tagged(&reply, "begin")?;
+        match outcome.as_str() {
+            "started" => {
+                tracing::info!(journal_id = %journal_id, state = record.state.as_str(), "transaction journaled");
+                Ok(BeginOutcome::Started)
+            }
+            "tombstoned" => Ok(BeginOutcome::Tombstoned),
+            "existing" => match record_from(rest.first())? {
+                Some(existing) => Ok(BeginOutcome::Existing(existing)),
+                None => Err(StoreError::Corrupt("begin: existing without record".into())),
+            },
+            other => Err(StoreError::Corrupt(format!(
+                "begin: unexpected reply {other}"
+            ))),
+        }
+    }
+
+    async fn load(
+        &self,
+        tag: &str,
+        journal_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        self.load_on(self.shard(tag)?, journal_id).await
+    }
+
+    async fn load_by_dedup_key(
+        &self,
+        tag: &str,
+        dedup_key: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        let shard = self.shard(tag)?;
+        match self.dedup_owner(shard, dedup_key).await? {
+            Some(journal_id) => self.load_on(shard, &journal_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn commit(&self, change: &Change) -> Result<CommitOutcome, StoreError> {
+        let record = &change.record;
+        let shard = self.shard(&record.tag)?;
+        let layout = self.layout();
+        let journal_id = record.journal_id().to_string();
+        if change.record.version != change.expected_version + 1 {
+            return Err(StoreError::Corrupt(format!(
+                "commit of {journal_id}: version {} does not follow {}",
+                change.record.version, change.expected_version
+            )));
+        }
+        let audit = AuditTail {
+            at_ms: record.updated_at_ms,
+            journal_id: journal_id.clone(),
+            to: record.state.as_str().to_string(),
+            event: change.event.name().to_string(),
+            cause: change.cause.clone(),
+            version: record.version,
+        };
+        let saf_json = match &change.enqueue {
+            Some(entry) => to_json(entry, "saf entry")?,
+            None => String::new(),
+        };
+        let call = Call {
+            script: &scripts::COMMIT,
+            keys: vec![
+                layout.txn(shard, &journal_id),
+                layout.dedup(shard, &record.dedup_key),
+                layout.deadlines(shard),
+                layout.saf(shard),
+                layout.audit(shard),
+                layout.txn_log(shard, &journal_id),
+            ],
+            args: vec![
+                change.expected_version.to_string(),
+                record.version.to_string(),
+                to_json(record, "record")?,
+                self.ttl_arg(),
+                if change.clear_deadline { "1" } else { "0" }.to_string(),
+                deadline_member(&record.tag, &journal_id),
+                saf_json,
+                journal_id.clone(),
+                audit_tail_json(&audit)?,
+                self.audit_len(),
+                record.state.as_str().to_string(),
+            ],
+        };
+        let durable = change.enqueue.is_some();
+        let reply = self.eval("commit", Access::Write, durable, call).await?;
+        let (outcome, rest) = tagged(&reply, "commit")?;
+        let event = change.event.name();
+        match outcome.as_str() {
+            "committed" => {
+                metrics::counter!("antom_switch_state_transitions_total", "event" => event, "outcome" => "committed").increment(1);
+                tracing::info!(
+                    journal_id = %journal_id,
+                    to = record.state.as_str(),
+                    event,
+                    cause = %change.cause,
+                    queued = change.enqueue.as_ref().map(|e| e.action.name()).unwrap_or("nothing"),
+                    "transition committed"
+                );
+                Ok(CommitOutcome::Committed)
+            }
+            "conflict" => {
+                metrics::counter!("antom_switch_state_transitions_total", "event" => event, "outcome" => "conflict").increment(1);
+                Ok(CommitOutcome::Conflict(record_from(rest.first())?))
+            }
+            other => Err(StoreError::Corrupt(format!(
+                "commit: unexpected reply {other}"
+            ))),
+        }
+    }
+
+    async fn reverse_unseen(
+        &self,
+        tombstone: &Tombstone,
+        cancel: &SafEntry,
+    ) -> Result<TombstoneOutcome, StoreError> {
+        let shard = self.shard(&tombstone.tag)?;
+        let layout = self.layout();
+        let audit = AuditEntry {
+            at_ms: tombstone.created_at_ms,
+            journal_id: tombstone.payment_request_id.as_str().to_string(),
+            from: String::new(),
+            to: "TOMBSTONE".to_string(),
+            event: "reverse_unseen".to_string(),
+            cause: format!("reversal before its original ({})", cancel.reason.as_str()),
+            version: 0,
+        };
+        let call = Call {
+            script: &scripts::REVERSE_UNSEEN,
+            keys: vec![
+                layout.dedup(shard, &tombstone.dedup_key),
+                layout.tomb(shard, &tombstone.dedup_key),
+                layout.saf(shard),
+                layout.audit(shard),
+            ],
+            args: vec![
+                to_json(tombstone, "tombstone")?,
+                to_json(cancel, "saf entry")?,
+                self.ttl_arg(),
+                layout.txn_prefix(shard),
+                tombstone.payment_request_id.as_str().to_string(),
+                to_json(&audit, "audit")?,
+                self.audit_len(),
+            ],
+        };
+        let reply = self
+            .eval("reverse_unseen", Access::Write, true, call)
+            .await?;
+        let (outcome, rest) = tagged(&reply, "reverse_unseen")?;
+        match outcome.as_str() {
+            "created" => {
+                tracing::info!(journal_id = %tombstone.payment_request_id, "tombstone and cancel queued for an unseen original");
+                Ok(TombstoneOutcome::Created)
+            }
+            "already" => Ok(TombstoneOutcome::AlreadyTombstoned),
+            "exists" => match record_from(rest.first())? {
+                Some(record) => Ok(TombstoneOutcome::RecordExists(record)),
+                None => Err(StoreError::Corrupt(
+                    "reverse_unseen: exists without record".into(),
+                )),
+            },
+            other => Err(StoreError::Corrupt(format!(
+                "reverse_unseen: unexpected reply {other}"
+            ))),
+        }
+    }
+
+    async fn due_for_sweep(
+        &self,
+        now_ms: i64,
+        max: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let layout = self.layout();
+        let lease_end = now_ms
+            .saturating_add(i64::try_from(self.config().sweep_lease_ms).unwrap_or(i64::MAX / 2));
+        let mut due = Vec::new();
+        for shard in 0..layout.shards() {
+            if due.len() >= max {
+                break;
+            }
+            let call = Call {
+                script: &scripts::DUE_FOR_SWEEP,
+                keys: vec![layout.deadlines(shard)],
+                args: vec![
+                    now_ms.to_string(),
+                    (max - due.len()).to_string(),
+                    lease_end.to_string(),
+                    layout.txn_prefix(shard),
+                ],
+            };
+            let reply = self
+                .eval("due_for_sweep", Access::Write, false, call)
+                .await?;
+            due.extend(
+                list(&reply)
+                    .iter()
+                    .filter_map(text)
+                    .filter_map(|m| split_deadline_member(&m)),
+            );
+        }
+        Ok(due)
+    }
+}

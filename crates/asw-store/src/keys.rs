@@ -1,0 +1,114 @@
+//! The key layout. Every key of a transaction carries the hash tag `{<shard>}` so that the
+//! record, its duplicate key, its tombstone and the queue structures its atomic scripts touch all
+//! live in one Redis Cluster slot.
+
+use asw_core::ports::StoreError;
+
+/// Builds keys for one deployment prefix and shard count.
+#[derive(Clone, Debug)]
+pub struct KeyLayout {
+    prefix: String,
+    shards: u32,
+}
+
+impl KeyLayout {
+    /// A layout for `prefix` spread over `shards` hash tags (at least one).
+    pub fn new(prefix: &str, shards: u32) -> Self {
+        Self {
+            prefix: prefix.to_string(),
+            shards: shards.max(1),
+        }
+    }
+
+    /// How many shards there are.
+    pub fn shards(&self) -> u32 {
+        self.shards
+    }
+
+    /// The shard of a transaction tag (8 hex characters).
+    pub fn shard_of(&self, tag: &str) -> Result<u32, StoreError> {
+        let value = u32::from_str_radix(tag, 16)
+            .map_err(|_| StoreError::Corrupt(format!("journal tag {tag:?} is not hexadecimal")))?;
+        Ok(value % self.shards)
+    }
+
+    fn base(&self, shard: u32) -> String {
+        format!("{}:{{{}}}:", self.prefix, shard)
+    }
+
+    /// `txn:<journal_id>` prefix, used by scripts to reach a record named by a duplicate key.
+    pub fn txn_prefix(&self, shard: u32) -> String {
+        format!("{}txn:", self.base(shard))
+    }
+    /// Record hash `{v, d}`.
+    pub fn txn(&self, shard: u32, journal_id: &str) -> String {
+        format!("{}txn:{journal_id}", self.base(shard))
+    }
+    /// Per-transaction audit list (its own trail, for `txn show`).
+    pub fn txn_log(&self, shard: u32, journal_id: &str) -> String {
+        format!("{}log:{journal_id}", self.base(shard))
+    }
+    /// Duplicate-detection key → journal id.
+    pub fn dedup(&self, shard: u32, dedup_key: &str) -> String {
+        format!("{}dedup:{dedup_key}", self.base(shard))
+    }
+    /// Tombstone of a reversal whose original was never seen.
+    pub fn tomb(&self, shard: u32, dedup_key: &str) -> String {
+        format!("{}tomb:{dedup_key}", self.base(shard))
+    }
+    /// Deadline index (zset, score = gateway deadline ms, member = `tag:journal_id`).
+    pub fn deadlines(&self, shard: u32) -> String {
+        format!("{}deadlines", self.base(shard))
+    }
+    /// SAF stream.
+    pub fn saf(&self, shard: u32) -> String {
+        format!("{}saf", self.base(shard))
+    }
+    /// Delayed retries (zset, score = due ms).
+    pub fn saf_delayed(&self, shard: u32) -> String {
+        format!("{}saf:delayed", self.base(shard))
+    }
+    /// Dead letters (stream).
+    pub fn saf_dead(&self, shard: u32) -> String {
+        format!("{}saf:dead", self.base(shard))
+    }
+    /// Audit stream (capped).
+    pub fn audit(&self, shard: u32) -> String {
+        format!("{}audit", self.base(shard))
+    }
+}
+
+/// The deadline-index member of a transaction.
+pub fn deadline_member(tag: &str, journal_id: &str) -> String {
+    format!("{tag}:{journal_id}")
+}
+
+/// Splits a deadline-index member back into `(tag, journal_id)`.
+pub fn split_deadline_member(member: &str) -> Option<(String, String)> {
+    let (tag, id) = member.split_once(':')?;
+    Some((tag.to_string(), id.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_shard_hash_tag() {
+        let layout = KeyLayout::new("asw", 4);
+        let shard = layout.shard_of("0000000b").unwrap();
+        assert_eq!(shard, 3);
+        assert_eq!(layout.txn(shard, "P1"), "asw:{3}:txn:P1");
+        assert_eq!(
+            layout.dedup(shard, "M|T|20251121|000001"),
+            "asw:{3}:dedup:M|T|20251121|000001"
+        );
+        assert_eq!(layout.saf(shard), "asw:{3}:saf");
+        assert_eq!(layout.saf_delayed(shard), "asw:{3}:saf:delayed");
+        assert!(layout.shard_of("xyz").is_err());
+        assert_eq!(
+            split_deadline_member(&deadline_member("a1b2c3d4", "ID:x")),
+            Some(("a1b2c3d4".to_string(), "ID:x".to_string()))
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! The Lua scripts. Each one is a single atomic step on keys of one shard (one hash tag).
+//!
+//! They never fail half-way on input we control: every argument is validated and formatted in
+//! Rust before the call, because Redis does not roll back a script that errors after a write.
+//! Scripts reach a record named by a duplicate key through `ARGV` (`txn` prefix of the same
+//! shard), which stays inside the transaction's hash slot.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Creates a transaction unless its duplicate key or a tombstone exists.
+///
+/// KEYS: txn, dedup, tomb, deadlines, audit, txnlog.
+/// ARGV: journal id, version, record json, ttl ms, deadline score, deadline member,
+/// audit maxlen, log json, txn key prefix, state name.
+pub static BEGIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local owner = redis.call('GET', KEYS[2])
+if owner then
+  local d = redis.call('HGET', ARGV[9] .. owner, 'd')
+  if d then return {'existing', d} end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'tombstoned'} end
+local mine = redis.call('HGET', KEYS[1], 'd')
+if mine then return {'existing', mine} end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'j', ARGV[1], 'x', ARGV[8])
+redis.call('RPUSH', KEYS[6], ARGV[8])
+redis.call('PEXPIRE', KEYS[6], ARGV[4])
+return {'started'}
+"#,
+    )
+});
+
+/// Compare-and-set of a record with its side effects.
+///
+/// KEYS: txn, dedup, deadlines, saf, audit, txnlog.
+/// ARGV: expected version, new version, record json, ttl ms, clear deadline (0/1), deadline
+/// member, SAF entry json ('' for none), journal id, log json without its opening brace (the
+/// previous state is prepended here, read from the record), audit maxlen, new state name.
+pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return {'conflict'} end
+if v ~= ARGV[1] then return {'conflict', redis.call('HGET', KEYS[1], 'd')} end
+local from = redis.call('HGET', KEYS[1], 's') or ''
+local log = '{"from":"' .. from .. '",' .. ARGV[9]
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if ARGV[5] == '1' then redis.call('ZREM', KEYS[3], ARGV[6]) end
+local id = ''
+if ARGV[7] ~= '' then id = redis.call('XADD', KEYS[4], '*', 'e', ARGV[7], 'a', '0') end
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[10], '*', 'j', ARGV[8], 'x', log)
+redis.call('RPUSH', KEYS[6], log)
+redis.call('PEXPIRE', KEYS[6], ARGV[4])
+return {'committed', id}
+"#,
+    )
+});
+
+/// Tombstone + cancel for a reversal whose original was never seen, atomic against BEGIN.
+///
+/// KEYS: dedup, tomb, saf, audit.
+/// ARGV: tombstone json, SAF entry json, ttl ms, txn key prefix, payment request id, log json,
+/// audit maxlen.
+pub static REVERSE_UNSEEN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local owner = redis.call('GET', KEYS[1])
+if owner then
+  local d = redis.call('HGET', ARGV[4] .. owner, 'd')
+  if d then return {'exists', d} end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'already'} end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+redis.call('XADD', KEYS[3], '*', 'e', ARGV[2], 'a', '0')
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'j', ARGV[5], 'x', ARGV[6])
+return {'created'}
+"#,
+    )
+});
+
+/// Hands due deadline-index entries to one sweeper: each is re-scored to the lease end so that
+/// other sweepers skip it until then; entries whose record expired are dropped.
+///
+/// KEYS: deadlines. ARGV: now ms, max, lease end ms, txn key prefix.
+pub static DUE_FOR_SWEEP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, m in ipairs(members) do
+  local sep = string.find(m, ':', 1, true)
+  local jid = sep and string.sub(m, sep + 1) or m
+  if redis.call('EXISTS', ARGV[4] .. jid) == 0 then
+    redis.call('ZREM', KEYS[1], m)
+  else
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[3], m)
+    table.insert(out, m)
+  end
+end
+return out
+"#,
+    )
+});
+
+/// Acknowledge and delete a delivery. KEYS: saf. ARGV: group, id.
+pub static ACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return acked
+"#,
+    )
+});
+
+/// Schedule a retry and acknowledge the delivery in one step; a delivery someone else already
+/// acknowledged is not scheduled twice.
+///
+/// KEYS: saf, delayed. ARGV: group, id, due ms, delayed member json.
+pub static RETRY_AT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if acked == 1 then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end
+redis.call('XDEL', KEYS[1], ARGV[2])
+return acked
+"#,
+    )
+});
+
+/// Move due retries back into the stream. KEYS: delayed, saf, dead. ARGV: now ms, max, now ms.
+pub static PROMOTE_DUE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, m in ipairs(members) do
+  local ok, t = pcall(cjson.decode, m)
+  if ok and type(t) == 'table' and type(t.e) == 'string' then
+    redis.call('XADD', KEYS[2], '*', 'e', t.e, 'a', tostring(t.a or '0'), 'err', tostring(t.err or ''))
+  else
+    redis.call('XADD', KEYS[3], '*', 'e', m, 'a', '0', 'reason', 'unreadable delayed entry', 'at', ARGV[3])
+  end
+  redis.call('ZREM', KEYS[1], m)
+end
+return #members
+"#,
+    )
+});
+
+/// Dead-letter a delivery and acknowledge it in one step.
+///
+/// KEYS: saf, dead. ARGV: group, id, entry json, attempts, reason, now ms, original id.
+pub static DEAD_LETTER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local acked = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if acked == 1 then
+  redis.call('XADD', KEYS[2], '*', 'e', ARGV[3], 'a', ARGV[4], 'reason', ARGV[5], 'at', ARGV[6], 'orig', ARGV[7])
+end
+redis.call('XDEL', KEYS[1], ARGV[2])
+return acked
+"#,
+    )
+});
+
+/// Put one dead letter back into the stream with its attempts reset. KEYS: dead, saf. ARGV: id.
+pub static REPLAY_DEAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #found == 0 then return 0 end
+local fields = found[1][2]
+local entry = nil
+for i = 1, #fields, 2 do
+  if fields[i] == 'e' then entry = fields[i + 1] end
+end
+if not entry then return 0 end
+redis.call('XADD', KEYS[2], '*', 'e', entry, 'a', '0')
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1
+"#,
+    )
+});

@@ -1,0 +1,468 @@
+//! The Redis connection, command execution (timeouts, error classification, metrics) and
+//! durability of writes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use asw_core::ports::StoreError;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, ErrorKind, RedisError, Script, ServerErrorKind, Value};
+
+use crate::config::{Durability, StoreConfig};
+use crate::health::{self, Finding};
+use crate::keys::KeyLayout;
+use crate::scripts;
+
+/// Why the store could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The configuration is unusable (every problem listed).
+    #[error("invalid store configuration: {}", .0.join("; "))]
+    InvalidConfig(Vec<String>),
+    /// The Redis URL does not parse (the URL itself is not repeated: it may hold a password).
+    #[error("invalid redis url: {0}")]
+    InvalidUrl(String),
+    /// Redis did not answer; retrying later is safe.
+    #[error("redis unreachable at start-up: {0}")]
+    Unreachable(String),
+    /// The configured durability mode needs a feature the server lacks.
+    #[error("durability mode {mode} needs Redis {needs} or newer; the server runs {found}")]
+    UnsupportedDurability {
+        /// The configured mode.
+        mode: &'static str,
+        /// Minimum server version.
+        needs: &'static str,
+        /// Version the server reported.
+        found: String,
+    },
+}
+
+/// Whether a command may have changed data (decides `Unavailable` vs `Indeterminate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: StoreConfig,
+    pub(crate) layout: KeyLayout,
+    client: redis::Client,
+    conn: ConnectionManager,
+    /// One dedicated connection per consumer for blocking stream reads: a `BLOCK` on the shared
+    /// multiplexed connection would stall every other command behind it.
+    blocking: tokio::sync::Mutex<HashMap<String, ConnectionManager>>,
+    pub(crate) findings: Vec<Finding>,
+}
+
+/// The Redis adapter: implements [`asw_core::ports::Journal`] and
+/// [`asw_core::saf::SafQueue`], plus operator functions. Cheap to clone.
+#[derive(Clone)]
+pub struct RedisStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("key_prefix", &self.inner.config.key_prefix)
+            .field("shards", &self.inner.config.shards)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A script call: keys and arguments already formatted.
+pub(crate) struct Call<'a> {
+    pub(crate) script: &'a Script,
+    pub(crate) keys: Vec<String>,
+    pub(crate) args: Vec<String>,
+}
+
+impl Call<'_> {
+    fn evalsha(&self) -> Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.script.get_hash())
+            .arg(self.keys.len())
+            .arg(&self.keys)
+            .arg(&self.args);
+        cmd
+    }
+}
+
+impl RedisStore {
+    /// Connects, checks the server's durability settings (WARN for each finding), loads the
+    /// scripts and creates the SAF consumer groups.
+    pub async fn connect(config: StoreConfig) -> Result<Self, ConnectError> {
+        config.validate().map_err(ConnectError::InvalidConfig)?;
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|e| ConnectError::InvalidUrl(e.category().to_string()))?;
+        let timeout = config.command_timeout();
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout + durability_wait(&config)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = tokio::time::timeout(
+            timeout * 3,
+            ConnectionManager::new_with_config(client.clone(), manager_config),
+        )
+        .await
+        .map_err(|_| ConnectError::Unreachable("connect timed out".to_string()))?
+        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        let layout = KeyLayout::new(&config.key_prefix, config.shards);
+        let mut store = Self {
+            inner: Arc::new(Inner {
+                config,
+                layout,
+                client,
+                conn,
+                blocking: tokio::sync::Mutex::new(HashMap::new()),
+                findings: Vec::new(),
+            }),
+        };
+        let report = health::inspect(&store)
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        health::require_durability_support(&store.inner.config.durability, &report)?;
+        for finding in &report.findings {
+            tracing::warn!(
+                setting = finding.setting,
+                found = %finding.found,
+                expected = finding.expected,
+                "redis is not configured for durable payments: {}",
+                finding.why
+            );
+        }
+        load_scripts(&store)
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        for shard in 0..store.inner.layout.shards() {
+            store
+                .ensure_group(shard)
+                .await
+                .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        }
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.findings = report.findings;
+        }
+        Ok(store)
+    }
+
+    /// What the start-up check found wrong with the server's configuration (empty when fine).
+    pub fn findings(&self) -> &[Finding] {
+        &self.inner.findings
+    }
+
+    /// The key layout in use.
+    pub fn layout(&self) -> &KeyLayout {
+        &self.inner.layout
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Readiness probe: one `PING` within the command timeout.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.inner.conn.clone();
+        let reply: String = self
+            .timed("ping", Access::Read, async move {
+                redis::cmd("PING").query_async(&mut conn).await
+            })
+            .await?;
+        if reply == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!("ping answered {reply:?}")))
+        }
+    }
+
+    pub(crate) async fn ensure_group(&self, shard: u32) -> Result<(), StoreError> {
+        let key = self.inner.layout.saf(shard);
+        let group = self.inner.config.consumer_group.clone();
+        let mut conn = self.inner.conn.clone();
+        self.timed("group_create", Access::Write, async move {
+            let created: Result<Value, RedisError> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(&key)
+                .arg(&group)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut conn)
+                .await;
+            match created {
+                Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+                other => other.map(|_| ()),
+            }
+        })
+        .await
+    }
+
+    /// Runs one command under the command timeout, with metrics and error classification.
+    pub(crate) async fn timed<T, F>(
+        &self,
+        op: &'static str,
+        access: Access,
+        fut: F,
+    ) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, RedisError>>,
+    {
+        self.timed_within(op, access, self.inner.config.command_timeout(), fut)
+            .await
+    }
+
+    pub(crate) async fn timed_within<T, F>(
+        &self,
+        op: &'static str,
+        access: Access,
+        limit: Duration,
+        fut: F,
+    ) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, RedisError>>,
+    {
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(limit, fut).await;
+        metrics::histogram!("antom_switch_store_command_duration_seconds", "op" => op)
+            .record(started.elapsed().as_secs_f64());
+        let error = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => classify(op, &e, access),
+            Err(_) => match access {
+                Access::Read => StoreError::Unavailable(format!("{op}: timed out")),
+                Access::Write => StoreError::Indeterminate(format!("{op}: timed out")),
+            },
+        };
+        let kind = match &error {
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Indeterminate(_) => "indeterminate",
+            StoreError::Corrupt(_) => "corrupt",
+        };
+        metrics::counter!("antom_switch_store_errors_total", "op" => op, "kind" => kind)
+            .increment(1);
+        Err(error)
+    }
+
+    /// Runs a script by SHA, loading it when the server does not know it (after a restart).
+    /// With `durable`, the configured `WAIT`/`WAITAOF` rides in the same pipeline, on the same
+    /// connection, right behind the write.
+    pub(crate) async fn eval(
+        &self,
+        op: &'static str,
+        access: Access,
+        durable: bool,
+        call: Call<'_>,
+    ) -> Result<Value, StoreError> {
+        let durability = if durable && access == Access::Write {
+            durability_cmd(&self.inner.config)
+        } else {
+            None
+        };
+        let limit = self.inner.config.command_timeout() + durability_wait(&self.inner.config);
+        let mut conn = self.inner.conn.clone();
+        let evalsha = call.evalsha();
+        let script = call.script;
+        let (value, wait_reply) = self
+            .timed_within(op, access, limit, async move {
+                match run_eval(&mut conn, &evalsha, durability.as_ref()).await {
+                    Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                        // The server lost its script cache (restart): nothing ran; load, retry.
+                        script.prepare_invoke().load_async(&mut conn).await?;
+                        run_eval(&mut conn, &evalsha, durability.as_ref()).await
+                    }
+                    other => other,
+                }
+            })
+            .await?;
+        if let Some(reply) = wait_reply {
+            self.check_durable(op, &reply)?;
+        }
+        Ok(value)
+    }
+
+    fn check_durable(&self, op: &str, reply: &Value) -> Result<(), StoreError> {
+        match &self.inner.config.durability {
+            Durability::AofAlways => Ok(()),
+            Durability::Waitaof => {
+                let local = crate::values::list(reply)
+                    .first()
+                    .and_then(crate::values::int)
+                    .unwrap_or(0);
+                if local >= 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::Indeterminate(format!(
+                        "{op}: written but not fsynced within the WAITAOF timeout"
+                    )))
+                }
+            }
+            Durability::WaitReplicas { replicas } => {
+                let acked = crate::values::int(reply).unwrap_or(0);
+                if acked >= i64::from(*replicas) {
+                    Ok(())
+                } else {
+                    Err(StoreError::Indeterminate(format!(
+                        "{op}: written but only {acked} of {replicas} replicas confirmed"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// A plain command on the shared connection.
+    pub(crate) async fn query(
+        &self,
+        op: &'static str,
+        access: Access,
+        cmd: Cmd,
+    ) -> Result<Value, StoreError> {
+        let mut conn = self.inner.conn.clone();
+        self.timed(op, access, async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
+    /// A blocking stream read on the consumer's dedicated connection.
+    pub(crate) async fn query_blocking(
+        &self,
+        consumer: &str,
+        block: Duration,
+        cmd: Cmd,
+    ) -> Result<Value, StoreError> {
+        let mut conn = self.blocking_conn(consumer).await?;
+        let limit = self.inner.config.command_timeout() + block;
+        self.timed_within("saf_read", Access::Read, limit, async move {
+            cmd.query_async(&mut conn).await
+        })
+        .await
+    }
+
+    async fn blocking_conn(&self, consumer: &str) -> Result<ConnectionManager, StoreError> {
+        let mut pool = self.inner.blocking.lock().await;
+        if let Some(conn) = pool.get(consumer) {
+            return Ok(conn.clone());
+        }
+        let timeout = self.inner.config.command_timeout();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(None)
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = tokio::time::timeout(
+            timeout,
+            ConnectionManager::new_with_config(self.inner.client.clone(), config),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("saf_read: connect timed out".to_string()))?
+        .map_err(|e| classify("saf_read", &e, Access::Read))?;
+        pool.insert(consumer.to_string(), conn.clone());
+        Ok(conn)
+    }
+
+    /// A handle on the shared multiplexed connection.
+    pub(crate) fn inner_conn(&self) -> ConnectionManager {
+        self.inner.conn.clone()
+    }
+
+    /// Milliseconds of retention, as a script argument.
+    pub(crate) fn ttl_arg(&self) -> String {
+        self.inner.config.retention_ms.to_string()
+    }
+}
+
+fn durability_wait(config: &StoreConfig) -> Duration {
+    match config.durability {
+        Durability::AofAlways => Duration::ZERO,
+        _ => Duration::from_millis(config.durability_timeout_ms),
+    }
+}
+
+fn durability_cmd(config: &StoreConfig) -> Option<Cmd> {
+    match config.durability {
+        Durability::AofAlways => None,
+        Durability::Waitaof => {
+            let mut cmd = redis::cmd("WAITAOF");
+            cmd.arg(1).arg(0).arg(config.durability_timeout_ms);
+            Some(cmd)
+        }
+        Durability::WaitReplicas { replicas } => {
+            let mut cmd = redis::cmd("WAIT");
+            cmd.arg(replicas).arg(config.durability_timeout_ms);
+            Some(cmd)
+        }
+    }
+}
+
+/// Maps a client error to the port's error: a refused connection or a read that failed wrote
+/// nothing (`Unavailable`); a write whose connection broke after sending may have happened
+/// (`Indeterminate`).
+pub(crate) fn classify(op: &str, err: &RedisError, access: Access) -> StoreError {
+    let message = format!("{op}: {err}");
+    if err.is_connection_refusal() {
+        return StoreError::Unavailable(message);
+    }
+    if let Some(code) = err.code()
+        && matches!(
+            code,
+            "LOADING"
+                | "BUSY"
+                | "OOM"
+                | "READONLY"
+                | "TRYAGAIN"
+                | "MASTERDOWN"
+                | "CLUSTERDOWN"
+                | "NOSCRIPT"
+                | "NOGROUP"
+                | "BUSYGROUP"
+                | "NOPERM"
+        )
+    {
+        return StoreError::Unavailable(message);
+    }
+    match access {
+        Access::Read => StoreError::Unavailable(message),
+        Access::Write => StoreError::Indeterminate(message),
+    }
+}
+
+async fn run_eval(
+    conn: &mut ConnectionManager,
+    evalsha: &Cmd,
+    wait: Option<&Cmd>,
+) -> Result<(Value, Option<Value>), RedisError> {
+    match wait {
+        None => evalsha.query_async::<Value>(conn).await.map(|v| (v, None)),
+        Some(wait) => {
+            let mut pipe = redis::pipe();
+            pipe.add_command(evalsha.clone()).add_command(wait.clone());
+            let (v, w): (Value, Value) = pipe.query_async(conn).await?;
+            Ok((v, Some(w)))
+        }
+    }
+}
+
+/// Loads every script once so the hot path is a plain `EVALSHA`.
+pub(crate) async fn load_scripts(store: &RedisStore) -> Result<(), StoreError> {
+    for script in [
+        &*scripts::BEGIN,
+        &*scripts::COMMIT,
+        &*scripts::REVERSE_UNSEEN,
+        &*scripts::DUE_FOR_SWEEP,
+        &*scripts::ACK,
+        &*scripts::RETRY_AT,
+        &*scripts::PROMOTE_DUE,
+        &*scripts::DEAD_LETTER,
+        &*scripts::REPLAY_DEAD,
+    ] {
+        let mut conn = store.inner.conn.clone();
+        store
+            .timed("script_load", Access::Read, async move {
+                script.prepare_invoke().load_async(&mut conn).await
+            })
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,614 @@
+//! Store adapter against a real redis-server (started per test by asw-testkit).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
+use asw_core::ports::{
+    BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
+};
+use asw_core::record::{SafAction, SafEntry, TransactionRecord, plan_change};
+use asw_core::saf::SafQueue;
+use asw_core::state::{CancelReason, Delivery, Event, TxnState};
+use asw_store::{ConnectError, Durability, QueuePlace, RedisStore, StoreConfig};
+use asw_testkit::RedisServer;
+
+const NOW: i64 = 1_763_800_000_000;
+
+fn record(n: u32) -> TransactionRecord {
+    let tag = format!("{:08x}", n.wrapping_mul(2_654_435_761));
+    TransactionRecord {
+        version: 1,
+        kind: TxnKind::Purchase,
+        state: TxnState::Pending,
+        delivery: Delivery::None,
+        payment_request_id: PaymentRequestId::new(format!("251122T1000{n:06}{tag}")),
+        refund_request_id: None,
+        tag,
+        dedup_key: format!("M1|T1|20251122|{n:06}"),
+        terminal_key: TerminalKey {
+            merchant_id: "M1".into(),
+            terminal_id: "T1".into(),
+            local_date: "1122".into(),
+            local_time: "100000".into(),
+            stan: format!("{n:06}"),
+        },
+        content_digest: "digest".into(),
+        client: "default".into(),
+        amount_minor: 1000,
+        currency: "SGD".into(),
+        currency_numeric: 702,
+        masked_payment_code: Some("2810**********1234".into()),
+        payment_id: None,
+        refund_id: None,
+        rrn: "532610000001".into(),
+        approval_code: None,
+        response_code: None,
+        result_code: None,
+        wallet: None,
+        refunded_minor: 0,
+        cancel_reason: None,
+        created_at_ms: NOW,
+        updated_at_ms: NOW,
+        call_over_at_ms: NOW + 10_000,
+        response_deadline_ms: NOW + 25_000,
+        terminal_deadline_ms: NOW + 30_000,
+        gateway_deadline_ms: NOW + 60_000,
+        payment_expiry_ms: NOW + 600_000,
+    }
+}
+
+fn config(server: &RedisServer) -> StoreConfig {
+    StoreConfig {
+        url: server.url(),
+        command_timeout_ms: 500,
+        ..StoreConfig::default()
+    }
+}
+
+async fn connect(server: &RedisServer) -> RedisStore {
+    RedisStore::connect(config(server)).await.unwrap()
+}
+
+async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn apply(store: &RedisStore, current: &TransactionRecord, event: Event) -> TransactionRecord {
+    let change = plan_change(current, event, NOW + 1, "test")
+        .unwrap()
+        .expect("a move");
+    assert_eq!(
+        store.commit(&change).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    change.record
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn begin_dedups_sets_ttls_and_indexes_the_deadline() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    assert!(store.findings().is_empty(), "{:?}", store.findings());
+    let rec = record(1);
+    assert_eq!(store.begin(&rec).await.unwrap(), BeginOutcome::Started);
+    match store.begin(&rec).await.unwrap() {
+        BeginOutcome::Existing(existing) => assert_eq!(*existing, rec),
+        other => panic!("expected Existing, got {other:?}"),
+    }
+    // Same dedup key, other content (another journal id): still the first record.
+    let mut other = record(1);
+    other.payment_request_id = PaymentRequestId::new("OTHER00000000001");
+    assert!(
+        matches!(store.begin(&other).await.unwrap(), BeginOutcome::Existing(e) if e.payment_request_id == rec.payment_request_id)
+    );
+
+    assert_eq!(
+        store.load(&rec.tag, rec.journal_id()).await.unwrap(),
+        Some(rec.clone())
+    );
+    assert_eq!(
+        store
+            .load_by_dedup_key(&rec.tag, &rec.dedup_key)
+            .await
+            .unwrap(),
+        Some(rec.clone())
+    );
+
+    let mut conn = raw(&server).await;
+    let shard = store.layout().shard_of(&rec.tag).unwrap();
+    for key in [
+        store.layout().txn(shard, rec.journal_id()),
+        store.layout().dedup(shard, &rec.dedup_key),
+    ] {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 48 * 3600 * 1000, "{key} ttl {ttl}");
+    }
+    let score: Option<f64> = redis::cmd("ZSCORE")
+        .arg(store.layout().deadlines(shard))
+        .arg(format!("{}:{}", rec.tag, rec.journal_id()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(score, Some(rec.gateway_deadline_ms as f64));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_is_compare_and_set_with_atomic_side_effects() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let rec = record(2);
+    store.begin(&rec).await.unwrap();
+
+    // Stale version: conflict carrying the current record, nothing written.
+    let approved = apply(&store, &rec, Event::Succeeded).await;
+    let stale = plan_change(&rec, Event::Failed, NOW, "late")
+        .unwrap()
+        .unwrap();
+    match store.commit(&stale).await.unwrap() {
+        CommitOutcome::Conflict(Some(current)) => assert_eq!(*current, approved),
+        other => panic!("expected conflict, got {other:?}"),
+    }
+    // A record that does not exist is a conflict without a record.
+    let mut ghost = plan_change(&record(99), Event::Succeeded, NOW, "x")
+        .unwrap()
+        .unwrap();
+    ghost.record.tag = rec.tag.clone();
+    assert_eq!(
+        store.commit(&ghost).await.unwrap(),
+        CommitOutcome::Conflict(None)
+    );
+
+    // Approved but undelivered → the deadline sweep queues a cancel: state, SAF entry and the
+    // deadline index change together.
+    let cancel = apply(&store, &approved, Event::GatewayDeadline).await;
+    assert_eq!(cancel.state, TxnState::CancelPending);
+    let due = store.due_for_sweep(NOW + 120_000, 10).await.unwrap();
+    assert!(due.is_empty(), "deadline entry must be gone: {due:?}");
+    let got = store
+        .fetch("c1", 10, Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].entry.action, SafAction::Cancel);
+    assert_eq!(got[0].entry.journal_id, rec.journal_id());
+    assert_eq!(got[0].attempts, 0);
+
+    let view = store.show_txn(rec.journal_id()).await.unwrap().unwrap();
+    let trail: Vec<(String, String, String)> = view
+        .audit
+        .iter()
+        .map(|a| (a.from.clone(), a.to.clone(), a.event.clone()))
+        .collect();
+    assert_eq!(
+        trail,
+        vec![
+            ("".into(), "PENDING".into(), "begin".into()),
+            ("PENDING".into(), "APPROVED".into(), "succeeded".into()),
+            (
+                "APPROVED".into(),
+                "CANCEL_PENDING".into(),
+                "gateway_deadline".into()
+            ),
+        ]
+    );
+    let by_key = store
+        .show_txn_by_terminal_key("M1", "T1", "20251122", "000002")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_key.record, cancel);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_of_one_version_commit_once() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let rec = record(3);
+    store.begin(&rec).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        let rec = rec.clone();
+        tasks.push(tokio::spawn(async move {
+            let event = if i % 2 == 0 {
+                Event::CancelRequested(CancelReason::ReversalAdvice)
+            } else {
+                Event::Succeeded
+            };
+            let change = plan_change(&rec, event, NOW, "race").unwrap().unwrap();
+            store.commit(&change).await.unwrap()
+        }));
+    }
+    let mut committed = 0;
+    for task in tasks {
+        if task.await.unwrap() == CommitOutcome::Committed {
+            committed += 1;
+        }
+    }
+    assert_eq!(committed, 1);
+    let now = store
+        .load(&rec.tag, rec.journal_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.version, 2);
+    let queued = store.fetch("c", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        queued.len(),
+        usize::from(now.state == TxnState::CancelPending)
+    );
+}
+
+fn tombstone_for(rec: &TransactionRecord) -> (Tombstone, SafEntry) {
+    let tomb = Tombstone {
+        tag: rec.tag.clone(),
+        dedup_key: rec.dedup_key.clone(),
+        payment_request_id: rec.payment_request_id.clone(),
+        created_at_ms: NOW,
+    };
+    let entry = SafEntry {
+        action: SafAction::Cancel,
+        payment_request_id: rec.payment_request_id.clone(),
+        journal_id: rec.journal_id().to_string(),
+        tag: rec.tag.clone(),
+        client: rec.client.clone(),
+        reason: CancelReason::ReversalAdvice,
+        enqueued_at_ms: NOW,
+        not_before_ms: NOW,
+        order_may_appear_until_ms: NOW + 600_000,
+        tombstone: true,
+    };
+    (tomb, entry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tombstones_and_begin_exclude_each_other_even_when_racing() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    // Sequential cases.
+    let first = record(10);
+    let (tomb, entry) = tombstone_for(&first);
+    assert_eq!(
+        store.reverse_unseen(&tomb, &entry).await.unwrap(),
+        TombstoneOutcome::Created
+    );
+    assert_eq!(
+        store.reverse_unseen(&tomb, &entry).await.unwrap(),
+        TombstoneOutcome::AlreadyTombstoned
+    );
+    assert_eq!(store.begin(&first).await.unwrap(), BeginOutcome::Tombstoned);
+    let second = record(11);
+    store.begin(&second).await.unwrap();
+    let (tomb, entry) = tombstone_for(&second);
+    assert!(
+        matches!(store.reverse_unseen(&tomb, &entry).await.unwrap(), TombstoneOutcome::RecordExists(r) if *r == second)
+    );
+
+    // Races: exactly one side wins each key.
+    let mut handles = Vec::new();
+    for n in 100..160 {
+        let store_a = store.clone();
+        let store_b = store.clone();
+        let rec = record(n);
+        let (tomb, entry) = tombstone_for(&rec);
+        handles.push(tokio::spawn(async move {
+            let (b, t) = tokio::join!(store_a.begin(&rec), store_b.reverse_unseen(&tomb, &entry));
+            (b.unwrap(), t.unwrap())
+        }));
+    }
+    for handle in handles {
+        match handle.await.unwrap() {
+            (BeginOutcome::Started, TombstoneOutcome::RecordExists(_)) => {}
+            (BeginOutcome::Tombstoned, TombstoneOutcome::Created) => {}
+            other => panic!("both or neither won: {other:?}"),
+        }
+    }
+    // Only tombstone cancels were queued (1 sequential + the races tombstones won).
+    let queued = store.fetch("c", 1000, Duration::ZERO).await.unwrap();
+    assert!(queued.iter().all(|m| m.entry.tombstone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saf_fetch_own_pending_claim_retry_promote_dead_letter_replay() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let rec = record(20);
+    store.begin(&rec).await.unwrap();
+    apply(
+        &store,
+        &rec,
+        Event::CancelRequested(CancelReason::ReversalRequest),
+    )
+    .await;
+
+    let first = store
+        .fetch("a", 10, Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    // A restarted process (new client) with the same consumer name gets its pending entry back.
+    drop(store);
+    let store = connect(&server).await;
+    let again = store
+        .fetch("a", 10, Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    // Nobody else gets it while it is held, until it is stale.
+    assert!(
+        store
+            .fetch("b", 10, Duration::from_millis(50))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_stale("b", Duration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let claimed = store
+        .claim_stale("b", Duration::from_millis(100), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed, first);
+
+    let stats = store.stats(NOW + 5_000).await.unwrap();
+    assert_eq!(stats.depth, 1);
+    assert_eq!(stats.oldest_age_ms, 4_999);
+
+    // Retry later: acknowledged now, invisible until promoted.
+    store
+        .retry_at(&claimed[0], NOW + 10_000, "U:UNKNOWN_EXCEPTION")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .fetch("b", 10, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let listed = store.list_saf(10).await.unwrap();
+    assert!(
+        matches!(listed[0].place, QueuePlace::Delayed { due_at_ms, .. } if due_at_ms == NOW + 10_000)
+    );
+    assert_eq!(store.stats(NOW + 5_000).await.unwrap().depth, 1);
+    assert_eq!(store.promote_due(NOW + 9_999, 10).await.unwrap(), 0);
+    assert_eq!(store.promote_due(NOW + 10_000, 10).await.unwrap(), 1);
+    let retried = store.fetch("b", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].attempts, 1);
+    assert_eq!(retried[0].entry, first[0].entry);
+    assert!(
+        matches!(store.list_saf(10).await.unwrap()[0].place, QueuePlace::Pending { ref consumer, .. } if consumer == "b")
+    );
+
+    // Dead letter, then replay with attempts reset.
+    store
+        .dead_letter(&retried[0], "PROCESS_FAIL")
+        .await
+        .unwrap();
+    let stats = store.stats(NOW).await.unwrap();
+    assert_eq!((stats.depth, stats.dead_letters), (0, 1));
+    let dead = store.list_dead(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].reason, "PROCESS_FAIL");
+    assert_eq!(dead[0].attempts, 1);
+    assert!(store.replay_dead(&dead[0].qualified_id()).await.unwrap());
+    assert!(!store.replay_dead(&dead[0].qualified_id()).await.unwrap());
+    let replayed = store.fetch("b", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].attempts, 0);
+    store.ack(&replayed[0]).await.unwrap();
+    let stats = store.stats(NOW).await.unwrap();
+    assert_eq!((stats.depth, stats.dead_letters), (0, 0));
+    assert_eq!(store.replay_all_dead().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweeper_leases_due_entries_and_forgets_expired_records() {
+    let server = RedisServer::start().unwrap();
+    let config = StoreConfig {
+        sweep_lease_ms: 1_000,
+        ..config(&server)
+    };
+    let store = RedisStore::connect(config).await.unwrap();
+    let rec = record(30);
+    store.begin(&rec).await.unwrap();
+    let due_at = rec.gateway_deadline_ms;
+    assert!(
+        store
+            .due_for_sweep(due_at - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = store.due_for_sweep(due_at, 10).await.unwrap();
+    assert_eq!(due, vec![(rec.tag.clone(), rec.journal_id().to_string())]);
+    // Leased to the first sweeper: others skip it until the lease ends.
+    assert!(
+        store
+            .due_for_sweep(due_at + 999, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.due_for_sweep(due_at + 1_000, 10).await.unwrap().len(),
+        1
+    );
+    // A record that expired leaves the index on the next sweep.
+    let mut conn = raw(&server).await;
+    let shard = store.layout().shard_of(&rec.tag).unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(store.layout().txn(shard, rec.journal_id()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_for_sweep(i64::MAX / 4, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let left: i64 = redis::cmd("ZCARD")
+        .arg(store.layout().deadlines(shard))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_spread_keys_and_every_operation_visits_them_all() {
+    let server = RedisServer::start().unwrap();
+    let config = StoreConfig {
+        shards: 4,
+        key_prefix: "multi".into(),
+        ..config(&server)
+    };
+    let store = RedisStore::connect(config).await.unwrap();
+    let mut shards = std::collections::HashSet::new();
+    for n in 0..16 {
+        let rec = record(200 + n);
+        shards.insert(store.layout().shard_of(&rec.tag).unwrap());
+        store.begin(&rec).await.unwrap();
+        apply(&store, &rec, Event::CancelRequested(CancelReason::Void)).await;
+    }
+    assert!(shards.len() > 1);
+    let mut seen = 0;
+    while seen < 16 {
+        let batch = store
+            .fetch("c", 5, Duration::from_millis(20))
+            .await
+            .unwrap();
+        assert!(!batch.is_empty());
+        for m in &batch {
+            store.ack(m).await.unwrap();
+        }
+        seen += batch.len();
+    }
+    assert_eq!(store.stats(NOW).await.unwrap().depth, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn misconfigured_server_is_reported_and_unsupported_modes_refused() {
+    let server = RedisServer::start_with_args(&[
+        "--appendonly",
+        "no",
+        "--appendfsync",
+        "everysec",
+        "--maxmemory-policy",
+        "allkeys-lru",
+    ])
+    .unwrap();
+    let store = connect(&server).await;
+    let mut settings: Vec<&str> = store.findings().iter().map(|f| f.setting).collect();
+    settings.sort();
+    assert_eq!(
+        settings,
+        vec!["appendfsync", "appendonly", "maxmemory-policy"]
+    );
+
+    let waitaof = StoreConfig {
+        durability: Durability::Waitaof,
+        ..config(&server)
+    };
+    assert!(matches!(
+        RedisStore::connect(waitaof).await,
+        Err(ConnectError::UnsupportedDurability {
+            mode: "waitaof",
+            ..
+        })
+    ));
+
+    // WAIT for a replica that does not exist: the write happened but is not confirmed durable.
+    let replicas = StoreConfig {
+        durability: Durability::WaitReplicas { replicas: 1 },
+        durability_timeout_ms: 100,
+        ..config(&server)
+    };
+    let store = RedisStore::connect(replicas).await.unwrap();
+    let rec = record(40);
+    assert!(matches!(
+        store.begin(&rec).await,
+        Err(StoreError::Indeterminate(_))
+    ));
+    // A commit without queued work does not wait.
+    let loaded = store
+        .load(&rec.tag, rec.journal_id())
+        .await
+        .unwrap()
+        .unwrap();
+    apply(&store, &loaded, Event::Succeeded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_is_unavailable_and_the_client_recovers_by_itself() {
+    let mut server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let rec = record(50);
+    store.begin(&rec).await.unwrap();
+    store.ping().await.unwrap();
+
+    server.kill().unwrap();
+    let started = std::time::Instant::now();
+    let err = store.ping().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store.load(&rec.tag, rec.journal_id()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = store.begin(&record(51)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Unavailable(_) | StoreError::Indeterminate(_)
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        store.fetch("c", 1, Duration::from_millis(50)).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "never hang: {:?}",
+        started.elapsed()
+    );
+
+    server.restart().unwrap();
+    let mut ok = false;
+    for _ in 0..50 {
+        if store.ping().await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "client did not reconnect");
+    // The AOF kept the record; scripts are reloaded transparently after the restart.
+    assert_eq!(
+        store.load(&rec.tag, rec.journal_id()).await.unwrap(),
+        Some(rec.clone())
+    );
+    apply(&store, &rec, Event::Succeeded).await;
+    assert_eq!(
+        store.begin(&record(52)).await.unwrap(),
+        BeginOutcome::Started
+    );
+    let _ = Arc::new(store);
+}
