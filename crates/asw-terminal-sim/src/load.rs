@@ -1,0 +1,795 @@
+//! Open-loop load generator: transactions start on a fixed schedule (by time, never by
+//! answers), so a slow switch shows up as latency and late sends instead of silently
+//! lowering the offered rate. Latency is measured from the *scheduled* start.
+//!
+//! Every transaction leaves a [`TxRecord`] of what the terminal saw, for a consistency
+//! check against the Antom simulator's ledger: `terminal_believes_paid` is the
+//! terminal's final belief (approved and neither voided nor reversed).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use asw_iso8583::mask_payment_code;
+use asw_iso8583::tlv::{PrivateData, Tag};
+use asw_iso8583::{Message, Mti};
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::codes::CodeList;
+use crate::flows::{MessageFactory, Original, Reference};
+use crate::link::LinkConfig;
+use crate::stan::StanCounter;
+use crate::terminal::{Terminal, TerminalError};
+
+/// What a generated transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// A purchase.
+    Purchase,
+    /// A purchase, then a void of it when approved.
+    Void,
+    /// A purchase, then a full refund of it when approved.
+    Refund,
+    /// A purchase, then a reversal advice (0420, repeated as 0421) whatever the answer.
+    Advice,
+    /// A purchase on its own connection, closed right after sending (no answer seen).
+    Disconnect,
+}
+
+impl Scenario {
+    /// Name used in `--mix` and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Purchase => "purchase",
+            Scenario::Void => "void",
+            Scenario::Refund => "refund",
+            Scenario::Advice => "advice",
+            Scenario::Disconnect => "disconnect",
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Scenario::Purchase,
+            Scenario::Void,
+            Scenario::Refund,
+            Scenario::Advice,
+            Scenario::Disconnect,
+        ]
+        .into_iter()
+        .find(|scenario| scenario.name() == s)
+        .ok_or_else(|| format!("unknown scenario {s:?}"))
+    }
+}
+
+/// Weighted scenarios, e.g. `purchase=90,void=3,refund=2,advice=3,disconnect=2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mix {
+    weights: Vec<(Scenario, u32)>,
+    total: u32,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix {
+            weights: vec![(Scenario::Purchase, 1)],
+            total: 1,
+        }
+    }
+}
+
+impl FromStr for Mix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut weights = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not scenario=weight"))?;
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("weight of {name:?} is not a whole number"))?;
+            weights.push((name.trim().parse()?, weight));
+        }
+        let total = weights.iter().map(|(_, w)| *w).sum();
+        if total == 0 {
+            return Err("the mix needs at least one positive weight".into());
+        }
+        Ok(Mix { weights, total })
+    }
+}
+
+impl Mix {
+    /// A scenario drawn by weight.
+    pub fn pick(&self, rng: &mut impl Rng) -> Scenario {
+        let mut roll = rng.random_range(0..self.total);
+        for (scenario, weight) in &self.weights {
+            if roll < *weight {
+                return *scenario;
+            }
+            roll -= weight;
+        }
+        Scenario::Purchase
+    }
+}
+
+/// Settings of a load run.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// The switch.
+    pub addr: SocketAddr,
+    /// Wire settings.
+    pub link: LinkConfig,
+    /// Persistent connections, one simulated terminal (TID) each.
+    pub connections: usize,
+    /// Transactions started per second.
+    pub rate_per_s: f64,
+    /// How long transactions are started for.
+    pub duration: Duration,
+    /// Scenario weights.
+    pub mix: Mix,
+    /// Payment code templates.
+    pub codes: CodeList,
+    /// Smallest purchase amount (minor units).
+    pub amount_min: u64,
+    /// Largest purchase amount (minor units).
+    pub amount_max: u64,
+    /// F49, ISO 4217 numeric.
+    pub currency: u16,
+    /// F42.
+    pub merchant_id: String,
+    /// Terminal ids are this prefix followed by the connection index, 8 characters in all.
+    pub terminal_prefix: String,
+    /// F24 (NII) to send, if any.
+    pub nii: Option<String>,
+    /// How long a terminal waits for an answer.
+    pub response_timeout: Duration,
+    /// Send a reversal advice when a purchase gets no answer (what real terminals do).
+    pub reverse_on_timeout: bool,
+    /// A request written later than this after its scheduled time counts as late.
+    pub late_after: Duration,
+    /// Seed of scenario, amount and code choices.
+    pub seed: u64,
+    /// Terminal clock.
+    pub clock: Clock,
+}
+
+impl LoadConfig {
+    /// Defaults for everything but the target and link.
+    pub fn new(addr: SocketAddr, link: LinkConfig) -> Self {
+        LoadConfig {
+            addr,
+            link,
+            connections: 10,
+            rate_per_s: 100.0,
+            duration: Duration::from_secs(10),
+            mix: Mix::default(),
+            codes: CodeList::default(),
+            amount_min: 100,
+            amount_max: 99_999,
+            currency: 344,
+            merchant_id: "M00000000000001".into(),
+            terminal_prefix: "L".into(),
+            nii: None,
+            response_timeout: Duration::from_secs(65),
+            reverse_on_timeout: true,
+            late_after: Duration::from_millis(5),
+            seed: 1,
+            clock: Clock::utc(),
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A setting is unusable.
+    #[error("invalid load settings: {0}")]
+    Config(String),
+    /// The first connections could not be opened.
+    #[error(transparent)]
+    Connect(#[from] TerminalError),
+}
+
+/// A message sent after the purchase (void, refund, reversal advice) and its answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowUp {
+    /// `void`, `refund` or `reversal_advice`.
+    pub kind: &'static str,
+    /// MTI of the last message sent (0421 when the advice was repeated).
+    pub mti: String,
+    /// Its F11.
+    pub stan: String,
+    /// Messages sent (advices are repeated until answered, up to 3 times).
+    pub attempts: u32,
+    /// F39 of the answer.
+    pub response_code: Option<String>,
+    /// F37 of the answer.
+    pub rrn: Option<String>,
+    /// From sending to the answer.
+    pub latency_us: Option<u64>,
+    /// Why there was no answer.
+    pub error: Option<String>,
+}
+
+/// What the terminal saw of one transaction.
+#[derive(Debug, Clone, Serialize)]
+pub struct TxRecord {
+    /// Sequence number in the schedule.
+    pub seq: u64,
+    /// Scenario.
+    pub scenario: Scenario,
+    /// F42.
+    pub merchant_id: String,
+    /// F41.
+    pub terminal_id: String,
+    /// F13 (local MMDD).
+    pub local_date: String,
+    /// F12 (local hhmmss).
+    pub local_time: String,
+    /// F7 (UTC MMDDhhmmss).
+    pub transmission: String,
+    /// F11.
+    pub stan: String,
+    /// F4 (minor units).
+    pub amount: u64,
+    /// F49.
+    pub currency: u16,
+    /// F48 PC, masked.
+    pub payment_code: String,
+    /// Scheduled start, from the start of the run.
+    pub scheduled_at_ms: f64,
+    /// Written later than `late_after` after the scheduled time.
+    pub sent_late: bool,
+    /// Whether the purchase was written at all.
+    pub sent: bool,
+    /// F39 of the purchase answer.
+    pub response_code: Option<String>,
+    /// F37 of the purchase answer.
+    pub rrn: Option<String>,
+    /// F48 PR of the purchase answer.
+    pub payment_request_id: Option<String>,
+    /// F48 PI of the purchase answer.
+    pub payment_id: Option<String>,
+    /// From the scheduled start to the answer.
+    pub latency_us: Option<u64>,
+    /// The terminal closed its connection before the answer (disconnect scenario).
+    pub disconnected_before_answer: bool,
+    /// No answer within the response timeout.
+    pub timed_out: bool,
+    /// Why there was no answer (send error, connection closed).
+    pub error: Option<String>,
+    /// Void, refund or reversal advice sent afterwards.
+    pub follow_up: Option<FollowUp>,
+    /// The terminal's final belief: approved and neither voided nor reversed.
+    pub terminal_believes_paid: bool,
+}
+
+/// Latency percentiles in microseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Percentiles {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p99_9: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Switch address.
+    pub target: String,
+    /// Connections opened.
+    pub connections: usize,
+    /// Offered rate.
+    pub rate_per_s: f64,
+    /// Sending window.
+    pub duration_s: f64,
+    /// Transactions scheduled.
+    pub scheduled: u64,
+    /// Purchases written.
+    pub sent: u64,
+    /// Purchases that could not be written.
+    pub send_errors: u64,
+    /// Purchases written later than `late_after` after their scheduled time.
+    pub sent_late: u64,
+    /// `late_after` in milliseconds.
+    pub late_after_ms: f64,
+    /// Purchases written per second of the sending window.
+    pub achieved_send_rate_per_s: f64,
+    /// Purchases answered.
+    pub answered: u64,
+    /// Purchases not answered in time.
+    pub timeouts: u64,
+    /// Purchases whose terminal hung up on purpose.
+    pub disconnects: u64,
+    /// Purchase latency from the scheduled start, answered ones only.
+    pub latency_us: Percentiles,
+    /// Purchase answers by F39.
+    pub response_codes: BTreeMap<String, u64>,
+    /// Transactions by scenario.
+    pub scenarios: BTreeMap<String, u64>,
+    /// Follow-up answers by kind and F39 (`void:00`, `reversal_advice:none`…).
+    pub follow_ups: BTreeMap<String, u64>,
+    /// Answers that matched no outstanding request.
+    pub unmatched_answers: u64,
+    /// Wall time of the whole run including the wait for the last answers.
+    pub elapsed_s: f64,
+}
+
+/// A run's summary and every transaction record.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// Totals.
+    pub summary: Summary,
+    /// One record per scheduled transaction, in schedule order.
+    pub transactions: Vec<TxRecord>,
+}
+
+struct Slot {
+    terminal_id: String,
+    stan: StanCounter,
+    terminal: tokio::sync::Mutex<Option<Arc<Terminal>>>,
+    unmatched_of_closed: std::sync::atomic::AtomicU64,
+}
+
+impl Slot {
+    async fn terminal(&self, ctx: &Ctx) -> Result<Arc<Terminal>, TerminalError> {
+        let mut current = self.terminal.lock().await;
+        if let Some(terminal) = current.as_ref().filter(|t| !t.is_closed()) {
+            return Ok(Arc::clone(terminal));
+        }
+        if let Some(old) = current.take() {
+            self.unmatched_of_closed.fetch_add(
+                old.unmatched_answers(),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        let terminal = Arc::new(Terminal::connect(ctx.config.addr, ctx.config.link.clone()).await?);
+        *current = Some(Arc::clone(&terminal));
+        Ok(terminal)
+    }
+}
+
+struct Ctx {
+    config: LoadConfig,
+    start: Instant,
+    records: Mutex<Vec<TxRecord>>,
+}
+
+fn terminal_ids(prefix: &str, count: usize) -> Result<Vec<String>, String> {
+    let width = 8usize.saturating_sub(prefix.len());
+    if width == 0 || count > 10usize.pow(width as u32) {
+        return Err(format!(
+            "terminal prefix {prefix:?} leaves too few digits for {count} terminals"
+        ));
+    }
+    Ok((0..count).map(|i| format!("{prefix}{i:0width$}")).collect())
+}
+
+/// Runs the load and returns the report once every transaction has finished.
+pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
+    if config.connections == 0 || !config.rate_per_s.is_finite() || config.rate_per_s <= 0.0 {
+        return Err(LoadError::Config(
+            "connections and rate must be positive".into(),
+        ));
+    }
+    if config.amount_min == 0 || config.amount_min > config.amount_max {
+        return Err(LoadError::Config(
+            "amounts must satisfy 0 < min <= max".into(),
+        ));
+    }
+    let ids =
+        terminal_ids(&config.terminal_prefix, config.connections).map_err(LoadError::Config)?;
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut slots = Vec::with_capacity(ids.len());
+    for terminal_id in ids {
+        let terminal = Terminal::connect(config.addr, config.link.clone()).await?;
+        slots.push(Arc::new(Slot {
+            terminal_id,
+            stan: StanCounter::starting_at(rng.random_range(1..=StanCounter::MAX)),
+            terminal: tokio::sync::Mutex::new(Some(Arc::new(terminal))),
+            unmatched_of_closed: Default::default(),
+        }));
+    }
+    let scheduled = (config.rate_per_s * config.duration.as_secs_f64()).floor() as u64;
+    let interval = 1.0 / config.rate_per_s;
+    let ctx = Arc::new(Ctx {
+        start: Instant::now() + Duration::from_millis(20),
+        records: Mutex::new(Vec::with_capacity(scheduled as usize)),
+        config,
+    });
+    let tracker = TaskTracker::new();
+    for seq in 0..scheduled {
+        let at = ctx.start + Duration::from_secs_f64(seq as f64 * interval);
+        tokio::time::sleep_until(at).await;
+        let scenario = ctx.config.mix.pick(&mut rng);
+        let code = ctx.config.codes.pick(&mut rng);
+        let amount = rng.random_range(ctx.config.amount_min..=ctx.config.amount_max);
+        let slot = Arc::clone(&slots[(seq % slots.len() as u64) as usize]);
+        let ctx = Arc::clone(&ctx);
+        tracker.spawn(async move {
+            let record = transaction(&ctx, &slot, seq, at, scenario, code, amount).await;
+            if let Ok(mut records) = ctx.records.lock() {
+                records.push(record);
+            }
+        });
+    }
+    let sending_window = ctx.start.elapsed();
+    tracker.close();
+    tracker.wait().await;
+    let mut unmatched = 0;
+    for slot in &slots {
+        unmatched += slot
+            .unmatched_of_closed
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if let Some(terminal) = slot.terminal.lock().await.as_ref() {
+            unmatched += terminal.unmatched_answers();
+        }
+    }
+    let mut transactions = ctx
+        .records
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    transactions.sort_by_key(|r| r.seq);
+    let summary = summarize(
+        &ctx.config,
+        scheduled,
+        sending_window,
+        ctx.start.elapsed(),
+        unmatched,
+        &transactions,
+    );
+    Ok(LoadReport {
+        summary,
+        transactions,
+    })
+}
+
+fn summarize(
+    config: &LoadConfig,
+    scheduled: u64,
+    sending_window: Duration,
+    elapsed: Duration,
+    unmatched_answers: u64,
+    records: &[TxRecord],
+) -> Summary {
+    let mut histogram = Histogram::<u64>::new(3).ok();
+    let mut summary = Summary {
+        target: config.addr.to_string(),
+        connections: config.connections,
+        rate_per_s: config.rate_per_s,
+        duration_s: config.duration.as_secs_f64(),
+        scheduled,
+        sent: 0,
+        send_errors: 0,
+        sent_late: 0,
+        late_after_ms: config.late_after.as_secs_f64() * 1000.0,
+        achieved_send_rate_per_s: 0.0,
+        answered: 0,
+        timeouts: 0,
+        disconnects: 0,
+        latency_us: Percentiles::default(),
+        response_codes: BTreeMap::new(),
+        scenarios: BTreeMap::new(),
+        follow_ups: BTreeMap::new(),
+        unmatched_answers,
+        elapsed_s: elapsed.as_secs_f64(),
+    };
+    for r in records {
+        *summary
+            .scenarios
+            .entry(r.scenario.name().into())
+            .or_default() += 1;
+        if r.sent {
+            summary.sent += 1;
+        } else {
+            summary.send_errors += 1;
+        }
+        summary.sent_late += u64::from(r.sent_late);
+        summary.timeouts += u64::from(r.timed_out);
+        summary.disconnects += u64::from(r.disconnected_before_answer);
+        if let Some(code) = &r.response_code {
+            summary.answered += 1;
+            *summary.response_codes.entry(code.clone()).or_default() += 1;
+        }
+        if let (Some(latency), Some(h)) = (r.latency_us, histogram.as_mut()) {
+            let _ = h.record(latency.max(1));
+        }
+        if let Some(f) = &r.follow_up {
+            let code = f.response_code.as_deref().unwrap_or("none");
+            *summary
+                .follow_ups
+                .entry(format!("{}:{code}", f.kind))
+                .or_default() += 1;
+        }
+    }
+    summary.achieved_send_rate_per_s =
+        summary.sent as f64 / sending_window.as_secs_f64().max(f64::MIN_POSITIVE);
+    if let Some(h) = histogram.filter(|h| !h.is_empty()) {
+        summary.latency_us = Percentiles {
+            count: h.len(),
+            p50: h.value_at_quantile(0.50),
+            p90: h.value_at_quantile(0.90),
+            p99: h.value_at_quantile(0.99),
+            p99_9: h.value_at_quantile(0.999),
+            max: h.max(),
+        };
+    }
+    summary
+}
+
+fn tlv(answer: &Message, tag: Tag) -> Option<String> {
+    let data = PrivateData::parse(answer.get(48)?).ok()?;
+    data.get(tag).map(str::to_owned)
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+async fn transaction(
+    ctx: &Ctx,
+    slot: &Slot,
+    seq: u64,
+    scheduled: Instant,
+    scenario: Scenario,
+    code: String,
+    amount: u64,
+) -> TxRecord {
+    let config = &ctx.config;
+    let stamp = config.clock.stamp(slot.stan.next());
+    let mut factory =
+        MessageFactory::new(&config.link.dialect, &config.merchant_id, &slot.terminal_id);
+    if let Some(nii) = &config.nii {
+        factory = factory.with_nii(nii);
+    }
+    let mut record = TxRecord {
+        seq,
+        scenario,
+        merchant_id: config.merchant_id.clone(),
+        terminal_id: slot.terminal_id.clone(),
+        local_date: stamp.local_date.clone(),
+        local_time: stamp.local_time.clone(),
+        transmission: stamp.transmission.clone(),
+        stan: format!("{:06}", stamp.stan),
+        amount,
+        currency: config.currency,
+        payment_code: mask_payment_code(&code),
+        scheduled_at_ms: scheduled.duration_since(ctx.start).as_secs_f64() * 1000.0,
+        sent_late: false,
+        sent: false,
+        response_code: None,
+        rrn: None,
+        payment_request_id: None,
+        payment_id: None,
+        latency_us: None,
+        disconnected_before_answer: false,
+        timed_out: false,
+        error: None,
+        follow_up: None,
+        terminal_believes_paid: false,
+    };
+    let purchase = match factory.purchase(&stamp, amount, config.currency, &code) {
+        Ok(purchase) => purchase,
+        Err(error) => {
+            record.error = Some(format!("build: {error}"));
+            return record;
+        }
+    };
+    if scenario == Scenario::Disconnect {
+        // Its own connection, so hanging up does not disturb the shared ones.
+        match Terminal::connect(config.addr, config.link.clone()).await {
+            Ok(terminal) => match terminal.send(&purchase).await {
+                Ok(pending) => {
+                    record.sent = true;
+                    record.sent_late = scheduled.elapsed() > config.late_after;
+                    record.disconnected_before_answer = true;
+                    drop(pending);
+                    drop(terminal);
+                }
+                Err(error) => record.error = Some(format!("send: {error}")),
+            },
+            Err(error) => record.error = Some(format!("connect: {error}")),
+        }
+        return record;
+    }
+    let sent = match slot.terminal(ctx).await {
+        Ok(terminal) => terminal.send(&purchase).await,
+        Err(error) => Err(error),
+    };
+    let outcome = match sent {
+        Ok(pending) => {
+            record.sent = true;
+            record.sent_late = scheduled.elapsed() > config.late_after;
+            pending.wait(config.response_timeout).await
+        }
+        Err(error) => {
+            record.error = Some(format!("send: {error}"));
+            return record;
+        }
+    };
+    let mut original = Original::of(&purchase);
+    match outcome {
+        Ok(answer) => {
+            record.latency_us = Some(micros(scheduled.elapsed()));
+            record.response_code = answer.get_str(39).map(str::to_owned);
+            record.rrn = answer.get_str(37).map(|s| s.trim_end().to_owned());
+            record.payment_request_id = tlv(&answer, Tag::PaymentRequestId);
+            record.payment_id = tlv(&answer, Tag::PaymentId);
+            if let Some(original) = original.as_mut() {
+                original.rrn = record.rrn.clone();
+            }
+        }
+        Err(error) => {
+            record.timed_out = matches!(error, TerminalError::Timeout(_));
+            record.error = Some(error.to_string());
+        }
+    }
+    let approved = record.response_code.as_deref() == Some("00");
+    let unanswered = record.response_code.is_none();
+    let reference = Reference {
+        rrn: record.rrn.clone(),
+        payment_request_id: record.payment_request_id.clone(),
+        payment_id: record.payment_id.clone(),
+    };
+    record.follow_up = match scenario {
+        Scenario::Void | Scenario::Refund if approved => {
+            let stamp = config.clock.stamp(slot.stan.next());
+            let (kind, message) = if scenario == Scenario::Void {
+                (
+                    "void",
+                    factory.void(&stamp, amount, config.currency, &reference),
+                )
+            } else {
+                (
+                    "refund",
+                    factory.refund(&stamp, amount, config.currency, &reference),
+                )
+            };
+            Some(match message {
+                Ok(message) => follow_up(ctx, slot, kind, &message, 1).await,
+                Err(error) => failed_follow_up(kind, &stamp.stan, error.to_string()),
+            })
+        }
+        Scenario::Advice => Some(advice(ctx, slot, &factory, original.as_ref()).await),
+        _ if unanswered && config.reverse_on_timeout => {
+            Some(advice(ctx, slot, &factory, original.as_ref()).await)
+        }
+        _ => None,
+    };
+    let voided = record.follow_up.as_ref().is_some_and(|f| {
+        f.kind == "reversal_advice"
+            || (f.kind == "void" && f.response_code.as_deref() == Some("00"))
+    });
+    record.terminal_believes_paid = approved && !voided;
+    record
+}
+
+fn failed_follow_up(kind: &'static str, stan: &u32, error: String) -> FollowUp {
+    FollowUp {
+        kind,
+        mti: String::new(),
+        stan: format!("{stan:06}"),
+        attempts: 0,
+        response_code: None,
+        rrn: None,
+        latency_us: None,
+        error: Some(error),
+    }
+}
+
+async fn advice(
+    ctx: &Ctx,
+    slot: &Slot,
+    factory: &MessageFactory<'_>,
+    original: Option<&Original>,
+) -> FollowUp {
+    let Some(original) = original else {
+        return failed_follow_up("reversal_advice", &0, "original not readable".into());
+    };
+    let mut last = failed_follow_up("reversal_advice", &original.stan, "not sent".into());
+    // An advice must be acknowledged: repeat it (as 0421) until a 0430 arrives.
+    for attempt in 1..=3u32 {
+        let transmission = ctx.config.clock.stamp(original.stan).transmission;
+        match factory.reversal_advice(&transmission, original, "98", attempt > 1) {
+            Ok(message) => {
+                last = follow_up(ctx, slot, "reversal_advice", &message, attempt).await;
+                if last.response_code.is_some() {
+                    break;
+                }
+            }
+            Err(error) => {
+                return failed_follow_up("reversal_advice", &original.stan, error.to_string());
+            }
+        }
+    }
+    last
+}
+
+async fn follow_up(
+    ctx: &Ctx,
+    slot: &Slot,
+    kind: &'static str,
+    message: &Message,
+    attempts: u32,
+) -> FollowUp {
+    let started = Instant::now();
+    let result = match slot.terminal(ctx).await {
+        Ok(terminal) => terminal.request(message, ctx.config.response_timeout).await,
+        Err(error) => Err(error),
+    };
+    let mut follow = FollowUp {
+        kind,
+        mti: message.mti().to_string(),
+        stan: message.get_str(11).unwrap_or_default().to_owned(),
+        attempts,
+        response_code: None,
+        rrn: None,
+        latency_us: None,
+        error: None,
+    };
+    match result {
+        Ok(answer) => {
+            follow.response_code = answer.get_str(39).map(str::to_owned);
+            follow.rrn = answer.get_str(37).map(|s| s.trim_end().to_owned());
+            follow.latency_us = Some(micros(started.elapsed()));
+            if answer.mti() == Mti::REVERSAL_ADVICE_RESPONSE && follow.response_code.is_none() {
+                follow.error = Some("0430 without F39".into());
+            }
+        }
+        Err(error) => follow.error = Some(error.to_string()),
+    }
+    follow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_parses_and_picks_by_weight() {
+        let mix: Mix = "purchase=90,void=3,refund=2,advice=3,disconnect=2"
+            .parse()
+            .unwrap();
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut counts = BTreeMap::new();
+        for _ in 0..10_000 {
+            *counts.entry(mix.pick(&mut rng)).or_insert(0u32) += 1;
+        }
+        assert!(counts[&Scenario::Purchase] > 8_700);
+        assert!(counts[&Scenario::Disconnect] > 100);
+        assert!("purchase=0".parse::<Mix>().is_err());
+        assert!("teleport=1".parse::<Mix>().is_err());
+        assert!("purchase".parse::<Mix>().is_err());
+    }
+
+    #[test]
+    fn terminal_ids_fill_eight_characters() {
+        assert_eq!(terminal_ids("LAB", 2).unwrap(), ["LAB00000", "LAB00001"]);
+        assert!(terminal_ids("LABCDEFG", 2).is_err());
+        assert!(terminal_ids("LABCDEF", 11).is_err());
+    }
+}

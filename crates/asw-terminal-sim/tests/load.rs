@@ -1,0 +1,184 @@
+//! The terminal client and the load generator against a real downstream server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failing loudly is the point
+
+mod common;
+
+use std::time::Duration;
+
+use asw_downstream::Profile;
+use asw_terminal_sim::load::{self, LoadConfig, Scenario};
+use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, ProfileName, Terminal};
+use serde_json::Value;
+
+#[tokio::test]
+async fn several_outstanding_requests_are_matched_out_of_order() {
+    let (server, _) = common::server(Profile::PosBinary).await;
+    let link = LinkConfig::for_profile(ProfileName::PosBinary).unwrap();
+    let terminal = Terminal::connect(server.local_addr(), link.clone())
+        .await
+        .unwrap();
+    let factory = MessageFactory::new(&link.dialect, "M00000000000001", "T0000001");
+    let clock = Clock::utc();
+    let mut pending = Vec::new();
+    // Amount modulo 1000 is the handler's delay in ms: answers come back 2, 3, 1.
+    for (stan, amount) in [(1, 1300), (2, 1010), (3, 1150)] {
+        let request = factory
+            .purchase(&clock.stamp(stan), amount, 344, "281234567890123456")
+            .unwrap();
+        pending.push((stan, terminal.send(&request).await.unwrap()));
+    }
+    // A reversal with the same STAN as an outstanding purchase is a different key.
+    for (stan, p) in pending {
+        let answer = p.wait(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(answer.get_str(11), Some(format!("{stan:06}").as_str()));
+    }
+    assert_eq!(terminal.unmatched_answers(), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_two_second_load_produces_a_complete_report() {
+    let (server, recorder) = common::server(Profile::PosBinary).await;
+    let link = LinkConfig::for_profile(ProfileName::PosBinary).unwrap();
+    let mut config = LoadConfig::new(server.local_addr(), link);
+    config.connections = 4;
+    config.rate_per_s = 150.0;
+    config.duration = Duration::from_secs(2);
+    config.mix = "purchase=60,void=10,refund=10,advice=10,disconnect=10"
+        .parse()
+        .unwrap();
+    config.amount_min = 1000;
+    config.amount_max = 1000;
+    config.terminal_prefix = "LT".into();
+    config.response_timeout = Duration::from_secs(5);
+    config.seed = 42;
+    let report = load::run(config).await.unwrap();
+    let s = &report.summary;
+    assert_eq!(s.scheduled, 300);
+    assert_eq!(report.transactions.len(), 300);
+    assert_eq!(s.sent, 300);
+    assert_eq!(s.send_errors, 0);
+    assert_eq!(s.timeouts, 0);
+    let disconnects = report
+        .transactions
+        .iter()
+        .filter(|r| r.scenario == Scenario::Disconnect)
+        .count() as u64;
+    assert!(disconnects > 0);
+    assert_eq!(s.disconnects, disconnects);
+    assert_eq!(s.answered, 300 - disconnects);
+    assert_eq!(s.response_codes.get("00"), Some(&(300 - disconnects)));
+    assert_eq!(s.latency_us.count, 300 - disconnects);
+    assert!(s.latency_us.p50 > 0 && s.latency_us.p50 <= s.latency_us.p99);
+    assert!(s.latency_us.max < 2_000_000);
+    for r in &report.transactions {
+        assert!(r.terminal_id.starts_with("LT") && r.terminal_id.len() == 8);
+        assert_eq!(r.stan.len(), 6);
+        assert!(r.payment_code.contains('*'), "payment code must be masked");
+        match r.scenario {
+            Scenario::Purchase => {
+                assert!(r.terminal_believes_paid);
+                assert!(r.rrn.is_some() && r.payment_request_id.is_some());
+                assert!(r.follow_up.is_none());
+            }
+            Scenario::Void | Scenario::Refund => {
+                let f = r.follow_up.as_ref().unwrap();
+                assert_eq!(f.response_code.as_deref(), Some("00"));
+                assert_eq!(
+                    f.kind,
+                    if r.scenario == Scenario::Void {
+                        "void"
+                    } else {
+                        "refund"
+                    }
+                );
+                assert_eq!(r.terminal_believes_paid, r.scenario == Scenario::Refund);
+            }
+            Scenario::Advice => {
+                let f = r.follow_up.as_ref().unwrap();
+                assert_eq!(f.kind, "reversal_advice");
+                assert_eq!(f.mti, "0420");
+                assert_eq!(f.stan, r.stan, "the advice carries the original STAN");
+                assert_eq!(f.response_code.as_deref(), Some("00"));
+                assert!(!r.terminal_believes_paid);
+            }
+            Scenario::Disconnect => {
+                assert!(r.disconnected_before_answer);
+                assert!(r.response_code.is_none());
+                assert!(!r.terminal_believes_paid);
+            }
+        }
+    }
+    // The JSON shape the consistency checker reads.
+    let json: Value = serde_json::to_value(&report).unwrap();
+    let first = &json["transactions"][0];
+    for key in [
+        "merchant_id",
+        "terminal_id",
+        "local_date",
+        "local_time",
+        "stan",
+        "amount",
+        "scenario",
+        "response_code",
+        "rrn",
+        "payment_request_id",
+        "latency_us",
+        "disconnected_before_answer",
+        "follow_up",
+        "terminal_believes_paid",
+    ] {
+        assert!(first.get(key).is_some(), "record lacks {key}");
+    }
+    // Every void's original was seen by the server.
+    let saw_void = recorder
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|m| m.get_str(3) == Some("020000"));
+    assert!(saw_void);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_load_command_writes_its_report() {
+    let (server, _) = common::server(Profile::Ascii).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_terminal-sim"))
+        .args([
+            "load",
+            "--connect",
+            &server.local_addr().to_string(),
+            "--profile",
+            "A",
+            "--connections",
+            "2",
+            "--rate",
+            "50",
+            "--duration",
+            "1",
+            "--report",
+            report.to_str().unwrap(),
+            "--mix",
+            "purchase=9,advice=1",
+            "--seed",
+            "3",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["scheduled"], 50);
+    let full: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(full["transactions"].as_array().unwrap().len(), 50);
+    assert_eq!(full["summary"]["response_codes"]["00"], 50);
+    server.shutdown().await;
+}
