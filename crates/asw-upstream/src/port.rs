@@ -1,0 +1,174 @@
+//! The core's [`Upstream`] port, implemented with [`AntomClient`]: domain commands in, Antom
+//! bodies out, classified answers back in domain terms.
+
+use asw_antom::model::SettlementStrategy;
+use asw_antom::{
+    Amount, CancelRequest, Env, InquiryPaymentRequest, Merchant, Order, Outcome, PayRequest,
+    PaymentCode, RefundRequest, Store,
+};
+use asw_core::ports::{
+    CancelCommand, CancelReceipt, InquiryCommand, PayCommand, PayReceipt, PayScenario,
+    PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
+};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::client::{AntomClient, local_codes};
+use crate::metrics::reason_label;
+
+/// Antom's datetime: ISO 8601, seconds precision, numeric offset (`2023-11-14T22:13:20+08:00`).
+pub fn antom_datetime(t: OffsetDateTime) -> String {
+    let format = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+    );
+    // Formatting a valid OffsetDateTime with this description cannot fail for years 0..=9999;
+    // fall back to RFC 3339 rather than panic.
+    t.format(&format).unwrap_or_else(|_| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    })
+}
+
+/// Translates a domain `pay` into Antom's body. `None` when a payment-code pay has no code.
+pub fn pay_request(command: &PayCommand) -> Option<PayRequest> {
+    let m = &command.merchant;
+    let amount = Amount {
+        currency: command.amount.currency_code().to_owned(),
+        value: command.amount.value_string(),
+    };
+    let order = Order {
+        reference_order_id: command.reference_order_id.clone(),
+        order_description: command.order_description.clone(),
+        order_amount: amount.clone(),
+        merchant: Merchant {
+            reference_merchant_id: m.reference_merchant_id.clone(),
+            merchant_mcc: m.mcc.clone(),
+            merchant_name: m.merchant_name.clone(),
+            store: Some(Store {
+                reference_store_id: m.store_id.clone(),
+                store_name: m.store_name.clone(),
+                store_mcc: m.store_mcc.clone().unwrap_or_else(|| m.mcc.clone()),
+                ..Store::default()
+            }),
+            ..Merchant::default()
+        },
+        env: Some(Env {
+            store_terminal_id: Some(command.terminal_id.clone()),
+            store_terminal_request_time: Some(antom_datetime(command.terminal_request_time)),
+            ..Env::default()
+        }),
+        extend_info: None,
+    };
+    let id = command.payment_request_id.as_str();
+    let mut request = match command.scenario {
+        PayScenario::PaymentCode => {
+            let code = command.payment_code.as_ref()?;
+            PayRequest::payment_code(id, order, amount, PaymentCode::new(code.expose()))
+        }
+        PayScenario::OrderCode => PayRequest::order_code(id, order, amount),
+    };
+    request.payment_notify_url = command.notify_url.clone();
+    request.payment_expiry_time = command.payment_expiry.map(antom_datetime);
+    request.settlement_strategy = m.settlement_currency.as_ref().map(|c| SettlementStrategy {
+        settlement_currency: Some(c.clone()),
+    });
+    request.merchant_region = m.merchant_region.clone();
+    Some(request)
+}
+
+fn to_port<T, U>(
+    outcome: Outcome<T>,
+    f: impl FnOnce(T) -> UpstreamOutcome<U>,
+) -> UpstreamOutcome<U> {
+    match outcome {
+        Outcome::Success(t) => f(t),
+        Outcome::Failed {
+            result_code,
+            message,
+        } => UpstreamOutcome::Failed {
+            result_code,
+            message,
+        },
+        Outcome::Unknown(reason) => UpstreamOutcome::Unknown {
+            reason: reason_label(&reason),
+        },
+    }
+}
+
+#[async_trait]
+impl Upstream for AntomClient {
+    async fn pay(&self, command: &PayCommand) -> UpstreamOutcome<PayReceipt> {
+        let Some(request) = pay_request(command) else {
+            return UpstreamOutcome::Failed {
+                result_code: local_codes::MISSING_PAYMENT_CODE.to_owned(),
+                message: "payment-code pay without a payment code; nothing was sent".to_owned(),
+            };
+        };
+        to_port(self.call(&command.client, &request).await, |r| {
+            UpstreamOutcome::Success(PayReceipt {
+                payment_id: r.payment_id,
+                payment_time: r.payment_time,
+                wallet: r.psp_customer_info.and_then(|p| p.psp_name),
+                order_code: r
+                    .order_code_form
+                    .and_then(|f| f.code_details.into_iter().find_map(|d| d.code_value)),
+            })
+        })
+    }
+
+    async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport> {
+        let request =
+            InquiryPaymentRequest::by_payment_request_id(command.payment_request_id.as_str());
+        to_port(self.call(&command.client, &request).await, |r| {
+            let status = match r.payment_status {
+                Some(asw_antom::PaymentStatus::Success) => PaymentStatus::Success,
+                Some(asw_antom::PaymentStatus::Fail) => PaymentStatus::Fail,
+                Some(asw_antom::PaymentStatus::Cancelled) => PaymentStatus::Cancelled,
+                // PENDING is an online state; in-store it can only mean "not final yet".
+                Some(asw_antom::PaymentStatus::Processing | asw_antom::PaymentStatus::Pending) => {
+                    PaymentStatus::Processing
+                }
+                // The protocol crate already turns these into Unknown; stay safe regardless.
+                Some(asw_antom::PaymentStatus::Other(_)) | None => {
+                    return UpstreamOutcome::Unknown {
+                        reason: "incomplete_success:paymentStatus".to_owned(),
+                    };
+                }
+            };
+            UpstreamOutcome::Success(PaymentReport {
+                status,
+                payment_id: r.payment_id,
+                result_code: r.payment_result_code,
+                amount: r
+                    .payment_amount
+                    .and_then(|a| a.minor_units().map(|v| (v, a.currency))),
+                wallet: r.psp_customer_info.and_then(|p| p.psp_name),
+            })
+        })
+    }
+
+    async fn cancel(&self, command: &CancelCommand) -> UpstreamOutcome<CancelReceipt> {
+        let request = CancelRequest::by_payment_request_id(command.payment_request_id.as_str());
+        to_port(self.call(&command.client, &request).await, |r| {
+            UpstreamOutcome::Success(CancelReceipt {
+                cancel_time: r.cancel_time,
+            })
+        })
+    }
+
+    async fn refund(&self, command: &RefundCommand) -> UpstreamOutcome<RefundReceipt> {
+        let mut request = RefundRequest::new(
+            command.refund_request_id.as_str(),
+            command.payment_id.clone(),
+            Amount::minor(command.currency.clone(), command.amount_minor),
+        );
+        request.refund_reason = command.reason.clone();
+        to_port(self.call(&command.client, &request).await, |r| {
+            UpstreamOutcome::Success(RefundReceipt {
+                refund_id: r.refund_id,
+                refund_time: r.refund_time,
+            })
+        })
+    }
+}
