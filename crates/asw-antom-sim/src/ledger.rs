@@ -1,0 +1,1266 @@
+//! The simulated Antom back office: every payment and refund, and the rules of each API
+//! (antom-api.md §4.2). Synchronous and free of I/O: each call takes `now` and returns the
+//! body to answer plus the side effects (notifications) for the server to carry out.
+//!
+//! Concurrency: payments live in a sharded map keyed by `paymentRequestId`; every decision
+//! about one payment is taken while holding that payment's entry, so two calls for the same
+//! payment are serialized and calls for different payments never wait on each other. Lock
+//! order is always payments → (refunds index | payment-id index | tombstones); the indexes
+//! are only read after the payment entry has been released.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use asw_antom::api::{
+    CancelRequest, CancelResponse, InquiryPaymentRequest, InquiryPaymentResponse,
+    InquiryRefundRequest, InquiryRefundResponse, PayRequest, PayResponse, RefundRequest,
+    RefundResponse,
+};
+use asw_antom::model::{CodeDetail, OrderCodeForm, PspCustomerInfo, RefundStatus, Transaction};
+use asw_antom::webhook::NotifyPayment;
+use asw_antom::{Amount, AntomResult, PaymentStatus, ResultStatus};
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::config::{CancelOfClosed, PreCancel, SimConfig};
+use crate::scenario::Scenario;
+
+/// The state of one payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PayState {
+    Processing,
+    Success,
+    Failed {
+        code: String,
+    },
+    /// Expired while PROCESSING.
+    Closed,
+    Cancelled {
+        refunded: bool,
+    },
+}
+
+impl PayState {
+    fn status(&self) -> PaymentStatus {
+        match self {
+            PayState::Processing => PaymentStatus::Processing,
+            PayState::Success => PaymentStatus::Success,
+            PayState::Failed { .. } | PayState::Closed => PaymentStatus::Fail,
+            PayState::Cancelled { .. } => PaymentStatus::Cancelled,
+        }
+    }
+}
+
+/// One refund attempt that reached a final answer.
+#[derive(Debug, Clone)]
+pub(crate) struct RefundRecord {
+    refund_request_id: String,
+    refund_id: String,
+    amount: Amount,
+    status: RefundStatus,
+    result_code: String,
+    time: OffsetDateTime,
+}
+
+/// The key fields Antom compares for a repeated `pay` (REPEAT_REQ_INCONSISTENT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PayKey {
+    amount: Amount,
+    payment_code: Option<String>,
+    scenario_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Payment {
+    seq: u64,
+    payment_request_id: String,
+    payment_id: String,
+    client_id: String,
+    key: PayKey,
+    scenario: Scenario,
+    state: PayState,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    paid_at: Option<OffsetDateTime>,
+    expires_at: OffsetDateTime,
+    cancel_time: Option<OffsetDateTime>,
+    inquiries: u32,
+    notify_url: Option<String>,
+    refunds: Vec<RefundRecord>,
+    notifications_sent: u32,
+    notifications_acked: u32,
+    /// Fault-mix decisions taken at creation.
+    duplicate_notify: bool,
+    late_notify_after_cancel: bool,
+}
+
+impl Payment {
+    fn refunded_total(&self) -> u64 {
+        self.refunds
+            .iter()
+            .filter(|r| r.status == RefundStatus::Success)
+            .filter_map(|r| r.amount.minor_units())
+            .sum()
+    }
+
+    /// PROCESSING past its expiry becomes closed, lazily, whenever the payment is touched.
+    fn refresh(&mut self, now: OffsetDateTime) {
+        if self.state == PayState::Processing && now >= self.expires_at {
+            self.state = PayState::Closed;
+            self.updated_at = self.expires_at;
+        }
+    }
+}
+
+/// A remembered cancel of a payment that did not exist yet (the `pre_cancel` knob).
+#[derive(Debug, Clone)]
+struct Tombstone {
+    cancel_time: OffsetDateTime,
+}
+
+/// Something the server must do after answering.
+#[derive(Debug, Clone)]
+pub(crate) enum Effect {
+    /// Send a notifyPayment.
+    Notify(NotifyJob),
+}
+
+/// A notification to deliver.
+#[derive(Debug, Clone)]
+pub(crate) struct NotifyJob {
+    pub payment_request_id: String,
+    pub client_id: String,
+    pub url: String,
+    pub body: Vec<u8>,
+    /// Send it once more after it was acknowledged.
+    pub duplicate: bool,
+    /// Generation of the ledger; a reset makes pending jobs stale.
+    pub generation: u64,
+}
+
+/// Per-payment fault decisions rolled by the server (fault mix) for a new payment.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NewPaymentFaults {
+    pub duplicate_notify: bool,
+    pub late_notify_after_cancel: bool,
+}
+
+/// The answer of one API call: a serialized body plus identifiers for the call log.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub body: Vec<u8>,
+    pub result: AntomResult,
+    pub payment_request_id: Option<String>,
+    pub effects: Vec<Effect>,
+    /// The scenario of the payment concerned (when known).
+    pub scenario: Option<Scenario>,
+    /// Whether this call created the payment (delivery faults apply to that call only).
+    pub created: bool,
+}
+
+impl Answer {
+    fn new<T: Serialize>(
+        body: &T,
+        result: AntomResult,
+        payment_request_id: Option<String>,
+        scenario: Option<Scenario>,
+    ) -> Self {
+        Self {
+            // Serializing our own plain structs cannot fail; an empty body would be caught by
+            // any client as "unknown", which is the safe side.
+            body: serde_json::to_vec(body).unwrap_or_default(),
+            result,
+            payment_request_id,
+            effects: Vec::new(),
+            scenario,
+            created: false,
+        }
+    }
+
+    fn created(mut self) -> Self {
+        self.created = true;
+        self
+    }
+
+    fn with_effects(mut self, effects: Vec<Effect>) -> Self {
+        self.effects = effects;
+        self
+    }
+}
+
+fn res(code: &str, status: ResultStatus, message: &str) -> AntomResult {
+    AntomResult::new(code, status, message)
+}
+
+fn fail(code: &str, message: &str) -> AntomResult {
+    res(code, ResultStatus::Failed, message)
+}
+
+/// An `F PARAM_ILLEGAL` result.
+pub(crate) fn param_illegal(message: &str) -> AntomResult {
+    fail("PARAM_ILLEGAL", message)
+}
+
+/// The whole back office.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    payments: DashMap<String, Payment>,
+    by_payment_id: DashMap<String, String>,
+    /// refundRequestId → paymentRequestId of the payment holding the record.
+    refunds: DashMap<String, String>,
+    tombstones: DashMap<String, Tombstone>,
+    seq: AtomicU64,
+    generation: AtomicU64,
+}
+
+/// How a call names a payment.
+#[derive(Debug, Clone, Copy)]
+enum Lookup<'a> {
+    PaymentId(&'a str),
+    PaymentRequestId(&'a str),
+}
+
+/// Formats a time the way Antom writes it: ISO 8601, seconds, with the configured offset.
+pub(crate) fn format_time(t: OffsetDateTime, offset: time::UtcOffset) -> String {
+    let t = t.to_offset(offset).replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Ledger {
+    /// Current generation (bumped by [`Ledger::reset`]).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Relaxed)
+    }
+
+    /// Forgets everything.
+    pub fn reset(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
+        self.payments.clear();
+        self.by_payment_id.clear();
+        self.refunds.clear();
+        self.tombstones.clear();
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    fn resolve(&self, lookup: Lookup<'_>) -> Option<String> {
+        match lookup {
+            Lookup::PaymentRequestId(id) => Some(id.to_owned()),
+            Lookup::PaymentId(id) => self.by_payment_id.get(id).map(|e| e.value().clone()),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // pay
+    // -----------------------------------------------------------------------------------
+
+    /// Handles a validated `pay`. `commit` is false for the scenarios that store nothing.
+    pub fn pay(
+        &self,
+        client_id: &str,
+        req: &PayRequest,
+        scenario: Scenario,
+        faults: NewPaymentFaults,
+        now: OffsetDateTime,
+        cfg: &SimConfig,
+    ) -> Answer {
+        let key = PayKey {
+            amount: req.payment_amount.clone(),
+            payment_code: req
+                .payment_method
+                .payment_method_id
+                .as_ref()
+                .map(|c| c.expose().to_owned()),
+            scenario_name: req.payment_factor.in_store_payment_scenario.clone(),
+        };
+        let prid = req.payment_request_id.clone();
+        match self.payments.entry(prid.clone()) {
+            Entry::Occupied(mut entry) => {
+                let payment = entry.get_mut();
+                payment.refresh(now);
+                if payment.key != key {
+                    let r = fail(
+                        "REPEAT_REQ_INCONSISTENT",
+                        "the paymentRequestId was used with different key fields",
+                    );
+                    return Answer::new(&PayResponse::from_result(r.clone()), r, Some(prid), None);
+                }
+                let scenario = payment.scenario;
+                let (body, result) = self.pay_replay(payment, cfg);
+                Answer::new(&body, result, Some(prid), Some(scenario))
+            }
+            Entry::Vacant(entry) => {
+                if let Some(tomb) = self.tombstones.get(&prid).map(|t| t.clone()) {
+                    // A cancel overtook this pay: the order is closed before it began.
+                    let payment = self.new_payment(client_id, req, key, scenario, now, cfg);
+                    let payment = Payment {
+                        state: PayState::Cancelled { refunded: false },
+                        cancel_time: Some(tomb.cancel_time),
+                        ..payment
+                    };
+                    self.by_payment_id
+                        .insert(payment.payment_id.clone(), prid.clone());
+                    entry.insert(payment);
+                    let r = fail("ORDER_IS_CANCELED", "the order was cancelled");
+                    return Answer::new(
+                        &PayResponse::from_result(r.clone()),
+                        r,
+                        Some(prid),
+                        Some(scenario),
+                    )
+                    .created();
+                }
+                if !scenario.commits() {
+                    let r = match scenario {
+                        Scenario::TrafficLimited => res(
+                            "REQUEST_TRAFFIC_EXCEED_LIMIT",
+                            ResultStatus::Unknown,
+                            "request traffic exceeds the limit",
+                        ),
+                        _ => res(
+                            "UNKNOWN_EXCEPTION",
+                            ResultStatus::Unknown,
+                            "API failed due to unknown reason.",
+                        ),
+                    };
+                    return Answer::new(
+                        &PayResponse::from_result(r.clone()),
+                        r,
+                        Some(prid),
+                        Some(scenario),
+                    )
+                    .created();
+                }
+                let mut payment = self.new_payment(client_id, req, key, scenario, now, cfg);
+                payment.duplicate_notify |= faults.duplicate_notify;
+                payment.late_notify_after_cancel |= faults.late_notify_after_cancel;
+                let mut effects = Vec::new();
+                match scenario {
+                    Scenario::Decline(code) => {
+                        payment.state = PayState::Failed { code: code.into() };
+                    }
+                    Scenario::ProcessingThenSuccess
+                    | Scenario::ProcessingThenFail
+                    | Scenario::ProcessingForever
+                    | Scenario::LateNotifyAfterCancel
+                    | Scenario::OrderCode => {}
+                    _ => {
+                        payment.state = PayState::Success;
+                        payment.paid_at = Some(now);
+                        effects.extend(self.notify_effect(&payment, cfg));
+                    }
+                }
+                let (mut body, mut result) = self.pay_replay(&payment, cfg);
+                if scenario == Scenario::UnknownCommitted {
+                    result = res(
+                        "UNKNOWN_EXCEPTION",
+                        ResultStatus::Unknown,
+                        "API failed due to unknown reason.",
+                    );
+                    body = PayResponse::from_result(result.clone());
+                }
+                if scenario == Scenario::OrderCode {
+                    result = AntomResult::success();
+                    body.result = result.clone();
+                    body.order_code_form = Some(OrderCodeForm {
+                        expire_time: Some(format_time(payment.expires_at, cfg.response_utc_offset)),
+                        code_details: vec![CodeDetail {
+                            code_value: Some(format!(
+                                "https://qr.antom-sim.invalid/{}",
+                                payment.payment_id
+                            )),
+                            code_value_type: Some("QRCODE".into()),
+                            display_type: Some("TEXT".into()),
+                        }],
+                        extend_info: None,
+                    });
+                }
+                self.by_payment_id
+                    .insert(payment.payment_id.clone(), prid.clone());
+                entry.insert(payment);
+                Answer::new(&body, result, Some(prid), Some(scenario))
+                    .with_effects(effects)
+                    .created()
+            }
+        }
+    }
+
+    /// Whether a payment with this `paymentRequestId` exists.
+    pub fn contains(&self, payment_request_id: &str) -> bool {
+        self.payments.contains_key(payment_request_id)
+    }
+
+    fn new_payment(
+        &self,
+        client_id: &str,
+        req: &PayRequest,
+        key: PayKey,
+        scenario: Scenario,
+        now: OffsetDateTime,
+        cfg: &SimConfig,
+    ) -> Payment {
+        let seq = self.next_seq();
+        let expires_at = req
+            .payment_expiry_time
+            .as_deref()
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .unwrap_or_else(|| now + cfg.payment_expiry);
+        let date = now.date();
+        Payment {
+            seq,
+            payment_request_id: req.payment_request_id.clone(),
+            payment_id: format!(
+                "{:04}{:02}{:02}1940108001001{:016}",
+                date.year(),
+                u8::from(date.month()),
+                date.day(),
+                seq
+            ),
+            client_id: client_id.to_owned(),
+            key,
+            scenario,
+            state: PayState::Processing,
+            created_at: now,
+            updated_at: now,
+            paid_at: None,
+            expires_at,
+            cancel_time: None,
+            inquiries: 0,
+            notify_url: req.payment_notify_url.clone(),
+            refunds: Vec::new(),
+            notifications_sent: 0,
+            notifications_acked: 0,
+            duplicate_notify: scenario == Scenario::DuplicateNotify,
+            late_notify_after_cancel: scenario == Scenario::LateNotifyAfterCancel,
+        }
+    }
+
+    /// The answer a repeated `pay` with the same key fields gets, from the current state.
+    fn pay_replay(&self, p: &Payment, cfg: &SimConfig) -> (PayResponse, AntomResult) {
+        let off = cfg.response_utc_offset;
+        match &p.state {
+            PayState::Processing => {
+                let r = res(
+                    "PAYMENT_IN_PROCESS",
+                    ResultStatus::Unknown,
+                    "payment is processing",
+                );
+                let mut body = PayResponse::from_result(r.clone());
+                body.payment_request_id = Some(p.payment_request_id.clone());
+                body.payment_id = Some(p.payment_id.clone());
+                body.payment_amount = Some(p.key.amount.clone());
+                body.payment_create_time = Some(format_time(p.created_at, off));
+                (body, r)
+            }
+            PayState::Success => {
+                let r = res("SUCCESS", ResultStatus::Success, "success.");
+                let mut body = PayResponse::from_result(r.clone());
+                body.payment_request_id = Some(p.payment_request_id.clone());
+                body.payment_id = Some(p.payment_id.clone());
+                body.payment_amount = Some(p.key.amount.clone());
+                body.actual_payment_amount = Some(p.key.amount.clone());
+                body.payment_create_time = Some(format_time(p.created_at, off));
+                body.payment_time = p.paid_at.map(|t| format_time(t, off));
+                body.psp_customer_info = Some(psp_customer());
+                (body, r)
+            }
+            PayState::Failed { code } => {
+                let r = fail(code, "the payment failed");
+                (PayResponse::from_result(r.clone()), r)
+            }
+            PayState::Closed => {
+                let r = fail("ORDER_IS_CLOSED", "the order is closed");
+                (PayResponse::from_result(r.clone()), r)
+            }
+            PayState::Cancelled { .. } => {
+                let r = fail("ORDER_IS_CANCELED", "the order was cancelled");
+                (PayResponse::from_result(r.clone()), r)
+            }
+        }
+    }
+
+    fn notify_body(&self, p: &Payment, cfg: &SimConfig) -> Vec<u8> {
+        let off = cfg.response_utc_offset;
+        let body = NotifyPayment {
+            notify_type: "PAYMENT_RESULT".into(),
+            result: res("SUCCESS", ResultStatus::Success, "success."),
+            payment_request_id: p.payment_request_id.clone(),
+            payment_id: Some(p.payment_id.clone()),
+            payment_amount: Some(p.key.amount.clone()),
+            actual_payment_amount: Some(p.key.amount.clone()),
+            payment_quote: None,
+            payment_create_time: Some(format_time(p.created_at, off)),
+            payment_time: Some(format_time(p.paid_at.unwrap_or(p.updated_at), off)),
+            payment_status: None,
+            psp_customer_info: Some(psp_customer()),
+            gross_settlement_amount: None,
+            settlement_quote: None,
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    fn notify_effect(&self, p: &Payment, cfg: &SimConfig) -> Option<Effect> {
+        let url = p.notify_url.clone()?;
+        Some(Effect::Notify(NotifyJob {
+            payment_request_id: p.payment_request_id.clone(),
+            client_id: p.client_id.clone(),
+            url,
+            body: self.notify_body(p, cfg),
+            duplicate: p.duplicate_notify,
+            generation: self.generation(),
+        }))
+    }
+
+    /// Records one notification attempt.
+    pub fn record_notification(&self, payment_request_id: &str, acked: bool) {
+        if let Some(mut p) = self.payments.get_mut(payment_request_id) {
+            p.notifications_sent += 1;
+            if acked {
+                p.notifications_acked += 1;
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // inquiryPayment
+    // -----------------------------------------------------------------------------------
+
+    /// Handles `inquiryPayment`.
+    pub fn inquiry_payment(
+        &self,
+        req: &InquiryPaymentRequest,
+        now: OffsetDateTime,
+        cfg: &SimConfig,
+    ) -> Answer {
+        let lookup = match lookup_of(req.payment_id.as_deref(), req.payment_request_id.as_deref()) {
+            Ok(l) => l,
+            Err(r) => {
+                return Answer::new(
+                    &InquiryPaymentResponse::from_result(r.clone()),
+                    r,
+                    None,
+                    None,
+                );
+            }
+        };
+        let prid_hint = match lookup {
+            Lookup::PaymentRequestId(id) => Some(id.to_owned()),
+            Lookup::PaymentId(_) => None,
+        };
+        let not_found = |prid: Option<String>| {
+            let r = fail("ORDER_NOT_EXIST", "the order does not exist");
+            Answer::new(
+                &InquiryPaymentResponse::from_result(r.clone()),
+                r,
+                prid,
+                None,
+            )
+        };
+        let Some(prid) = self.resolve(lookup) else {
+            return not_found(prid_hint);
+        };
+        let Some(mut p) = self.payments.get_mut(&prid) else {
+            return not_found(Some(prid));
+        };
+        p.refresh(now);
+        let scenario = p.scenario;
+        if scenario == Scenario::InquiryNotFoundAtFirst
+            && now < p.created_at + cfg.inquiry_not_found_for
+        {
+            return not_found(Some(prid));
+        }
+        if scenario == Scenario::InquiryUnknown {
+            let r = res(
+                "UNKNOWN_EXCEPTION",
+                ResultStatus::Unknown,
+                "API failed due to unknown reason.",
+            );
+            return Answer::new(
+                &InquiryPaymentResponse::from_result(r.clone()),
+                r,
+                Some(prid),
+                Some(scenario),
+            );
+        }
+        let mut effects = Vec::new();
+        if p.state == PayState::Processing {
+            p.inquiries += 1;
+            if p.inquiries >= cfg.settle_after_inquiries {
+                match scenario {
+                    Scenario::ProcessingThenSuccess | Scenario::OrderCode => {
+                        p.state = PayState::Success;
+                        p.paid_at = Some(now);
+                        p.updated_at = now;
+                        effects.extend(self.notify_effect(&p, cfg));
+                    }
+                    Scenario::ProcessingThenFail => {
+                        p.state = PayState::Failed {
+                            code: "USER_BALANCE_NOT_ENOUGH".into(),
+                        };
+                        p.updated_at = now;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            p.inquiries += 1;
+        }
+        let body = inquiry_body(&p, cfg);
+        let r = body.result.clone();
+        Answer::new(&body, r, Some(prid), Some(scenario)).with_effects(effects)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // cancel
+    // -----------------------------------------------------------------------------------
+
+    /// Handles `cancel`.
+    pub fn cancel(&self, req: &CancelRequest, now: OffsetDateTime, cfg: &SimConfig) -> Answer {
+        let off = cfg.response_utc_offset;
+        let empty = |r: AntomResult, prid: Option<String>, scenario: Option<Scenario>| {
+            let body = CancelResponse {
+                result: r.clone(),
+                payment_id: None,
+                payment_request_id: None,
+                cancel_time: None,
+            };
+            Answer::new(&body, r, prid, scenario)
+        };
+        let lookup = match lookup_of(req.payment_id.as_deref(), req.payment_request_id.as_deref()) {
+            Ok(l) => l,
+            Err(r) => return empty(r, None, None),
+        };
+        let Some(prid) = self.resolve(lookup) else {
+            return empty(
+                fail("ORDER_NOT_EXIST", "the order does not exist"),
+                None,
+                None,
+            );
+        };
+        let mut entry = match self.payments.entry(prid.clone()) {
+            Entry::Occupied(e) => e,
+            Entry::Vacant(_) => {
+                // Never seen: the cancel overtook its pay (or the pay never arrived).
+                return match cfg.pre_cancel {
+                    PreCancel::Off => empty(
+                        fail("ORDER_NOT_EXIST", "the order does not exist"),
+                        Some(prid),
+                        None,
+                    ),
+                    PreCancel::Remember => {
+                        self.tombstones
+                            .entry(prid.clone())
+                            .or_insert(Tombstone { cancel_time: now });
+                        empty(
+                            fail("ORDER_NOT_EXIST", "the order does not exist"),
+                            Some(prid),
+                            None,
+                        )
+                    }
+                    PreCancel::PreClose => {
+                        let t = self
+                            .tombstones
+                            .entry(prid.clone())
+                            .or_insert(Tombstone { cancel_time: now })
+                            .cancel_time;
+                        let r = AntomResult::success();
+                        let body = CancelResponse {
+                            result: r.clone(),
+                            payment_id: None,
+                            payment_request_id: Some(prid.clone()),
+                            cancel_time: Some(format_time(t, off)),
+                        };
+                        Answer::new(&body, r, Some(prid), None)
+                    }
+                };
+            }
+        };
+        let p = entry.get_mut();
+        p.refresh(now);
+        let scenario = p.scenario;
+        let mut effects = Vec::new();
+        let outcome: Result<(), AntomResult> = match &p.state {
+            PayState::Processing => {
+                p.state = PayState::Cancelled { refunded: false };
+                p.cancel_time = Some(now);
+                p.updated_at = now;
+                if p.late_notify_after_cancel {
+                    effects.extend(self.notify_effect(p, cfg));
+                }
+                Ok(())
+            }
+            PayState::Success => {
+                let paid_at = p.paid_at.unwrap_or(p.created_at);
+                if !p.refunds.is_empty() {
+                    Err(fail(
+                        "PROCESS_FAIL",
+                        "a payment with refunds cannot be cancelled",
+                    ))
+                } else if scenario == Scenario::CancelWindowExceeded
+                    || now > paid_at + cfg.cancel_window
+                {
+                    Err(fail(
+                        "CANCEL_WINDOW_EXCEED",
+                        "the cancellable period has passed",
+                    ))
+                } else {
+                    p.state = PayState::Cancelled { refunded: true };
+                    p.cancel_time = Some(now);
+                    p.updated_at = now;
+                    Ok(())
+                }
+            }
+            PayState::Failed { .. } | PayState::Closed => match cfg.cancel_of_closed {
+                CancelOfClosed::Success => {
+                    if p.cancel_time.is_none() {
+                        p.cancel_time = Some(now);
+                        p.updated_at = now;
+                    }
+                    Ok(())
+                }
+                CancelOfClosed::OrderStatusInvalid => Err(fail(
+                    "ORDER_STATUS_INVALID",
+                    "the order status does not allow cancel",
+                )),
+            },
+            PayState::Cancelled { .. } => Ok(()),
+        };
+        let answer = match outcome {
+            Ok(()) => {
+                let r = AntomResult::success();
+                let body = CancelResponse {
+                    result: r.clone(),
+                    payment_id: Some(p.payment_id.clone()),
+                    payment_request_id: Some(p.payment_request_id.clone()),
+                    cancel_time: p.cancel_time.map(|t| format_time(t, off)),
+                };
+                Answer::new(&body, r, Some(prid), Some(scenario))
+            }
+            Err(r) => empty(r, Some(prid), Some(scenario)),
+        };
+        answer.with_effects(effects)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // refund
+    // -----------------------------------------------------------------------------------
+
+    /// Handles a validated `refund`.
+    pub fn refund(&self, req: &RefundRequest, now: OffsetDateTime, cfg: &SimConfig) -> Answer {
+        let off = cfg.response_utc_offset;
+        let bare = |r: AntomResult, prid: Option<String>| {
+            let body = refund_response(r.clone(), None, None, off);
+            Answer::new(&body, r, prid, None)
+        };
+        let Some(prid) = self.resolve(Lookup::PaymentId(&req.payment_id)) else {
+            // An unknown payment, but the refund id may exist on another payment.
+            if self.refunds.contains_key(&req.refund_request_id) {
+                return bare(
+                    fail(
+                        "REPEAT_REQ_INCONSISTENT",
+                        "the refundRequestId was used with different key fields",
+                    ),
+                    None,
+                );
+            }
+            return bare(fail("ORDER_NOT_EXIST", "the payment does not exist"), None);
+        };
+        let Some(mut p) = self.payments.get_mut(&prid) else {
+            return bare(
+                fail("ORDER_NOT_EXIST", "the payment does not exist"),
+                Some(prid),
+            );
+        };
+        p.refresh(now);
+        let scenario = p.scenario;
+        // Idempotency on refundRequestId, decided while holding the payment.
+        match self.refunds.entry(req.refund_request_id.clone()) {
+            Entry::Occupied(e) => {
+                let inconsistent = e.get() != &prid
+                    || p.refunds
+                        .iter()
+                        .find(|r| r.refund_request_id == req.refund_request_id)
+                        .is_none_or(|r| r.amount != req.refund_amount);
+                if inconsistent {
+                    let r = fail(
+                        "REPEAT_REQ_INCONSISTENT",
+                        "the refundRequestId was used with different key fields",
+                    );
+                    return Answer::new(
+                        &refund_response(r.clone(), None, None, off),
+                        r,
+                        Some(prid),
+                        Some(scenario),
+                    );
+                }
+                let Some(record) = p
+                    .refunds
+                    .iter()
+                    .find(|r| r.refund_request_id == req.refund_request_id)
+                else {
+                    return bare(fail("PROCESS_FAIL", "refund record missing"), Some(prid));
+                };
+                let body = refund_response(
+                    refund_result(record),
+                    Some(record),
+                    Some(&p.payment_id),
+                    off,
+                );
+                let r = body.result.clone();
+                Answer::new(&body, r, Some(prid), Some(scenario))
+            }
+            Entry::Vacant(v) => {
+                let refused: Option<AntomResult> = match &p.state {
+                    PayState::Processing | PayState::Failed { .. } => Some(fail(
+                        "ORDER_STATUS_INVALID",
+                        "the payment is not successful",
+                    )),
+                    PayState::Closed => Some(fail("ORDER_IS_CLOSED", "the order is closed")),
+                    PayState::Cancelled { .. } => {
+                        Some(fail("ORDER_IS_CANCELED", "the order was cancelled"))
+                    }
+                    PayState::Success => None,
+                };
+                if let Some(r) = refused {
+                    // Nothing recorded: the payment state, not the refund, is the problem.
+                    return Answer::new(
+                        &refund_response(r.clone(), None, None, off),
+                        r,
+                        Some(prid),
+                        Some(scenario),
+                    );
+                }
+                let paid_at = p.paid_at.unwrap_or(p.created_at);
+                let requested = req.refund_amount.minor_units().unwrap_or(u64::MAX);
+                let remaining = p
+                    .key
+                    .amount
+                    .minor_units()
+                    .unwrap_or(0)
+                    .saturating_sub(p.refunded_total());
+                let code = if req.refund_amount.currency != p.key.amount.currency {
+                    Some("CURRENCY_NOT_SUPPORT")
+                } else if now > paid_at + cfg.refund_window {
+                    Some("REFUND_WINDOW_EXCEED")
+                } else if !cfg.multiple_refunds
+                    && p.refunds.iter().any(|r| r.status == RefundStatus::Success)
+                {
+                    Some("MULTIPLE_REFUNDS_NOT_SUPPORTED")
+                } else if requested > remaining {
+                    Some("REFUND_AMOUNT_EXCEED")
+                } else {
+                    None
+                };
+                let seq = self.next_seq();
+                let record = RefundRecord {
+                    refund_request_id: req.refund_request_id.clone(),
+                    refund_id: format!("{}1940108013001{:016}", now.year(), seq),
+                    amount: req.refund_amount.clone(),
+                    status: if code.is_some() {
+                        RefundStatus::Fail
+                    } else {
+                        RefundStatus::Success
+                    },
+                    result_code: code.unwrap_or("SUCCESS").to_owned(),
+                    time: now,
+                };
+                v.insert(prid.clone());
+                p.updated_at = now;
+                let body = refund_response(
+                    refund_result(&record),
+                    Some(&record),
+                    Some(&p.payment_id),
+                    off,
+                );
+                p.refunds.push(record);
+                let r = body.result.clone();
+                Answer::new(&body, r, Some(prid), Some(scenario))
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // inquiryRefund
+    // -----------------------------------------------------------------------------------
+
+    /// Handles `inquiryRefund`.
+    pub fn inquiry_refund(
+        &self,
+        req: &InquiryRefundRequest,
+        now: OffsetDateTime,
+        cfg: &SimConfig,
+    ) -> Answer {
+        let off = cfg.response_utc_offset;
+        let empty = |r: AntomResult, prid: Option<String>| {
+            let body = InquiryRefundResponse {
+                result: r.clone(),
+                refund_id: None,
+                refund_request_id: None,
+                refund_amount: None,
+                refund_time: None,
+                refund_status: None,
+                gross_settlement_amount: None,
+                settlement_quote: None,
+            };
+            Answer::new(&body, r, prid, None)
+        };
+        let _ = now;
+        let (by_refund_id, id) = match (
+            req.refund_id.as_deref().filter(|s| !s.is_empty()),
+            req.refund_request_id.as_deref().filter(|s| !s.is_empty()),
+        ) {
+            (Some(id), _) => (true, id),
+            (None, Some(id)) => (false, id),
+            (None, None) => {
+                return empty(
+                    param_illegal("refundRequestId or refundId is required"),
+                    None,
+                );
+            }
+        };
+        let not_found = || fail("ORDER_NOT_EXIST", "the refund does not exist");
+        let prid = if by_refund_id {
+            // Refund ids are not indexed: scan (inquiries by refundId are rare in tests).
+            self.payments.iter().find_map(|p| {
+                p.refunds
+                    .iter()
+                    .any(|r| r.refund_id == id)
+                    .then(|| p.payment_request_id.clone())
+            })
+        } else {
+            self.refunds.get(id).map(|e| e.value().clone())
+        };
+        let Some(prid) = prid else {
+            return empty(not_found(), None);
+        };
+        let Some(p) = self.payments.get(&prid) else {
+            return empty(not_found(), Some(prid));
+        };
+        let Some(record) = p.refunds.iter().find(|r| {
+            if by_refund_id {
+                r.refund_id == id
+            } else {
+                r.refund_request_id == id
+            }
+        }) else {
+            return empty(not_found(), Some(prid.clone()));
+        };
+        let r = AntomResult::success();
+        let body = InquiryRefundResponse {
+            result: r.clone(),
+            refund_id: Some(record.refund_id.clone()),
+            refund_request_id: Some(record.refund_request_id.clone()),
+            refund_amount: Some(record.amount.clone()),
+            refund_time: (record.status == RefundStatus::Success)
+                .then(|| format_time(record.time, off)),
+            refund_status: Some(record.status.clone()),
+            gross_settlement_amount: None,
+            settlement_quote: None,
+        };
+        Answer::new(&body, r, Some(prid.clone()), Some(p.scenario))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // control API
+    // -----------------------------------------------------------------------------------
+
+    /// Every payment, oldest first, with lazily applied expiry.
+    pub fn snapshot(&self, now: OffsetDateTime, cfg: &SimConfig) -> Vec<PaymentView> {
+        let mut views: Vec<(u64, PaymentView)> = self
+            .payments
+            .iter_mut()
+            .map(|mut p| {
+                p.refresh(now);
+                (p.seq, view(&p, cfg))
+            })
+            .collect();
+        views.sort_by_key(|(seq, _)| *seq);
+        views.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// One payment by `paymentRequestId` or `paymentId`.
+    pub fn payment_view(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        cfg: &SimConfig,
+    ) -> Option<PaymentView> {
+        let prid = if self.payments.contains_key(id) {
+            id.to_owned()
+        } else {
+            self.by_payment_id.get(id)?.value().clone()
+        };
+        let mut p = self.payments.get_mut(&prid)?;
+        p.refresh(now);
+        Some(view(&p, cfg))
+    }
+
+    /// Forces a final state, as if the wallet (or Antom's operations) decided it.
+    /// Reaching SUCCESS from another state sends the notification.
+    pub fn force(
+        &self,
+        id: &str,
+        target: ForcedState,
+        now: OffsetDateTime,
+        cfg: &SimConfig,
+    ) -> Option<(PaymentView, Vec<Effect>)> {
+        let prid = if self.payments.contains_key(id) {
+            id.to_owned()
+        } else {
+            self.by_payment_id.get(id)?.value().clone()
+        };
+        let mut p = self.payments.get_mut(&prid)?;
+        let mut effects = Vec::new();
+        let was_success = p.state == PayState::Success;
+        match target {
+            ForcedState::Success => {
+                p.state = PayState::Success;
+                if !was_success {
+                    p.paid_at = Some(now);
+                    effects.extend(self.notify_effect(&p, cfg));
+                }
+            }
+            ForcedState::Fail(code) => p.state = PayState::Failed { code },
+            ForcedState::Cancelled => {
+                p.state = PayState::Cancelled {
+                    refunded: was_success,
+                };
+                p.cancel_time = Some(now);
+            }
+            ForcedState::Processing => p.state = PayState::Processing,
+        }
+        p.updated_at = now;
+        Some((view(&p, cfg), effects))
+    }
+}
+
+/// A state the control API can force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ForcedState {
+    Success,
+    Fail(String),
+    Cancelled,
+    Processing,
+}
+
+fn lookup_of<'a>(
+    payment_id: Option<&'a str>,
+    payment_request_id: Option<&'a str>,
+) -> Result<Lookup<'a>, AntomResult> {
+    match (
+        payment_id.filter(|s| !s.is_empty()),
+        payment_request_id.filter(|s| !s.is_empty()),
+    ) {
+        (Some(id), _) => Ok(Lookup::PaymentId(id)),
+        (None, Some(id)) => Ok(Lookup::PaymentRequestId(id)),
+        (None, None) => Err(param_illegal("paymentId or paymentRequestId is required")),
+    }
+}
+
+fn psp_customer() -> PspCustomerInfo {
+    PspCustomerInfo {
+        psp_name: Some("ALIPAYCN".into()),
+        psp_customer_id: Some("2088000000000000".into()),
+        display_customer_id: Some("sim***@antom-sim.invalid".into()),
+        display_customer_name: None,
+    }
+}
+
+fn refund_result(record: &RefundRecord) -> AntomResult {
+    if record.status == RefundStatus::Success {
+        res("SUCCESS", ResultStatus::Success, "success.")
+    } else {
+        fail(&record.result_code, "the refund was refused")
+    }
+}
+
+fn refund_response(
+    result: AntomResult,
+    record: Option<&RefundRecord>,
+    payment_id: Option<&str>,
+    off: time::UtcOffset,
+) -> RefundResponse {
+    let success = result.result_status == ResultStatus::Success;
+    let record = record.filter(|_| success);
+    RefundResponse {
+        result,
+        refund_request_id: record.map(|r| r.refund_request_id.clone()),
+        refund_id: record.map(|r| r.refund_id.clone()),
+        payment_id: record.and(payment_id.map(str::to_owned)),
+        refund_amount: record.map(|r| r.amount.clone()),
+        refund_time: record.map(|r| format_time(r.time, off)),
+        gross_settlement_amount: None,
+        settlement_quote: None,
+        acquirer_reference_no: None,
+    }
+}
+
+fn inquiry_body(p: &Payment, cfg: &SimConfig) -> InquiryPaymentResponse {
+    let off = cfg.response_utc_offset;
+    let mut body = InquiryPaymentResponse::from_result(AntomResult::success());
+    let status = p.state.status();
+    let (code, message) = match &p.state {
+        PayState::Processing => ("PAYMENT_IN_PROCESS".to_owned(), "payment is processing"),
+        PayState::Success => ("SUCCESS".to_owned(), "success"),
+        PayState::Failed { code } => (code.clone(), "the payment failed"),
+        PayState::Closed => ("ORDER_IS_CLOSED".to_owned(), "the order is closed"),
+        PayState::Cancelled { .. } => ("ORDER_IS_CANCELED".to_owned(), "the order was cancelled"),
+    };
+    body.payment_status = Some(status);
+    body.payment_result_code = Some(code);
+    body.payment_result_message = Some(message.to_owned());
+    body.payment_request_id = Some(p.payment_request_id.clone());
+    body.payment_id = Some(p.payment_id.clone());
+    body.payment_amount = Some(p.key.amount.clone());
+    body.payment_create_time = Some(format_time(p.created_at, off));
+    if let Some(paid) = p.paid_at {
+        body.payment_time = Some(format_time(paid, off));
+        body.actual_payment_amount = Some(p.key.amount.clone());
+        body.psp_customer_info = Some(psp_customer());
+    }
+    let mut transactions = Vec::new();
+    if let (PayState::Cancelled { .. }, Some(t)) = (&p.state, p.cancel_time) {
+        transactions.push(Transaction {
+            transaction_type: Some("CANCEL".into()),
+            transaction_status: Some("SUCCESS".into()),
+            transaction_request_id: Some(p.payment_request_id.clone()),
+            transaction_id: Some(p.payment_id.clone()),
+            transaction_amount: Some(p.key.amount.clone()),
+            transaction_time: Some(format_time(t, off)),
+            transaction_result: Some(AntomResult::success()),
+        });
+    }
+    for r in &p.refunds {
+        transactions.push(Transaction {
+            transaction_type: Some("REFUND".into()),
+            transaction_status: Some(r.status.as_str().to_owned()),
+            transaction_request_id: Some(r.refund_request_id.clone()),
+            transaction_id: Some(r.refund_id.clone()),
+            transaction_amount: Some(r.amount.clone()),
+            transaction_time: Some(format_time(r.time, off)),
+            transaction_result: Some(refund_result(r)),
+        });
+    }
+    if !transactions.is_empty() {
+        body.transactions = Some(transactions);
+    }
+    body
+}
+
+/// A payment as the control API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    /// The merchant's id.
+    pub payment_request_id: String,
+    /// The simulator's id.
+    pub payment_id: String,
+    /// The client that created it.
+    pub client_id: String,
+    /// SUCCESS / FAIL / PROCESSING / CANCELLED.
+    pub status: String,
+    /// For FAIL: the reason (`ORDER_IS_CLOSED` for an expired payment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_code: Option<String>,
+    /// Whether a CANCELLED payment had been paid (and was refunded in full by the cancel).
+    pub cancelled_after_success: bool,
+    /// Minor units, as a string.
+    pub amount: String,
+    /// ISO 4217 alpha-3.
+    pub currency: String,
+    /// The scenario picked at creation.
+    pub scenario: &'static str,
+    /// Inquiries received.
+    pub inquiries: u32,
+    /// Refunds, in order.
+    pub refunds: Vec<RefundView>,
+    /// Sum of successful refunds (minor units).
+    pub refunded_total: u64,
+    /// Creation time (UTC, RFC 3339).
+    pub created_at: String,
+    /// Last change (UTC, RFC 3339).
+    pub updated_at: String,
+    /// Success time, when it was paid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<String>,
+    /// Cancel time, when cancelled (or closed by a cancel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_time: Option<String>,
+    /// Notification POSTs sent (every attempt counts).
+    pub notifications_sent: u32,
+    /// Notification POSTs answered with the SUCCESS acknowledgement.
+    pub notifications_acked: u32,
+}
+
+/// A refund as the control API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundView {
+    /// The merchant's refund id.
+    pub refund_request_id: String,
+    /// The simulator's refund id.
+    pub refund_id: String,
+    /// Minor units.
+    pub amount: String,
+    /// Currency.
+    pub currency: String,
+    /// SUCCESS / FAIL.
+    pub status: String,
+    /// SUCCESS or the refusal code.
+    pub result_code: String,
+    /// When it was decided (UTC, RFC 3339).
+    pub time: String,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn view(p: &Payment, _cfg: &SimConfig) -> PaymentView {
+    let (status, result_code, after_success) = match &p.state {
+        PayState::Processing => ("PROCESSING", None, false),
+        PayState::Success => ("SUCCESS", None, false),
+        PayState::Failed { code } => ("FAIL", Some(code.clone()), false),
+        PayState::Closed => ("FAIL", Some("ORDER_IS_CLOSED".to_owned()), false),
+        PayState::Cancelled { refunded } => ("CANCELLED", None, *refunded),
+    };
+    PaymentView {
+        payment_request_id: p.payment_request_id.clone(),
+        payment_id: p.payment_id.clone(),
+        client_id: p.client_id.clone(),
+        status: status.to_owned(),
+        result_code,
+        cancelled_after_success: after_success,
+        amount: p.key.amount.value.clone(),
+        currency: p.key.amount.currency.clone(),
+        scenario: p.scenario.name(),
+        inquiries: p.inquiries,
+        refunds: p
+            .refunds
+            .iter()
+            .map(|r| RefundView {
+                refund_request_id: r.refund_request_id.clone(),
+                refund_id: r.refund_id.clone(),
+                amount: r.amount.value.clone(),
+                currency: r.amount.currency.clone(),
+                status: r.status.as_str().to_owned(),
+                result_code: r.result_code.clone(),
+                time: rfc3339(r.time),
+            })
+            .collect(),
+        refunded_total: p.refunded_total(),
+        created_at: rfc3339(p.created_at),
+        updated_at: rfc3339(p.updated_at),
+        paid_at: p.paid_at.map(rfc3339),
+        cancel_time: p.cancel_time.map(rfc3339),
+        notifications_sent: p.notifications_sent,
+        notifications_acked: p.notifications_acked,
+    }
+}
