@@ -1,1 +1,221 @@
-//! The end-to-end test harness: starts Redis, antom-sim and the switch on free ports.
+//! The end-to-end test harness: a real `redis-server`, a real `antom-sim` over HTTP and the
+//! switch built by the same builder as the binary, on free ports; terminals speak real ISO 8583
+//! over TCP.
+
+// Test-support code: a failed set-up step must stop the test with a clear message.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use asw_antom_sim::{PaymentView, SimConfig, SimHandle, Simulator};
+use asw_app::RunningSwitch;
+use asw_app::config::Config;
+use asw_core::domain::{MerchantProfile, TerminalProfile};
+use asw_core::flows::Timing;
+use asw_testkit::RedisServer;
+
+pub mod terminal;
+
+/// Merchant id of the test merchant.
+pub const MID: &str = "M00000000000001";
+/// Terminal id of the test terminal.
+pub const TID: &str = "T0000001";
+/// A second, disabled terminal.
+pub const DISABLED_TID: &str = "T0000009";
+/// Client id the switch uses and the simulator accepts.
+pub const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
+/// SGD, numeric.
+pub const SGD: u16 = 702;
+
+/// A payment code whose last two digits pick an antom-sim scenario (see its README).
+pub fn code(scenario_suffix: &str) -> String {
+    format!("2810123456789012{scenario_suffix}")
+}
+
+fn key_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/keys")
+        .join(name)
+}
+
+fn read_key(name: &str) -> String {
+    std::fs::read_to_string(key_path(name)).expect("test key")
+}
+
+/// Timing scaled down so that every deadline of a test passes in seconds.
+pub fn fast_timing() -> Timing {
+    Timing {
+        terminal_timeout_ms: 6_000,
+        response_deadline_ms: 4_000,
+        gateway_deadline_ms: 8_000,
+        inquiry_interval_ms: 400,
+        pay_timeout_ms: 1_500,
+        call_margin_ms: 200,
+        payment_expiry_ms: 20_000,
+        delivery_margin_ms: 500,
+        duplicate_poll_ms: 50,
+    }
+}
+
+/// The running parts of one end-to-end test.
+pub struct Harness {
+    /// The Redis server (kill/restart it to test outages).
+    pub redis: RedisServer,
+    /// The Antom simulator.
+    pub sim: SimHandle,
+    /// The switch, while running.
+    pub switch: Option<RunningSwitch>,
+    /// The configuration the switch was started with.
+    pub config: Config,
+}
+
+/// The simulator configuration used by the harness (fast timings, test keys).
+pub fn sim_config() -> SimConfig {
+    let mut sim = SimConfig::from_antom_private_key(&read_key("antom_private_pkcs8.pem"))
+        .expect("sim key")
+        .with_client(CLIENT_ID, &read_key("merchant_public.pem"))
+        .expect("sim client");
+    sim.notify_delay = Duration::from_millis(300);
+    sim.notify_retry_scale = 0.001;
+    sim.notify_timeout = Duration::from_secs(2);
+    sim.slow_answer = Duration::from_millis(2_500);
+    sim.settle_after_inquiries = 2;
+    sim.inquiry_not_found_for = Duration::from_millis(800);
+    sim
+}
+
+/// The switch configuration used by the harness.
+pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Config {
+    let mut config = Config::default();
+    let local = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    config.downstream.listen = local(0);
+    config.downstream.shutdown_grace_ms = 8_000;
+    config.upstream.base_url = sim_url.to_string();
+    config.upstream.client_id = CLIENT_ID.to_string();
+    config.upstream.merchant_private_key = key_path("merchant_private_pkcs8.pem");
+    config.upstream.antom_public_key = key_path("antom_public.pem");
+    config.upstream.pay_timeout_ms = 1_500;
+    config.upstream.inquiry_timeout_ms = 1_000;
+    config.upstream.cancel_timeout_ms = 1_000;
+    config.upstream.refund_timeout_ms = 1_000;
+    config.redis.url = redis_url.to_string();
+    config.webhook.listen = local(webhook_port);
+    config.webhook.public_url = Some(format!("http://127.0.0.1:{webhook_port}/antom/notify"));
+    config.admin.listen = local(0);
+    config.timing = fast_timing();
+    config.ids.secret = Some("end-to-end-test-secret-0123456789".to_string());
+    config.merchants = vec![MerchantProfile {
+        merchant_id: MID.into(),
+        client: "default".into(),
+        reference_merchant_id: "SG-TEST-M1".into(),
+        merchant_name: "Test Coffee".into(),
+        mcc: "5814".into(),
+        store_id: "SG-TEST-S1".into(),
+        store_name: "Test Coffee One".into(),
+        store_mcc: None,
+        settlement_currency: Some("SGD".into()),
+        merchant_region: Some("SG".into()),
+        utc_offset_minutes: 480,
+        terminals: vec![
+            TerminalProfile {
+                terminal_id: TID.into(),
+                enabled: true,
+                refunds: true,
+            },
+            TerminalProfile {
+                terminal_id: DISABLED_TID.into(),
+                enabled: false,
+                refunds: false,
+            },
+        ],
+    }];
+    config
+}
+
+impl Harness {
+    /// Starts Redis, the simulator and the switch with the default test settings.
+    pub async fn start() -> Self {
+        Self::start_with(|_, _| {}).await
+    }
+
+    /// Starts everything after letting the test adjust both configurations.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config, &mut SimConfig)) -> Self {
+        let redis = RedisServer::start().expect("redis-server (run scripts/ensure-deps.sh)");
+        let mut sim_cfg = sim_config();
+        let webhook_port = asw_testkit::free_port().expect("free port");
+        let mut config = switch_config(&redis.url(), "http://placeholder", webhook_port);
+        tweak(&mut config, &mut sim_cfg);
+        let sim = Simulator::start(sim_cfg).await.expect("antom-sim");
+        config.upstream.base_url = sim.base_url();
+        let switch = RunningSwitch::start(config.clone())
+            .await
+            .expect("switch starts");
+        Self {
+            redis,
+            sim,
+            switch: Some(switch),
+            config,
+        }
+    }
+
+    /// Where terminals connect.
+    pub fn downstream(&self) -> SocketAddr {
+        self.switch
+            .as_ref()
+            .expect("switch running")
+            .downstream_addr
+    }
+
+    /// The admin endpoint.
+    pub fn admin(&self) -> SocketAddr {
+        self.switch.as_ref().expect("switch running").admin_addr
+    }
+
+    /// Stops the switch gracefully.
+    pub async fn stop_switch(&mut self) {
+        if let Some(switch) = self.switch.take() {
+            switch.shutdown().await;
+        }
+    }
+
+    /// Starts the switch again with the same configuration (same Redis, same simulator).
+    pub async fn restart_switch(&mut self) {
+        self.stop_switch().await;
+        let switch = RunningSwitch::start(self.config.clone())
+            .await
+            .expect("switch restarts");
+        self.switch = Some(switch);
+    }
+
+    /// The simulator's view of a payment.
+    pub fn payment(&self, payment_request_id: &str) -> Option<PaymentView> {
+        self.sim.payment(payment_request_id)
+    }
+
+    /// How many calls of `api` the simulator received for a payment.
+    pub fn calls(&self, api: &str, payment_request_id: &str) -> usize {
+        self.sim
+            .calls()
+            .iter()
+            .filter(|c| c.api == api && c.payment_request_id.as_deref() == Some(payment_request_id))
+            .count()
+    }
+
+    /// Waits until the simulator holds `status` for the payment (or panics after `within`).
+    pub async fn wait_for_status(&self, payment_request_id: &str, status: &str, within: Duration) {
+        let start = Instant::now();
+        loop {
+            let current = self.payment(payment_request_id).map(|p| p.status);
+            if current.as_deref() == Some(status) {
+                return;
+            }
+            assert!(
+                start.elapsed() < within,
+                "payment {payment_request_id}: expected {status}, still {current:?} after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The `notifyPayment` receiver: verify, check against the journal, apply through the same
+//! atomic transition as an inquiry result, answer Antom's fixed body.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use asw_antom::{
+    NOTIFY_ACK_RETRY_BODY, NOTIFY_ACK_SUCCESS_BODY, Notification, Verifier, WebhookError,
+    verify_notification,
+};
+use asw_core::flows::{Core, NotifyOutcome};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tracing::{info, warn};
+
+/// Notifications received, by outcome.
+pub const METRIC_NOTIFICATIONS: &str = "antom_switch_webhook_notifications_total";
+
+/// Every outcome label, initialised at zero.
+pub const OUTCOMES: [&str; 9] = [
+    "applied",
+    "ignored",
+    "mismatch",
+    "unknown_payment",
+    "rejected_signature",
+    "unknown_client",
+    "malformed",
+    "not_a_payment",
+    "store_unavailable",
+];
+
+/// What the receiver needs.
+pub struct WebhookState {
+    /// The core, to apply payment results.
+    pub core: Arc<Core>,
+    /// Antom public key(s) per client id.
+    pub verifiers: HashMap<String, Verifier>,
+    /// The path Antom signed, when a proxy rewrites the path (else the path received).
+    pub signed_path: Option<String>,
+}
+
+/// The router serving `path` with a body limit.
+pub fn router(state: Arc<WebhookState>, path: &str, max_body_bytes: usize) -> Router {
+    for outcome in OUTCOMES {
+        metrics::counter!(METRIC_NOTIFICATIONS, "outcome" => outcome).increment(0);
+    }
+    Router::new()
+        .route(path, post(notify))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+fn count(outcome: &'static str) {
+    metrics::counter!(METRIC_NOTIFICATIONS, "outcome" => outcome).increment(1);
+}
+
+fn antom_body(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn success() -> Response {
+    antom_body(StatusCode::OK, NOTIFY_ACK_SUCCESS_BODY)
+}
+
+async fn notify(
+    State(state): State<Arc<WebhookState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = state.signed_path.clone().unwrap_or_else(|| {
+        uri.path_and_query()
+            .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string())
+    });
+    let Some(client_id) = asw_antom::webhook::notification_client_id(&headers) else {
+        count("rejected_signature");
+        return (StatusCode::UNAUTHORIZED, "missing client-id").into_response();
+    };
+    let Some(verifier) = state.verifiers.get(client_id) else {
+        warn!("notification for an unknown client id");
+        count("unknown_client");
+        return (StatusCode::UNAUTHORIZED, "unknown client-id").into_response();
+    };
+    let notification = match verify_notification(verifier, &path, &headers, &body) {
+        Ok(n) => n,
+        Err(WebhookError::Unparsable(why)) => {
+            count("malformed");
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("unreadable notification: {why}"),
+            )
+                .into_response();
+        }
+        Err(error) => {
+            warn!(%error, "notification rejected");
+            count("rejected_signature");
+            return (StatusCode::UNAUTHORIZED, "signature rejected").into_response();
+        }
+    };
+    let payment = match notification {
+        Notification::Payment(p) if p.is_payment_success() => p,
+        Notification::Payment(_) | Notification::Refund(_) | Notification::Other { .. } => {
+            count("not_a_payment");
+            return success();
+        }
+    };
+    let amount = payment
+        .payment_amount
+        .as_ref()
+        .and_then(|a| a.value.parse::<u64>().ok().map(|v| (v, a.currency.clone())));
+    let wallet = payment
+        .psp_customer_info
+        .as_ref()
+        .and_then(|p| p.psp_name.clone());
+    match state
+        .core
+        .apply_payment_notification(
+            &payment.payment_request_id,
+            payment.payment_id.clone(),
+            amount,
+            wallet,
+        )
+        .await
+    {
+        Ok(outcome) => {
+            info!(payment_request_id = %payment.payment_request_id, outcome = outcome.as_str(), "notifyPayment");
+            count(match outcome {
+                NotifyOutcome::Applied => "applied",
+                NotifyOutcome::Ignored => "ignored",
+                NotifyOutcome::Mismatch => "mismatch",
+                NotifyOutcome::Unknown => "unknown_payment",
+            });
+            success()
+        }
+        Err(error) => {
+            warn!(%error, "store unavailable: asking Antom to re-send the notification");
+            count("store_unavailable");
+            antom_body(StatusCode::SERVICE_UNAVAILABLE, NOTIFY_ACK_RETRY_BODY)
+        }
+    }
+}
