@@ -93,6 +93,26 @@ pub struct CallRecord {
     /// The payment's scenario, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scenario: Option<&'static str>,
+    /// The client closed the connection before the answer was ready (e.g. its timeout
+    /// expired during a slow answer); the decision above still stands.
+    pub client_gone: bool,
+}
+
+/// Records a call even when the handler is dropped half-way because the client went away.
+struct RecordGuard<'a> {
+    log: &'a CallLog,
+    record: CallRecord,
+    done: bool,
+}
+
+impl Drop for RecordGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut record = self.record.clone();
+            record.client_gone = true;
+            self.log.record(record);
+        }
+    }
 }
 
 /// The call log: a sharded map keyed by sequence number, so recording never takes a
@@ -306,7 +326,7 @@ pub(crate) async fn handle(
         .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
     let api = Api::from_path(parts.uri.path());
     let client_id = header_str(&parts.headers, "client-id").map(str::to_owned);
-    let mut record = CallRecord {
+    let record = CallRecord {
         seq,
         time: format_time(arrived, time::UtcOffset::UTC),
         api: api.map_or("unknown", Api::label).to_owned(),
@@ -323,12 +343,19 @@ pub(crate) async fn handle(
         signing: "signed",
         delay_ms: 0,
         scenario: None,
+        client_gone: false,
     };
+    let mut guard = RecordGuard {
+        log: &shared.calls,
+        record,
+        done: false,
+    };
+    let record = &mut guard.record;
     let mut dice = Dice::new(&shared, seq);
     let plan = match check_protocol(&shared, &parts, api, body).await {
         Err(plan) => plan,
         Ok((api, raw)) => {
-            read_ids(&raw, &mut record);
+            read_ids(&raw, record);
             dispatch(
                 &shared,
                 api,
@@ -349,6 +376,8 @@ pub(crate) async fn handle(
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
+    guard.done = true;
+    let mut record = guard.record.clone();
     let response = match plan.mode {
         Mode::Drop => {
             record.dropped = true;
@@ -727,13 +756,36 @@ async fn pay(shared: &Arc<Shared>, client_id: &str, req: &PayRequest, dice: &mut
         faults.duplicate_notify = dice.roll(mix.duplicate_notify_rate);
         faults.late_notify_after_cancel = dice.roll(mix.late_notify_after_cancel_rate);
     }
-    if is_new && scenario == Scenario::SlowLateCommit {
-        // The request is "stuck in transit": nothing exists until the delay is over.
-        tokio::time::sleep(cfg.slow_answer).await;
-    }
-    let answer = shared
-        .ledger
-        .pay(client_id, req, scenario, faults, shared.clock.now(), cfg);
+    let answer = if is_new && scenario == Scenario::SlowLateCommit {
+        // The request is "stuck in transit": nothing exists until the delay is over, and it
+        // lands even if the client has given up (so it runs on its own task).
+        let task_shared = Arc::clone(shared);
+        let task_req = req.clone();
+        let task_client = client_id.to_owned();
+        let landed = shared.tracker.spawn(async move {
+            tokio::time::sleep(task_shared.cfg.slow_answer).await;
+            let mut answer = task_shared.ledger.pay(
+                &task_client,
+                &task_req,
+                scenario,
+                faults,
+                task_shared.clock.now(),
+                &task_shared.cfg,
+            );
+            task_shared.run_effects(std::mem::take(&mut answer.effects), None);
+            answer
+        });
+        match landed.await {
+            Ok(answer) => answer,
+            Err(_) => {
+                return Plan::result_only(unknown("UNKNOWN_EXCEPTION"), Mode::Signed);
+            }
+        }
+    } else {
+        shared
+            .ledger
+            .pay(client_id, req, scenario, faults, shared.clock.now(), cfg)
+    };
     let mut plan = Plan::from_answer(&answer);
     if answer.created {
         match scenario {

@@ -200,3 +200,31 @@ pub fn refund_body(refund_id: &str, payment_id: &str, value: &str) -> Value {
         "refundAmount": {"currency": "SGD", "value": value}
     })
 }
+
+/// GET a control endpoint; returns the status and the JSON body.
+pub async fn get_json(url: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new().get(url).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// POST JSON to a control endpoint; returns the status and the JSON body.
+pub async fn post_json(url: &str, body: &Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
