@@ -1,0 +1,136 @@
+//! Store round trips: what one purchase costs in Redis (begin + commit approved + commit
+//! delivered = three atomic scripts), and the SAF enqueue / fetch / ack cycle. Starts its own
+//! redis-server (asw-testkit) twice: with `appendfsync always` (production) and `everysec`
+//! (to separate fsync cost from script cost).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
+use asw_core::ports::Journal;
+use asw_core::record::{TransactionRecord, plan_change};
+use asw_core::saf::SafQueue;
+use asw_core::state::{CancelReason, Delivery, Event, TxnState};
+use asw_store::{RedisStore, StoreConfig};
+use asw_testkit::RedisServer;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const NOW: i64 = 1_763_800_000_000;
+
+fn record(n: u32) -> TransactionRecord {
+    let tag = format!("{:08x}", n.wrapping_mul(2_654_435_761));
+    TransactionRecord {
+        version: 1,
+        kind: TxnKind::Purchase,
+        state: TxnState::Pending,
+        delivery: Delivery::None,
+        payment_request_id: PaymentRequestId::new(format!("251122T1{n:08}{tag}")),
+        refund_request_id: None,
+        tag,
+        dedup_key: format!("M1|T1|20251122|{n:08}"),
+        terminal_key: TerminalKey {
+            merchant_id: "M1".into(),
+            terminal_id: "T1".into(),
+            local_date: "1122".into(),
+            local_time: "100000".into(),
+            stan: format!("{:06}", n % 1_000_000),
+        },
+        content_digest: "0123456789abcdef0123456789abcdef".into(),
+        client: "default".into(),
+        amount_minor: 1000,
+        currency: "SGD".into(),
+        currency_numeric: 702,
+        masked_payment_code: Some("2810**********1234".into()),
+        payment_id: Some("202511221940108001001888A0000000001".into()),
+        refund_id: None,
+        rrn: "532610000001".into(),
+        approval_code: None,
+        response_code: None,
+        result_code: None,
+        wallet: Some("Alipay".into()),
+        refunded_minor: 0,
+        cancel_reason: None,
+        created_at_ms: NOW,
+        updated_at_ms: NOW,
+        call_over_at_ms: NOW + 10_000,
+        response_deadline_ms: NOW + 25_000,
+        terminal_deadline_ms: NOW + 30_000,
+        gateway_deadline_ms: NOW + 60_000,
+        payment_expiry_ms: NOW + 600_000,
+    }
+}
+
+async fn purchase(store: &RedisStore, n: u32) {
+    let rec = record(n);
+    store.begin(&rec).await.unwrap();
+    let approved = plan_change(&rec, Event::Succeeded, NOW, "bench").unwrap().unwrap();
+    store.commit(&approved).await.unwrap();
+    let delivered = plan_change(&approved.record, Event::Delivered, NOW, "bench")
+        .unwrap()
+        .unwrap();
+    store.commit(&delivered).await.unwrap();
+}
+
+fn bench_server(c: &mut Criterion, label: &str, fsync: &str) {
+    let server = RedisServer::start_with_args(&["--appendfsync", fsync]).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = runtime
+        .block_on(RedisStore::connect(StoreConfig {
+            url: server.url(),
+            ..StoreConfig::default()
+        }))
+        .unwrap();
+    let counter = AtomicU32::new(0);
+    let mut group = c.benchmark_group(format!("store_{label}"));
+    group.measurement_time(Duration::from_secs(4));
+    group.sample_size(30);
+
+    group.bench_function("ping_round_trip", |b| {
+        b.to_async(&runtime).iter(|| async { store.ping().await.unwrap() })
+    });
+    group.bench_function("purchase_begin_approved_delivered", |b| {
+        b.to_async(&runtime)
+            .iter(|| purchase(&store, counter.fetch_add(1, Ordering::Relaxed)))
+    });
+    group.bench_function("purchase_x16_concurrent", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let base = counter.fetch_add(16, Ordering::Relaxed);
+            futures::future::join_all((0..16).map(|i| purchase(&store, base + i))).await;
+        })
+    });
+    group.bench_function("saf_enqueue_fetch_ack", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let rec = record(counter.fetch_add(1, Ordering::Relaxed));
+            store.begin(&rec).await.unwrap();
+            let cancel = plan_change(
+                &rec,
+                Event::CancelRequested(CancelReason::ReversalAdvice),
+                NOW,
+                "bench",
+            )
+            .unwrap()
+            .unwrap();
+            store.commit(&cancel).await.unwrap();
+            let got = store.fetch("bench-0", 1, Duration::ZERO).await.unwrap();
+            for m in &got {
+                store.ack(m).await.unwrap();
+            }
+        })
+    });
+    group.finish();
+    drop(store);
+    drop(server);
+}
+
+fn benches(c: &mut Criterion) {
+    bench_server(c, "fsync_always", "always");
+    bench_server(c, "fsync_everysec", "everysec");
+}
+
+criterion_group!(store, benches);
+criterion_main!(store);
