@@ -12,7 +12,7 @@ use crate::dialect::{
     BitmapEncoding, DataEncoding, Dialect, FieldSpec, Format, LengthCounts, MtiEncoding,
     PrefixEncoding,
 };
-use crate::message::{Message, ValueError, bit, check_value};
+use crate::message::{Message, Slot, ValueError, bit, check_value};
 use crate::mti::Mti;
 
 /// The part of a message an error is about.
@@ -257,43 +257,52 @@ fn unpack_bcd(
     spec: &FieldSpec,
     field: u8,
     offset: usize,
-    out: &mut BytesMut,
+    out: &mut Vec<u8>,
 ) -> Result<(), DecodeError> {
     let total = raw.len() * 2;
     // Odd digit counts leave one pad nibble, first or last depending on the dialect.
-    let skip_first = total > digits && spec.pad.is_left();
-    for i in 0..total {
-        let byte_index = i / 2;
-        let byte = raw[byte_index];
-        let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0x0F };
-        let is_pad = (skip_first && i == 0) || (!skip_first && i >= digits);
-        let bad = DecodeError::BadBcd {
-            field,
-            offset: offset + byte_index,
-        };
-        if is_pad {
-            if nibble != 0 && nibble != 0xF {
-                return Err(bad);
-            }
-            continue;
+    let first = usize::from(total > digits && spec.pad.is_left());
+    let nibble_at = |position: usize| {
+        let byte = raw.get(position / 2).copied().unwrap_or(0);
+        if position.is_multiple_of(2) {
+            byte >> 4
+        } else {
+            byte & 0x0F
         }
-        let c = match (nibble, spec.format) {
-            (0..=9, _) => b'0' + nibble,
-            (0xD, Format::Z) => b'=',
-            _ => return Err(bad),
-        };
-        out.put_u8(c);
+    };
+    let bad = |position: usize| DecodeError::BadBcd {
+        field,
+        offset: offset + position / 2,
+    };
+    for position in (0..first).chain(first + digits..total) {
+        if !matches!(nibble_at(position), 0x0 | 0xF) {
+            return Err(bad(position));
+        }
+    }
+    let track = spec.format == Format::Z;
+    for position in first..first + digits {
+        out.push(match nibble_at(position) {
+            nibble @ 0..=9 => b'0' + nibble,
+            0xD if track => b'=',
+            _ => return Err(bad(position)),
+        });
     }
     Ok(())
+}
+
+/// Where a decoded value lives: in the input buffer, or in the arena of converted
+/// (BCD-unpacked / hex-decoded) values that is frozen once at the end.
+enum Value {
+    Wire(u32, u32),
+    Arena(u32, u32),
 }
 
 fn decode_field(
     spec: &FieldSpec,
     field: u8,
-    wire: &Bytes,
     cur: &mut Cursor<'_>,
-    arena: &mut Option<BytesMut>,
-) -> Result<Bytes, DecodeError> {
+    arena: &mut Vec<u8>,
+) -> Result<Value, DecodeError> {
     let part = Part::Field(field);
     let field_offset = cur.pos;
     let max = usize::from(spec.max);
@@ -338,12 +347,21 @@ fn decode_field(
             max,
         });
     }
-    let value = match spec.encoding {
+    let bad_value = |error| DecodeError::BadValue {
+        field,
+        offset: data_offset,
+        error,
+    };
+    match spec.encoding {
         DataEncoding::Ascii | DataEncoding::Binary => {
-            wire.slice(data_offset..data_offset + wire_len)
+            check_value(spec, raw).map_err(bad_value)?;
+            Ok(Value::Wire(
+                data_offset as u32,
+                (data_offset + wire_len) as u32,
+            ))
         }
         DataEncoding::Bcd | DataEncoding::Hex => {
-            let out = arena.get_or_insert_with(|| BytesMut::with_capacity(2 * wire.len()));
+            let start = arena.len();
             match (spec.encoding, spec.format) {
                 (DataEncoding::Hex, _) => {
                     for (i, pair) in raw.chunks_exact(2).enumerate() {
@@ -354,7 +372,7 @@ fn decode_field(
                                 field,
                                 offset: data_offset + 2 * i,
                             })?;
-                        out.put_u8(byte);
+                        arena.push(byte);
                     }
                 }
                 (_, Format::Xn) => {
@@ -362,24 +380,23 @@ fn decode_field(
                         field,
                         offset: field_offset,
                     })?;
-                    out.put_u8(*sign);
-                    unpack_bcd(digits, len - 1, spec, field, data_offset + 1, out)?;
+                    arena.push(*sign);
+                    unpack_bcd(digits, len - 1, spec, field, data_offset + 1, arena)?;
+                    // The sign is the only byte the nibble check does not cover.
+                    check_value(spec, &arena[start..]).map_err(bad_value)?;
                 }
-                _ => unpack_bcd(raw, len, spec, field, data_offset, out)?,
+                // Unpacking admits digits (and `=` in track data) only, and yields
+                // exactly `len` characters: the value is valid by construction.
+                _ => unpack_bcd(raw, len, spec, field, data_offset, arena)?,
             }
-            out.split().freeze()
+            Ok(Value::Arena(start as u32, arena.len() as u32))
         }
-    };
-    check_value(spec, &value).map_err(|error| DecodeError::BadValue {
-        field,
-        offset: data_offset,
-        error,
-    })?;
-    Ok(value)
+    }
 }
 
 /// Decodes one message (MTI, bitmaps, fields) that must fill `wire` exactly.
-/// Field values of ASCII and binary fields share `wire`'s buffer.
+/// Field values of ASCII and binary fields share `wire`'s buffer; BCD and hex values
+/// share one buffer allocated per message.
 pub fn decode(dialect: &Dialect, wire: Bytes) -> Result<Message, DecodeError> {
     let mut cur = Cursor {
         buf: &wire[..],
@@ -413,8 +430,16 @@ pub fn decode(dialect: &Dialect, wire: Bytes) -> Result<Message, DecodeError> {
     if present & bit(65) != 0 && !dialect.field_65_allowed() {
         return Err(DecodeError::Field65NotAllowed);
     }
-    let mut values = Vec::with_capacity(present.count_ones() as usize);
-    let mut arena = None;
+    if wire.len() > u32::MAX as usize {
+        return Err(DecodeError::TrailingBytes {
+            offset: u32::MAX as usize,
+            count: wire.len() - u32::MAX as usize,
+        });
+    }
+    let mut slots = Vec::with_capacity(present.count_ones() as usize);
+    // Converted values never exceed twice the input (BCD doubles, hex halves), so this
+    // is the only allocation for them, bounded by the input size.
+    let mut arena = Vec::new();
     let mut rest = present;
     while rest != 0 {
         let n = rest.leading_zeros() as u8 + 1;
@@ -422,7 +447,13 @@ pub fn decode(dialect: &Dialect, wire: Bytes) -> Result<Message, DecodeError> {
         let spec = dialect
             .field(n)
             .ok_or(DecodeError::UnknownField { field: n })?;
-        values.push(decode_field(spec, n, &wire, &mut cur, &mut arena)?);
+        if arena.capacity() == 0 && spec.encoding != DataEncoding::Ascii {
+            arena.reserve_exact(2 * wire.len());
+        }
+        slots.push(match decode_field(spec, n, &mut cur, &mut arena)? {
+            Value::Wire(start, end) => Slot::Wire(start, end),
+            Value::Arena(start, end) => Slot::Arena(start, end),
+        });
     }
     if cur.pos != wire.len() {
         return Err(DecodeError::TrailingBytes {
@@ -433,7 +464,9 @@ pub fn decode(dialect: &Dialect, wire: Bytes) -> Result<Message, DecodeError> {
     Ok(Message {
         mti,
         present,
-        values,
+        slots,
+        wire,
+        arena: Bytes::from(arena),
     })
 }
 
@@ -487,14 +520,47 @@ fn bcd_nibble(c: u8) -> u8 {
 
 fn pack_bcd(out: &mut BytesMut, digits: &[u8], spec: &FieldSpec) {
     let pad = spec.pad.nibble();
+    let mut chunk = Chunked::default();
     let mut iter = digits.iter().map(|c| bcd_nibble(*c));
     if digits.len() % 2 == 1 && spec.pad.is_left() {
         let first = iter.next().unwrap_or(0);
-        out.put_u8((pad << 4) | first);
+        chunk.push(out, (pad << 4) | first);
     }
     while let Some(hi) = iter.next() {
         let lo = iter.next().unwrap_or(pad);
-        out.put_u8((hi << 4) | lo);
+        chunk.push(out, (hi << 4) | lo);
+    }
+    chunk.flush(out);
+}
+
+/// Batches single-byte writes: `BytesMut::put_u8` checks capacity on every call.
+struct Chunked {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for Chunked {
+    fn default() -> Self {
+        Chunked {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl Chunked {
+    #[inline]
+    fn push(&mut self, out: &mut BytesMut, byte: u8) {
+        if self.len == self.buf.len() {
+            self.flush(out);
+        }
+        self.buf[self.len] = byte;
+        self.len += 1;
+    }
+
+    fn flush(&mut self, out: &mut BytesMut) {
+        out.extend_from_slice(&self.buf[..self.len]);
+        self.len = 0;
     }
 }
 
@@ -511,10 +577,12 @@ fn encode_field(
     match (spec.encoding, spec.format) {
         (DataEncoding::Ascii | DataEncoding::Binary, _) => out.extend_from_slice(value),
         (DataEncoding::Hex, _) => {
+            let mut chunk = Chunked::default();
             for b in value {
-                out.put_u8(HEX_UPPER[usize::from(b >> 4)]);
-                out.put_u8(HEX_UPPER[usize::from(b & 0x0F)]);
+                chunk.push(out, HEX_UPPER[usize::from(b >> 4)]);
+                chunk.push(out, HEX_UPPER[usize::from(b & 0x0F)]);
             }
+            chunk.flush(out);
         }
         (DataEncoding::Bcd, Format::Xn) => {
             if let Some((sign, digits)) = value.split_first() {
@@ -545,9 +613,8 @@ fn encode_inner(
 ) -> Result<(), EncodeError> {
     out.reserve(
         64 + message
-            .values
-            .iter()
-            .map(|v| 2 * v.len() + 4)
+            .fields()
+            .map(|(_, v)| 2 * v.len() + 4)
             .sum::<usize>(),
     );
     match dialect.mti_encoding() {

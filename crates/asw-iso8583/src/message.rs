@@ -121,18 +121,41 @@ pub(crate) fn bit(n: u8) -> u128 {
     1u128 << (128 - u32::from(n))
 }
 
+/// Where a field value lives.
+#[derive(Clone)]
+pub(crate) enum Slot {
+    /// A range of the decoded input buffer.
+    Wire(u32, u32),
+    /// A range of the buffer of converted (BCD-unpacked / hex-decoded) values.
+    Arena(u32, u32),
+    /// A value set by the caller.
+    Owned(Bytes),
+}
+
 /// An ISO 8583 message: an MTI and field values in logical form (ASCII digits for
 /// numerics, text for `an`/`ans`/`z`/`xn`, raw bytes for `b`), independent of the wire
-/// encoding. Values decoded from ASCII and binary wire data are slices of the input
-/// buffer (no copy). `Debug`/`Display` mask sensitive fields.
-#[derive(Clone, PartialEq, Eq)]
+/// encoding. A decoded message keeps the input buffer and one buffer of converted
+/// values and refers to ranges of them, so decoding copies no ASCII/binary value and
+/// takes no reference count per field. `Debug`/`Display` mask sensitive fields.
+#[derive(Clone)]
 pub struct Message {
     pub(crate) mti: Mti,
     /// Present fields, bit layout per [`bit`]; never contains field 1.
     pub(crate) present: u128,
     /// Values of present fields in ascending field order.
-    pub(crate) values: Vec<Bytes>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) wire: Bytes,
+    pub(crate) arena: Bytes,
 }
+
+impl PartialEq for Message {
+    /// Equal when MTI and every field value are equal, however they are stored.
+    fn eq(&self, other: &Self) -> bool {
+        self.mti == other.mti && self.present == other.present && self.fields().eq(other.fields())
+    }
+}
+
+impl Eq for Message {}
 
 impl Message {
     /// An empty message with the given MTI.
@@ -140,7 +163,9 @@ impl Message {
         Message {
             mti,
             present: 0,
-            values: Vec::new(),
+            slots: Vec::new(),
+            wire: Bytes::new(),
+            arena: Bytes::new(),
         }
     }
 
@@ -171,6 +196,21 @@ impl Message {
             .count_ones() as usize
     }
 
+    #[inline]
+    fn slot_value<'a>(&'a self, slot: &'a Slot) -> &'a [u8] {
+        match slot {
+            Slot::Wire(start, end) => self
+                .wire
+                .get(*start as usize..*end as usize)
+                .unwrap_or_default(),
+            Slot::Arena(start, end) => self
+                .arena
+                .get(*start as usize..*end as usize)
+                .unwrap_or_default(),
+            Slot::Owned(bytes) => bytes,
+        }
+    }
+
     /// Whether field `n` is present.
     pub fn has(&self, n: u8) -> bool {
         self.index(n).is_some()
@@ -178,12 +218,18 @@ impl Message {
 
     /// The value of field `n` in logical form.
     pub fn get(&self, n: u8) -> Option<&[u8]> {
-        self.get_bytes(n).map(|b| &b[..])
+        let slot = self.slots.get(self.index(n)?)?;
+        Some(self.slot_value(slot))
     }
 
-    /// The value of field `n` as a shared buffer (cheap to clone).
-    pub fn get_bytes(&self, n: u8) -> Option<&Bytes> {
-        self.index(n).and_then(|i| self.values.get(i))
+    /// The value of field `n` as a shared buffer (no copy: a slice of the buffer it
+    /// was decoded from).
+    pub fn get_bytes(&self, n: u8) -> Option<Bytes> {
+        Some(match self.slots.get(self.index(n)?)? {
+            Slot::Wire(start, end) => self.wire.slice(*start as usize..*end as usize),
+            Slot::Arena(start, end) => self.arena.slice(*start as usize..*end as usize),
+            Slot::Owned(bytes) => bytes.clone(),
+        })
     }
 
     /// The value of field `n` as text; `None` if absent or not UTF-8 (binary fields).
@@ -206,17 +252,18 @@ impl Message {
 
     /// Present fields with their values, ascending.
     pub fn fields(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
-        self.field_numbers().zip(self.values.iter().map(|v| &v[..]))
+        self.field_numbers()
+            .zip(self.slots.iter().map(|s| self.slot_value(s)))
     }
 
     /// Number of present fields.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.slots.len()
     }
 
     /// Whether no field is present.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.slots.is_empty()
     }
 
     /// Sets field `n` after checking the value against the dialect.
@@ -240,20 +287,22 @@ impl Message {
     pub(crate) fn insert_unchecked(&mut self, n: u8, value: Bytes) {
         let i = Self::rank(self.present, n);
         if self.present & bit(n) != 0 {
-            if let Some(slot) = self.values.get_mut(i) {
-                *slot = value;
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = Slot::Owned(value);
             }
         } else {
             self.present |= bit(n);
-            self.values.insert(i, value);
+            self.slots.insert(i, Slot::Owned(value));
         }
     }
 
     /// Removes field `n`, returning its value.
     pub fn remove(&mut self, n: u8) -> Option<Bytes> {
+        let value = self.get_bytes(n)?;
         let i = self.index(n)?;
         self.present &= !bit(n);
-        Some(self.values.remove(i))
+        self.slots.remove(i);
+        Some(value)
     }
 
     /// Starts the response to this message: response MTI (see [`Mti::response`]) and
@@ -332,7 +381,7 @@ impl<'d> MessageBuilder<'d> {
     pub fn echo(&mut self, request: &Message, fields: &[u8]) -> Result<&mut Self, BuildError> {
         for &n in fields {
             if let Some(value) = request.get_bytes(n) {
-                self.message.set(self.dialect, n, value.clone())?;
+                self.message.set(self.dialect, n, value)?;
             }
         }
         Ok(self)
