@@ -450,10 +450,13 @@ pub fn decode(dialect: &Dialect, wire: Bytes) -> Result<Message, DecodeError> {
         if arena.capacity() == 0 && spec.encoding != DataEncoding::Ascii {
             arena.reserve_exact(2 * wire.len());
         }
-        slots.push(match decode_field(spec, n, &mut cur, &mut arena)? {
-            Value::Wire(start, end) => Slot::Wire(start, end),
-            Value::Arena(start, end) => Slot::Arena(start, end),
-        });
+        slots.push(
+            match decode_field(spec, n, &mut cur, &mut arena)? {
+                Value::Wire(start, end) => Slot::Wire(start, end),
+                Value::Arena(start, end) => Slot::Arena(start, end),
+            }
+            .into(),
+        );
     }
     if cur.pos != wire.len() {
         return Err(DecodeError::TrailingBytes {

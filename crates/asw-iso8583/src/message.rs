@@ -1,5 +1,7 @@
 //! The message model: an MTI and up to 127 field values, plus a validating builder.
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 
 use crate::dialect::{Dialect, FieldSpec, Format, LengthKind};
@@ -121,6 +123,22 @@ pub(crate) fn bit(n: u8) -> u128 {
     1u128 << (128 - u32::from(n))
 }
 
+/// Where a field value lives, plus a lazily made shared handle for [`Message::get_bytes`].
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) slot: Slot,
+    shared: OnceLock<Bytes>,
+}
+
+impl From<Slot> for Entry {
+    fn from(slot: Slot) -> Self {
+        Entry {
+            slot,
+            shared: OnceLock::new(),
+        }
+    }
+}
+
 /// Where a field value lives.
 #[derive(Clone)]
 pub(crate) enum Slot {
@@ -143,7 +161,7 @@ pub struct Message {
     /// Present fields, bit layout per [`bit`]; never contains field 1.
     pub(crate) present: u128,
     /// Values of present fields in ascending field order.
-    pub(crate) slots: Vec<Slot>,
+    pub(crate) slots: Vec<Entry>,
     pub(crate) wire: Bytes,
     pub(crate) arena: Bytes,
 }
@@ -197,8 +215,8 @@ impl Message {
     }
 
     #[inline]
-    fn slot_value<'a>(&'a self, slot: &'a Slot) -> &'a [u8] {
-        match slot {
+    fn slot_value<'a>(&'a self, entry: &'a Entry) -> &'a [u8] {
+        match &entry.slot {
             Slot::Wire(start, end) => self
                 .wire
                 .get(*start as usize..*end as usize)
@@ -223,12 +241,17 @@ impl Message {
     }
 
     /// The value of field `n` as a shared buffer (no copy: a slice of the buffer it
-    /// was decoded from).
-    pub fn get_bytes(&self, n: u8) -> Option<Bytes> {
-        Some(match self.slots.get(self.index(n)?)? {
-            Slot::Wire(start, end) => self.wire.slice(*start as usize..*end as usize),
-            Slot::Arena(start, end) => self.arena.slice(*start as usize..*end as usize),
-            Slot::Owned(bytes) => bytes.clone(),
+    /// was decoded from, made on first request).
+    pub fn get_bytes(&self, n: u8) -> Option<&Bytes> {
+        let entry = self.slots.get(self.index(n)?)?;
+        Some(match &entry.slot {
+            Slot::Wire(start, end) => entry
+                .shared
+                .get_or_init(|| self.wire.slice(*start as usize..*end as usize)),
+            Slot::Arena(start, end) => entry
+                .shared
+                .get_or_init(|| self.arena.slice(*start as usize..*end as usize)),
+            Slot::Owned(bytes) => bytes,
         })
     }
 
@@ -287,18 +310,18 @@ impl Message {
     pub(crate) fn insert_unchecked(&mut self, n: u8, value: Bytes) {
         let i = Self::rank(self.present, n);
         if self.present & bit(n) != 0 {
-            if let Some(slot) = self.slots.get_mut(i) {
-                *slot = Slot::Owned(value);
+            if let Some(entry) = self.slots.get_mut(i) {
+                *entry = Slot::Owned(value).into();
             }
         } else {
             self.present |= bit(n);
-            self.slots.insert(i, Slot::Owned(value));
+            self.slots.insert(i, Slot::Owned(value).into());
         }
     }
 
     /// Removes field `n`, returning its value.
     pub fn remove(&mut self, n: u8) -> Option<Bytes> {
-        let value = self.get_bytes(n)?;
+        let value = self.get_bytes(n)?.clone();
         let i = self.index(n)?;
         self.present &= !bit(n);
         self.slots.remove(i);
@@ -381,7 +404,7 @@ impl<'d> MessageBuilder<'d> {
     pub fn echo(&mut self, request: &Message, fields: &[u8]) -> Result<&mut Self, BuildError> {
         for &n in fields {
             if let Some(value) = request.get_bytes(n) {
-                self.message.set(self.dialect, n, value)?;
+                self.message.set(self.dialect, n, value.clone())?;
             }
         }
         Ok(self)
