@@ -181,13 +181,25 @@ impl ReversalEngine {
             match batch {
                 Ok(messages) => {
                     for message in messages {
-                        if let Err(e) = self.handle(&message).await {
-                            tracing::warn!(
-                                journal_id = %message.entry.journal_id,
-                                "SAF entry left pending: {e}"
-                            );
-                            if !self.pause(&token, self.config.store_retry_ms).await {
-                                break;
+                        match self.handle(&message).await {
+                            Ok(_) => {}
+                            Err(EngineError::Store(StoreError::Corrupt(reason))) => {
+                                // Unreadable journal data does not get better by retrying.
+                                let reason = format!("unreadable journal data: {reason}");
+                                if let Err(e) = self.queue.dead_letter(&message, &reason).await {
+                                    tracing::warn!(
+                                        "dead-lettering an unreadable entry failed: {e}"
+                                    );
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(
+                                    journal_id = %message.entry.journal_id,
+                                    "SAF entry left pending: {e}"
+                                );
+                                if !self.pause(&token, self.config.store_retry_ms).await {
+                                    break;
+                                }
                             }
                         }
                         if token.is_cancelled() {

@@ -9,8 +9,10 @@
 
 mod config;
 mod engine;
+mod metrics_spec;
 mod policy;
 
 pub use config::EngineConfig;
 pub use engine::{Disposition, EngineError, ReversalEngine, Settled};
+pub use metrics_spec::describe_metrics;
 pub use policy::{RetryDecision, next_attempt};
