@@ -11,6 +11,23 @@
 //! * [`frame`]: length prefixes, TPDU and keep-alives as a `tokio_util` codec.
 //! * [`json`]: an unmasked JSON view for tools.
 //!
+//! ```
+//! use asw_iso8583::{Dialect, MessageBuilder, Mti, decode, encode_to_bytes};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dialect = Dialect::pos_binary()?;
+//! let mut b = MessageBuilder::new(&dialect, Mti::FINANCIAL_REQUEST);
+//! b.set(3, "000000")?.set_number(4, 1250)?.set(11, "000123")?.set_padded(42, "M1")?;
+//! let wire = encode_to_bytes(&dialect, &b.build())?;
+//! let request = decode(&dialect, wire)?;
+//! assert_eq!(request.get_str(4), Some("000000001250"));
+//! let mut answer = request.respond(&dialect, &[3, 4, 11, 41, 42])?;
+//! answer.set(39, "00")?;
+//! assert_eq!(answer.build().mti(), Mti::FINANCIAL_RESPONSE);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! What it must not know: sockets, time, Antom, transaction state or which fields a
 //! given business message needs. It is pure: no I/O, no runtime, no global state.
 
