@@ -612,3 +612,33 @@ async fn redis_down_is_unavailable_and_the_client_recovers_by_itself() {
     );
     let _ = Arc::new(store);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_times_out_after_sending_is_indeterminate_and_may_still_land() {
+    let server = RedisServer::start().unwrap();
+    let store = RedisStore::connect(StoreConfig {
+        command_timeout_ms: 300,
+        ..config(&server)
+    })
+    .await
+    .unwrap();
+    let rec = record(60);
+    let mut conn = raw(&server).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1_000)
+        .arg("WRITE")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // Reads still work; the write is sent, then held by the server past our timeout.
+    assert_eq!(store.load(&rec.tag, rec.journal_id()).await.unwrap(), None);
+    let err = store.begin(&rec).await.unwrap_err();
+    assert!(matches!(err, StoreError::Indeterminate(_)), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // …and it did happen: callers must re-read before deciding.
+    assert_eq!(
+        store.load(&rec.tag, rec.journal_id()).await.unwrap(),
+        Some(rec)
+    );
+}
