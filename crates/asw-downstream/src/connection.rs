@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use asw_iso8583::{Frame, FrameCodec, FrameError, Message, Mti, Tpdu, decode, encode_to_bytes};
+use asw_iso8583::{Frame, FrameCodec, FrameError, Message, Mti, Tpdu, encode_to_bytes};
 use bytes::{Bytes, BytesMut};
 use futures::SinkExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,24 +24,10 @@ use tracing::Instrument;
 use crate::handler::{
     ConnectionHandle, ConnectionId, DeliveryError, Outgoing, RequestKey, Responder,
 };
+use crate::inbound::{Inbound, classify};
 use crate::limits::IpPermit;
 use crate::metrics::{self, RejectReason};
-use crate::peek::{self, ECHO_ON_FORMAT_ERROR};
 use crate::server::Shared;
-
-/// Message types handed to the handler (the dialect's message set, minus 0800).
-const HANDLED: [Mti; 7] = [
-    Mti::AUTH_REQUEST,
-    Mti::FINANCIAL_REQUEST,
-    Mti::REVERSAL_REQUEST,
-    Mti::REVERSAL_REQUEST_REPEAT,
-    Mti::REVERSAL_ADVICE,
-    Mti::REVERSAL_ADVICE_REPEAT,
-    Mti::RECONCILIATION_REQUEST,
-];
-
-/// Fields echoed in locally built answers (0810, 39=12, 39=30).
-const ECHO_LOCAL: [u8; 13] = [3, 4, 7, 11, 12, 13, 24, 25, 41, 42, 49, 60, 70];
 
 /// Why the reader stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,94 +176,58 @@ impl Reader {
     }
 
     async fn on_message(&mut self, tpdu: Option<Tpdu>, payload: Bytes) -> Option<ReadEnd> {
-        let dialect = Arc::clone(&self.handle.dialect);
-        let message = match decode(&dialect, payload.clone()) {
-            Ok(message) => message,
-            Err(error) => {
-                return match peek::recover(&dialect, &payload, &ECHO_ON_FORMAT_ERROR) {
-                    Some(recovered)
-                        if recovered.has_keys() && recovered.mti.response().is_some() =>
-                    {
-                        metrics::message_in(recovered.mti);
-                        metrics::rejected(RejectReason::FormatError);
-                        tracing::info!(mti = %recovered.mti, %error, "format error, answering 30");
-                        self.answer(tpdu, &recovered.fields, "30").await
-                    }
-                    _ => {
-                        metrics::rejected(RejectReason::Unreadable);
-                        tracing::info!(%error, "unreadable message dropped");
-                        None
-                    }
-                };
+        match classify(&self.handle.dialect, payload) {
+            Inbound::Handle(message) => {
+                metrics::message_in(message.mti());
+                self.dispatch(tpdu, message).await
             }
-        };
-        let mti = message.mti();
-        metrics::message_in(mti);
-        if mti == Mti::NETWORK_REQUEST {
-            return self.network_management(tpdu, &message).await;
-        }
-        if HANDLED.contains(&mti) {
-            if !(message.has(11) && message.has(41)) {
-                metrics::rejected(RejectReason::FormatError);
-                tracing::info!(%mti, "F11 or F41 missing, answering 30");
-                return self.answer(tpdu, &message, "30").await;
+            Inbound::Answer {
+                request_mti,
+                answer,
+                rejected,
+                error,
+            } => {
+                metrics::message_in(request_mti);
+                if let Some(reason) = rejected {
+                    metrics::rejected(reason);
+                    let code = answer.get_str(39).unwrap_or_default();
+                    match error {
+                        Some(error) => {
+                            tracing::info!(mti = %request_mti, code, %error, "answered locally")
+                        }
+                        None => tracing::info!(mti = %request_mti, code, "answered locally"),
+                    }
+                } else if answer.mti() == Mti::NETWORK_RESPONSE {
+                    tracing::debug!(
+                        code = answer.get_str(70),
+                        terminal_id = answer.get_str(41),
+                        "network management"
+                    );
+                }
+                self.answer(tpdu, &answer).await
             }
-            return self.dispatch(tpdu, message).await;
-        }
-        if mti.response().is_some() {
-            metrics::rejected(RejectReason::UnsupportedMti);
-            tracing::info!(%mti, "unsupported message type, answering 12");
-            self.answer(tpdu, &message, "12").await
-        } else {
-            metrics::rejected(RejectReason::UnexpectedMti);
-            tracing::info!(%mti, "unexpected message type dropped");
-            None
+            Inbound::Drop {
+                request_mti,
+                reason,
+                error,
+            } => {
+                if let Some(mti) = request_mti {
+                    metrics::message_in(mti);
+                }
+                metrics::rejected(reason);
+                match error {
+                    Some(error) => {
+                        tracing::info!(reason = reason.as_str(), %error, "message dropped")
+                    }
+                    None => tracing::info!(reason = reason.as_str(), "message dropped"),
+                }
+                None
+            }
         }
     }
 
-    async fn network_management(
-        &mut self,
-        tpdu: Option<Tpdu>,
-        request: &Message,
-    ) -> Option<ReadEnd> {
-        let code = match request.get(70) {
-            Some(b"001") => {
-                tracing::info!(terminal_id = request.get_str(41), "sign-on");
-                "00"
-            }
-            Some(b"002") => {
-                tracing::info!(terminal_id = request.get_str(41), "sign-off");
-                "00"
-            }
-            Some(b"301") => "00",
-            Some(_) => "12",
-            None => "30",
-        };
-        self.answer(tpdu, request, code).await
-    }
-
-    /// Answers locally: the response MTI, the echoed fields that exist, and `code` in 39.
-    async fn answer(
-        &mut self,
-        tpdu: Option<Tpdu>,
-        request: &Message,
-        code: &str,
-    ) -> Option<ReadEnd> {
-        let dialect = Arc::clone(&self.handle.dialect);
-        let built = request
-            .respond(&dialect, &ECHO_LOCAL)
-            .and_then(|mut builder| {
-                builder.set(39, code.to_owned())?;
-                Ok(builder.build())
-            });
-        let answer = match built {
-            Ok(answer) => answer,
-            Err(error) => {
-                tracing::warn!(%error, "cannot build a local answer");
-                return None;
-            }
-        };
-        let payload = match encode_to_bytes(&dialect, &answer) {
+    async fn answer(&mut self, tpdu: Option<Tpdu>, answer: &Message) -> Option<ReadEnd> {
+        let payload = match encode_to_bytes(&self.handle.dialect, answer) {
             Ok(payload) => payload,
             Err(error) => {
                 tracing::warn!(%error, "cannot encode a local answer");
@@ -288,7 +238,7 @@ impl Reader {
             tpdu: tpdu.map(|t| t.response()),
             payload,
         };
-        let code = <[u8; 2]>::try_from(code.as_bytes()).ok();
+        let code = answer.get(39).and_then(|c| <[u8; 2]>::try_from(c).ok());
         self.queue(frame, Some(answer.mti()), code).await
     }
 

@@ -19,6 +19,7 @@
 mod config;
 mod connection;
 mod handler;
+pub mod inbound;
 mod limits;
 pub mod metrics;
 pub mod peek;
