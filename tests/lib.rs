@@ -105,6 +105,7 @@ pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Confi
     config.webhook.public_url = Some(format!("http://127.0.0.1:{webhook_port}/antom/notify"));
     config.admin.listen = local(0);
     config.timing = fast_timing();
+    config.reversal = fast_reversal();
     config.ids.secret = Some("end-to-end-test-secret-0123456789".to_string());
     config.merchants = vec![MerchantProfile {
         merchant_id: MID.into(),
@@ -132,6 +133,25 @@ pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Confi
         ],
     }];
     config
+}
+
+/// The reversal engine scaled down to test time.
+pub fn fast_reversal() -> asw_reversal::EngineConfig {
+    asw_reversal::EngineConfig {
+        consumers: 2,
+        fetch_block_ms: 200,
+        claim_idle_ms: 5_000,
+        claim_interval_ms: 500,
+        promote_interval_ms: 100,
+        sweep_interval_ms: 200,
+        fast_retry_min_ms: 200,
+        fast_retry_max_ms: 400,
+        fast_retry_window_ms: 3_000,
+        backoff_max_ms: 1_000,
+        call_timeout_ms: 3_000,
+        store_retry_ms: 200,
+        ..asw_reversal::EngineConfig::default()
+    }
 }
 
 impl Harness {

@@ -62,3 +62,173 @@ async fn invalid_payment_code_is_rejected_without_calling_antom() {
     assert!(h.sim.calls().is_empty());
     let _ = Duration::from_secs(1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_then_approved_by_notification_first() {
+    // Inquiries are spaced far apart; the notification (300 ms) settles the payment first.
+    let h = Harness::start_with(|config, _| config.timing.inquiry_interval_ms = 2_500).await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (response, _) = t.purchase("000004", 900, &code("33")).await;
+    assert_eq!(response.code(), "00");
+    let prid = response.payment_request_id().expect("PR");
+    assert_eq!(h.payment(&prid).expect("payment").status, "SUCCESS");
+    assert_eq!(
+        h.calls("inquiry_payment", &prid),
+        0,
+        "the notification settled it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_forever_answers_91_and_cancels_at_antom() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (response, _) = t.purchase("000005", 1100, &code("32")).await;
+    assert_eq!(response.code(), "91");
+    let prid = response.payment_request_id().expect("PR");
+    h.wait_for_status(&prid, "CANCELLED", Duration::from_secs(10))
+        .await;
+    assert_eq!(h.calls("cancel", &prid), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_lost_after_commit_is_learned_by_inquiry() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    for (stan, suffix) in [
+        ("000006", "40"),
+        ("000007", "51"),
+        ("000008", "44"),
+        ("000009", "50"),
+    ] {
+        let (response, _) = t.purchase(stan, 1300, &code(suffix)).await;
+        let prid = response.payment_request_id().expect("PR");
+        let status = h.payment(&prid).expect("payment").status;
+        // Whatever the terminal was told, Antom agrees once the queue has drained.
+        if response.code() == "00" {
+            assert_eq!(status, "SUCCESS", "scenario {suffix}");
+        } else {
+            assert_eq!(response.code(), "91", "scenario {suffix}");
+            h.wait_for_status(&prid, "CANCELLED", Duration::from_secs(10))
+                .await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_disconnect_before_the_answer_is_cancelled_at_the_gateway_deadline() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (message, _) = t.purchase_message("000010", 1400, &code("30"));
+    t.send(&message).await;
+    drop(t);
+    // The payment succeeds at Antom (inquiry), the approval cannot be delivered, and the sweeper
+    // cancels it after the gateway deadline (8 s in tests).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let prid = loop {
+        if let Some(p) = h.sim.payments().into_iter().find(|p| p.amount == "1400") {
+            break p.payment_request_id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pay never reached antom"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    h.wait_for_status(&prid, "CANCELLED", Duration::from_secs(20))
+        .await;
+    assert!(h.payment(&prid).expect("payment").cancelled_after_success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_approval_is_not_cancelled_after_the_gateway_deadline() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (response, _) = t.purchase("000011", 1500, &code("00")).await;
+    assert_eq!(response.code(), "00");
+    let prid = response.payment_request_id().expect("PR");
+    tokio::time::sleep(Duration::from_millis(9_500)).await;
+    assert_eq!(h.payment(&prid).expect("payment").status, "SUCCESS");
+    assert_eq!(h.calls("cancel", &prid), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_replay_the_answer_or_get_94() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (message, _) = t.purchase_message("000012", 1600, &code("00"));
+    let first = t.request(&message).await;
+    let second = t.request(&message).await;
+    assert_eq!(first.code(), "00");
+    assert_eq!(second.code(), "00");
+    assert_eq!(first.rrn(), second.rrn());
+    let prid = first.payment_request_id().expect("PR");
+    assert_eq!(
+        h.calls("pay", &prid),
+        1,
+        "a duplicate never calls Antom again"
+    );
+    // Same key, different content.
+    let (other, _) = t.purchase_message("000012", 9999, &code("00"));
+    let third = t.request(&other).await;
+    assert_eq!(third.code(), "94");
+    assert_eq!(h.sim.payments().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_of_an_in_flight_purchase_waits_for_its_outcome() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (message, _) = t.purchase_message("000013", 1700, &code("30"));
+    t.send(&message).await;
+    t.send(&message).await;
+    let a = t
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("first answer");
+    let b = t
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("second answer");
+    assert_eq!((a.code(), b.code()), ("00", "00"));
+    let prid = a.payment_request_id().expect("PR");
+    assert_eq!(h.calls("pay", &prid), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_merchant_and_disabled_terminal_are_declined_locally() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    t.mid = "M99999999999999".into();
+    let (response, _) = t.purchase("000014", 100, &code("00")).await;
+    assert_eq!(response.code(), "03");
+    t.mid = asw_e2e::MID.into();
+    t.tid = asw_e2e::DISABLED_TID.into();
+    let (response, _) = t.purchase("000015", 100, &code("00")).await;
+    assert_eq!(response.code(), "58");
+    assert!(h.sim.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_declines_with_96_and_sends_nothing() {
+    let mut h = Harness::start().await;
+    h.redis.kill().expect("kill redis");
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (response, _) = t.purchase("000016", 100, &code("00")).await;
+    assert_eq!(response.code(), "96");
+    assert!(h.sim.calls().is_empty());
+    // Recovery is automatic when Redis returns.
+    h.redis.restart().expect("restart redis");
+    let mut approved = false;
+    for i in 0..50 {
+        let (response, _) = t
+            .purchase(&format!("{:06}", 200 + i), 100, &code("00"))
+            .await;
+        if response.code() == "00" {
+            approved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(approved, "the switch recovers when Redis returns");
+}

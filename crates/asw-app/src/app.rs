@@ -53,6 +53,8 @@ pub struct RunningSwitch {
     /// Admin endpoints.
     pub admin_addr: SocketAddr,
     server: Server,
+    engine_stop: CancellationToken,
+    engine_tasks: tokio_util::task::TaskTracker,
     readiness: Arc<Readiness>,
     http_shutdown: CancellationToken,
     http_tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -167,6 +169,7 @@ impl RunningSwitch {
     pub async fn start(config: Config) -> Result<Self, StartError> {
         config.validate()?;
         let prometheus = crate::telemetry::prometheus();
+        crate::metrics::register_all();
         let secret = config.ids_secret().map_err(StartError::Setup)?;
         let dialect = Arc::new(dialect(&config)?);
 
@@ -216,6 +219,15 @@ impl RunningSwitch {
         ));
 
         let readiness = Arc::new(Readiness::new(store.clone()));
+        let engine = Arc::new(asw_reversal::ReversalEngine::new(
+            upstream.clone(),
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+            config.reversal.clone(),
+        ));
+        let engine_stop = CancellationToken::new();
+        let engine_tasks = engine.start(engine_stop.clone());
         readiness.set_consumers_running(true);
 
         let http_shutdown = CancellationToken::new();
@@ -274,6 +286,8 @@ impl RunningSwitch {
             webhook_addr,
             admin_addr,
             server,
+            engine_stop,
+            engine_tasks,
             readiness,
             http_shutdown,
             http_tasks,
@@ -287,6 +301,14 @@ impl RunningSwitch {
         self.readiness.set_draining();
         let outcome = self.server.shutdown().await;
         info!(?outcome, "terminal listener stopped");
+        self.engine_stop.cancel();
+        self.engine_tasks.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.engine_tasks.wait())
+            .await
+            .is_err()
+        {
+            warn!("reversal engine did not stop in time; its unacknowledged entries stay queued");
+        }
         self.readiness.set_consumers_running(false);
         self.http_shutdown.cancel();
         for task in self.http_tasks {

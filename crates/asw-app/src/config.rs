@@ -30,6 +30,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// The transaction time budget.
     pub timing: Timing,
+    /// The reversal engine (SAF consumers, sweeper).
+    pub reversal: asw_reversal::EngineConfig,
     /// Deterministic ids.
     pub ids: IdsConfig,
     /// Payment code validation.
@@ -345,6 +347,11 @@ impl Config {
         if let Err(list) = self.redis.validate() {
             for p in list {
                 push("redis", p);
+            }
+        }
+        if let Err(list) = self.reversal.validate() {
+            for p in list {
+                push("reversal", p);
             }
         }
         if self.upstream.client_id.is_empty() {
