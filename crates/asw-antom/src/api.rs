@@ -543,6 +543,18 @@ pub struct CancelResponse {
     pub cancel_time: Option<String>,
 }
 
+impl CancelResponse {
+    /// A response carrying only `result`.
+    pub fn from_result(result: AntomResult) -> Self {
+        Self {
+            result,
+            payment_id: None,
+            payment_request_id: None,
+            cancel_time: None,
+        }
+    }
+}
+
 impl AntomResponse for CancelResponse {
     fn result(&self) -> &AntomResult {
         &self.result
@@ -697,6 +709,23 @@ pub struct RefundResponse {
     pub acquirer_reference_no: Option<String>,
 }
 
+impl RefundResponse {
+    /// A response carrying only `result`.
+    pub fn from_result(result: AntomResult) -> Self {
+        Self {
+            result,
+            refund_request_id: None,
+            refund_id: None,
+            payment_id: None,
+            refund_amount: None,
+            refund_time: None,
+            gross_settlement_amount: None,
+            settlement_quote: None,
+            acquirer_reference_no: None,
+        }
+    }
+}
+
 impl AntomResponse for RefundResponse {
     fn result(&self) -> &AntomResult {
         &self.result
@@ -773,6 +802,22 @@ pub struct InquiryRefundResponse {
     /// Settlement rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement_quote: Option<Quote>,
+}
+
+impl InquiryRefundResponse {
+    /// A response carrying only `result`.
+    pub fn from_result(result: AntomResult) -> Self {
+        Self {
+            result,
+            refund_id: None,
+            refund_request_id: None,
+            refund_amount: None,
+            refund_time: None,
+            refund_status: None,
+            gross_settlement_amount: None,
+            settlement_quote: None,
+        }
+    }
 }
 
 impl AntomResponse for InquiryRefundResponse {
