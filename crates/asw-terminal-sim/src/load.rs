@@ -252,6 +252,8 @@ pub struct TxRecord {
     pub payment_code: String,
     /// Scheduled start, from the start of the run.
     pub scheduled_at_ms: f64,
+    /// When the purchase write completed, from the start of the run.
+    pub sent_at_ms: Option<f64>,
     /// Written later than `late_after` after the scheduled time.
     pub sent_late: bool,
     /// Whether the purchase was written at all.
@@ -316,7 +318,9 @@ pub struct Summary {
     pub sent_late: u64,
     /// `late_after` in milliseconds.
     pub late_after_ms: f64,
-    /// Purchases written per second of the sending window.
+    /// Largest delay between a purchase's scheduled time and its write, in ms.
+    pub max_send_lag_ms: f64,
+    /// Purchases written per second, from the start to the last write.
     pub achieved_send_rate_per_s: f64,
     /// Purchases answered.
     pub answered: u64,
@@ -487,6 +491,7 @@ fn summarize(
         send_errors: 0,
         sent_late: 0,
         late_after_ms: config.late_after.as_secs_f64() * 1000.0,
+        max_send_lag_ms: 0.0,
         achieved_send_rate_per_s: 0.0,
         answered: 0,
         timeouts: 0,
@@ -498,7 +503,12 @@ fn summarize(
         unmatched_answers,
         elapsed_s: elapsed.as_secs_f64(),
     };
+    let mut last_send_ms: f64 = 0.0;
     for r in records {
+        if let Some(at) = r.sent_at_ms {
+            last_send_ms = last_send_ms.max(at);
+            summary.max_send_lag_ms = summary.max_send_lag_ms.max(at - r.scheduled_at_ms);
+        }
         *summary
             .scenarios
             .entry(r.scenario.name().into())
@@ -526,8 +536,9 @@ fn summarize(
                 .or_default() += 1;
         }
     }
-    summary.achieved_send_rate_per_s =
-        summary.sent as f64 / sending_window.as_secs_f64().max(f64::MIN_POSITIVE);
+    // The window ends at the last write, or at the end of the schedule if that is later.
+    let window_s = (last_send_ms / 1000.0).max(sending_window.as_secs_f64());
+    summary.achieved_send_rate_per_s = summary.sent as f64 / window_s.max(f64::MIN_POSITIVE);
     if let Some(h) = histogram.filter(|h| !h.is_empty()) {
         summary.latency_us = Percentiles {
             count: h.len(),
@@ -579,6 +590,7 @@ async fn transaction(
         currency: config.currency,
         payment_code: mask_payment_code(&code),
         scheduled_at_ms: scheduled.duration_since(ctx.start).as_secs_f64() * 1000.0,
+        sent_at_ms: None,
         sent_late: false,
         sent: false,
         response_code: None,
@@ -604,8 +616,7 @@ async fn transaction(
         match Terminal::connect(config.addr, config.link.clone()).await {
             Ok(terminal) => match terminal.send(&purchase).await {
                 Ok(pending) => {
-                    record.sent = true;
-                    record.sent_late = scheduled.elapsed() > config.late_after;
+                    mark_sent(ctx, &mut record, scheduled);
                     record.disconnected_before_answer = true;
                     drop(pending);
                     drop(terminal);
@@ -622,8 +633,7 @@ async fn transaction(
     };
     let outcome = match sent {
         Ok(pending) => {
-            record.sent = true;
-            record.sent_late = scheduled.elapsed() > config.late_after;
+            mark_sent(ctx, &mut record, scheduled);
             pending.wait(config.response_timeout).await
         }
         Err(error) => {
@@ -686,6 +696,13 @@ async fn transaction(
     });
     record.terminal_believes_paid = approved && !voided;
     record
+}
+
+fn mark_sent(ctx: &Ctx, record: &mut TxRecord, scheduled: Instant) {
+    let now = Instant::now();
+    record.sent = true;
+    record.sent_late = now.duration_since(scheduled) > ctx.config.late_after;
+    record.sent_at_ms = Some(now.duration_since(ctx.start).as_secs_f64() * 1000.0);
 }
 
 fn failed_follow_up(kind: &'static str, stan: &u32, error: String) -> FollowUp {
