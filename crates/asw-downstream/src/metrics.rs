@@ -125,7 +125,9 @@ pub fn response_code_label(code: Option<&[u8]>) -> &'static str {
 /// Creates every bounded label set at zero, so dashboards see the series before the
 /// first event.
 pub fn describe() {
-    gauge!(CONNECTIONS_OPEN).set(0.0);
+    // Increment by zero: creates the series without resetting it when a second
+    // listener starts in the same process.
+    gauge!(CONNECTIONS_OPEN).increment(0.0);
     for result in [
         ConnectionResult::Accepted,
         ConnectionResult::RejectedGlobalLimit,
