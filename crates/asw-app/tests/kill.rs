@@ -1,0 +1,242 @@
+//! `kill -9` of the real `antom-switch` process in the middle of transactions, then a restart:
+//! every transaction ends consistent — the terminal's answer agrees with antom-sim's ledger.
+
+// Test helpers: a failed set-up step must stop the test with a clear message.
+#![allow(clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use asw_antom_sim::{SimConfig, Simulator};
+use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, Original, ProfileName, Terminal};
+use asw_testkit::{RedisServer, free_port};
+
+const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
+
+fn keys() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/testdata/keys")
+}
+
+fn config_text(redis: &str, sim: &str, pos: u16, hook: u16, admin: u16) -> String {
+    let keys = keys();
+    format!(
+        r#"
+[downstream]
+listen = "127.0.0.1:{pos}"
+shutdown_grace_ms = 5000
+[upstream]
+base_url = "{sim}"
+client_id = "{CLIENT_ID}"
+merchant_private_key = "{}"
+antom_public_key = "{}"
+pay_timeout_ms = 1500
+inquiry_timeout_ms = 1000
+cancel_timeout_ms = 1000
+refund_timeout_ms = 1000
+[redis]
+url = "{redis}"
+[webhook]
+listen = "127.0.0.1:{hook}"
+public_url = "http://127.0.0.1:{hook}/antom/notify"
+[admin]
+listen = "127.0.0.1:{admin}"
+[timing]
+terminal_timeout_ms = 6000
+response_deadline_ms = 4000
+gateway_deadline_ms = 8000
+inquiry_interval_ms = 400
+pay_timeout_ms = 1500
+call_margin_ms = 200
+payment_expiry_ms = 20000
+delivery_margin_ms = 500
+[reversal]
+instance = "kill-test"
+fetch_block_ms = 200
+claim_idle_ms = 5000
+claim_interval_ms = 500
+promote_interval_ms = 100
+sweep_interval_ms = 200
+fast_retry_min_ms = 200
+fast_retry_max_ms = 400
+call_timeout_ms = 3000
+store_retry_ms = 200
+[ids]
+secret = "kill-test-secret-0123456789abcdef"
+[log]
+format = "json"
+level = "warn"
+[[merchants]]
+merchant_id = "M00000000000001"
+reference_merchant_id = "SG-TEST-M1"
+merchant_name = "Test Coffee"
+mcc = "5814"
+store_id = "SG-TEST-S1"
+store_name = "Test Coffee One"
+settlement_currency = "SGD"
+[[merchants.terminals]]
+terminal_id = "T0000001"
+"#,
+        keys.join("merchant_private_pkcs8.pem").display(),
+        keys.join("antom_public.pem").display(),
+    )
+}
+
+fn spawn(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_antom-switch"))
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("antom-switch starts")
+}
+
+async fn wait_ready(admin: u16) {
+    let url = format!("http://127.0.0.1:{admin}/health/ready");
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(&url).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "switch never ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn kill9(child: &mut Child) {
+    // SIGKILL: no shutdown code runs.
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_transaction_then_restart_ends_consistent() {
+    let redis = RedisServer::start().expect("redis-server (run scripts/ensure-deps.sh)");
+    let read = |name: &str| std::fs::read_to_string(keys().join(name)).expect("key");
+    let mut sim_cfg = SimConfig::from_antom_private_key(&read("antom_private_pkcs8.pem"))
+        .expect("sim key")
+        .with_client(CLIENT_ID, &read("merchant_public.pem"))
+        .expect("client");
+    sim_cfg.notify_delay = Duration::from_millis(300);
+    sim_cfg.settle_after_inquiries = 3;
+    let sim = Simulator::start(sim_cfg).await.expect("antom-sim");
+
+    let (pos, hook, admin) = (
+        free_port().expect("port"),
+        free_port().expect("port"),
+        free_port().expect("port"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("antom-switch.toml");
+    std::fs::write(
+        &config,
+        config_text(&redis.url(), &sim.base_url(), pos, hook, admin),
+    )
+    .expect("config");
+
+    let mut switch = spawn(&config);
+    wait_ready(admin).await;
+
+    let link = LinkConfig::for_profile(ProfileName::PosBinary).expect("link");
+    let addr = format!("127.0.0.1:{pos}").parse().expect("addr");
+    let clock = Clock::local();
+    let factory = MessageFactory::new(&link.dialect, "M00000000000001", "T0000001");
+    let code = |suffix: &str| format!("2810123456789012{suffix}");
+
+    // 1. Approved and delivered before the crash: must stay SUCCESS.
+    let terminal = Terminal::connect(addr, link.clone())
+        .await
+        .expect("connect");
+    let approved_req = factory
+        .purchase(&clock.stamp(1), 1000, 702, &code("00"))
+        .expect("msg");
+    let approved = terminal
+        .request(&approved_req, Duration::from_secs(10))
+        .await
+        .expect("answer");
+    assert_eq!(approved.get_str(39), Some("00"));
+
+    // 2. A reversal advice acknowledged before the crash: its cancel must survive.
+    let advised_req = factory
+        .purchase(&clock.stamp(2), 2000, 702, &code("00"))
+        .expect("msg");
+    let advised = terminal
+        .request(&advised_req, Duration::from_secs(10))
+        .await
+        .expect("answer");
+    assert_eq!(advised.get_str(39), Some("00"));
+    let original = Original::of(&advised_req).expect("original");
+    let advice = factory
+        .reversal_advice(&clock.stamp(2).transmission, &original, "98", false)
+        .expect("advice");
+    let ack = terminal
+        .request(&advice, Duration::from_secs(10))
+        .await
+        .expect("0430");
+    assert_eq!(ack.get_str(39), Some("00"));
+
+    // 3. In flight when the process dies: Antom will say SUCCESS on the 3rd inquiry.
+    let in_flight_req = factory
+        .purchase(&clock.stamp(3), 3000, 702, &code("30"))
+        .expect("msg");
+    let pending = terminal.send(&in_flight_req).await.expect("sent");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill9(&mut switch);
+    let in_flight_answer = pending.wait(Duration::from_secs(2)).await.ok();
+
+    // Restart: the deadline index and the SAF stream survived in Redis.
+    let mut switch = spawn(&config);
+    wait_ready(admin).await;
+
+    let prid_of = |amount: &str| {
+        sim.payments()
+            .into_iter()
+            .find(|p| p.amount == amount)
+            .map(|p| p.payment_request_id)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = |amount: &str| {
+            prid_of(amount)
+                .and_then(|id| sim.payment(&id))
+                .map(|p| p.status)
+        };
+        let in_flight_expected = match in_flight_answer.as_ref().and_then(|m| m.get_str(39)) {
+            Some("00") => "SUCCESS",
+            _ => "CANCELLED",
+        };
+        let done = status("1000").as_deref() == Some("SUCCESS")
+            && status("2000").as_deref() == Some("CANCELLED")
+            && status("3000").as_deref() == Some(in_flight_expected);
+        if done {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not consistent: approved={:?} advised={:?} in-flight={:?} (terminal saw {:?})",
+            status("1000"),
+            status("2000"),
+            status("3000"),
+            in_flight_answer
+                .as_ref()
+                .and_then(|m| m.get_str(39).map(String::from)),
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Stays so after the gateway deadline of everything has passed.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        sim.payment(&prid_of("1000").expect("prid"))
+            .expect("p")
+            .status,
+        "SUCCESS"
+    );
+    kill9(&mut switch);
+}
