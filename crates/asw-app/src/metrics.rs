@@ -655,7 +655,8 @@ mod tests {
                     spec.name
                 );
             }
-            if spec.name.contains("duration") || spec.name.contains("age") {
+            let words: Vec<&str> = spec.name.split('_').collect();
+            if words.contains(&"duration") || words.contains(&"age") {
                 assert_eq!(spec.unit, Some(Unit::Seconds), "{}", spec.name);
             }
         }
