@@ -23,7 +23,9 @@ impl Write for Capture {
 }
 
 fn key_body_lines(name: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/keys")
+        .join(name);
     std::fs::read_to_string(path)
         .expect("key")
         .lines()
@@ -50,29 +52,51 @@ async fn no_payment_code_key_or_signature_in_trace_logs() {
         .collect();
     let mut approved = None;
     for (i, c) in codes.iter().enumerate() {
-        let (response, sent) = t.purchase(&format!("{:06}", 300 + i), 1000 + i as u64, c).await;
+        let (response, sent) = t
+            .purchase(&format!("{:06}", 300 + i), 1000 + i as u64, c)
+            .await;
         if response.code() == "00" && approved.is_none() {
             approved = Some((response, sent));
         }
     }
     let (response, sent) = approved.expect("an approval");
     let prid = response.payment_request_id().expect("PR");
-    t.request(&t.reversal_message(&sent, Mti::REVERSAL_ADVICE)).await;
+    t.request(&t.reversal_message(&sent, Mti::REVERSAL_ADVICE))
+        .await;
     t.request(&t.status_message("000399", &prid)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let logs = String::from_utf8_lossy(&capture.0.lock().expect("capture lock")).to_string();
-    assert!(logs.len() > 1_000, "the capture saw the flows ({} bytes)", logs.len());
+    assert!(
+        logs.len() > 1_000,
+        "the capture saw the flows ({} bytes)",
+        logs.len()
+    );
     for c in &codes {
-        assert!(!logs.contains(c.as_str()), "payment code {c} appears in clear in the logs");
+        assert!(
+            !logs.contains(c.as_str()),
+            "payment code {c} appears in clear in the logs"
+        );
         // The switch's own masking keeps 4 + 4 digits; nothing longer may leak either.
-        assert!(!logs.contains(&c[..12]), "a long prefix of {c} appears in the logs");
+        assert!(
+            !logs.contains(&c[..12]),
+            "a long prefix of {c} appears in the logs"
+        );
     }
     for name in ["merchant_private_pkcs8.pem", "antom_private_pkcs8.pem"] {
         for line in key_body_lines(name) {
-            assert!(!logs.contains(&line), "private key material of {name} in the logs");
+            assert!(
+                !logs.contains(&line),
+                "private key material of {name} in the logs"
+            );
         }
     }
-    assert!(!logs.contains("signature=algorithm"), "a signature header value in the logs");
-    assert!(!logs.contains("algorithm=RSA256,keyVersion"), "a signature header value in the logs");
+    assert!(
+        !logs.contains("signature=algorithm"),
+        "a signature header value in the logs"
+    );
+    assert!(
+        !logs.contains("algorithm=RSA256,keyVersion"),
+        "a signature header value in the logs"
+    );
 }

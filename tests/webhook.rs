@@ -6,12 +6,14 @@ use asw_e2e::terminal::TestTerminal;
 use asw_e2e::{CLIENT_ID, Harness, code};
 
 fn antom_signer() -> Signer {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys/antom_private_pkcs8.pem");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/keys/antom_private_pkcs8.pem");
     Signer::from_private_key(&std::fs::read_to_string(path).expect("key"), 1).expect("signer")
 }
 
 fn merchant_signer() -> Signer {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys/merchant_private_pkcs8.pem");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/keys/merchant_private_pkcs8.pem");
     Signer::from_private_key(&std::fs::read_to_string(path).expect("key"), 1).expect("signer")
 }
 
@@ -28,7 +30,10 @@ fn notify_body(prid: &str, value: &str, currency: &str) -> String {
 }
 
 async fn post(h: &Harness, body: &str, signature: Option<String>) -> (u16, String) {
-    let url = format!("http://{}/antom/notify", h.switch.as_ref().expect("switch").webhook_addr);
+    let url = format!(
+        "http://{}/antom/notify",
+        h.switch.as_ref().expect("switch").webhook_addr
+    );
     let mut request = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json; charset=UTF-8")
@@ -45,7 +50,12 @@ async fn post(h: &Harness, body: &str, signature: Option<String>) -> (u16, Strin
 
 fn sign(signer: &Signer, body: &str) -> String {
     signer
-        .signature_header("/antom/notify", CLIENT_ID, "2026-11-22T01:00:00-08:00", body.as_bytes())
+        .signature_header(
+            "/antom/notify",
+            CLIENT_ID,
+            "2026-11-22T01:00:00-08:00",
+            body.as_bytes(),
+        )
         .expect("sign")
 }
 
@@ -81,13 +91,26 @@ async fn forged_tampered_unsigned_and_malformed_notifications_are_rejected() {
     assert_eq!(status, 413, "oversize body");
     // Genuine, but the amount differs from the journal: acknowledged, not applied.
     let wrong_amount = notify_body(&prid, "1", "SGD");
-    let (status, text) = post(&h, &wrong_amount, Some(sign(&antom_signer(), &wrong_amount))).await;
+    let (status, text) = post(
+        &h,
+        &wrong_amount,
+        Some(sign(&antom_signer(), &wrong_amount)),
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(text.contains("SUCCESS"));
 
-    let answer = t.receive(std::time::Duration::from_secs(10)).await.expect("answer");
-    assert_eq!(answer.code(), "91", "no forged notification approved the payment");
-    h.wait_for_status(&prid, "CANCELLED", std::time::Duration::from_secs(10)).await;
+    let answer = t
+        .receive(std::time::Duration::from_secs(10))
+        .await
+        .expect("answer");
+    assert_eq!(
+        answer.code(),
+        "91",
+        "no forged notification approved the payment"
+    );
+    h.wait_for_status(&prid, "CANCELLED", std::time::Duration::from_secs(10))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -878,10 +878,33 @@ impl Core {
                 Event::DeliveryFailed
             }
         };
-        if let Err(error) = self.apply(sending, event, "approval write", |_| {}).await {
-            warn!(%error, "could not record the delivery outcome");
-        }
+        self.record_delivery(sending, event).await;
         answer
+    }
+
+    /// Records whether the approval reached the terminal. A delivered approval that the journal
+    /// does not know about would be cancelled by the sweeper, so a failing store is retried until
+    /// shortly before the gateway deadline.
+    async fn record_delivery(&self, sending: TransactionRecord, event: Event) {
+        let give_up_at = sending.gateway_deadline_ms - self.settings.timing.delivery_margin_ms;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self
+                .apply(sending.clone(), event, "approval write", |_| {})
+                .await
+            {
+                Ok(_) => return,
+                Err(error) if self.now_ms() + 200 < give_up_at => {
+                    warn!(%error, "could not record the delivery outcome yet: retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(error) => {
+                    warn!(%error, "could not record the delivery outcome: the sweeper will treat it as unsure and cancel");
+                    return;
+                }
+            }
+        }
     }
 
     /// A re-sent request whose key is already journaled.

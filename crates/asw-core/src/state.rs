@@ -259,6 +259,16 @@ pub fn next(kind: TxnKind, state: TxnState, delivery: Delivery, event: Event) ->
         TxnKind::Purchase => purchase(state, delivery, event),
         TxnKind::Refund => refund(state, delivery, event),
     };
+    // Past its gateway deadline a transaction that needs nothing more must still leave the
+    // deadline index, or the sweeper would find it again and again.
+    if event == Event::GatewayDeadline && decided == Next::Ignore {
+        return Next::Move {
+            state,
+            delivery,
+            enqueue: Enqueue::Nothing,
+            clear_deadline: true,
+        };
+    }
     // A move to exactly where we are, with nothing queued, is reported as Ignore so that no
     // empty write happens — except when it lets the deadline index entry go.
     match decided {
@@ -286,8 +296,10 @@ fn purchase(state: TxnState, delivery: Delivery, event: Event) -> Next {
         (S::Declined, Event::Failed) => Next::Ignore,
         // Antom said F and then SUCCESS: the terminal was told declined, so cancel.
         (S::Declined, Event::Succeeded) => to(S::CancelPending, D::None, E::Cancel),
+        // A pay that timed out after a notification already approved it: nothing new.
+        (S::Approved, Event::Uncertain) => Next::Ignore,
         // An approval that later reads as failed is a contradiction we do not act on.
-        (S::Approved, Event::Failed | Event::Uncertain) => Next::Illegal,
+        (S::Approved, Event::Failed) => Next::Illegal,
         (S::Declined, Event::Uncertain) => Next::Ignore,
         // Once a cancel is decided it wins over anything Antom says later (seed 003).
         (
@@ -551,6 +563,27 @@ mod tests {
                     ..
                 }
             ));
+        }
+    }
+
+    #[test]
+    fn gateway_deadline_always_lets_settled_records_leave_the_index() {
+        for kind in [TxnKind::Purchase, TxnKind::Refund] {
+            for state in TxnState::ALL {
+                for delivery in [Delivery::None, Delivery::Delivered] {
+                    let next = next(kind, state, delivery, Event::GatewayDeadline);
+                    assert!(
+                        matches!(
+                            next,
+                            Next::Move {
+                                clear_deadline: true,
+                                ..
+                            }
+                        ),
+                        "{kind:?} {state:?} {delivery:?}: {next:?}"
+                    );
+                }
+            }
         }
     }
 
