@@ -299,11 +299,34 @@ impl SimConfig {
                 problems.push(format!("client {} has no public key", client.client_id));
             }
         }
-        if !(self.notify_retry_scale.is_finite() && self.notify_retry_scale >= 0.0) {
+        if !(self.notify_retry_scale.is_finite()
+            && (0.0..=1000.0).contains(&self.notify_retry_scale))
+        {
             problems.push(format!(
-                "notify_retry_scale must be a finite number >= 0, got {}",
+                "notify_retry_scale must be within [0, 1000], got {}",
                 self.notify_retry_scale
             ));
+        }
+        // Bounded so that "time + window" can never overflow.
+        const TEN_YEARS: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+        for (name, value) in [
+            ("notify_delay", self.notify_delay),
+            ("notify_timeout", self.notify_timeout),
+            ("cancel_window", self.cancel_window),
+            ("refund_window", self.refund_window),
+            ("payment_expiry", self.payment_expiry),
+            ("slow_answer", self.slow_answer),
+            ("inquiry_not_found_for", self.inquiry_not_found_for),
+            ("max_clock_skew", self.max_clock_skew.unwrap_or_default()),
+            ("faults.slow_ms", Duration::from_millis(self.faults.slow_ms)),
+            (
+                "faults.notify_delay_ms",
+                Duration::from_millis(self.faults.notify_delay_ms.map_or(0, |[_, max]| max)),
+            ),
+        ] {
+            if value > TEN_YEARS {
+                problems.push(format!("{name} must be at most 10 years"));
+            }
         }
         if self.max_body_bytes == 0 {
             problems.push("max_body_bytes must be > 0".into());
@@ -341,6 +364,34 @@ mod tests {
         assert_eq!(mix.notify_delay_ms, Some([10, 50]));
         assert!(mix.is_active());
         assert!(!FaultMix::default().is_active());
+    }
+
+    #[test]
+    fn whole_config_is_validated_at_once() {
+        let key = include_str!("../testdata/antom_private_pkcs8.pem");
+        let mut cfg = SimConfig::from_antom_private_key(key).unwrap();
+        cfg.payment_expiry = Duration::from_secs(u64::MAX);
+        cfg.notify_retry_scale = f64::NAN;
+        cfg.settle_after_inquiries = 0;
+        let text = cfg.validate().unwrap_err().to_string();
+        for expected in [
+            "client id",
+            "payment_expiry",
+            "notify_retry_scale",
+            "settle_after",
+        ] {
+            assert!(text.contains(expected), "{expected} missing in {text}");
+        }
+        let cfg = cfg_with_client(key);
+        cfg.validate().unwrap();
+        assert!(SimConfig::from_antom_private_key("not a key").is_err());
+    }
+
+    fn cfg_with_client(key: &str) -> SimConfig {
+        SimConfig::from_antom_private_key(key)
+            .unwrap()
+            .with_client("C", include_str!("../testdata/merchant_public.pem"))
+            .unwrap()
     }
 
     #[test]

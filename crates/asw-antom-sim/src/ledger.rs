@@ -697,7 +697,7 @@ impl Ledger {
             }
             PayState::Success => {
                 let paid_at = p.paid_at.unwrap_or(p.created_at);
-                if !p.refunds.is_empty() {
+                if p.refunds.iter().any(|r| r.status == RefundStatus::Success) {
                     Err(fail(
                         "PROCESS_FAIL",
                         "a payment with refunds cannot be cancelled",
@@ -1262,5 +1262,219 @@ fn view(p: &Payment, _cfg: &SimConfig) -> PaymentView {
         cancel_time: p.cancel_time.map(rfc3339),
         notifications_sent: p.notifications_sent,
         notifications_acked: p.notifications_acked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ANTOM_KEY: &str = include_str!("../testdata/antom_private_pkcs8.pem");
+
+    fn cfg() -> SimConfig {
+        let mut cfg = SimConfig::from_antom_private_key(ANTOM_KEY).unwrap();
+        cfg.settle_after_inquiries = 2;
+        cfg
+    }
+
+    fn pay_req(prid: &str, suffix: &str, value: u64) -> PayRequest {
+        serde_json::from_value(serde_json::json!({
+            "productCode": "IN_STORE_PAYMENT",
+            "paymentRequestId": prid,
+            "order": {
+                "orderDescription": "x",
+                "orderAmount": {"currency": "SGD", "value": value.to_string()},
+                "merchant": {"referenceMerchantId": "M", "merchantMCC": "5411", "merchantName": "N"}
+            },
+            "paymentAmount": {"currency": "SGD", "value": value.to_string()},
+            "paymentMethod": {"paymentMethodType": "CONNECT_WALLET", "paymentMethodId": format!("2810123456789012{suffix}")},
+            "paymentFactor": {"inStorePaymentScenario": "PaymentCode"},
+            "paymentNotifyUrl": "http://127.0.0.1:9/notify"
+        }))
+        .unwrap()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Pay {
+            id: usize,
+            suffix: usize,
+            value: u64,
+        },
+        Inquiry {
+            id: usize,
+        },
+        Cancel {
+            id: usize,
+        },
+        Refund {
+            id: usize,
+            refund: usize,
+            value: u64,
+        },
+        Advance {
+            minutes: i64,
+        },
+    }
+
+    const SUFFIXES: [&str; 7] = ["00", "10", "30", "31", "32", "52", "54"];
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..3usize, 0..SUFFIXES.len(), 1..3u64).prop_map(|(id, suffix, value)| Op::Pay {
+                id,
+                suffix,
+                value: value * 100
+            }),
+            (0..3usize).prop_map(|id| Op::Inquiry { id }),
+            (0..3usize).prop_map(|id| Op::Cancel { id }),
+            (0..3usize, 0..4usize, 1..250u64).prop_map(|(id, refund, value)| Op::Refund {
+                id,
+                refund,
+                value
+            }),
+            (1..30i64).prop_map(|minutes| Op::Advance { minutes }),
+        ]
+    }
+
+    fn status_of(
+        ledger: &Ledger,
+        prid: &str,
+        now: OffsetDateTime,
+        cfg: &SimConfig,
+    ) -> Option<String> {
+        ledger.payment_view(prid, now, cfg).map(|v| v.status)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the order of calls: refunds never exceed the payment, CANCELLED and FAIL
+        /// are final, SUCCESS only comes from PROCESSING (or at creation), a notification is
+        /// only produced on the way to SUCCESS (or by the late-notification scenario), at
+        /// most once per payment, and a repeated pay answers from the current state.
+        #[test]
+        fn ledger_invariants(ops in proptest::collection::vec(op(), 1..40)) {
+            let cfg = cfg();
+            let ledger = Ledger::default();
+            let mut now = OffsetDateTime::now_utc();
+            let mut first_body: HashMap<usize, PayRequest> = HashMap::new();
+            let mut notified: HashMap<String, u32> = HashMap::new();
+            for op in ops {
+                let before: HashMap<usize, Option<String>> = (0..3)
+                    .map(|id| (id, status_of(&ledger, &format!("p{id}"), now, &cfg)))
+                    .collect();
+                let answer = match &op {
+                    Op::Pay { id, suffix, value } => {
+                        let req = first_body
+                            .entry(*id)
+                            .or_insert_with(|| pay_req(&format!("p{id}"), SUFFIXES[*suffix], *value))
+                            .clone();
+                        let scenario = crate::scenario::select(
+                            req.payment_method.payment_method_id.as_ref().map(|c| c.expose()),
+                            &req.payment_amount.value,
+                        );
+                        ledger.pay("c", &req, scenario, NewPaymentFaults::default(), now, &cfg)
+                    }
+                    Op::Inquiry { id } => ledger.inquiry_payment(
+                        &InquiryPaymentRequest::by_payment_request_id(format!("p{id}")), now, &cfg),
+                    Op::Cancel { id } => ledger.cancel(
+                        &CancelRequest::by_payment_request_id(format!("p{id}")), now, &cfg),
+                    Op::Refund { id, refund, value } => {
+                        let Some(view) = ledger.payment_view(&format!("p{id}"), now, &cfg) else { continue };
+                        ledger.refund(
+                            &RefundRequest::new(format!("r{id}-{refund}"), view.payment_id, Amount::minor("SGD", *value)),
+                            now, &cfg)
+                    }
+                    Op::Advance { minutes } => {
+                        now += time::Duration::minutes(*minutes);
+                        continue;
+                    }
+                };
+                for effect in &answer.effects {
+                    let Effect::Notify(job) = effect;
+                    *notified.entry(job.payment_request_id.clone()).or_default() += 1;
+                }
+                for id in 0..3usize {
+                    let prid = format!("p{id}");
+                    let after = status_of(&ledger, &prid, now, &cfg);
+                    let was = before[&id].clone();
+                    if let Some(was) = &was {
+                        if was == "CANCELLED" || was == "FAIL" {
+                            prop_assert_eq!(after.as_deref(), Some(was.as_str()), "{} left a final state", prid);
+                        }
+                        if after.as_deref() == Some("SUCCESS") {
+                            prop_assert!(was == "PROCESSING" || was == "SUCCESS");
+                        }
+                    }
+                    if let Some(view) = ledger.payment_view(&prid, now, &cfg) {
+                        let amount: u64 = view.amount.parse().unwrap();
+                        prop_assert!(view.refunded_total <= amount);
+                        if view.status == "CANCELLED" && view.refunded_total > 0 {
+                            prop_assert!(false, "a refunded payment was cancelled");
+                        }
+                    }
+                }
+                if let Op::Pay { id, .. } = op {
+                    let status = status_of(&ledger, &format!("p{id}"), now, &cfg);
+                    let code = answer.result.result_code.as_str();
+                    match status.as_deref() {
+                        Some("SUCCESS") => prop_assert!(code == "SUCCESS" || code == "UNKNOWN_EXCEPTION"),
+                        Some("CANCELLED") => prop_assert_eq!(code, "ORDER_IS_CANCELED"),
+                        Some("PROCESSING") => prop_assert_eq!(code, "PAYMENT_IN_PROCESS"),
+                        Some("FAIL") => prop_assert!(answer.result.result_status == ResultStatus::Failed),
+                        _ => {}
+                    }
+                }
+            }
+            for (prid, count) in notified {
+                prop_assert!(count <= 1, "{} notified {} times", prid, count);
+            }
+        }
+    }
+
+    #[test]
+    fn payment_ids_are_unique_and_look_like_antom_ids() {
+        let cfg = cfg();
+        let ledger = Ledger::default();
+        let now = OffsetDateTime::now_utc();
+        let a = ledger.pay(
+            "c",
+            &pay_req("a", "00", 100),
+            Scenario::Success,
+            NewPaymentFaults::default(),
+            now,
+            &cfg,
+        );
+        let b = ledger.pay(
+            "c",
+            &pay_req("b", "00", 100),
+            Scenario::Success,
+            NewPaymentFaults::default(),
+            now,
+            &cfg,
+        );
+        let id = |a: &Answer| {
+            serde_json::from_slice::<serde_json::Value>(&a.body).unwrap()["paymentId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_ne!(id(&a), id(&b));
+        assert!(id(&a).len() <= 64 && id(&a).bytes().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn times_have_seconds_and_an_offset() {
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap()
+            + time::Duration::milliseconds(123);
+        assert_eq!(
+            format_time(t, time::macros::offset!(-8)),
+            "2023-11-14T14:13:20-08:00"
+        );
     }
 }

@@ -33,6 +33,8 @@ pub use ledger::{PaymentView, RefundView};
 pub use notify::{RESEND_SCHEDULE_SECS, is_ack};
 pub use scenario::Scenario;
 pub use server::CallRecord;
+#[doc(hidden)]
+pub use server::fuzzing;
 
 /// Why the simulator could not start. Nothing is running; retrying with a fixed
 /// configuration (or a free port) is safe.

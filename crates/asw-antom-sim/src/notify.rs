@@ -53,7 +53,10 @@ pub(crate) async fn deliver(shared: Arc<Shared>, job: NotifyJob, delay: Duration
     let scale = shared.cfg.notify_retry_scale;
     let mut acked = false;
     for gap in RESEND_SCHEDULE_SECS {
-        if !sleep_or_shutdown(&shared, Duration::from_secs(gap).mul_f64(scale)).await {
+        // Validated finite and bounded, so this cannot overflow; saturate anyway.
+        #[allow(clippy::cast_precision_loss)]
+        let wait = Duration::try_from_secs_f64(gap as f64 * scale).unwrap_or(Duration::MAX);
+        if !sleep_or_shutdown(&shared, wait).await {
             return;
         }
         if shared.ledger.generation() != job.generation {

@@ -47,8 +47,11 @@ impl SimClock {
         self.offset_ms.load(Ordering::Relaxed)
     }
 
+    /// Sets the offset, clamped to ±100 years so time arithmetic can never overflow.
     pub fn set_offset_ms(&self, ms: i64) {
-        self.offset_ms.store(ms, Ordering::Relaxed);
+        const LIMIT_MS: i64 = 100 * 366 * 24 * 3600 * 1000;
+        self.offset_ms
+            .store(ms.clamp(-LIMIT_MS, LIMIT_MS), Ordering::Relaxed);
     }
 }
 
@@ -714,6 +717,14 @@ fn plausible_code(code: &str) -> bool {
     (10..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The scenario of a new payment: a code no wallet could issue is declined outright.
+fn scenario_for(code: Option<&str>, amount_value: &str) -> Scenario {
+    match code {
+        Some(c) if !plausible_code(c) => Scenario::Decline("INVALID_PAYMENT_CODE"),
+        _ => scenario::select(code, amount_value),
+    }
+}
+
 async fn pay(shared: &Arc<Shared>, client_id: &str, req: &PayRequest, dice: &mut Dice) -> Plan {
     let cfg = &shared.cfg;
     let code = req
@@ -721,11 +732,7 @@ async fn pay(shared: &Arc<Shared>, client_id: &str, req: &PayRequest, dice: &mut
         .payment_method_id
         .as_ref()
         .map(|c| c.expose());
-    let mut scenario = match code {
-        Some(c) if !plausible_code(c) => Scenario::Decline("INVALID_PAYMENT_CODE"),
-        Some(_) => scenario::select(code, &req.payment_amount.value),
-        None => scenario::select(None, &req.payment_amount.value),
-    };
+    let mut scenario = scenario_for(code, &req.payment_amount.value);
     let is_new = !shared.ledger.contains(&req.payment_request_id);
     let mut faults = NewPaymentFaults::default();
     let mut fault_mode = None;
@@ -976,5 +983,72 @@ pub(crate) async fn accept_loop(
                 () = shared.shutdown.cancelled() => {}
             }
         });
+    }
+}
+
+/// Entry points for the cargo-fuzz targets in `fuzz/`; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// A ledger plus the request parsing and validation the server applies to bodies.
+    #[derive(Debug)]
+    pub struct Harness {
+        cfg: SimConfig,
+        ledger: Ledger,
+    }
+
+    impl Harness {
+        /// A harness with an empty ledger.
+        pub fn new(cfg: SimConfig) -> Self {
+            Self {
+                cfg,
+                ledger: Ledger::default(),
+            }
+        }
+
+        /// Parses and validates one request body for `api` and, when it is valid, applies it
+        /// to the ledger exactly as the server would. Returns the result code.
+        pub fn feed(&self, api: Api, raw: &[u8]) -> String {
+            let now = OffsetDateTime::now_utc();
+            let cfg = &self.cfg;
+            let result = match api {
+                Api::Pay => parse::<PayRequest>(raw).and_then(validate_pay).map(|req| {
+                    let code = req
+                        .payment_method
+                        .payment_method_id
+                        .as_ref()
+                        .map(|c| c.expose());
+                    let scenario = scenario_for(code, &req.payment_amount.value);
+                    self.ledger.pay(
+                        "fuzz",
+                        &req,
+                        scenario,
+                        NewPaymentFaults::default(),
+                        now,
+                        cfg,
+                    )
+                }),
+                Api::InquiryPayment => parse::<InquiryPaymentRequest>(raw)
+                    .map(|req| self.ledger.inquiry_payment(&req, now, cfg)),
+                Api::Cancel => {
+                    parse::<CancelRequest>(raw).map(|req| self.ledger.cancel(&req, now, cfg))
+                }
+                Api::Refund => parse::<RefundRequest>(raw)
+                    .and_then(validate_refund)
+                    .map(|req| self.ledger.refund(&req, now, cfg)),
+                Api::InquiryRefund => parse::<InquiryRefundRequest>(raw)
+                    .map(|req| self.ledger.inquiry_refund(&req, now, cfg)),
+            };
+            match result {
+                Ok(answer) => answer.result.result_code,
+                Err(r) => r.result_code,
+            }
+        }
+
+        /// Whether a `request-time` value parses (epoch ms or ISO 8601).
+        pub fn request_time_parses(value: &str) -> bool {
+            parse_request_time(value).is_some()
+        }
     }
 }
