@@ -172,3 +172,70 @@ impl Upstream for AntomClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn antom_datetime_has_seconds_and_a_numeric_offset() {
+        assert_eq!(
+            antom_datetime(datetime!(2023-11-14 22:13:20.987 +08:00)),
+            "2023-11-14T22:13:20+08:00"
+        );
+        assert_eq!(
+            antom_datetime(datetime!(2023-11-14 06:13:21 UTC)),
+            "2023-11-14T06:13:21+00:00"
+        );
+        assert_eq!(
+            antom_datetime(datetime!(2023-11-14 06:13:21 -08:00)),
+            "2023-11-14T06:13:21-08:00"
+        );
+    }
+
+    #[test]
+    fn unknown_reasons_become_short_labels() {
+        use asw_antom::UnknownReason;
+        use asw_antom::signature::SignatureError;
+        let label = |r| match to_port::<(), ()>(Outcome::Unknown(r), |_| unreachable!()) {
+            UpstreamOutcome::Unknown { reason } => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            label(UnknownReason::ResultUnknown {
+                result_code: "PAYMENT_IN_PROCESS".into(),
+                message: String::new()
+            }),
+            "U:PAYMENT_IN_PROCESS"
+        );
+        assert_eq!(label(UnknownReason::HttpStatus(503)), "http_503");
+        assert_eq!(label(UnknownReason::Timeout(10_000)), "timeout");
+        assert_eq!(
+            label(UnknownReason::BadSignature(SignatureError::Mismatch)),
+            "bad_signature"
+        );
+        assert_eq!(
+            label(UnknownReason::Unsigned {
+                error: SignatureError::Missing,
+                claimed_status: None,
+                claimed_code: Some("X".repeat(500)),
+            })
+            .len(),
+            "unsigned:".len() + 64
+        );
+        assert_eq!(
+            to_port::<(), ()>(
+                Outcome::Failed {
+                    result_code: "ORDER_NOT_EXIST".into(),
+                    message: "m".into()
+                },
+                |_| unreachable!()
+            ),
+            UpstreamOutcome::Failed {
+                result_code: "ORDER_NOT_EXIST".into(),
+                message: "m".into()
+            }
+        );
+    }
+}

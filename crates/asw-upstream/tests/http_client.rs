@@ -144,7 +144,7 @@ async fn handle(
         "HTTP200HTML" => (StatusCode::OK, "<html><body>maintenance</body></html>").into_response(),
         "EMPTY" => signed(&server.antom, &path, &client, Vec::new()),
         "SLEEP" => {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            tokio::time::sleep(Duration::from_millis(3000)).await;
             signed(&server.antom, &path, &client, ok())
         }
         "UNSIGNED" => (
@@ -233,12 +233,13 @@ fn group(name: &str, base_url: &str, client_id: &str) -> ClientGroupConfig {
 
 fn settings() -> UpstreamSettings {
     UpstreamSettings {
-        pay_timeout_ms: 400,
-        inquiry_payment_timeout_ms: 300,
-        cancel_timeout_ms: 300,
-        refund_timeout_ms: 300,
-        inquiry_refund_timeout_ms: 300,
-        connect_timeout_ms: 300,
+        // Short enough for the timeout tests, long enough for a loaded CI machine.
+        pay_timeout_ms: 1_200,
+        inquiry_payment_timeout_ms: 1_000,
+        cancel_timeout_ms: 1_000,
+        refund_timeout_ms: 1_000,
+        inquiry_refund_timeout_ms: 1_000,
+        connect_timeout_ms: 1_000,
         ..UpstreamSettings::default()
     }
 }
@@ -432,13 +433,13 @@ async fn timeout_is_unknown_and_respects_the_per_api_deadline() {
             reason: "timeout".into()
         }
     );
-    assert!(elapsed >= Duration::from_millis(350), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(1400), "{elapsed:?}");
+    assert!(elapsed >= Duration::from_millis(1_150), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(2_900), "{elapsed:?}");
     // The raw outcome carries the deadline.
     let raw = client
         .call("default", &CancelRequest::by_payment_request_id("SLEEP-2"))
         .await;
-    assert_eq!(raw, Outcome::Unknown(UnknownReason::Timeout(300)));
+    assert_eq!(raw, Outcome::Unknown(UnknownReason::Timeout(1_000)));
 }
 
 #[tokio::test]
@@ -542,7 +543,13 @@ async fn order_code_pay_has_no_payment_code() {
 
 #[tokio::test]
 async fn keep_alive_pool_reuses_connections_concurrently() {
-    let (client, _server) = client().await;
+    // Default (production) deadlines: this test is about concurrency, not timeouts.
+    let (url, _server) = start_server().await;
+    let client = AntomClient::new(
+        UpstreamSettings::default(),
+        [group("default", &url, SANDBOX_CLIENT)],
+    )
+    .unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
         let client = client.clone();
