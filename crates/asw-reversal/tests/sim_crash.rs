@@ -1,0 +1,203 @@
+//! Crash recovery against the Antom simulator over real HTTP (asw-antom-sim + the real
+//! asw-upstream client, test-only keys): the switch dies at a crash point, a fresh engine
+//! starts, and Antom's own view ends consistent with what the terminal was told.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use asw_antom_sim::{SimConfig, SimHandle, Simulator};
+use asw_core::domain::{MerchantProfile, Money, PaymentCode};
+use asw_core::ports::{
+    Clock, Journal, PayCommand, PayScenario, SystemClock, Upstream, UpstreamOutcome,
+};
+use asw_core::record::TransactionRecord;
+use asw_core::state::{Event, TxnState};
+use asw_reversal::{EngineConfig, ReversalEngine};
+use asw_store::RedisStore;
+use asw_testkit::RedisServer;
+use asw_upstream::{AntomClient, ClientGroupConfig, UpstreamSettings};
+use common::{record, store_config};
+use tokio_util::sync::CancellationToken;
+
+const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
+
+fn key(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+async fn sim() -> SimHandle {
+    let config = SimConfig::from_antom_private_key(&key("antom_private_pkcs8.pem"))
+        .unwrap()
+        .with_client(CLIENT_ID, &key("merchant_public.pem"))
+        .unwrap();
+    Simulator::start(config).await.unwrap()
+}
+
+fn client(sim: &SimHandle) -> Arc<AntomClient> {
+    let group = ClientGroupConfig {
+        name: "default".into(),
+        base_url: sim.base_url(),
+        client_id: CLIENT_ID.into(),
+        merchant_private_key: key("merchant_private_pkcs8.pem"),
+        key_version: 1,
+        antom_public_keys: vec![key("antom_public.pem")],
+        agent_token: None,
+    };
+    let settings = UpstreamSettings {
+        pay_timeout_ms: 2_000,
+        inquiry_payment_timeout_ms: 1_000,
+        cancel_timeout_ms: 1_000,
+        refund_timeout_ms: 1_000,
+        connect_timeout_ms: 500,
+        ..UpstreamSettings::default()
+    };
+    Arc::new(AntomClient::new(settings, [group]).unwrap())
+}
+
+/// A record whose deadlines are in real time: the engine runs on the system clock here.
+fn live_record(n: u32) -> TransactionRecord {
+    let now = SystemClock.now_ms();
+    TransactionRecord {
+        created_at_ms: now,
+        updated_at_ms: now,
+        call_over_at_ms: now,
+        response_deadline_ms: now,
+        terminal_deadline_ms: now,
+        gateway_deadline_ms: now + 300,
+        payment_expiry_ms: now + 1_500,
+        ..record(n)
+    }
+}
+
+fn pay_command(rec: &TransactionRecord) -> PayCommand {
+    PayCommand {
+        client: "default".into(),
+        payment_request_id: rec.payment_request_id.clone(),
+        amount: Money::from_iso(rec.amount_minor, 702).unwrap(),
+        payment_code: Some(PaymentCode::new("281012345678901200")), // "00": paid at once
+        scenario: PayScenario::PaymentCode,
+        merchant: MerchantProfile {
+            merchant_id: "M1".into(),
+            client: "default".into(),
+            reference_merchant_id: "RM1".into(),
+            merchant_name: "Test Shop".into(),
+            mcc: "5411".into(),
+            store_id: "S1".into(),
+            store_name: "Test Store".into(),
+            store_mcc: None,
+            settlement_currency: None,
+            merchant_region: None,
+            utc_offset_minutes: 0,
+            terminals: vec![],
+        },
+        terminal_id: "T1".into(),
+        terminal_request_time: time::OffsetDateTime::now_utc(),
+        reference_order_id: None,
+        order_description: "test purchase".into(),
+        notify_url: None,
+        payment_expiry: None,
+    }
+}
+
+async fn recover(store: &RedisStore, upstream: Arc<AntomClient>, records: &[&TransactionRecord]) {
+    let config = EngineConfig {
+        instance: "fresh".into(),
+        fetch_block_ms: 50,
+        claim_idle_ms: 5_000,
+        promote_interval_ms: 20,
+        sweep_interval_ms: 20,
+        call_timeout_ms: 3_000,
+        store_retry_ms: 50,
+        fast_retry_min_ms: 100,
+        fast_retry_max_ms: 200,
+        ..EngineConfig::default()
+    };
+    let engine = Arc::new(ReversalEngine::new(
+        upstream,
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(SystemClock),
+        config,
+    ));
+    let token = CancellationToken::new();
+    let tasks = engine.start(token.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    'wait: loop {
+        for rec in records {
+            let state = store
+                .load(&rec.tag, rec.journal_id())
+                .await
+                .unwrap()
+                .unwrap()
+                .state;
+            if state != TxnState::Cancelled {
+                assert!(std::time::Instant::now() < deadline, "stuck in {state:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue 'wait;
+            }
+        }
+        break;
+    }
+    token.cancel();
+    tasks.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_simulator_an_undelivered_approval_ends_cancelled_at_antom() {
+    let server = RedisServer::start().unwrap();
+    let store = RedisStore::connect(store_config(&server)).await.unwrap();
+    let sim = sim().await;
+    let upstream = client(&sim);
+    let rec = live_record(1);
+    store.begin(&rec).await.unwrap();
+    // pay reaches Antom and succeeds; the switch journals it, starts delivering, and dies.
+    let paid = upstream.pay(&pay_command(&rec)).await;
+    assert!(matches!(paid, UpstreamOutcome::Success(_)), "{paid:?}");
+    assert_eq!(
+        sim.payment(rec.payment_request_id.as_str()).unwrap().status,
+        "SUCCESS"
+    );
+    let rig = common::Rig {
+        server,
+        store: store.clone(),
+        upstream: common::ScriptedUpstream::new(),
+        clock: common::ManualClock::new(),
+    };
+    rig.clock.set(SystemClock.now_ms());
+    rig.walk(&rec, &[Event::Succeeded, Event::DeliveryStarted])
+        .await;
+
+    recover(&store, upstream, &[&rec]).await;
+    let at_antom = sim.payment(rec.payment_request_id.as_str()).unwrap();
+    assert_eq!(at_antom.status, "CANCELLED");
+    assert!(
+        at_antom.cancelled_after_success,
+        "the paid payment was reversed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_simulator_a_pay_that_never_left_is_closed_without_a_payment() {
+    let server = RedisServer::start().unwrap();
+    let store = RedisStore::connect(store_config(&server)).await.unwrap();
+    let sim = sim().await;
+    let upstream = client(&sim);
+    // Journaled, then the process died before `pay` left.
+    let rec = live_record(2);
+    store.begin(&rec).await.unwrap();
+    recover(&store, upstream, &[&rec]).await;
+    // ORDER_NOT_EXIST was retried until the payment could no longer appear, then settled.
+    assert!(sim.payment(rec.payment_request_id.as_str()).is_none());
+    let cancels = sim
+        .calls()
+        .iter()
+        .filter(|c| format!("{c:?}").contains("cancel"))
+        .count();
+    assert!(
+        cancels >= 2,
+        "ORDER_NOT_EXIST must be retried before the expiry ({cancels})"
+    );
+}
