@@ -328,6 +328,15 @@ async fn dashboard_and_alerts_only_use_metrics_the_switch_exposes() {
     let text = scrape(&h).await;
     let samples = parse_exposition(&text);
     let live: BTreeSet<&str> = samples.iter().map(|s| s.name.as_str()).collect();
+    // Cardinality, for the record (docs/metrics.md keeps every label set small).
+    let switch_series = samples
+        .iter()
+        .filter(|s| s.name.starts_with("antom_switch_"))
+        .count();
+    eprintln!(
+        "live /metrics: {switch_series} antom_switch_* samples, {} bytes",
+        text.len()
+    );
 
     // 1. Every name used by the dashboard and the alert rules is exposed.
     let mut used = names_used(&dashboard_exprs());
