@@ -342,6 +342,12 @@ fn purchase(state: TxnState, delivery: Delivery, event: Event) -> Next {
             to(S::RefundPending, delivery, E::RefundFallback)
         }
         (S::RefundPending, Event::RefundConfirmed) => to(S::Refunded, delivery, E::Nothing),
+        // An operator replayed a dead letter and Antom finally answered.
+        (S::Failed, Event::CancelConfirmed) => to(S::Cancelled, delivery, E::Nothing),
+        (S::Failed, Event::RefundConfirmed) => to(S::Refunded, delivery, E::Nothing),
+        (S::Failed, Event::CancelWindowExceeded) => {
+            to(S::RefundPending, delivery, E::RefundFallback)
+        }
         (S::CancelPending | S::RefundPending, Event::Abandoned) => {
             to(S::Failed, delivery, E::Nothing)
         }
@@ -390,6 +396,7 @@ fn refund(state: TxnState, delivery: Delivery, event: Event) -> Next {
         (_, Event::CancelRequested(_) | Event::GatewayDeadline) => Next::Ignore,
         (S::CancelPending, Event::RefundConfirmed) => to(S::Approved, delivery, E::Nothing),
         (S::CancelPending, Event::Abandoned) => to(S::Failed, delivery, E::Nothing),
+        (S::Failed, Event::RefundConfirmed) => to(S::Approved, delivery, E::Nothing),
         (_, Event::RefundConfirmed | Event::Abandoned) => Next::Ignore,
         (_, Event::CancelConfirmed | Event::CancelWindowExceeded) => Next::Illegal,
         (S::Approved, Event::DeliveryStarted) => to(S::Approved, D::Sending, E::Nothing),

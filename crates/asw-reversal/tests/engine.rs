@@ -406,8 +406,19 @@ async fn sweeper_cancels_everything_not_delivered_approved_exactly_once() {
 async fn two_running_instances_lose_no_cancel_and_duplicate_none() {
     let rig = Rig::new().await;
     let token = tokio_util::sync::CancellationToken::new();
-    let a = rig.engine("inst-a").start(token.clone());
-    let b = rig.engine("inst-b").start(token.clone());
+    // Claims only take over abandoned work: with a generous idle time (slow CI machines), live
+    // handling is never stolen, so every extra cancel here would be a real duplicate.
+    let patient = |instance: &str| asw_reversal::EngineConfig {
+        claim_idle_ms: 10_000,
+        call_timeout_ms: 3_000,
+        ..common::engine_config(instance)
+    };
+    let a = rig
+        .engine_with("inst-a", patient("inst-a"))
+        .start(token.clone());
+    let b = rig
+        .engine_with("inst-b", patient("inst-b"))
+        .start(token.clone());
     rig.clock.advance(10_000);
     let mut records = Vec::new();
     for n in 100..160 {

@@ -1,0 +1,119 @@
+//! The `antom-switch` command line: configuration checks, environment overrides, exit codes.
+
+// Test helpers: a failed set-up step must stop the test with a clear message.
+#![allow(clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn keys() -> PathBuf {
+    repo().join("tests/testdata/keys")
+}
+
+fn valid_config(dir: &Path) -> PathBuf {
+    let keys = keys();
+    let text = format!(
+        r#"
+[upstream]
+base_url = "http://127.0.0.1:9"
+client_id = "SANDBOX_5YTEST00000000000"
+merchant_private_key = "{}"
+antom_public_key = "{}"
+[ids]
+secret = "cli-test-secret-0123456789abcdef"
+[[merchants]]
+merchant_id = "M00000000000001"
+reference_merchant_id = "SG-TEST-M1"
+merchant_name = "Test Coffee"
+mcc = "5814"
+store_id = "SG-TEST-S1"
+store_name = "Test Coffee One"
+[[merchants.terminals]]
+terminal_id = "T0000001"
+"#,
+        keys.join("merchant_private_pkcs8.pem").display(),
+        keys.join("antom_public.pem").display(),
+    );
+    let path = dir.join("antom-switch.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+fn check(config: &Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_antom-switch"));
+    command.arg("check-config").arg("--config").arg(config);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("antom-switch runs")
+}
+
+#[test]
+fn a_valid_configuration_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = check(&valid_config(dir.path()), &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn environment_overrides_every_key_and_errors_name_their_key_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    // The timing rule: response deadline < terminal timeout < gateway deadline.
+    let output = check(
+        &config,
+        &[
+            ("ANTOM_SWITCH__TIMING__TERMINAL_TIMEOUT_MS", "95000"),
+            ("ANTOM_SWITCH__UPSTREAM__CLIENT_ID", ""),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("timing.terminal_timeout_ms"), "{stderr}");
+    assert!(stderr.contains("upstream.client_id"), "{stderr}");
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_reported_with_exit_64() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let mut text = std::fs::read_to_string(&config).expect("read");
+    text.push_str("\n[redis]\nurll = \"redis://x\"\n");
+    std::fs::write(&config, text).expect("write");
+    let output = check(&config, &[]);
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("redis"), "{stderr}");
+    assert!(stderr.contains("urll"), "{stderr}");
+}
+
+#[test]
+fn missing_key_files_are_reported_before_anything_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let output = check(
+        &config,
+        &[("ANTOM_SWITCH__UPSTREAM__MERCHANT_PRIVATE_KEY", "/nonexistent/key.pem")],
+    );
+    assert_eq!(output.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("upstream.merchant_private_key"));
+}
+
+#[test]
+fn the_annotated_example_configuration_parses() {
+    // Every key of the example must be a real key (unknown keys are errors). Only the files it
+    // names (keys, ids secret) do not exist on a build machine.
+    let example = repo().join("config/antom-switch.example.toml");
+    let config = asw_app::config::Config::load(&example).expect("the example parses");
+    let problems = config.validate().expect_err("its key files do not exist here").problems;
+    for (key, _) in &problems {
+        assert!(
+            key.starts_with("upstream.") || key.starts_with("ids."),
+            "unexpected problem in the example: {key}"
+        );
+    }
+}
