@@ -1,6 +1,9 @@
 //! Runs the end-to-end flows with every log line captured at TRACE and checks that no payment
 //! code, key or signature appears in clear anywhere (switch, adapters, simulator, HTTP stack).
 
+// Test helpers: a failed set-up step must stop the test with a clear message.
+#![allow(clippy::expect_used)]
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! The notifyPayment receiver: only genuine, untampered notifications are applied; the answer
 //! is Antom's fixed body; bad input gets a clear 4xx.
 
+// Test helpers: a failed set-up step must stop the test with a clear message.
+#![allow(clippy::expect_used)]
+
 use asw_antom::Signer;
 use asw_e2e::terminal::TestTerminal;
 use asw_e2e::{CLIENT_ID, Harness, code};
