@@ -232,3 +232,28 @@ async fn redis_down_declines_with_96_and_sends_nothing() {
     }
     assert!(approved, "the switch recovers when Redis returns");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_in_flight_transactions() {
+    let mut h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (message, _) = t.purchase_message("000017", 1800, &code("30"));
+    t.send(&message).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let admin = h.admin();
+    let switch = h.switch.take().expect("running");
+    let stopping = tokio::spawn(switch.shutdown());
+    // Readiness goes false while draining.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ready = reqwest::get(format!("http://{admin}/health/ready")).await;
+    assert!(ready.map(|r| !r.status().is_success()).unwrap_or(true));
+    // The in-flight purchase still gets its answer, consistent with Antom.
+    let answer = t
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("answer during drain");
+    assert_eq!(answer.code(), "00");
+    let prid = answer.payment_request_id().expect("PR");
+    assert_eq!(h.payment(&prid).expect("payment").status, "SUCCESS");
+    stopping.await.expect("shutdown completes");
+}
