@@ -64,7 +64,9 @@ fn record(n: u32) -> TransactionRecord {
 async fn purchase(store: &RedisStore, n: u32) {
     let rec = record(n);
     store.begin(&rec).await.unwrap();
-    let approved = plan_change(&rec, Event::Succeeded, NOW, "bench").unwrap().unwrap();
+    let approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
+        .unwrap()
+        .unwrap();
     store.commit(&approved).await.unwrap();
     let delivered = plan_change(&approved.record, Event::Delivered, NOW, "bench")
         .unwrap()
@@ -91,7 +93,8 @@ fn bench_server(c: &mut Criterion, label: &str, fsync: &str) {
     group.sample_size(30);
 
     group.bench_function("ping_round_trip", |b| {
-        b.to_async(&runtime).iter(|| async { store.ping().await.unwrap() })
+        b.to_async(&runtime)
+            .iter(|| async { store.ping().await.unwrap() })
     });
     group.bench_function("purchase_begin_approved_delivered", |b| {
         b.to_async(&runtime)

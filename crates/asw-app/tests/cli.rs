@@ -56,7 +56,11 @@ fn check(config: &Path, env: &[(&str, &str)]) -> Output {
 fn a_valid_configuration_passes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = check(&valid_config(dir.path()), &[]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -97,7 +101,10 @@ fn missing_key_files_are_reported_before_anything_starts() {
     let config = valid_config(dir.path());
     let output = check(
         &config,
-        &[("ANTOM_SWITCH__UPSTREAM__MERCHANT_PRIVATE_KEY", "/nonexistent/key.pem")],
+        &[(
+            "ANTOM_SWITCH__UPSTREAM__MERCHANT_PRIVATE_KEY",
+            "/nonexistent/key.pem",
+        )],
     );
     assert_eq!(output.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&output.stderr).contains("upstream.merchant_private_key"));
@@ -109,7 +116,10 @@ fn the_annotated_example_configuration_parses() {
     // names (keys, ids secret) do not exist on a build machine.
     let example = repo().join("config/antom-switch.example.toml");
     let config = asw_app::config::Config::load(&example).expect("the example parses");
-    let problems = config.validate().expect_err("its key files do not exist here").problems;
+    let problems = config
+        .validate()
+        .expect_err("its key files do not exist here")
+        .problems;
     for (key, _) in &problems {
         assert!(
             key.starts_with("upstream.") || key.starts_with("ids."),
