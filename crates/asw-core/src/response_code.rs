@@ -117,6 +117,10 @@ const ANTOM_FAILURES: &[(&str, &str)] = &[
     ("METHOD_NOT_SUPPORTED", SYSTEM_ERROR),
     ("MEDIA_TYPE_NOT_ACCEPTABLE", SYSTEM_ERROR),
     ("OAUTH_FAILED", SYSTEM_ERROR),
+    // Refusals of our own upstream adapter: nothing was sent to Antom.
+    ("SWITCH_CLIENT_NOT_CONFIGURED", SYSTEM_ERROR),
+    ("SWITCH_REQUEST_NOT_BUILT", SYSTEM_ERROR),
+    ("SWITCH_MISSING_PAYMENT_CODE", SYSTEM_ERROR),
 ];
 
 /// The field 39 for an Antom `F` result code; unknown codes are a generic decline.
@@ -147,6 +151,7 @@ mod tests {
         assert_eq!(for_antom_failure("ORDER_NOT_EXIST"), "25");
         assert_eq!(for_antom_failure("INVALID_SIGNATURE"), "96");
         assert_eq!(for_antom_failure("SOMETHING_NEW"), "05");
+        assert_eq!(for_antom_failure("SWITCH_CLIENT_NOT_CONFIGURED"), "96");
     }
 
     #[test]
