@@ -1,0 +1,684 @@
+//! The consistency checker of antom-switch under faults (the "chaos run").
+//!
+//! It owns the whole experiment: a real `redis-server` (AOF, `appendfsync always`), antom-sim
+//! with a random fault mix, **two** real `antom-switch` processes sharing that Redis, two
+//! `terminal-sim` loads (one per instance), SIGKILL of a switch instance at intervals with a
+//! restart, one kill -9 and restart of Redis, a wait until everything is quiet, and then the
+//! comparison of what every terminal saw with what Antom holds ([`check`]).
+//!
+//! It must not know the switch's internals: it talks to the switch only through its binary, its
+//! configuration file, ISO 8583 over TCP, `/health/ready` and the `saf` CLI commands. Every
+//! inconsistency it reports is a bug in the switch.
+
+pub mod check;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use asw_antom_sim::{FaultMix, SimConfig, SimHandle, Simulator};
+use asw_terminal_sim::codes::CodeList;
+use asw_terminal_sim::load::{self, LoadConfig, LoadReport, Mix, Summary, TxRecord};
+use asw_terminal_sim::{Clock, LinkConfig, ProfileName};
+use asw_testkit::{RedisServer, free_port};
+use serde::Serialize;
+
+pub use check::{Comparison, Finding, Table};
+
+/// Antom client id the switches use and the simulator accepts.
+const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
+/// The merchant every load terminal belongs to.
+const MID: &str = "M00000000000001";
+/// SGD, numeric.
+const CURRENCY: u16 = 702;
+/// Terminal id prefixes, one per switch instance (`CA000000`, `CB000000`, …).
+const TID_PREFIXES: [&str; 2] = ["CA", "CB"];
+/// The switch's pay timeout in these runs; slow answers must exceed it.
+const PAY_TIMEOUT_MS: u64 = 1_500;
+/// How long terminals wait for an answer.
+const TERMINAL_TIMEOUT_MS: u64 = 6_000;
+/// Anything not delivered-approved is cancelled by then.
+const GATEWAY_DEADLINE_MS: u64 = 8_000;
+
+/// Payment-code templates: half plain successes (where the random faults apply), half antom-sim
+/// scenarios (declines, U then success/fail, U but stored, lost answers, bad signatures, a
+/// SUCCESS notification after a cancel, duplicate notifications).
+const CODES: &str = "\
+28????????????????
+29????????????????
+27????????????????
+26????????????????
+28??????????????00
+25????????????????
+28??????????????01
+28??????????????02
+28??????????????03
+28??????????????04
+28??????????????05
+28??????????????10
+28??????????????13
+28??????????????30
+28??????????????31
+28??????????????33
+28??????????????34
+28??????????????40
+28??????????????50
+28??????????????51
+28??????????????52
+28??????????????53
+";
+
+/// Settings of one chaos run.
+#[derive(Debug, Clone)]
+pub struct ChaosConfig {
+    /// How long transactions are started for.
+    pub duration: Duration,
+    /// Transactions per second, across both instances.
+    pub rate_per_s: f64,
+    /// Terminal connections per instance.
+    pub connections_per_instance: usize,
+    /// A switch instance is killed (SIGKILL) and restarted this often, alternating.
+    pub kill_every: Duration,
+    /// Kill -9 and restart Redis once, half-way.
+    pub restart_redis: bool,
+    /// Seed of the fault dice and the load's choices.
+    pub seed: u64,
+    /// The `antom-switch` binary.
+    pub switch_bin: PathBuf,
+    /// Give up waiting for the SAF queue to drain after this.
+    pub quiet_timeout: Duration,
+    /// Where the switches' logs and configs go (a temp dir when `None`).
+    pub work_dir: Option<PathBuf>,
+    /// Load scenario weights, `--mix` syntax of terminal-sim.
+    pub mix: String,
+}
+
+impl ChaosConfig {
+    /// Defaults for a run of `duration` with the switch binary at `switch_bin`.
+    pub fn new(duration: Duration, switch_bin: PathBuf) -> Self {
+        Self {
+            duration,
+            rate_per_s: 30.0,
+            connections_per_instance: 4,
+            kill_every: Duration::from_secs(20),
+            restart_redis: true,
+            seed: 7,
+            switch_bin,
+            quiet_timeout: Duration::from_secs(120),
+            work_dir: None,
+            mix: "purchase=70,void=8,refund=7,advice=8,disconnect=7".into(),
+        }
+    }
+}
+
+/// Why a run could not be carried out (as opposed to finding inconsistencies).
+#[derive(Debug, thiserror::Error)]
+pub enum ChaosError {
+    /// The switch binary is missing; build it first.
+    #[error("antom-switch binary not found at {0} (cargo build --release -p asw-app)")]
+    SwitchBinaryMissing(PathBuf),
+    /// Redis could not be started or restarted.
+    #[error("redis-server: {0}")]
+    Redis(#[from] asw_testkit::TestkitError),
+    /// antom-sim could not be configured or started.
+    #[error("antom-sim: {0}")]
+    Simulator(String),
+    /// A switch process failed to start or become ready.
+    #[error("switch instance {instance}: {reason}")]
+    Switch {
+        /// Which instance.
+        instance: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The load generator refused its settings or could not connect.
+    #[error("terminal-sim load: {0}")]
+    Load(String),
+    /// Local file or process I/O.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The outcome of a run: the table, every finding, and what happened when.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChaosReport {
+    /// Totals, including `inconsistent`.
+    pub table: Table,
+    /// Every inconsistency, with both views.
+    pub findings: Vec<Finding>,
+    /// Outcomes the terminal itself could not know (accepted either way), by reason.
+    pub uncertain: std::collections::BTreeMap<String, u64>,
+    /// Kills, restarts and the quiet wait, with seconds since the start.
+    pub events: Vec<String>,
+    /// Whether the SAF queue drained before `quiet_timeout`.
+    pub quiet: bool,
+    /// The load tools' summaries, one per instance.
+    pub loads: Vec<Summary>,
+    /// Calls the simulator could not record (its log is capped).
+    pub calls_not_recorded: u64,
+    /// Wall time of the whole run.
+    pub elapsed_s: f64,
+    /// The settings, for the record.
+    pub settings: serde_json::Value,
+}
+
+impl ChaosReport {
+    /// True when terminal and Antom agree on every transaction.
+    pub fn consistent(&self) -> bool {
+        self.table.inconsistent == 0
+    }
+
+    /// The table as aligned text.
+    pub fn table_text(&self) -> String {
+        let value = serde_json::to_value(&self.table).unwrap_or_default();
+        let mut out = String::new();
+        if let Some(map) = value.as_object() {
+            for (k, v) in map {
+                out.push_str(&format!("{k:<40} {v:>10}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Finds `antom-switch`: `$ASW_SWITCH_BIN`, else next to the running executable (or one level
+/// up, for test binaries under `deps/`).
+pub fn locate_switch_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ASW_SWITCH_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    for _ in 0..2 {
+        let candidate = dir.join("antom-switch");
+        if candidate.is_file() {
+            return candidate;
+        }
+        if !dir.pop() {
+            break;
+        }
+    }
+    exe.parent()
+        .map(|d| d.join("antom-switch"))
+        .unwrap_or_else(|| PathBuf::from("antom-switch"))
+}
+
+fn keys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys")
+}
+
+fn read_key(name: &str) -> Result<String, ChaosError> {
+    Ok(std::fs::read_to_string(keys_dir().join(name))?)
+}
+
+/// One switch process and what it needs to be restarted.
+struct SwitchProcess {
+    name: String,
+    config: PathBuf,
+    log: PathBuf,
+    admin: u16,
+    pos: u16,
+    child: Option<Child>,
+    bin: PathBuf,
+}
+
+impl SwitchProcess {
+    fn spawn(&mut self) -> Result<(), ChaosError> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let child = Command::new(&self.bin)
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| ChaosError::Switch {
+                instance: self.name.clone(),
+                reason: format!("spawn: {e}"),
+            })?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    async fn wait_ready(&mut self, client: &reqwest::Client) -> Result<(), ChaosError> {
+        let url = format!("http://127.0.0.1:{}/health/ready", self.admin);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(ChaosError::Switch {
+                    instance: self.name.clone(),
+                    reason: format!("exited with {status}; see {}", self.log.display()),
+                });
+            }
+            if let Ok(r) = client.get(&url).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(ChaosError::Switch {
+            instance: self.name.clone(),
+            reason: format!("not ready within 30 s; see {}", self.log.display()),
+        })
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for SwitchProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn config_text(
+    name: &str,
+    redis: &str,
+    sim: &str,
+    ports: (u16, u16, u16),
+    terminals: &[String],
+) -> String {
+    let (pos, hook, admin) = ports;
+    let keys = keys_dir();
+    let mut text = format!(
+        r#"
+[downstream]
+listen = "127.0.0.1:{pos}"
+shutdown_grace_ms = 5000
+[upstream]
+base_url = "{sim}"
+client_id = "{CLIENT_ID}"
+merchant_private_key = "{}"
+antom_public_key = "{}"
+pay_timeout_ms = {PAY_TIMEOUT_MS}
+inquiry_timeout_ms = 1000
+cancel_timeout_ms = 1000
+refund_timeout_ms = 1000
+[redis]
+url = "{redis}"
+[webhook]
+listen = "127.0.0.1:{hook}"
+public_url = "http://127.0.0.1:{hook}/antom/notify"
+[admin]
+listen = "127.0.0.1:{admin}"
+[timing]
+terminal_timeout_ms = {TERMINAL_TIMEOUT_MS}
+response_deadline_ms = 4000
+gateway_deadline_ms = {GATEWAY_DEADLINE_MS}
+inquiry_interval_ms = 400
+pay_timeout_ms = {PAY_TIMEOUT_MS}
+call_margin_ms = 200
+payment_expiry_ms = 20000
+delivery_margin_ms = 500
+[reversal]
+instance = "{name}"
+fetch_block_ms = 200
+claim_idle_ms = 5000
+claim_interval_ms = 500
+promote_interval_ms = 100
+sweep_interval_ms = 200
+fast_retry_min_ms = 200
+fast_retry_max_ms = 400
+fast_retry_window_ms = 3000
+backoff_max_ms = 1000
+call_timeout_ms = 3000
+store_retry_ms = 200
+[ids]
+secret = "chaos-run-secret-0123456789abcdef"
+[log]
+format = "json"
+level = "warn"
+[[merchants]]
+merchant_id = "{MID}"
+reference_merchant_id = "SG-CHAOS-M1"
+merchant_name = "Chaos Coffee"
+mcc = "5814"
+store_id = "SG-CHAOS-S1"
+store_name = "Chaos Coffee One"
+settlement_currency = "SGD"
+"#,
+        keys.join("merchant_private_pkcs8.pem").display(),
+        keys.join("antom_public.pem").display(),
+    );
+    for tid in terminals {
+        text.push_str(&format!(
+            "[[merchants.terminals]]\nterminal_id = \"{tid}\"\nrefunds = true\n"
+        ));
+    }
+    text
+}
+
+fn sim_config(seed: u64) -> Result<SimConfig, ChaosError> {
+    let sim_err = |e: asw_antom_sim::ConfigError| ChaosError::Simulator(e.to_string());
+    let mut sim = SimConfig::from_antom_private_key(&read_key("antom_private_pkcs8.pem")?)
+        .map_err(sim_err)?
+        .with_client(CLIENT_ID, &read_key("merchant_public.pem")?)
+        .map_err(sim_err)?;
+    sim.notify_delay = Duration::from_millis(300);
+    sim.notify_retry_scale = 0.001;
+    sim.notify_timeout = Duration::from_secs(2);
+    sim.slow_answer = Duration::from_millis(2_500);
+    sim.settle_after_inquiries = 2;
+    sim.inquiry_not_found_for = Duration::from_millis(800);
+    sim.faults = FaultMix {
+        u_rate: 0.10,
+        // Slower than the switch's pay timeout: the client gives up, the operation stands.
+        slow_rate: 0.05,
+        slow_ms: PAY_TIMEOUT_MS + 1_000,
+        lost_after_commit_rate: 0.02,
+        bad_signature_rate: 0.01,
+        http_5xx_rate: 0.01,
+        notify_delay_ms: Some([100, 3_000]),
+        duplicate_notify_rate: 0.05,
+        late_notify_after_cancel_rate: 0.10,
+        seed,
+    };
+    Ok(sim)
+}
+
+/// Terminal ids of instance `index` (what its load tool will use).
+fn terminal_ids(index: usize, connections: usize) -> Vec<String> {
+    let prefix = TID_PREFIXES[index % TID_PREFIXES.len()];
+    (0..connections)
+        .map(|i| format!("{prefix}{i:06}"))
+        .collect()
+}
+
+async fn saf_count(bin: &Path, config: &Path, what: &str) -> Option<u64> {
+    let output = tokio::process::Command::new(bin)
+        .args(["saf", what, "--max", "100000", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    value.as_array().map(|a| a.len() as u64)
+}
+
+struct Timeline {
+    start: Instant,
+    events: Vec<String>,
+    verbose: bool,
+}
+
+impl Timeline {
+    fn note(&mut self, what: impl Into<String>) {
+        let line = format!(
+            "{:7.1}s {}",
+            self.start.elapsed().as_secs_f64(),
+            what.into()
+        );
+        if self.verbose {
+            eprintln!("chaos: {line}");
+        }
+        self.events.push(line);
+    }
+}
+
+/// Runs the experiment and compares. `verbose` prints the timeline to stderr as it happens.
+pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, ChaosError> {
+    if !config.switch_bin.is_file() {
+        return Err(ChaosError::SwitchBinaryMissing(config.switch_bin.clone()));
+    }
+    let mut timeline = Timeline {
+        start: Instant::now(),
+        events: Vec::new(),
+        verbose,
+    };
+    let temp = tempfile::Builder::new().prefix("asw-chaos-").tempdir()?;
+    let work = config
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&work)?;
+
+    let mut redis = RedisServer::start()?;
+    timeline.note(format!("redis-server on {} (AOF always)", redis.url()));
+    let sim = Simulator::start(sim_config(config.seed)?)
+        .await
+        .map_err(|e| ChaosError::Simulator(e.to_string()))?;
+    timeline.note(format!("antom-sim on {}", sim.base_url()));
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| ChaosError::Load(e.to_string()))?;
+    let connections = config.connections_per_instance.max(1);
+    let mut all_terminals = Vec::new();
+    for index in 0..TID_PREFIXES.len() {
+        all_terminals.extend(terminal_ids(index, connections));
+    }
+    let mut switches = Vec::new();
+    for name in ["chaos-a", "chaos-b"] {
+        let ports = (free_port()?, free_port()?, free_port()?);
+        let path = work.join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            config_text(name, &redis.url(), &sim.base_url(), ports, &all_terminals),
+        )?;
+        let mut switch = SwitchProcess {
+            name: name.into(),
+            config: path,
+            log: work.join(format!("{name}.log")),
+            admin: ports.2,
+            pos: ports.0,
+            child: None,
+            bin: config.switch_bin.clone(),
+        };
+        switch.spawn()?;
+        switch.wait_ready(&http).await?;
+        timeline.note(format!(
+            "switch {name} ready (pos {}, admin {})",
+            ports.0, ports.2
+        ));
+        switches.push(switch);
+    }
+
+    // Two loads, one per instance, running concurrently with the fault injector.
+    let mut loads = Vec::new();
+    let mix: Mix = config.mix.parse().map_err(ChaosError::Load)?;
+    let codes = CodeList::parse(CODES).map_err(|e| ChaosError::Load(e.to_string()))?;
+    for (index, switch) in switches.iter().enumerate() {
+        let link = LinkConfig::for_profile(ProfileName::PosBinary)
+            .map_err(|e| ChaosError::Load(e.to_string()))?;
+        let mut lc = LoadConfig::new(
+            std::net::SocketAddr::from(([127, 0, 0, 1], switch.pos)),
+            link,
+        );
+        lc.connections = connections;
+        lc.rate_per_s = config.rate_per_s / TID_PREFIXES.len() as f64;
+        lc.duration = config.duration;
+        lc.mix = mix.clone();
+        lc.codes = codes.clone();
+        lc.amount_min = 100;
+        lc.amount_max = 99_999;
+        lc.currency = CURRENCY;
+        lc.merchant_id = MID.into();
+        lc.terminal_prefix = TID_PREFIXES[index].into();
+        lc.response_timeout = Duration::from_millis(TERMINAL_TIMEOUT_MS);
+        lc.reverse_on_timeout = true;
+        lc.late_after = Duration::from_millis(200);
+        lc.seed = config.seed.wrapping_mul(31).wrapping_add(index as u64);
+        lc.clock = Clock::utc();
+        loads.push(tokio::spawn(load::run(lc)));
+    }
+    timeline.note(format!(
+        "load started: {} tx/s for {:?} over {} connections",
+        config.rate_per_s,
+        config.duration,
+        connections * TID_PREFIXES.len()
+    ));
+
+    // Fault injector: kill -9 one instance every `kill_every` (alternating) and restart it;
+    // kill -9 Redis once half-way and restart it (AOF replay).
+    let load_done = Arc::new(AtomicBool::new(false));
+    let run_start = Instant::now();
+    let mut next_kill = run_start + config.kill_every;
+    let mut redis_at = config
+        .restart_redis
+        .then(|| run_start + config.duration / 2);
+    let mut victim = 0usize;
+    let mut load_handles = loads;
+    let mut finished: Vec<Option<LoadReport>> = vec![None, None];
+    loop {
+        // Poll the loads.
+        for (i, handle) in load_handles.iter_mut().enumerate() {
+            if finished[i].is_none() && handle.is_finished() {
+                let report = handle
+                    .await
+                    .map_err(|e| ChaosError::Load(e.to_string()))?
+                    .map_err(|e| ChaosError::Load(e.to_string()))?;
+                finished[i] = Some(report);
+            }
+        }
+        if finished.iter().all(Option::is_some) {
+            load_done.store(true, Ordering::SeqCst);
+            break;
+        }
+        let sending = run_start.elapsed() < config.duration;
+        let now = Instant::now();
+        if sending
+            && let Some(at) = redis_at
+            && now >= at
+        {
+            timeline.note("kill -9 redis-server");
+            tokio::task::block_in_place(|| redis.restart())?;
+            timeline.note("redis-server restarted (AOF replayed)");
+            redis_at = None;
+        }
+        if sending && now >= next_kill {
+            let count = switches.len();
+            let switch = &mut switches[victim % count];
+            switch.kill9();
+            timeline.note(format!("kill -9 switch {}", switch.name));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            switch.spawn()?;
+            switch.wait_ready(&http).await?;
+            timeline.note(format!("switch {} restarted and ready", switch.name));
+            victim += 1;
+            next_kill = Instant::now() + config.kill_every;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reports: Vec<LoadReport> = finished.into_iter().flatten().collect();
+    timeline.note("load finished");
+
+    // Quiet: every gateway deadline passed and the SAF queue empty (twice in a row).
+    tokio::time::sleep(Duration::from_millis(GATEWAY_DEADLINE_MS + 2_000)).await;
+    let quiet_start = Instant::now();
+    let mut quiet = false;
+    let mut empty_in_a_row = 0;
+    let mut saf_left = 0;
+    while quiet_start.elapsed() < config.quiet_timeout {
+        match saf_count(&config.switch_bin, &switches[0].config, "list").await {
+            Some(0) => {
+                empty_in_a_row += 1;
+                saf_left = 0;
+                if empty_in_a_row >= 3 {
+                    quiet = true;
+                    break;
+                }
+            }
+            Some(n) => {
+                empty_in_a_row = 0;
+                saf_left = n;
+            }
+            None => empty_in_a_row = 0,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    timeline.note(if quiet {
+        "quiet: SAF empty".to_string()
+    } else {
+        format!(
+            "not quiet after {:?}: {saf_left} SAF entries left",
+            config.quiet_timeout
+        )
+    });
+    // Late notifications still in flight must not change the verdict: let them land first.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let dead_letters = saf_count(&config.switch_bin, &switches[0].config, "dead")
+        .await
+        .unwrap_or(0);
+    let final_saf = saf_count(&config.switch_bin, &switches[0].config, "list")
+        .await
+        .unwrap_or(saf_left);
+
+    let records: Vec<TxRecord> = reports
+        .iter()
+        .flat_map(|r| r.transactions.iter().cloned())
+        .collect();
+    let payments = sim.payments();
+    let calls = sim.calls();
+    let year = time::OffsetDateTime::now_utc().year();
+    let mut comparison = check::compare(&records, &payments, &calls, year);
+    comparison.table.dead_letters = dead_letters;
+    comparison.table.saf_left = final_saf;
+    timeline.note(format!(
+        "compared {} transactions with {} payments: {} inconsistent",
+        comparison.table.transactions,
+        payments.len(),
+        comparison.table.inconsistent
+    ));
+
+    for mut switch in switches {
+        switch.kill9();
+    }
+    let calls_not_recorded = not_recorded(&http, &sim).await;
+    sim.shutdown().await;
+    drop(redis);
+    let settings = serde_json::json!({
+        "duration_s": config.duration.as_secs_f64(),
+        "rate_per_s": config.rate_per_s,
+        "connections_per_instance": connections,
+        "kill_every_s": config.kill_every.as_secs_f64(),
+        "restart_redis": config.restart_redis,
+        "seed": config.seed,
+        "mix": config.mix,
+        "work_dir": work.display().to_string(),
+    });
+    Ok(ChaosReport {
+        table: comparison.table,
+        findings: comparison.findings,
+        uncertain: comparison.uncertain,
+        events: timeline.events,
+        quiet,
+        loads: reports.iter().map(|r| r.summary.clone()).collect(),
+        calls_not_recorded,
+        elapsed_s: timeline.start.elapsed().as_secs_f64(),
+        settings,
+    })
+}
+
+async fn not_recorded(http: &reqwest::Client, sim: &SimHandle) -> u64 {
+    let url = format!("{}/__sim/calls", sim.base_url());
+    let Ok(response) = http.get(&url).send().await else {
+        return 0;
+    };
+    let Ok(body) = response.bytes().await else {
+        return 0;
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return 0;
+    };
+    value["notRecorded"].as_u64().unwrap_or(0)
+}
