@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# End-to-end load benchmark: terminal-sim load -> one antom-switch (release) -> antom-sim, with a
+# real redis-server (AOF, appendfsync always), all on this machine.
+#
+# Measures in the same run:
+#   * `openssl speed -seconds 5 -multi $(nproc) rsa2048` signs/s (the machine's RSA capacity;
+#     every purchase costs the switch one RSA-2048 signature and antom-sim one more, hence the
+#     efficiency ratio purchases/s / (signs/s / 2));
+#   * a rate sweep to the highest rate the switch sustains (>= 99.5% answered 00, send lag
+#     bounded), then a run at half that rate for p50/p99/p99.9 latency;
+#   * the switch's CPU per purchase from /proc/<pid>/stat (utime + stime delta / purchases);
+#   * optionally (IDLE=10000) that many idle terminal connections with echo traffic: switch RSS
+#     and echo p99 (benches/idle_echo.py).
+#
+# Output: a JSON report ($OUT, default target/e2e-bench/report.json) and a summary on stdout.
+# Usage: benches/run-e2e.sh            (RATES="200 400 800 1600" DURATION=10 IDLE=10000 ...)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET/release
+WORK=${WORK:-$TARGET/e2e-bench}
+OUT=${OUT:-$WORK/report.json}
+RATES=${RATES:-"100 200 400 800 1600 3200"}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-50}
+IDLE=${IDLE:-0}
+KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
+mkdir -p "$WORK"
+
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+  cargo build --release -p asw-app -p asw-terminal-sim -p asw-antom-sim --bins
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+echo "== openssl speed rsa2048 ($(nproc) processes, 5 s)"
+SIGNS=$(openssl speed -seconds 5 -multi "$(nproc)" rsa2048 2>/dev/null |
+  awk '/^rsa 2048 bits/ {print $6}' | tail -1)
+echo "signs/s: $SIGNS"
+
+REDIS_PORT=$(free_port); SIM_PORT=$(free_port); POS_PORT=$(free_port)
+HOOK_PORT=$(free_port); ADMIN_PORT=$(free_port)
+rm -rf "$WORK/redis" && mkdir -p "$WORK/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes \
+  --appendfsync always --save '' --maxmemory-policy noeviction --logfile "$WORK/redis/redis.log" &
+PIDS+=($!)
+"$BIN/antom-sim" --listen "127.0.0.1:$SIM_PORT" \
+  --antom-private-key "$KEYS/antom_private_pkcs8.pem" \
+  --merchant-public-key "$KEYS/merchant_public.pem" \
+  --client-id SANDBOX_5YTEST00000000000 --notify-delay-ms 500 > "$WORK/antom-sim.log" 2>&1 &
+PIDS+=($!)
+
+{
+  cat <<EOF
+[downstream]
+listen = "127.0.0.1:$POS_PORT"
+max_connections = 20000
+max_connections_per_ip = 20000
+[upstream]
+base_url = "http://127.0.0.1:$SIM_PORT"
+client_id = "SANDBOX_5YTEST00000000000"
+merchant_private_key = "$KEYS/merchant_private_pkcs8.pem"
+antom_public_key = "$KEYS/antom_public.pem"
+[redis]
+url = "redis://127.0.0.1:$REDIS_PORT/"
+[webhook]
+listen = "127.0.0.1:$HOOK_PORT"
+public_url = "http://127.0.0.1:$HOOK_PORT/antom/notify"
+[admin]
+listen = "127.0.0.1:$ADMIN_PORT"
+[reversal]
+instance = "bench"
+[ids]
+secret = "e2e-bench-secret-0123456789abcdef"
+[log]
+format = "json"
+level = "warn"
+[[merchants]]
+merchant_id = "M00000000000001"
+reference_merchant_id = "SG-BENCH-M1"
+merchant_name = "Bench Coffee"
+mcc = "5814"
+store_id = "SG-BENCH-S1"
+store_name = "Bench Coffee One"
+settlement_currency = "SGD"
+EOF
+  for i in $(seq 0 $((CONNECTIONS - 1))); do
+    printf '[[merchants.terminals]]\nterminal_id = "E%07d"\n' "$i"
+  done
+  for i in $(seq 0 $((IDLE > 0 ? IDLE - 1 : -1))); do
+    printf '[[merchants.terminals]]\nterminal_id = "I%07d"\n' "$i"
+  done
+} > "$WORK/switch.toml"
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+"$BIN/antom-switch" run --config "$WORK/switch.toml" > "$WORK/switch.log" 2>&1 &
+SWITCH=$!
+PIDS+=($SWITCH)
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$ADMIN_PORT/health/ready" > /dev/null && break
+  sleep 0.2
+done
+TICK=$(getconf CLK_TCK)
+
+run_load() { # rate duration report
+  local before after
+  before=$(cpu_ticks "$SWITCH")
+  "$BIN/terminal-sim" --connect "127.0.0.1:$POS_PORT" load --connections "$CONNECTIONS" \
+    --rate "$1" --duration "$2" --report "$3" --tid-prefix E --currency 702 --seed 1 \
+    --late-ms 5 --threads 1 > /dev/null
+  after=$(cpu_ticks "$SWITCH")
+  python3 - "$3" "$before" "$after" "$TICK" <<'PY'
+import json, sys
+path, before, after, tick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+r = json.load(open(path)); s = r["summary"]
+ok = s["response_codes"].get("00", 0)
+s["switch_cpu_s"] = (after - before) / tick
+s["switch_cpu_us_per_purchase"] = s["switch_cpu_s"] * 1e6 / max(ok, 1)
+s["approved"] = ok
+s["approved_per_s"] = ok / max(s["duration_s"], 1e-9)
+json.dump(s, open(path + ".summary.json", "w"), indent=1)
+print(f'rate {s["rate_per_s"]:>7} approved/s {s["approved_per_s"]:9.1f} answered {s["answered"]}/{s["scheduled"]} '
+      f'p50 {s["latency_us"]["p50"]} p99 {s["latency_us"]["p99"]} p99.9 {s["latency_us"]["p99_9"]} us '
+      f'max lag {s["max_send_lag_ms"]:.1f} ms switch cpu/purchase {s["switch_cpu_us_per_purchase"]:.0f} us')
+PY
+}
+
+echo "== rate sweep (${DURATION}s each, $CONNECTIONS connections)"
+BEST=0
+for rate in $RATES; do
+  run_load "$rate" "$DURATION" "$WORK/sweep-$rate.json"
+  if python3 - "$WORK/sweep-$rate.json.summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+good = s["approved"] >= 0.995 * s["scheduled"] and s["max_send_lag_ms"] < 1000 \
+    and s["latency_us"]["p99"] < 1_000_000
+sys.exit(0 if good else 1)
+PY
+  then BEST=$rate; else break; fi
+done
+HALF=$(python3 -c "print(max(1, $BEST / 2))")
+echo "== latency at half the maximum sustained rate ($HALF/s, 30 s)"
+run_load "$HALF" 30 "$WORK/half.json"
+
+IDLE_JSON=null
+if (( IDLE > 0 )); then
+  echo "== $IDLE idle connections with echo traffic"
+  python3 benches/idle_echo.py --port "$POS_PORT" --connections "$IDLE" \
+    --encoder "$BIN/terminal-sim" --pid "$SWITCH" --out "$WORK/idle.json"
+  IDLE_JSON=$(cat "$WORK/idle.json")
+fi
+
+python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" <<'PY'
+import json, sys, os, glob
+out, signs, best, work, idle = sys.argv[1], float(sys.argv[2] or 0), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+sweep = {}
+for f in sorted(glob.glob(os.path.join(work, "sweep-*.json.summary.json"))):
+    s = json.load(open(f)); sweep[str(s["rate_per_s"])] = s
+half = json.load(open(os.path.join(work, "half.json.summary.json")))
+best_s = sweep.get(str(best)) or sweep.get(str(float(best)))
+purchases = best_s["approved_per_s"] if best_s else 0.0
+cpu = open("/proc/cpuinfo").read()
+model = next((l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("model name")), "?")
+report = {
+    "machine": {"nproc": os.cpu_count(), "cpu": model},
+    "openssl_rsa2048_signs_per_s": signs,
+    "max_sustained_rate": best,
+    "purchases_per_s": purchases,
+    "efficiency_ratio": purchases / (signs / 2) if signs else None,
+    "half_rate": half,
+    "sweep": sweep,
+    "idle": json.loads(idle) if idle != "null" else None,
+}
+json.dump(report, open(out, "w"), indent=1)
+print(json.dumps({k: report[k] for k in ("openssl_rsa2048_signs_per_s", "max_sustained_rate",
+      "purchases_per_s", "efficiency_ratio")}))
+print("half-rate latency us:", half["latency_us"], "switch cpu us/purchase:",
+      round(half["switch_cpu_us_per_purchase"]))
+print("report:", out)
+PY
