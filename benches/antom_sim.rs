@@ -13,6 +13,9 @@
 //!
 //! Run: `cargo bench -p asw-benches --bench antom_sim`
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
