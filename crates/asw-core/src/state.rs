@@ -97,6 +97,13 @@ impl TxnState {
 }
 
 /// Whether the terminal received the approval (only meaningful in `Approved`).
+///
+/// `Sending` is committed immediately before the approval is written and counts as handed to
+/// the terminal: a crash can then only lose the approval *before* it reached the wire, a case
+/// the terminal covers with its own reversal (no answer in time → 0400/0420), exactly as for an
+/// answer lost in the network. Counting `Sending` as unsure instead would cancel approvals the
+/// terminal did receive whenever the process died, or Redis was unreachable, between the write
+/// and the `Delivered` commit — a window of a whole Redis round trip.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Delivery {
@@ -110,6 +117,13 @@ pub enum Delivery {
     /// The write failed or the connection was gone: cancelled at the gateway deadline unless a
     /// re-sent request gets the approval delivered first.
     Undelivered,
+}
+
+impl Delivery {
+    /// True once the approval was (being) written to the terminal: `Sending` or `Delivered`.
+    pub fn handed_to_terminal(self) -> bool {
+        matches!(self, Delivery::Sending | Delivery::Delivered)
+    }
 }
 
 /// Why a cancel was queued; stored with the SAF entry and the journal for operators.
@@ -241,6 +255,7 @@ pub enum Next {
 fn to(state: TxnState, delivery: Delivery, enqueue: Enqueue) -> Next {
     let clear_deadline = match state {
         // Approved stays watched until delivered: an undelivered approval must be cancelled.
+        // Kept until the write is confirmed: a SENDING approval can still turn UNDELIVERED.
         TxnState::Approved => delivery == Delivery::Delivered,
         TxnState::Pending | TxnState::Unknown => false,
         _ => true,
@@ -315,15 +330,15 @@ fn purchase(state: TxnState, delivery: Delivery, event: Event) -> Next {
             to(S::CancelPending, delivery, E::Cancel)
         }
         (S::Approved, Event::CancelRequested(_)) => {
-            if delivery == D::Delivered {
+            if delivery.handed_to_terminal() {
                 Next::Ignore
             } else {
                 to(S::CancelPending, delivery, E::Cancel)
             }
         }
         (S::Approved, Event::GatewayDeadline) => {
-            if delivery == D::Delivered {
-                to(S::Approved, D::Delivered, E::Nothing)
+            if delivery.handed_to_terminal() {
+                to(S::Approved, delivery, E::Nothing)
             } else {
                 to(S::CancelPending, delivery, E::Cancel)
             }
@@ -467,8 +482,13 @@ mod tests {
                         if enqueue == Enqueue::Cancel {
                             queued_cancel = true;
                         }
-                        if event == Event::Delivered {
+                        if event == Event::DeliveryStarted {
+                            // The write follows this commit; a crash in between is the
+                            // terminal's "no answer" case, covered by its own reversal.
                             world.terminal_got_approval = true;
+                        }
+                        if event == Event::DeliveryFailed {
+                            world.terminal_got_approval = false;
                         }
                         if let Event::CancelRequested(r) = event && r.is_from_downstream() {
                             world.terminal_reversed = true;
@@ -499,7 +519,7 @@ mod tests {
             }
             prop_assert!(!state.is_in_flight(), "still in flight after the gateway deadline");
             if state == TxnState::Approved {
-                prop_assert_eq!(delivery, Delivery::Delivered);
+                prop_assert!(delivery.handed_to_terminal());
             }
             let antom_success_remains = state == TxnState::Approved && world.antom_succeeded;
             let terminal_approved = world.terminal_got_approval && !world.terminal_reversed;
@@ -555,8 +575,8 @@ mod tests {
     }
 
     #[test]
-    fn undelivered_or_unsure_approvals_are_cancelled_at_the_deadline() {
-        for d in [Delivery::None, Delivery::Sending, Delivery::Undelivered] {
+    fn undelivered_approvals_are_cancelled_at_the_deadline() {
+        for d in [Delivery::None, Delivery::Undelivered] {
             assert!(matches!(
                 next(
                     TxnKind::Purchase,

@@ -171,14 +171,34 @@ async fn crash_after_approval_before_delivery_is_cancelled_by_the_sweeper() {
     let rig = Rig::new().await;
     let rec = record(2);
     rig.store.begin(&rec).await.unwrap();
-    rig.walk(&rec, &[Event::Succeeded, Event::DeliveryStarted])
-        .await;
+    // Approved, but the approval was never handed to the terminal.
+    rig.walk(&rec, &[Event::Succeeded]).await;
     rig.clock.set(rec.gateway_deadline_ms + 1);
     recover(&rig, "fresh", &[&rec], TxnState::Cancelled).await;
     assert_eq!(
         rig.upstream
             .count("cancel", rec.payment_request_id.as_str()),
         1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_after_handing_the_approval_to_the_terminal_keeps_it() {
+    // SENDING is committed right before the write: the terminal holds the approval (or, if the
+    // crash came before the write, got no answer and reverses it itself). Never cancelled here.
+    let rig = Rig::new().await;
+    let rec = record(12);
+    rig.store.begin(&rec).await.unwrap();
+    rig.walk(&rec, &[Event::Succeeded, Event::DeliveryStarted])
+        .await;
+    rig.clock.set(rec.gateway_deadline_ms + 1);
+    let engine = rig.engine("fresh");
+    engine.sweep_once().await.unwrap();
+    assert_eq!(rig.load(&rec).await.state, TxnState::Approved);
+    assert_eq!(
+        rig.upstream
+            .count("cancel", rec.payment_request_id.as_str()),
+        0
     );
 }
 

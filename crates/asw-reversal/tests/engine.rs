@@ -368,8 +368,15 @@ async fn sweeper_cancels_everything_not_delivered_approved_exactly_once() {
         &[Event::Succeeded, Event::DeliveryStarted, Event::Delivered],
     )
     .await;
-    rig.walk(&undelivered, &[Event::Succeeded, Event::DeliveryStarted])
-        .await;
+    rig.walk(
+        &undelivered,
+        &[
+            Event::Succeeded,
+            Event::DeliveryStarted,
+            Event::DeliveryFailed,
+        ],
+    )
+    .await;
     rig.walk(&declined, &[Event::Failed]).await;
     assert_eq!(
         a.sweep_once().await.unwrap(),

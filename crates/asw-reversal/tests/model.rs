@@ -306,10 +306,17 @@ async fn run_case(
                 worlds[i].reversed = true;
             }
             let settled = engine.settle(tag, id, event, "model").await.unwrap();
-            if event == Event::Delivered
+            // SENDING is committed right before the write: from then on the terminal holds the
+            // approval (a crash before the write is its "no answer" case, which it reverses).
+            if matches!(event, Event::DeliveryStarted | Event::Delivered)
                 && matches!(settled, Settled::Committed(TxnState::Approved, _))
             {
                 worlds[i].delivered_approval = true;
+            }
+            if event == Event::DeliveryFailed
+                && matches!(settled, Settled::Committed(TxnState::Approved, _))
+            {
+                worlds[i].delivered_approval = false;
             }
         }
     }

@@ -167,8 +167,16 @@ async fn with_the_simulator_an_undelivered_approval_ends_cancelled_at_antom() {
         clock: common::ManualClock::new(),
     };
     rig.clock.set(SystemClock.now_ms());
-    rig.walk(&rec, &[Event::Succeeded, Event::DeliveryStarted])
-        .await;
+    // The write of the approval failed (connection gone): undelivered.
+    rig.walk(
+        &rec,
+        &[
+            Event::Succeeded,
+            Event::DeliveryStarted,
+            Event::DeliveryFailed,
+        ],
+    )
+    .await;
 
     recover(&store, upstream, &[&rec]).await;
     let at_antom = sim.payment(rec.payment_request_id.as_str()).unwrap();
