@@ -12,9 +12,13 @@ once=false
 [ "${1:-}" = "--once" ] && once=true
 
 scripts/ensure-deps.sh
-echo "==> building (release)"
-cargo build --release --quiet -p asw-app -p asw-antom-sim -p asw-terminal-sim
-bin="$PWD/target/release"
+if [ -n "${ASW_DEMO_BIN:-}" ]; then
+  bin="$ASW_DEMO_BIN"   # prebuilt binaries (antom-switch, antom-sim, terminal-sim)
+else
+  echo "==> building (release; the first build takes a few minutes)"
+  cargo build --release --quiet -p asw-app -p asw-antom-sim -p asw-terminal-sim
+  bin="${CARGO_TARGET_DIR:-$PWD/target}/release"
+fi
 py="$PWD/target/pyenv/bin/python"
 
 work="$(mktemp -d /tmp/antom-switch-demo.XXXXXX)"
@@ -132,9 +136,12 @@ declare -a rows
 run() {
   local label="$1"; shift
   local out; out="$(term "$@")"
-  echo "$out" >"$work/terminal-$(echo "$label" | tr ' →' '__').json"
+  echo "$out" >"$work/terminal-$(echo "$label" | tr -c 'a-z0-9\n' '_').json"
   local rc pr
   rc="$(echo "$out" | field 39)"; pr="$(echo "$out" | pr_of)"
+  # A 0430 carries no F48: show the purchase it reversed.
+  [ -z "$pr" ] && pr="${last_pr:-}"
+  last_pr="$pr"
   rows+=("$label|$rc|$pr")
   printf '    %-28s 39=%s  paymentRequestId=%s\n' "$label" "$rc" "$pr"
 }
@@ -145,7 +152,7 @@ echo "==> a terminal does real transactions"
 run "approve"            purchase --stan $((stan_base+1)) --amount 1250 --code 281012345678901200
 run "decline (balance)"  purchase --stan $((stan_base+2)) --amount 1250 --code 281012345678901210
 echo "    (the next one stays unknown at Antom: the switch polls, then cancels and answers 91)"
-run "unknown → cancel"   purchase --stan $((stan_base+3)) --amount 4200 --code 281012345678901232
+run "unknown, then cancel" purchase --stan $((stan_base+3)) --amount 4200 --code 281012345678901232
 adv_time="$(date +%H%M%S)"
 run "approve, then …"    purchase --stan $((stan_base+4)) --amount 990 --code 281012345678901200
 run "… reversal advice"  advice --stan $((stan_base+4)) --amount 990 --original-stan $((stan_base+4)) \
