@@ -15,7 +15,6 @@
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
-
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
