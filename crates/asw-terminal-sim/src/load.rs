@@ -768,13 +768,18 @@ async fn advice(
         return failed_follow_up("reversal_advice", &0, "original not readable".into());
     };
     let mut last = failed_follow_up("reversal_advice", &original.stan, "not sent".into());
-    // An advice must be acknowledged: repeat it (as 0421) until a 0430 arrives.
-    for attempt in 1..=3u32 {
+    // An advice must be acknowledged: repeat it (as 0421) until a 0430 with 00 arrives — a
+    // 0430 with another code (e.g. 96 while the switch's store is down) is not an
+    // acknowledgement, as real terminals treat it.
+    for attempt in 1..=5u32 {
+        if attempt > 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
         let transmission = ctx.config.clock.stamp(original.stan).transmission;
         match factory.reversal_advice(&transmission, original, "98", attempt > 1) {
             Ok(message) => {
                 last = follow_up(ctx, slot, "reversal_advice", &message, attempt).await;
-                if last.response_code.is_some() {
+                if last.response_code.as_deref() == Some("00") {
                     break;
                 }
             }
