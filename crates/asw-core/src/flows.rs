@@ -882,27 +882,50 @@ impl Core {
         answer
     }
 
-    /// Records whether the approval reached the terminal. A delivered approval that the journal
-    /// does not know about would be cancelled by the sweeper, so a failing store is retried until
-    /// shortly before the gateway deadline.
+    /// Records whether the approval reached the terminal.
+    ///
+    /// `SENDING` already counts as handed to the terminal, so a lost `Delivered` costs nothing;
+    /// a lost `DeliveryFailed` would leave an approval the terminal never got looking handed
+    /// over, so that one is retried for as long as the payment can matter (its expiry), and if
+    /// the sweeper has already passed the gateway deadline the cancel is requested here.
     async fn record_delivery(&self, sending: TransactionRecord, event: Event) {
-        let give_up_at = sending.gateway_deadline_ms - self.settings.timing.delivery_margin_ms;
+        let give_up_at = match event {
+            Event::DeliveryFailed => sending.payment_expiry_ms,
+            _ => sending.gateway_deadline_ms - self.settings.timing.delivery_margin_ms,
+        };
         let mut pause = Duration::from_millis(50);
-        loop {
+        let recorded = loop {
             match self
                 .apply(sending.clone(), event, "approval write", |_| {})
                 .await
             {
-                Ok(_) => return,
+                Ok(record) => break record,
                 Err(error) if self.now_ms() + 200 < give_up_at => {
-                    warn!(%error, "could not record the delivery outcome yet: retrying");
+                    warn!(%error, event = event.name(), "could not record the delivery outcome yet: retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
                 Err(error) => {
-                    warn!(%error, "could not record the delivery outcome: the sweeper will treat it as unsure and cancel");
+                    warn!(%error, event = event.name(), "could not record the delivery outcome");
                     return;
                 }
+            }
+        };
+        if recorded.state == TxnState::Approved
+            && recorded.delivery == Delivery::Undelivered
+            && self.now_ms() >= recorded.gateway_deadline_ms
+        {
+            // The sweeper saw SENDING and let the record go; cancel the undelivered approval now.
+            if let Err(error) = self
+                .apply(
+                    recorded,
+                    Event::GatewayDeadline,
+                    "undelivered after the gateway deadline",
+                    |_| {},
+                )
+                .await
+            {
+                warn!(%error, "could not queue the cancel of an undelivered approval");
             }
         }
     }
