@@ -25,7 +25,9 @@ use crate::ports::{
     PaymentStatus, RefundCommand, StoreError, Tombstone, TombstoneOutcome, Upstream,
     UpstreamOutcome,
 };
-use crate::record::{SafAction, SafEntry, TransactionRecord, plan_change};
+use crate::record::{
+    Change, IllegalTransition, SafAction, SafEntry, TransactionRecord, mark_sending, plan_change,
+};
 use crate::response_code as rc;
 use crate::state::{CancelReason, Delivery, Event, TxnState};
 
@@ -613,7 +615,7 @@ impl Core {
                 let approval = self.ids.approval_code(&record.payment_request_id);
                 let cause = "pay answered S";
                 return self
-                    .settle(record, Event::Succeeded, cause, |r| {
+                    .settle_approval(record, received_ms, cause, |r| {
                         r.payment_id = receipt.payment_id.clone().or(r.payment_id.take());
                         r.wallet = receipt.wallet.clone().or(r.wallet.take());
                         r.approval_code = Some(approval.clone());
@@ -693,7 +695,7 @@ impl Core {
                     PaymentStatus::Success => {
                         let approval = self.ids.approval_code(&record.payment_request_id);
                         record = self
-                            .settle(record, Event::Succeeded, "inquiry SUCCESS", |r| {
+                            .settle_approval(record, received_ms, "inquiry SUCCESS", |r| {
                                 r.payment_id = report.payment_id.clone().or(r.payment_id.take());
                                 r.wallet = report.wallet.clone().or(r.wallet.take());
                                 r.approval_code = Some(approval.clone());
@@ -760,28 +762,93 @@ impl Core {
     ) -> TransactionRecord {
         match self.apply(record.clone(), event, cause, patch).await {
             Ok(r) => r,
-            Err(error) => {
-                warn!(%error, event = event.name(), "journal write failed: the sweeper will finish this transaction");
-                metrics::counter!(metric::STORE_FAILURES, "flow" => "settle").increment(1);
-                // We do not know what the journal holds; answer as if unknown (never approve).
-                let mut unknown = record;
-                unknown.state = TxnState::Unknown;
-                unknown.response_code = Some(rc::UNAVAILABLE.to_string());
-                unknown
-            }
+            Err(error) => self.settle_failed(record, event, &error),
         }
+    }
+
+    /// What a flow continues with when the journal write of `event` failed.
+    fn settle_failed(
+        &self,
+        record: TransactionRecord,
+        event: Event,
+        error: &StoreError,
+    ) -> TransactionRecord {
+        warn!(%error, event = event.name(), "journal write failed: the sweeper will finish this transaction");
+        metrics::counter!(metric::STORE_FAILURES, "flow" => "settle").increment(1);
+        // We do not know what the journal holds; answer as if unknown (never approve).
+        let mut unknown = record;
+        unknown.state = TxnState::Unknown;
+        unknown.response_code = Some(rc::UNAVAILABLE.to_string());
+        unknown
+    }
+
+    /// Records that Antom approved the payment. When the approval can still reach the terminal
+    /// it is marked `SENDING` in the same compare-and-set (one durable write less per approval:
+    /// the answer is written to the terminal right after); otherwise it stays undelivered and
+    /// the sweeper cancels it.
+    async fn settle_approval(
+        &self,
+        record: TransactionRecord,
+        received_ms: i64,
+        cause: &str,
+        patch: impl Fn(&mut TransactionRecord),
+    ) -> TransactionRecord {
+        let deliverable = self.now_ms() < self.send_by(&record, received_ms);
+        let result = self
+            .commit_planned(record.clone(), Event::Succeeded, cause, |current, now| {
+                let mut change = plan_change(current, Event::Succeeded, now, cause)?;
+                if let Some(change) = change.as_mut() {
+                    patch(&mut change.record);
+                    if deliverable {
+                        mark_sending(change, now);
+                    }
+                }
+                Ok(change)
+            })
+            .await;
+        match result {
+            Ok(r) => r,
+            Err(error) => self.settle_failed(record, Event::Succeeded, &error),
+        }
+    }
+
+    /// The last moment an approval may be written to the terminal: before the terminal gives
+    /// up and before the sweeper's gateway deadline, with a margin.
+    fn send_by(&self, record: &TransactionRecord, received_ms: i64) -> i64 {
+        let timing = &self.settings.timing;
+        (received_ms + timing.terminal_timeout_ms).min(record.gateway_deadline_ms)
+            - timing.delivery_margin_ms
     }
 
     /// Plans and commits one event with compare-and-set, reloading on conflicts.
     pub async fn apply(
         &self,
-        mut record: TransactionRecord,
+        record: TransactionRecord,
         event: Event,
         cause: &str,
         patch: impl Fn(&mut TransactionRecord),
     ) -> Result<TransactionRecord, StoreError> {
+        self.commit_planned(record, event, cause, |current, now| {
+            let mut change = plan_change(current, event, now, cause)?;
+            if let Some(change) = change.as_mut() {
+                patch(&mut change.record);
+            }
+            Ok(change)
+        })
+        .await
+    }
+
+    /// Commits what `plan` decides for the current record with compare-and-set; on a conflict
+    /// or an unknown write outcome, reloads and plans again.
+    async fn commit_planned(
+        &self,
+        mut record: TransactionRecord,
+        event: Event,
+        cause: &str,
+        plan: impl Fn(&TransactionRecord, i64) -> Result<Option<Change>, IllegalTransition>,
+    ) -> Result<TransactionRecord, StoreError> {
         for _ in 0..8 {
-            let planned = match plan_change(&record, event, self.now_ms(), cause) {
+            let change = match plan(&record, self.now_ms()) {
                 Ok(Some(change)) => change,
                 Ok(None) => return Ok(record),
                 Err(illegal) => {
@@ -790,8 +857,6 @@ impl Core {
                     return Ok(record);
                 }
             };
-            let mut change = planned;
-            patch(&mut change.record);
             match self.journal.commit(&change).await {
                 Ok(CommitOutcome::Committed) => {
                     info!(
@@ -839,16 +904,14 @@ impl Core {
         if !answer.is_approval() {
             return send_plain(reply, answer).await;
         }
-        let timing = &self.settings.timing;
-        let send_by = (received_ms + timing.terminal_timeout_ms).min(record.gateway_deadline_ms)
-            - timing.delivery_margin_ms;
-        if self.now_ms() >= send_by {
+        if self.now_ms() >= self.send_by(&record, received_ms) {
             // The terminal has given up (or the sweeper is about to run): an approval now could
             // be read as delivered while the terminal treats it as failed. Leave it undelivered;
             // the sweeper cancels it.
             warn!("approval too late to deliver: leaving it to active cancellation");
             return send_plain(reply, Answer::from_state_unavailable(&record)).await;
         }
+        // Usually already marked in the approval's own write (then this writes nothing).
         let sending = match self
             .apply(
                 record.clone(),

@@ -274,6 +274,18 @@ pub fn plan_change(
     }
 }
 
+/// Folds `DeliveryStarted` into a planned change whose record ends approved, so that an
+/// approval and its `SENDING` mark are one durable write. Any other change is left as it is.
+pub fn mark_sending(change: &mut Change, now_ms: i64) {
+    if change.enqueue.is_some() {
+        return;
+    }
+    if let Ok(Some(sending)) = plan_change(&change.record, Event::DeliveryStarted, now_ms, "") {
+        change.record.delivery = sending.record.delivery;
+        change.clear_deadline |= sending.clear_deadline;
+    }
+}
+
 /// An event that the state table rejects in the record's current state.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("illegal transition: event {event} in state {}", state.as_str())]
@@ -282,4 +294,81 @@ pub struct IllegalTransition {
     pub state: TxnState,
     /// The event's name.
     pub event: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PaymentRequestId;
+
+    fn pending() -> TransactionRecord {
+        TransactionRecord {
+            version: 3,
+            kind: TxnKind::Purchase,
+            state: TxnState::Pending,
+            delivery: Delivery::None,
+            payment_request_id: PaymentRequestId::new("261122100000T1000001000000001a2b3c4d"),
+            refund_request_id: None,
+            tag: "1a2b3c4d".into(),
+            dedup_key: "M1|T1|20261122|000001".into(),
+            terminal_key: TerminalKey {
+                merchant_id: "M1".into(),
+                terminal_id: "T1".into(),
+                local_date: "1122".into(),
+                local_time: "100000".into(),
+                stan: "000001".into(),
+            },
+            content_digest: "d".into(),
+            client: "default".into(),
+            amount_minor: 1000,
+            currency: "SGD".into(),
+            currency_numeric: 702,
+            masked_payment_code: None,
+            payment_id: None,
+            refund_id: None,
+            rrn: "632610000001".into(),
+            approval_code: None,
+            response_code: None,
+            result_code: None,
+            wallet: None,
+            refunded_minor: 0,
+            cancel_reason: None,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            call_over_at_ms: 10,
+            response_deadline_ms: 20,
+            terminal_deadline_ms: 30,
+            gateway_deadline_ms: 40,
+            payment_expiry_ms: 50,
+        }
+    }
+
+    #[test]
+    fn an_approval_and_its_sending_mark_are_one_change() {
+        let mut change = plan_change(&pending(), Event::Succeeded, 5, "pay S")
+            .unwrap()
+            .unwrap();
+        mark_sending(&mut change, 5);
+        assert_eq!(change.expected_version, 3);
+        assert_eq!(change.record.version, 4, "one write, one version step");
+        assert_eq!(change.record.state, TxnState::Approved);
+        assert_eq!(change.record.delivery, Delivery::Sending);
+        assert_eq!(change.enqueue, None);
+    }
+
+    #[test]
+    fn a_success_that_becomes_a_cancel_is_not_marked_sending() {
+        let declined = TransactionRecord {
+            state: TxnState::Declined,
+            ..pending()
+        };
+        let mut change = plan_change(&declined, Event::Succeeded, 5, "late S")
+            .unwrap()
+            .unwrap();
+        let before = change.clone();
+        mark_sending(&mut change, 5);
+        assert_eq!(change, before);
+        assert_eq!(change.record.state, TxnState::CancelPending);
+        assert_eq!(change.record.delivery, Delivery::None);
+    }
 }
