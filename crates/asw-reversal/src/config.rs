@@ -11,7 +11,9 @@ pub struct EngineConfig {
     /// This instance's name; consumer names are `<instance>-<n>`. Must be unique per running
     /// instance and stable across restarts so an instance re-reads what it held.
     pub instance: String,
-    /// Consumer tasks per instance.
+    /// Consumer tasks per instance. Each handles its entries one after the other, so this
+    /// bounds the cancels in flight to Antom: a backlog drains at about
+    /// `consumers / round-trip time` (benches/saf_drain.rs).
     pub consumers: usize,
     /// Entries fetched per read.
     pub fetch_batch: usize,
@@ -55,7 +57,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             instance: format!("asw-{}", std::process::id()),
-            consumers: 2,
+            consumers: 16,
             fetch_batch: 16,
             fetch_block_ms: 1_000,
             claim_idle_ms: 120_000,
