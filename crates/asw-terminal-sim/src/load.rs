@@ -665,6 +665,16 @@ async fn transaction(
             },
             Err(error) => record.error = Some(format!("connect: {error}")),
         }
+        if record.sent && config.reverse_on_timeout {
+            // A terminal that lost its connection without an answer reverses the purchase once
+            // its response timer runs out, as it does after a timeout. The switch cannot tell
+            // an answer written just before the hang-up from one the terminal read: only this
+            // advice settles that race. Waiting the full timeout first leaves the switch's own
+            // cancellation of an undelivered approval to act alone until then.
+            tokio::time::sleep_until(scheduled + config.response_timeout).await;
+            record.follow_up =
+                Some(advice(ctx, slot, &factory, Original::of(&purchase).as_ref()).await);
+        }
         return record;
     }
     let sent = match slot.terminal(ctx).await {
