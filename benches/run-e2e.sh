@@ -25,6 +25,9 @@ RATES=${RATES:-"100 200 400 800 1600 3200"}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 IDLE=${IDLE:-0}
+# NOTIFY=0: the switch gives Antom no notification URL, so antom-sim sends no notifyPayment.
+# Each notification costs antom-sim one more RSA signature (3 per purchase instead of 2).
+NOTIFY=${NOTIFY:-1}
 KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
 mkdir -p "$WORK"
 # Payment codes ending in 00 and amounts below 9901 are plain successes in antom-sim (its
@@ -51,12 +54,14 @@ HOOK_PORT=$(free_port); ADMIN_PORT=$(free_port)
 rm -rf "$WORK/redis" && mkdir -p "$WORK/redis"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes \
   --appendfsync always --save '' --maxmemory-policy noeviction --logfile "$WORK/redis/redis.log" &
-PIDS+=($!)
+REDIS=$!
+PIDS+=($REDIS)
 "$BIN/antom-sim" --listen "127.0.0.1:$SIM_PORT" \
   --antom-private-key "$KEYS/antom_private_pkcs8.pem" \
   --merchant-public-key "$KEYS/merchant_public.pem" \
   --client-id SANDBOX_5YTEST00000000000 --notify-delay-ms 500 > "$WORK/antom-sim.log" 2>&1 &
-PIDS+=($!)
+SIM=$!
+PIDS+=($SIM)
 
 {
   cat <<EOF
@@ -73,7 +78,7 @@ antom_public_key = "$KEYS/antom_public.pem"
 url = "redis://127.0.0.1:$REDIS_PORT/"
 [webhook]
 listen = "127.0.0.1:$HOOK_PORT"
-public_url = "http://127.0.0.1:$HOOK_PORT/antom/notify"
+$( ((NOTIFY)) && echo "public_url = \"http://127.0.0.1:$HOOK_PORT/antom/notify\"" || true)
 [admin]
 listen = "127.0.0.1:$ADMIN_PORT"
 [reversal]
@@ -112,29 +117,33 @@ TICK=$(getconf CLK_TCK)
 
 RUN=0
 run_load() { # rate duration report
-  local before after
+  local before after sim_before sim_after redis_before redis_after
   # A new seed per run: the same seed would replay the same STANs, which the switch answers
   # as duplicates (94) instead of new purchases.
   RUN=$((RUN + 1))
-  before=$(cpu_ticks "$SWITCH")
+  before=$(cpu_ticks "$SWITCH"); sim_before=$(cpu_ticks "$SIM"); redis_before=$(cpu_ticks "$REDIS")
   "$BIN/terminal-sim" --connect "127.0.0.1:$POS_PORT" load --connections "$CONNECTIONS" \
     --rate "$1" --duration "$2" --report "$3" --tid-prefix E --currency 702 --seed "$RUN" \
     --codes "$WORK/codes.txt" --amount-min 100 --amount-max 9900 \
     --late-ms 5 --threads 1 > /dev/null
-  after=$(cpu_ticks "$SWITCH")
-  python3 - "$3" "$before" "$after" "$TICK" <<'PY'
+  after=$(cpu_ticks "$SWITCH"); sim_after=$(cpu_ticks "$SIM"); redis_after=$(cpu_ticks "$REDIS")
+  python3 - "$3" "$before" "$after" "$TICK" "$sim_before" "$sim_after" "$redis_before" "$redis_after" <<'PY'
 import json, sys
 path, before, after, tick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+sim_before, sim_after, redis_before, redis_after = map(int, sys.argv[5:9])
 r = json.load(open(path)); s = r["summary"]
 ok = s["response_codes"].get("00", 0)
 s["switch_cpu_s"] = (after - before) / tick
 s["switch_cpu_us_per_purchase"] = s["switch_cpu_s"] * 1e6 / max(ok, 1)
+s["sim_cpu_us_per_purchase"] = (sim_after - sim_before) / tick * 1e6 / max(ok, 1)
+s["redis_cpu_us_per_purchase"] = (redis_after - redis_before) / tick * 1e6 / max(ok, 1)
 s["approved"] = ok
 s["approved_per_s"] = ok / max(s["duration_s"], 1e-9)
 json.dump(s, open(path + ".summary.json", "w"), indent=1)
 print(f'rate {s["rate_per_s"]:>7} approved/s {s["approved_per_s"]:9.1f} answered {s["answered"]}/{s["scheduled"]} '
       f'p50 {s["latency_us"]["p50"]} p99 {s["latency_us"]["p99"]} p99.9 {s["latency_us"]["p99_9"]} us '
-      f'max lag {s["max_send_lag_ms"]:.1f} ms switch cpu/purchase {s["switch_cpu_us_per_purchase"]:.0f} us')
+      f'max lag {s["max_send_lag_ms"]:.1f} ms cpu/purchase us: switch {s["switch_cpu_us_per_purchase"]:.0f} '
+      f'sim {s["sim_cpu_us_per_purchase"]:.0f} redis {s["redis_cpu_us_per_purchase"]:.0f}')
 PY
 }
 
@@ -163,9 +172,10 @@ if (( IDLE > 0 )); then
   IDLE_JSON=$(cat "$WORK/idle.json")
 fi
 
-python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" <<'PY'
+python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" "$NOTIFY" <<'PY'
 import json, sys, os, glob
 out, signs, best, work, idle = sys.argv[1], float(sys.argv[2] or 0), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+notify = sys.argv[6] != "0"
 sweep = {}
 for f in sorted(glob.glob(os.path.join(work, "sweep-*.json.summary.json"))):
     s = json.load(open(f)); sweep[str(s["rate_per_s"])] = s
@@ -180,13 +190,17 @@ report = {
     "max_sustained_rate": best,
     "purchases_per_s": purchases,
     "efficiency_ratio": purchases / (signs / 2) if signs else None,
+    # With notifications antom-sim signs twice per purchase: the machine's ceiling is signs/3.
+    "notifications": notify,
+    "rsa_signs_per_purchase": 3 if notify else 2,
+    "efficiency_ratio_all_signs": purchases / (signs / (3 if notify else 2)) if signs else None,
     "half_rate": half,
     "sweep": sweep,
     "idle": json.loads(idle) if idle != "null" else None,
 }
 json.dump(report, open(out, "w"), indent=1)
 print(json.dumps({k: report[k] for k in ("openssl_rsa2048_signs_per_s", "max_sustained_rate",
-      "purchases_per_s", "efficiency_ratio")}))
+      "purchases_per_s", "efficiency_ratio", "notifications", "efficiency_ratio_all_signs")}))
 print("half-rate latency us:", half["latency_us"], "switch cpu us/purchase:",
       round(half["switch_cpu_us_per_purchase"]))
 print("report:", out)
