@@ -160,7 +160,15 @@ sys.exit(0 if good else 1)
 PY
   then BEST=$rate; else break; fi
 done
-HALF=$(python3 -c "print(max(1, $BEST / 2))")
+if [[ "$BEST" == 0 ]]; then
+  # Nothing in the sweep was sustained: the latency run uses half the lowest rate instead, and
+  # the report's max_sustained_rate stays 0.
+  LOWEST=${RATES%% *}
+  HALF=$(python3 -c "print(max(1, $LOWEST / 2))")
+  echo "== no rate of the sweep was sustained (machine busy? lower RATES)"
+else
+  HALF=$(python3 -c "print(max(1, $BEST / 2))")
+fi
 echo "== latency at half the maximum sustained rate ($HALF/s, 30 s)"
 run_load "$HALF" 30 "$WORK/half.json"
 
