@@ -26,11 +26,11 @@ use std::time::{Duration, Instant};
 
 use asw_antom::Signer;
 use asw_antom_sim::{PreCancel, SimConfig, Simulator};
-use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
+use asw_benches::purchase_record;
 use asw_core::ports::{Clock, Journal, SystemClock};
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
-use asw_core::state::{CancelReason, Delivery, Event, TxnState};
+use asw_core::state::{CancelReason, Event, TxnState};
 use asw_reversal::{EngineConfig, ReversalEngine};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
@@ -56,49 +56,15 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// A purchase the terminal reversed: journaled, its cancel queued.
+/// A purchase the terminal reversed, its pay call long over: the cancel is due at once.
 fn reversed_purchase(run: u32, n: u32, now: i64) -> TransactionRecord {
-    let tag = format!("{:08x}", (run << 24 | n).wrapping_mul(2_654_435_761));
-    let stan = format!("{:06}", n % 1_000_000);
     TransactionRecord {
-        version: 1,
-        kind: TxnKind::Purchase,
-        state: TxnState::Pending,
-        delivery: Delivery::None,
-        payment_request_id: PaymentRequestId::new(format!("261122D{run:02}{n:08}{tag}")),
-        refund_request_id: None,
-        tag,
-        dedup_key: format!("M1|D{run:02}|20261122|{n:08}"),
-        terminal_key: TerminalKey {
-            merchant_id: "M1".into(),
-            terminal_id: format!("D{run:07}"),
-            local_date: "1122".into(),
-            local_time: "100000".into(),
-            stan,
-        },
-        content_digest: "0123456789abcdef0123456789abcdef".into(),
-        client: "default".into(),
-        amount_minor: 1000,
-        currency: "SGD".into(),
-        currency_numeric: 702,
-        masked_payment_code: Some("2810**********1234".into()),
-        payment_id: None,
-        refund_id: None,
-        rrn: "632610000001".into(),
-        approval_code: None,
-        response_code: None,
-        result_code: None,
-        wallet: None,
-        refunded_minor: 0,
-        cancel_reason: None,
-        created_at_ms: now,
-        updated_at_ms: now,
-        // The pay call is long over: the cancels are due at once.
         call_over_at_ms: now,
         response_deadline_ms: now,
         terminal_deadline_ms: now,
         gateway_deadline_ms: now,
         payment_expiry_ms: now + 3_600_000,
+        ..purchase_record(&format!("D{run:07}"), n, now)
     }
 }
 

@@ -7,11 +7,11 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
+use asw_benches::purchase_record;
 use asw_core::ports::Journal;
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
-use asw_core::state::{CancelReason, Delivery, Event, TxnState};
+use asw_core::state::{CancelReason, Event};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -19,45 +19,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 const NOW: i64 = 1_763_800_000_000;
 
 fn record(n: u32) -> TransactionRecord {
-    let tag = format!("{:08x}", n.wrapping_mul(2_654_435_761));
     TransactionRecord {
-        version: 1,
-        kind: TxnKind::Purchase,
-        state: TxnState::Pending,
-        delivery: Delivery::None,
-        payment_request_id: PaymentRequestId::new(format!("251122T1{n:08}{tag}")),
-        refund_request_id: None,
-        tag,
-        dedup_key: format!("M1|T1|20251122|{n:08}"),
-        terminal_key: TerminalKey {
-            merchant_id: "M1".into(),
-            terminal_id: "T1".into(),
-            local_date: "1122".into(),
-            local_time: "100000".into(),
-            stan: format!("{:06}", n % 1_000_000),
-        },
-        content_digest: "0123456789abcdef0123456789abcdef".into(),
-        client: "default".into(),
-        amount_minor: 1000,
-        currency: "SGD".into(),
-        currency_numeric: 702,
-        masked_payment_code: Some("2810**********1234".into()),
         payment_id: Some("202511221940108001001888A0000000001".into()),
-        refund_id: None,
-        rrn: "532610000001".into(),
-        approval_code: None,
-        response_code: None,
-        result_code: None,
         wallet: Some("Alipay".into()),
-        refunded_minor: 0,
-        cancel_reason: None,
-        created_at_ms: NOW,
-        updated_at_ms: NOW,
-        call_over_at_ms: NOW + 10_000,
-        response_deadline_ms: NOW + 25_000,
-        terminal_deadline_ms: NOW + 30_000,
-        gateway_deadline_ms: NOW + 60_000,
-        payment_expiry_ms: NOW + 600_000,
+        ..purchase_record("T1000000", n, NOW)
     }
 }
 

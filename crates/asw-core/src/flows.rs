@@ -487,7 +487,8 @@ impl Core {
         let record = self
             .run_payment(record, prepared.command, received_ms, started)
             .await;
-        self.answer_with_record(record, received_ms, reply).await
+        self.answer_with_record(record, received_ms, reply, true)
+            .await
     }
 
     fn prepare_purchase(
@@ -894,24 +895,31 @@ impl Core {
 
     /// Answers the terminal from the journal's view of the transaction. Approvals go through
     /// the delivery protocol: marked `Sending` before the write, `Delivered` after it.
+    ///
+    /// `own_approval` is true when `record` is the result of this request's own approval write:
+    /// then a `Sending` mark in it was committed by that write (after the delivery deadline was
+    /// checked) and the approval must now be written, or the mark would promise the sweeper a
+    /// delivery that never happens.
     async fn answer_with_record(
         &self,
         record: TransactionRecord,
         received_ms: i64,
         reply: Box<dyn Reply>,
+        own_approval: bool,
     ) -> Answer {
         let answer = Answer::from_record(&record);
         if !answer.is_approval() {
             return send_plain(reply, answer).await;
         }
-        if self.now_ms() >= self.send_by(&record, received_ms) {
+        let marked_here = own_approval && record.delivery == Delivery::Sending;
+        if !marked_here && self.now_ms() >= self.send_by(&record, received_ms) {
             // The terminal has given up (or the sweeper is about to run): an approval now could
             // be read as delivered while the terminal treats it as failed. Leave it undelivered;
             // the sweeper cancels it.
             warn!("approval too late to deliver: leaving it to active cancellation");
             return send_plain(reply, Answer::from_state_unavailable(&record)).await;
         }
-        // Usually already marked in the approval's own write (then this writes nothing).
+        // Already marked when `marked_here` (then this writes nothing).
         let sending = match self
             .apply(
                 record.clone(),
@@ -1026,7 +1034,8 @@ impl Core {
             state = record.state.as_str(),
             "replaying to a duplicate"
         );
-        self.answer_with_record(record, received_ms, reply).await
+        self.answer_with_record(record, received_ms, reply, false)
+            .await
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1511,7 +1520,8 @@ impl Core {
             }
         }
         if record.kind == TxnKind::Purchase {
-            self.answer_with_record(record, received_ms, reply).await
+            self.answer_with_record(record, received_ms, reply, false)
+                .await
         } else {
             send_plain(reply, Answer::from_record(&record)).await
         }
