@@ -198,6 +198,23 @@ struct World {
     snapshot: Option<TransactionRecord>,
 }
 
+impl World {
+    /// What the terminal holds after `event` was committed and left the record in `state`.
+    /// SENDING is committed right before the write: from then on the terminal holds the
+    /// approval (a crash before the write is its "no answer" case, which it reverses). A
+    /// committed DeliveryFailed means the write failed: the terminal holds nothing.
+    fn note_committed(&mut self, event: Event, state: TxnState) {
+        if state != TxnState::Approved {
+            return;
+        }
+        match event {
+            Event::DeliveryStarted | Event::Delivered => self.delivered_approval = true,
+            Event::DeliveryFailed => self.delivered_approval = false,
+            _ => {}
+        }
+    }
+}
+
 const TXNS: usize = 3;
 
 async fn run_case(
@@ -279,6 +296,8 @@ async fn run_case(
                         let outcome = store.commit(&change).await.unwrap();
                         if current.version == snapshot.version {
                             prop_assert_eq!(outcome, CommitOutcome::Committed);
+                            // Not stale after all: it is that event, and the world follows it.
+                            worlds[i].note_committed(event, change.record.state);
                         } else {
                             prop_assert!(matches!(outcome, CommitOutcome::Conflict(Some(_))));
                         }
@@ -305,18 +324,10 @@ async fn run_case(
             {
                 worlds[i].reversed = true;
             }
-            let settled = engine.settle(tag, id, event, "model").await.unwrap();
-            // SENDING is committed right before the write: from then on the terminal holds the
-            // approval (a crash before the write is its "no answer" case, which it reverses).
-            if matches!(event, Event::DeliveryStarted | Event::Delivered)
-                && matches!(settled, Settled::Committed(TxnState::Approved, _))
+            if let Settled::Committed(state, _) =
+                engine.settle(tag, id, event, "model").await.unwrap()
             {
-                worlds[i].delivered_approval = true;
-            }
-            if event == Event::DeliveryFailed
-                && matches!(settled, Settled::Committed(TxnState::Approved, _))
-            {
-                worlds[i].delivered_approval = false;
+                worlds[i].note_committed(event, state);
             }
         }
     }
