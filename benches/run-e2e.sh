@@ -18,13 +18,17 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN=$TARGET/release
+BIN=${ASW_BENCH_BIN:-$TARGET/release} # prebuilt binaries elsewhere (implies SKIP_BUILD)
+[[ -n "${ASW_BENCH_BIN:-}" ]] && SKIP_BUILD=1
 WORK=${WORK:-$TARGET/e2e-bench}
 OUT=${OUT:-$WORK/report.json}
 RATES=${RATES:-"100 200 400 800 1600 3200"}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 IDLE=${IDLE:-0}
+# FSYNC=everysec: Redis fsyncs once a second instead of before every reply. Not a production
+# setting for this switch (an acknowledged write could be lost); it shows what durability costs.
+FSYNC=${FSYNC:-always}
 # NOTIFY=0: the switch gives Antom no notification URL, so antom-sim sends no notifyPayment.
 # Each notification costs antom-sim one more RSA signature (3 per purchase instead of 2).
 NOTIFY=${NOTIFY:-1}
@@ -53,7 +57,7 @@ REDIS_PORT=$(free_port); SIM_PORT=$(free_port); POS_PORT=$(free_port)
 HOOK_PORT=$(free_port); ADMIN_PORT=$(free_port)
 rm -rf "$WORK/redis" && mkdir -p "$WORK/redis"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes \
-  --appendfsync always --save '' --maxmemory-policy noeviction --logfile "$WORK/redis/redis.log" &
+  --appendfsync "$FSYNC" --save '' --maxmemory-policy noeviction --logfile "$WORK/redis/redis.log" &
 REDIS=$!
 PIDS+=($REDIS)
 "$BIN/antom-sim" --listen "127.0.0.1:$SIM_PORT" \
@@ -180,10 +184,11 @@ if (( IDLE > 0 )); then
   IDLE_JSON=$(cat "$WORK/idle.json")
 fi
 
-python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" "$NOTIFY" <<'PY'
+python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" "$NOTIFY" "$FSYNC" <<'PY'
 import json, sys, os, glob
 out, signs, best, work, idle = sys.argv[1], float(sys.argv[2] or 0), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 notify = sys.argv[6] != "0"
+fsync = sys.argv[7]
 sweep = {}
 for f in sorted(glob.glob(os.path.join(work, "sweep-*.json.summary.json"))):
     s = json.load(open(f)); sweep[str(s["rate_per_s"])] = s
@@ -200,6 +205,7 @@ report = {
     "efficiency_ratio": purchases / (signs / 2) if signs else None,
     # With notifications antom-sim signs twice per purchase: the machine's ceiling is signs/3.
     "notifications": notify,
+    "redis_appendfsync": fsync,
     "rsa_signs_per_purchase": 3 if notify else 2,
     "efficiency_ratio_all_signs": purchases / (signs / (3 if notify else 2)) if signs else None,
     "half_rate": half,

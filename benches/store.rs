@@ -1,5 +1,5 @@
-//! Store round trips: what one purchase costs in Redis (begin + commit approved + commit
-//! delivered = three atomic scripts), and the SAF enqueue / fetch / ack cycle. Starts its own
+//! Store round trips: what one purchase costs in Redis (begin + commit of the approval with its
+//! `SENDING` mark = two atomic scripts, as the switch writes them), and the SAF enqueue / fetch / ack cycle. Starts its own
 //! redis-server (asw-testkit) twice: with `appendfsync always` (production) and `everysec`
 //! (to separate fsync cost from script cost).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use asw_benches::purchase_record;
 use asw_core::ports::Journal;
-use asw_core::record::{TransactionRecord, plan_change};
+use asw_core::record::{TransactionRecord, mark_sending, plan_change};
 use asw_core::saf::SafQueue;
 use asw_core::state::{CancelReason, Event};
 use asw_store::{RedisStore, StoreConfig};
@@ -29,14 +29,11 @@ fn record(n: u32) -> TransactionRecord {
 async fn purchase(store: &RedisStore, n: u32) {
     let rec = record(n);
     store.begin(&rec).await.unwrap();
-    let approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
+    let mut approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
         .unwrap()
         .unwrap();
+    mark_sending(&mut approved, NOW);
     store.commit(&approved).await.unwrap();
-    let delivered = plan_change(&approved.record, Event::Delivered, NOW, "bench")
-        .unwrap()
-        .unwrap();
-    store.commit(&delivered).await.unwrap();
 }
 
 fn bench_server(c: &mut Criterion, label: &str, fsync: &str) {
@@ -61,7 +58,7 @@ fn bench_server(c: &mut Criterion, label: &str, fsync: &str) {
         b.to_async(&runtime)
             .iter(|| async { store.ping().await.unwrap() })
     });
-    group.bench_function("purchase_begin_approved_delivered", |b| {
+    group.bench_function("purchase_begin_approved_sending", |b| {
         b.to_async(&runtime)
             .iter(|| purchase(&store, counter.fetch_add(1, Ordering::Relaxed)))
     });

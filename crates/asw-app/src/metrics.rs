@@ -102,7 +102,6 @@ pub const EVENTS: &[&str] = &[
     "refund_confirmed",
     "abandoned",
     "delivery_started",
-    "delivered",
     "delivery_failed",
 ];
 /// Antom APIs (`asw_antom::Api::label`).

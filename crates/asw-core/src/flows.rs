@@ -894,7 +894,8 @@ impl Core {
     }
 
     /// Answers the terminal from the journal's view of the transaction. Approvals go through
-    /// the delivery protocol: marked `Sending` before the write, `Delivered` after it.
+    /// the delivery protocol: marked `Sending` (handed over) before the write; only a failed
+    /// write is journaled after it.
     ///
     /// `own_approval` is true when `record` is the result of this request's own approval write:
     /// then a `Sending` mark in it was committed by that write (after the delivery deadline was
@@ -940,44 +941,40 @@ impl Core {
             return send_plain(reply, Answer::from_record(&sending)).await;
         }
         let answer = Answer::from_record(&sending);
-        let event = match reply.send(&answer).await {
-            Ok(()) => Event::Delivered,
-            Err(Undelivered) => {
-                warn!(
-                    "approval could not be delivered: it will be cancelled at the gateway deadline"
-                );
-                Event::DeliveryFailed
-            }
-        };
-        self.record_delivery(sending, event).await;
+        if reply.send(&answer).await.is_err() {
+            warn!("approval could not be delivered: it will be cancelled at the gateway deadline");
+            self.record_failed_delivery(sending).await;
+        }
         answer
     }
 
-    /// Records whether the approval reached the terminal.
+    /// Records that the approval did not reach the terminal, which puts it back under the
+    /// sweeper's watch.
     ///
-    /// `SENDING` already counts as handed to the terminal, so a lost `Delivered` costs nothing;
-    /// a lost `DeliveryFailed` would leave an approval the terminal never got looking handed
-    /// over, so that one is retried for as long as the payment can matter (its expiry), and if
-    /// the sweeper has already passed the gateway deadline the cancel is requested here.
-    async fn record_delivery(&self, sending: TransactionRecord, event: Event) {
-        let give_up_at = match event {
-            Event::DeliveryFailed => sending.payment_expiry_ms,
-            _ => sending.gateway_deadline_ms - self.settings.timing.delivery_margin_ms,
-        };
+    /// Until this commits the record says `SENDING` (handed over, not watched), so it is retried
+    /// for as long as the payment can matter (its expiry); if the gateway deadline has passed
+    /// by then, the cancel is requested here rather than at the sweeper's next pass.
+    async fn record_failed_delivery(&self, sending: TransactionRecord) {
+        let give_up_at = sending.payment_expiry_ms;
         let mut pause = Duration::from_millis(50);
         let recorded = loop {
             match self
-                .apply(sending.clone(), event, "approval write", |_| {})
+                .apply(
+                    sending.clone(),
+                    Event::DeliveryFailed,
+                    "approval write failed",
+                    |_| {},
+                )
                 .await
             {
                 Ok(record) => break record,
                 Err(error) if self.now_ms() + 200 < give_up_at => {
-                    warn!(%error, event = event.name(), "could not record the delivery outcome yet: retrying");
+                    warn!(%error, "could not record the failed approval write yet: retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
                 Err(error) => {
-                    warn!(%error, event = event.name(), "could not record the delivery outcome");
+                    warn!(%error, "could not record the failed approval write");
                     return;
                 }
             }
@@ -986,7 +983,7 @@ impl Core {
             && recorded.delivery == Delivery::Undelivered
             && self.now_ms() >= recorded.gateway_deadline_ms
         {
-            // The sweeper saw SENDING and let the record go; cancel the undelivered approval now.
+            // Due already: do not wait for the sweeper's next pass.
             if let Err(error) = self
                 .apply(
                     recorded,
@@ -1441,14 +1438,18 @@ impl Core {
         answer.refund_request_id = record.refund_request_id.clone();
         answer.payment_request_id = None;
         if answer.is_approval() {
-            // A refund approval needs no active cancellation: send it and record the delivery.
-            let event = match reply.send(&answer).await {
-                Ok(()) => Event::Delivered,
-                Err(Undelivered) => Event::DeliveryFailed,
-            };
-            let _ = self
-                .apply(record, event, "refund answer write", |_| {})
-                .await;
+            // A refund approval needs no active cancellation: only a failed write is recorded,
+            // for operators.
+            if reply.send(&answer).await.is_err() {
+                let _ = self
+                    .apply(
+                        record,
+                        Event::DeliveryFailed,
+                        "refund answer write failed",
+                        |_| {},
+                    )
+                    .await;
+            }
             answer
         } else {
             send_plain(reply, answer).await

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{PaymentRequestId, RefundRequestId, TerminalKey, TxnKind};
-use crate::state::{CancelReason, Delivery, Enqueue, Event, Next, TxnState, next};
+use crate::state::{CancelReason, DeadlineWatch, Delivery, Enqueue, Event, Next, TxnState, next};
 
 /// One transaction as the journal keeps it. Serialised as JSON inside Redis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,8 +178,8 @@ pub struct Change {
     pub cause: String,
     /// Queued work, written in the same step.
     pub enqueue: Option<SafEntry>,
-    /// Remove the record from the deadline index.
-    pub clear_deadline: bool,
+    /// What happens to the record's deadline index entry.
+    pub deadline: DeadlineWatch,
 }
 
 /// The `refundRequestId` of the full refund that replaces a cancel refused with
@@ -205,7 +205,7 @@ pub fn plan_change(
             state,
             delivery,
             enqueue,
-            clear_deadline,
+            deadline,
         } => {
             let mut record = current.clone();
             record.version += 1;
@@ -268,7 +268,7 @@ pub fn plan_change(
                 event,
                 cause: cause.into(),
                 enqueue,
-                clear_deadline,
+                deadline,
             }))
         }
     }
@@ -282,7 +282,9 @@ pub fn mark_sending(change: &mut Change, now_ms: i64) {
     }
     if let Ok(Some(sending)) = plan_change(&change.record, Event::DeliveryStarted, now_ms, "") {
         change.record.delivery = sending.record.delivery;
-        change.clear_deadline |= sending.clear_deadline;
+        if sending.deadline != DeadlineWatch::Keep {
+            change.deadline = sending.deadline;
+        }
     }
 }
 
@@ -354,6 +356,11 @@ mod tests {
         assert_eq!(change.record.state, TxnState::Approved);
         assert_eq!(change.record.delivery, Delivery::Sending);
         assert_eq!(change.enqueue, None);
+        assert_eq!(
+            change.deadline,
+            DeadlineWatch::Stop,
+            "handed over: the sweeper has nothing left to do"
+        );
     }
 
     #[test]

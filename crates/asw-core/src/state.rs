@@ -103,27 +103,43 @@ impl TxnState {
 /// the terminal covers with its own reversal (no answer in time → 0400/0420), exactly as for an
 /// answer lost in the network. Counting `Sending` as unsure instead would cancel approvals the
 /// terminal did receive whenever the process died, or Redis was unreachable, between the write
-/// and the `Delivered` commit — a window of a whole Redis round trip.
+/// and a later commit — a window of a whole Redis round trip.
+///
+/// So a successful write is not journaled at all: it would change nothing the switch decides
+/// and cost every approval one more durable write. Only a failed write is (`Undelivered`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Delivery {
     /// Nothing sent yet.
     #[default]
     None,
-    /// The approval is being written to the terminal; a crash here leaves it unsure (→ cancel).
+    /// Committed right before the approval is written to the terminal: handed over.
+    /// (`DELIVERED`, written by earlier versions after a successful write, reads as this.)
+    #[serde(alias = "DELIVERED")]
     Sending,
-    /// The write of the approval succeeded.
-    Delivered,
     /// The write failed or the connection was gone: cancelled at the gateway deadline unless a
     /// re-sent request gets the approval delivered first.
     Undelivered,
 }
 
 impl Delivery {
-    /// True once the approval was (being) written to the terminal: `Sending` or `Delivered`.
+    /// True once the approval was handed to the terminal (`Sending`).
     pub fn handed_to_terminal(self) -> bool {
-        matches!(self, Delivery::Sending | Delivery::Delivered)
+        self == Delivery::Sending
     }
+}
+
+/// What a transition does to the transaction's entry in the deadline index, the list the
+/// sweeper (active cancellation) works through.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DeadlineWatch {
+    /// Leave the entry as it is.
+    Keep,
+    /// The transaction needs no more watching: remove the entry.
+    Stop,
+    /// Watch it again (an approval handed over whose write then failed): put the entry back,
+    /// due at the gateway deadline.
+    Resume,
 }
 
 /// Why a cancel was queued; stored with the SAF entry and the journal for operators.
@@ -193,8 +209,6 @@ pub enum Event {
     Abandoned,
     /// The approval is about to be written to the terminal.
     DeliveryStarted,
-    /// The approval was written.
-    Delivered,
     /// Writing the approval failed.
     DeliveryFailed,
 }
@@ -213,7 +227,6 @@ impl Event {
             Event::RefundConfirmed => "refund_confirmed",
             Event::Abandoned => "abandoned",
             Event::DeliveryStarted => "delivery_started",
-            Event::Delivered => "delivered",
             Event::DeliveryFailed => "delivery_failed",
         }
     }
@@ -235,7 +248,7 @@ pub enum Enqueue {
 /// The decision of the table for one (state, delivery, event).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Next {
-    /// Move to a new state/delivery, queue work, and say whether the deadline index entry can go.
+    /// Move to a new state/delivery, queue work, and say what happens to the deadline entry.
     Move {
         /// New state.
         state: TxnState,
@@ -243,8 +256,8 @@ pub enum Next {
         delivery: Delivery,
         /// Work queued in the same atomic step.
         enqueue: Enqueue,
-        /// The transaction needs no more watching by the deadline sweeper.
-        clear_deadline: bool,
+        /// What happens to the deadline index entry.
+        deadline: DeadlineWatch,
     },
     /// Legal, nothing changes (a duplicate, a late notification after a cancel, …).
     Ignore,
@@ -253,18 +266,20 @@ pub enum Next {
 }
 
 fn to(state: TxnState, delivery: Delivery, enqueue: Enqueue) -> Next {
-    let clear_deadline = match state {
-        // Approved stays watched until delivered: an undelivered approval must be cancelled.
-        // Kept until the write is confirmed: a SENDING approval can still turn UNDELIVERED.
-        TxnState::Approved => delivery == Delivery::Delivered,
-        TxnState::Pending | TxnState::Unknown => false,
-        _ => true,
+    let deadline = match (state, delivery) {
+        // An approval stays watched until it is handed to the terminal: one never handed over
+        // must be cancelled at the deadline. A failed write puts it back under watch.
+        (TxnState::Approved, Delivery::None) => DeadlineWatch::Keep,
+        (TxnState::Approved, Delivery::Sending) => DeadlineWatch::Stop,
+        (TxnState::Approved, Delivery::Undelivered) => DeadlineWatch::Resume,
+        (TxnState::Pending | TxnState::Unknown, _) => DeadlineWatch::Keep,
+        _ => DeadlineWatch::Stop,
     };
     Next::Move {
         state,
         delivery,
         enqueue,
-        clear_deadline,
+        deadline,
     }
 }
 
@@ -272,7 +287,22 @@ fn to(state: TxnState, delivery: Delivery, enqueue: Enqueue) -> Next {
 pub fn next(kind: TxnKind, state: TxnState, delivery: Delivery, event: Event) -> Next {
     let decided = match kind {
         TxnKind::Purchase => purchase(state, delivery, event),
-        TxnKind::Refund => refund(state, delivery, event),
+        // A refund approval needs no active cancellation: once approved it leaves the index
+        // whatever its delivery (which is recorded for operators only).
+        TxnKind::Refund => match refund(state, delivery, event) {
+            Next::Move {
+                state: TxnState::Approved,
+                delivery,
+                enqueue,
+                ..
+            } => Next::Move {
+                state: TxnState::Approved,
+                delivery,
+                enqueue,
+                deadline: DeadlineWatch::Stop,
+            },
+            other => other,
+        },
     };
     // Past its gateway deadline a transaction that needs nothing more must still leave the
     // deadline index, or the sweeper would find it again and again.
@@ -281,7 +311,7 @@ pub fn next(kind: TxnKind, state: TxnState, delivery: Delivery, event: Event) ->
             state,
             delivery,
             enqueue: Enqueue::Nothing,
-            clear_deadline: true,
+            deadline: DeadlineWatch::Stop,
         };
     }
     // A move to exactly where we are, with nothing queued, is reported as Ignore so that no
@@ -291,7 +321,7 @@ pub fn next(kind: TxnKind, state: TxnState, delivery: Delivery, event: Event) ->
             state: s,
             delivery: d,
             enqueue: Enqueue::Nothing,
-            clear_deadline: false,
+            deadline: DeadlineWatch::Keep,
         } if s == state && d == delivery => Next::Ignore,
         other => other,
     }
@@ -379,15 +409,14 @@ fn purchase(state: TxnState, delivery: Delivery, event: Event) -> Next {
 
         // Delivery of an approval.
         (S::Approved, Event::DeliveryStarted) => match delivery {
-            D::Delivered => Next::Ignore,
+            D::Sending => Next::Ignore,
             _ => to(S::Approved, D::Sending, E::Nothing),
         },
-        (S::Approved, Event::Delivered) => to(S::Approved, D::Delivered, E::Nothing),
         (S::Approved, Event::DeliveryFailed) => match delivery {
-            D::Delivered => Next::Ignore,
+            D::Undelivered => Next::Ignore,
             _ => to(S::Approved, D::Undelivered, E::Nothing),
         },
-        (_, Event::DeliveryStarted | Event::Delivered | Event::DeliveryFailed) => Next::Illegal,
+        (_, Event::DeliveryStarted | Event::DeliveryFailed) => Next::Illegal,
     }
 }
 
@@ -415,9 +444,8 @@ fn refund(state: TxnState, delivery: Delivery, event: Event) -> Next {
         (_, Event::RefundConfirmed | Event::Abandoned) => Next::Ignore,
         (_, Event::CancelConfirmed | Event::CancelWindowExceeded) => Next::Illegal,
         (S::Approved, Event::DeliveryStarted) => to(S::Approved, D::Sending, E::Nothing),
-        (S::Approved, Event::Delivered) => to(S::Approved, D::Delivered, E::Nothing),
         (S::Approved, Event::DeliveryFailed) => to(S::Approved, D::Undelivered, E::Nothing),
-        (_, Event::DeliveryStarted | Event::Delivered | Event::DeliveryFailed) => Next::Ignore,
+        (_, Event::DeliveryStarted | Event::DeliveryFailed) => Next::Ignore,
     }
 }
 
@@ -441,7 +469,6 @@ mod tests {
             Just(Event::RefundConfirmed),
             Just(Event::Abandoned),
             Just(Event::DeliveryStarted),
-            Just(Event::Delivered),
             Just(Event::DeliveryFailed),
         ]
     }
@@ -462,6 +489,8 @@ mod tests {
             let mut state = TxnState::Pending;
             let mut delivery = Delivery::None;
             let mut queued_cancel = false;
+            // Whether the deadline index holds the transaction (begin puts it there).
+            let mut watched = true;
             let mut world = World::default();
             for event in events {
                 // Only feed events the real world can produce in this state.
@@ -469,13 +498,18 @@ mod tests {
                     Event::CancelConfirmed | Event::CancelWindowExceeded | Event::Abandoned
                         if state != TxnState::CancelPending => continue,
                     Event::RefundConfirmed if state != TxnState::RefundPending => continue,
-                    Event::Delivered | Event::DeliveryFailed if delivery != Delivery::Sending => continue,
+                    Event::DeliveryFailed if delivery != Delivery::Sending => continue,
                     Event::Succeeded => world.antom_succeeded = true,
                     _ => {}
                 }
                 let before = state;
                 match next(TxnKind::Purchase, state, delivery, event) {
-                    Next::Move { state: s, delivery: d, enqueue, .. } => {
+                    Next::Move { state: s, delivery: d, enqueue, deadline } => {
+                        match deadline {
+                            DeadlineWatch::Keep => {}
+                            DeadlineWatch::Stop => watched = false,
+                            DeadlineWatch::Resume => watched = true,
+                        }
                         if s == TxnState::Approved {
                             prop_assert!(before == TxnState::Approved || event == Event::Succeeded);
                         }
@@ -504,10 +538,15 @@ mod tests {
                     Next::Illegal => {}
                 }
             }
-            // The sweeper runs at the gateway deadline.
-            if let Next::Move { state: s, delivery: d, enqueue, .. } =
-                next(TxnKind::Purchase, state, delivery, Event::GatewayDeadline)
-            {
+            // The sweeper runs at the gateway deadline, and sees only what the index holds.
+            let swept = next(TxnKind::Purchase, state, delivery, Event::GatewayDeadline);
+            if !watched {
+                prop_assert!(
+                    !matches!(swept, Next::Move { enqueue: Enqueue::Cancel, .. }),
+                    "left the deadline index but still needs a cancel: {:?}/{:?}", state, delivery
+                );
+            }
+            if let (true, Next::Move { state: s, delivery: d, enqueue, .. }) = (watched, swept) {
                 if enqueue == Enqueue::Cancel { queued_cancel = true; }
                 state = s;
                 delivery = d;
@@ -543,11 +582,11 @@ mod tests {
     }
 
     #[test]
-    fn delivered_approval_survives_the_sweeper_but_not_a_reversal() {
+    fn handed_over_approval_survives_the_sweeper_but_not_a_reversal() {
         let swept = next(
             TxnKind::Purchase,
             TxnState::Approved,
-            Delivery::Delivered,
+            Delivery::Sending,
             Event::GatewayDeadline,
         );
         assert!(matches!(
@@ -561,7 +600,7 @@ mod tests {
         let reversed = next(
             TxnKind::Purchase,
             TxnState::Approved,
-            Delivery::Delivered,
+            Delivery::Sending,
             Event::CancelRequested(CancelReason::ReversalAdvice),
         );
         assert!(matches!(
@@ -594,16 +633,68 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_approval_write_puts_the_purchase_back_under_watch() {
+        let handed = next(
+            TxnKind::Purchase,
+            TxnState::Approved,
+            Delivery::None,
+            Event::DeliveryStarted,
+        );
+        assert!(matches!(
+            handed,
+            Next::Move {
+                delivery: Delivery::Sending,
+                deadline: DeadlineWatch::Stop,
+                ..
+            }
+        ));
+        let failed = next(
+            TxnKind::Purchase,
+            TxnState::Approved,
+            Delivery::Sending,
+            Event::DeliveryFailed,
+        );
+        assert!(matches!(
+            failed,
+            Next::Move {
+                delivery: Delivery::Undelivered,
+                deadline: DeadlineWatch::Resume,
+                ..
+            }
+        ));
+        // A refund approval is never cancelled, so it never comes back.
+        let refund = next(
+            TxnKind::Refund,
+            TxnState::Approved,
+            Delivery::Sending,
+            Event::DeliveryFailed,
+        );
+        assert!(matches!(
+            refund,
+            Next::Move {
+                deadline: DeadlineWatch::Stop,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn records_written_as_delivered_by_earlier_versions_read_as_handed_over() {
+        let read: Result<Delivery, _> = serde_json::from_str("\"DELIVERED\"");
+        assert_eq!(read.ok(), Some(Delivery::Sending));
+    }
+
+    #[test]
     fn gateway_deadline_always_lets_settled_records_leave_the_index() {
         for kind in [TxnKind::Purchase, TxnKind::Refund] {
             for state in TxnState::ALL {
-                for delivery in [Delivery::None, Delivery::Delivered] {
+                for delivery in [Delivery::None, Delivery::Sending] {
                     let next = next(kind, state, delivery, Event::GatewayDeadline);
                     assert!(
                         matches!(
                             next,
                             Next::Move {
-                                clear_deadline: true,
+                                deadline: DeadlineWatch::Stop,
                                 ..
                             }
                         ),
@@ -661,7 +752,6 @@ mod tests {
             Event::RefundConfirmed,
             Event::Abandoned,
             Event::DeliveryStarted,
-            Event::Delivered,
             Event::DeliveryFailed,
         ];
         for kind in [TxnKind::Purchase, TxnKind::Refund] {

@@ -11,7 +11,7 @@ use asw_core::ports::{
 };
 use asw_core::record::{SafAction, SafEntry, fallback_refund_request_id};
 use asw_core::saf::SafQueue;
-use asw_core::state::{CancelReason, Delivery, Event, TxnState};
+use asw_core::state::{CancelReason, DeadlineWatch, Delivery, Event, TxnState};
 use asw_reversal::Disposition;
 use common::*;
 
@@ -342,7 +342,7 @@ async fn a_cancel_never_overtakes_its_pay() {
         event: Event::Uncertain,
         cause: "pay answered U".into(),
         enqueue: None,
-        clear_deadline: false,
+        deadline: DeadlineWatch::Keep,
     };
     rig.store.commit(&change).await.unwrap();
     let current = rig.load(&rec).await;
@@ -363,11 +363,10 @@ async fn sweeper_cancels_everything_not_delivered_approved_exactly_once() {
     for r in [&pending, &delivered, &undelivered, &declined] {
         rig.store.begin(r).await.unwrap();
     }
-    rig.walk(
-        &delivered,
-        &[Event::Succeeded, Event::DeliveryStarted, Event::Delivered],
-    )
-    .await;
+    // Handed over: SENDING committed and the write succeeded (nothing more is journaled).
+    rig.walk(&delivered, &[Event::Succeeded, Event::DeliveryStarted])
+        .await;
+    // Handed over, then the write failed: back under the sweeper's watch.
     rig.walk(
         &undelivered,
         &[
@@ -403,7 +402,7 @@ async fn sweeper_cancels_everything_not_delivered_approved_exactly_once() {
     let kept = rig.load(&delivered).await;
     assert_eq!(
         (kept.state, kept.delivery),
-        (TxnState::Approved, Delivery::Delivered)
+        (TxnState::Approved, Delivery::Sending)
     );
     assert_eq!(rig.load(&declined).await.state, TxnState::Declined);
     assert_eq!(rig.upstream.total("cancel"), 2);

@@ -5,6 +5,7 @@ use asw_core::ports::{
     BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
 };
 use asw_core::record::{Change, SafEntry, TransactionRecord};
+use asw_core::state::DeadlineWatch;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -216,13 +217,19 @@ impl Journal for RedisStore {
                 record.version.to_string(),
                 to_json(record, "record")?,
                 self.ttl_arg(),
-                if change.clear_deadline { "1" } else { "0" }.to_string(),
+                match change.deadline {
+                    DeadlineWatch::Keep => "0",
+                    DeadlineWatch::Stop => "1",
+                    DeadlineWatch::Resume => "2",
+                }
+                .to_string(),
                 deadline_member(&record.tag, &journal_id),
                 saf_json,
                 journal_id.clone(),
                 audit_tail_json(&audit)?,
                 self.audit_len(),
                 record.state.as_str().to_string(),
+                record.gateway_deadline_ms.to_string(),
             ],
         };
         let durable = change.enqueue.is_some();

@@ -55,7 +55,6 @@ pub fn describe_metrics() {
         "refund_confirmed",
         "abandoned",
         "delivery_started",
-        "delivered",
         "delivery_failed",
     ] {
         for outcome in ["committed", "conflict"] {

@@ -40,9 +40,10 @@ return {'started'}
 /// Compare-and-set of a record with its side effects.
 ///
 /// KEYS: txn, dedup, deadlines, saf, audit, txnlog.
-/// ARGV: expected version, new version, record json, ttl ms, clear deadline (0/1), deadline
-/// member, SAF entry json ('' for none), journal id, log json without its opening brace (the
-/// previous state is prepended here, read from the record), audit maxlen, new state name.
+/// ARGV: expected version, new version, record json, ttl ms, deadline index (0 keep, 1 remove,
+/// 2 add back), deadline member, SAF entry json ('' for none), journal id, log json without its
+/// opening brace (the previous state is prepended here, read from the record), audit maxlen,
+/// new state name, gateway deadline ms (the score when added back).
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -54,7 +55,11 @@ local log = '{"from":"' .. from .. '",' .. ARGV[9]
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-if ARGV[5] == '1' then redis.call('ZREM', KEYS[3], ARGV[6]) end
+if ARGV[5] == '1' then
+  redis.call('ZREM', KEYS[3], ARGV[6])
+elseif ARGV[5] == '2' then
+  redis.call('ZADD', KEYS[3], ARGV[12], ARGV[6])
+end
 local id = ''
 if ARGV[7] ~= '' then id = redis.call('XADD', KEYS[4], '*', 'e', ARGV[7], 'a', '0') end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[10], '*', 'j', ARGV[8], 'x', log)
