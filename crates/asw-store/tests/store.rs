@@ -8,7 +8,7 @@ use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
 use asw_core::ports::{
     BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
 };
-use asw_core::record::{SafAction, SafEntry, TransactionRecord, plan_change};
+use asw_core::record::{SafAction, SafEntry, TransactionRecord, mark_sending, plan_change};
 use asw_core::saf::SafQueue;
 use asw_core::state::{CancelReason, Delivery, Event, TxnState};
 use asw_store::{ConnectError, Durability, QueuePlace, RedisStore, StoreConfig};
@@ -472,6 +472,45 @@ async fn sweeper_leases_due_entries_and_forgets_expired_records() {
         .await
         .unwrap();
     assert_eq!(left, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_over_approval_leaves_the_deadline_index_and_a_failed_write_brings_it_back() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let rec = record(31);
+    store.begin(&rec).await.unwrap();
+    let after_deadline = rec.gateway_deadline_ms + 1;
+    let mut approved = plan_change(&rec, Event::Succeeded, NOW + 1, "pay S")
+        .unwrap()
+        .expect("a move");
+    mark_sending(&mut approved, NOW + 1);
+    assert_eq!(
+        store.commit(&approved).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert!(
+        store
+            .due_for_sweep(after_deadline, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "SENDING is handed over: nothing left for the sweeper"
+    );
+    let failed = apply(&store, &approved.record, Event::DeliveryFailed).await;
+    assert_eq!(failed.delivery, Delivery::Undelivered);
+    assert!(
+        store
+            .due_for_sweep(rec.gateway_deadline_ms - 1, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "back in the index, due at the gateway deadline and not before"
+    );
+    assert_eq!(
+        store.due_for_sweep(after_deadline, 10).await.unwrap(),
+        vec![(rec.tag.clone(), rec.journal_id().to_string())]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
