@@ -468,12 +468,14 @@ impl Config {
             if m.terminals.is_empty() {
                 push(&at("terminals"), "at least one terminal".into());
             }
+            let mut tids = HashSet::new();
             for (j, t) in m.terminals.iter().enumerate() {
+                let at_tid = format!("merchants[{i}].terminals[{j}].terminal_id");
                 if t.terminal_id.is_empty() || t.terminal_id.len() > 8 {
-                    push(
-                        &format!("merchants[{i}].terminals[{j}].terminal_id"),
-                        "1 to 8 characters (F41)".into(),
-                    );
+                    push(&at_tid, "1 to 8 characters (F41)".into());
+                }
+                if !tids.insert(t.terminal_id.trim_end()) {
+                    push(&at_tid, "duplicate terminal id for this merchant".into());
                 }
             }
             if let Some(c) = &m.settlement_currency

@@ -96,6 +96,23 @@ fn unknown_keys_and_bad_values_are_reported_with_exit_64() {
 }
 
 #[test]
+fn a_terminal_configured_twice_for_one_merchant_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let mut text = std::fs::read_to_string(&config).expect("read");
+    text.push_str("[[merchants.terminals]]\nterminal_id = \"T0000001\"\nenabled = false\n");
+    std::fs::write(&config, text).expect("write");
+    let output = check(&config, &[]);
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("merchants[0].terminals[1].terminal_id"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("duplicate terminal id"), "{stderr}");
+}
+
+#[test]
 fn missing_key_files_are_reported_before_anything_starts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = valid_config(dir.path());

@@ -538,7 +538,7 @@ impl Core {
             amount,
             payment_code: Some(request.payment_code.clone()),
             scenario: PayScenario::PaymentCode,
-            merchant: (*merchant).clone(),
+            merchant: Arc::clone(&merchant),
             terminal_id: request.key.terminal_id.clone(),
             terminal_request_time: terminal_time,
             reference_order_id: request.reference_order_id.clone(),

@@ -62,7 +62,7 @@ impl IsoFront {
         });
         let processing = request.get_str(3).unwrap_or_default();
         match (mti.as_str(), processing) {
-            ("0200", processing_code::PURCHASE) => match purchase(&request) {
+            ("0200", processing_code::PURCHASE) => match purchase_request(&request) {
                 Ok(p) => self.core.purchase(p, respond).await,
                 Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
             },
@@ -248,7 +248,9 @@ fn content_digest(message: &Message, fields: &[u8], code: Option<&str>) -> Strin
     hex::encode(ctx.finish().as_ref())
 }
 
-fn purchase(message: &Message) -> Result<PurchaseRequest, &'static str> {
+/// Reads a 0200 purchase into the core's request (the terminal key, amount, payment code from
+/// F48 `PC`, and the digest that tells a re-send from a different request with the same key).
+pub fn purchase_request(message: &Message) -> Result<PurchaseRequest, &'static str> {
     let key = key(message)?;
     let (amount_minor, currency_numeric) = amount(message)?;
     let tlv = private_data(message)?.ok_or("missing F48")?;

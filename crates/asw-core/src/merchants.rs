@@ -20,9 +20,18 @@ pub enum MerchantError {
 }
 
 /// Immutable lookup table built from the configuration.
+///
+/// Terminals are indexed per merchant: a chain may configure thousands of them, and every
+/// transaction looks one up.
 #[derive(Clone, Debug, Default)]
 pub struct MerchantDirectory {
-    merchants: HashMap<String, Arc<MerchantProfile>>,
+    merchants: HashMap<String, MerchantEntry>,
+}
+
+#[derive(Clone, Debug)]
+struct MerchantEntry {
+    profile: Arc<MerchantProfile>,
+    terminals: HashMap<String, TerminalProfile>,
 }
 
 impl MerchantDirectory {
@@ -31,7 +40,21 @@ impl MerchantDirectory {
     pub fn new(profiles: impl IntoIterator<Item = MerchantProfile>) -> Self {
         let merchants = profiles
             .into_iter()
-            .map(|p| (p.merchant_id.trim_end().to_string(), Arc::new(p)))
+            .map(|p| {
+                // The first entry of a terminal id wins, as the linear search did before the
+                // index (configuration validation reports duplicates).
+                let mut terminals = HashMap::with_capacity(p.terminals.len());
+                for t in &p.terminals {
+                    terminals
+                        .entry(t.terminal_id.trim_end().to_string())
+                        .or_insert_with(|| t.clone());
+                }
+                let entry = MerchantEntry {
+                    profile: Arc::new(p),
+                    terminals,
+                };
+                (entry.profile.merchant_id.trim_end().to_string(), entry)
+            })
             .collect();
         Self { merchants }
     }
@@ -48,18 +71,19 @@ impl MerchantDirectory {
             .ok_or(MerchantError::UnknownMerchant)?;
         let terminal = merchant
             .terminals
-            .iter()
-            .find(|t| t.terminal_id.trim_end() == terminal_id.trim_end())
+            .get(terminal_id.trim_end())
             .ok_or(MerchantError::UnknownTerminal)?;
         if !terminal.enabled {
             return Err(MerchantError::TerminalDisabled);
         }
-        Ok((Arc::clone(merchant), terminal.clone()))
+        Ok((Arc::clone(&merchant.profile), terminal.clone()))
     }
 
     /// The merchant alone (reversals of unknown terminals still need the client to cancel with).
     pub fn merchant(&self, merchant_id: &str) -> Option<Arc<MerchantProfile>> {
-        self.merchants.get(merchant_id.trim_end()).cloned()
+        self.merchants
+            .get(merchant_id.trim_end())
+            .map(|m| Arc::clone(&m.profile))
     }
 
     /// Number of configured merchants.
@@ -70,5 +94,65 @@ impl MerchantDirectory {
     /// True when no merchant is configured.
     pub fn is_empty(&self) -> bool {
         self.merchants.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merchant(id: &str, terminals: &[(&str, bool)]) -> MerchantProfile {
+        MerchantProfile {
+            merchant_id: id.into(),
+            client: "default".into(),
+            reference_merchant_id: format!("R{id}"),
+            merchant_name: "Shop".into(),
+            mcc: "5411".into(),
+            store_id: "S1".into(),
+            store_name: "Store".into(),
+            store_mcc: None,
+            settlement_currency: None,
+            merchant_region: None,
+            utc_offset_minutes: 0,
+            terminals: terminals
+                .iter()
+                .map(|(tid, enabled)| TerminalProfile {
+                    terminal_id: (*tid).into(),
+                    enabled: *enabled,
+                    refunds: true,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn lookup_matches_padded_ids_and_refuses_unknown_or_disabled_terminals() {
+        let many: Vec<(String, bool)> = (0..10_000).map(|i| (format!("T{i:07}"), true)).collect();
+        let many: Vec<(&str, bool)> = many.iter().map(|(t, e)| (t.as_str(), *e)).collect();
+        let directory = MerchantDirectory::new([
+            merchant("M1", &many),
+            merchant("M2", &[("OFF1", false), ("OFF1", true)]),
+        ]);
+        let (m, t) = directory
+            .lookup("M1             ", "T0009999")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (m.merchant_id.as_str(), t.terminal_id.as_str()),
+            ("M1", "T0009999")
+        );
+        assert_eq!(
+            directory.lookup("M1", "T9999999").err(),
+            Some(MerchantError::UnknownTerminal)
+        );
+        assert_eq!(
+            directory.lookup("M3", "T0000001").err(),
+            Some(MerchantError::UnknownMerchant)
+        );
+        // The first entry of a duplicated terminal id wins (validation reports the duplicate).
+        assert_eq!(
+            directory.lookup("M2", "OFF1    ").err(),
+            Some(MerchantError::TerminalDisabled)
+        );
+        assert!(directory.merchant("M2").is_some());
     }
 }

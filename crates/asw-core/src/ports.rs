@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::domain::{MerchantProfile, Money, PaymentCode, PaymentRequestId, RefundRequestId};
@@ -64,8 +65,8 @@ pub struct PayCommand {
     pub payment_code: Option<PaymentCode>,
     /// Scenario.
     pub scenario: PayScenario,
-    /// Merchant and store data.
-    pub merchant: MerchantProfile,
+    /// Merchant and store data (shared with the directory, not copied per payment).
+    pub merchant: Arc<MerchantProfile>,
     /// F41 of the terminal (Antom `order.env.storeTerminalId`).
     pub terminal_id: String,
     /// Terminal local time of the request (Antom `order.env.storeTerminalRequestTime`).

@@ -79,7 +79,7 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
         amount: Money::from_iso(rec.amount_minor, 702).unwrap(),
         payment_code: Some(PaymentCode::new("281012345678901200")), // "00": paid at once
         scenario: PayScenario::PaymentCode,
-        merchant: MerchantProfile {
+        merchant: std::sync::Arc::new(MerchantProfile {
             merchant_id: "M1".into(),
             client: "default".into(),
             reference_merchant_id: "RM1".into(),
@@ -92,7 +92,7 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
             merchant_region: None,
             utc_offset_minutes: 0,
             terminals: vec![],
-        },
+        }),
         terminal_id: "T1".into(),
         terminal_request_time: time::OffsetDateTime::now_utc(),
         reference_order_id: None,

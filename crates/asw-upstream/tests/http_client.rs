@@ -281,7 +281,7 @@ fn pay_command(client: &str, id: &str) -> PayCommand {
         amount: Money::from_iso(1234, 702).unwrap(),
         payment_code: Some(PaymentCode::new("281012345678901234")),
         scenario: PayScenario::PaymentCode,
-        merchant: merchant(),
+        merchant: std::sync::Arc::new(merchant()),
         terminal_id: "T0001".into(),
         terminal_request_time: time::macros::datetime!(2023-11-14 22:13:20 +08:00),
         reference_order_id: None,
