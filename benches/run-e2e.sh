@@ -13,7 +13,8 @@
 #     and echo p99 (benches/idle_echo.py).
 #
 # Output: a JSON report ($OUT, default target/e2e-bench/report.json) and a summary on stdout.
-# Usage: benches/run-e2e.sh            (RATES="200 400 800 1600" DURATION=10 IDLE=10000 ...)
+# Usage: benches/run-e2e.sh  (RATES="200 400 800 1600" DURATION=10 IDLE=10000 NOTIFY=0
+#        EXTRA_TERMINALS=10000 FSYNC=everysec ASW_BENCH_BIN=dir ...)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -26,6 +27,9 @@ RATES=${RATES:-"100 200 400 800 1600 3200"}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 IDLE=${IDLE:-0}
+# EXTRA_TERMINALS=N: configure N more terminals on the merchant that never connect (a chain's
+# directory), to see what the merchant lookup costs per transaction.
+EXTRA_TERMINALS=${EXTRA_TERMINALS:-0}
 # FSYNC=everysec: Redis fsyncs once a second instead of before every reply. Not a production
 # setting for this switch (an acknowledged write could be lost); it shows what durability costs.
 FSYNC=${FSYNC:-always}
@@ -106,6 +110,9 @@ EOF
   done
   for i in $(seq 0 $((IDLE > 0 ? IDLE - 1 : -1))); do
     printf '[[merchants.terminals]]\nterminal_id = "I%07d"\n' "$i"
+  done
+  for i in $(seq 0 $((EXTRA_TERMINALS > 0 ? EXTRA_TERMINALS - 1 : -1))); do
+    printf '[[merchants.terminals]]\nterminal_id = "X%07d"\n' "$i"
   done
 } > "$WORK/switch.toml"
 
