@@ -153,6 +153,24 @@ async fn delivered_approval_is_not_cancelled_after_the_gateway_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_resend_of_a_delivered_approval_does_not_cancel_it() {
+    let h = Harness::start().await;
+    let mut t = TestTerminal::connect(h.downstream()).await;
+    let (message, _) = t.purchase_message("000014", 1550, &code("00"));
+    let first = t.request(&message).await;
+    assert_eq!(first.code(), "00");
+    let prid = first.payment_request_id().expect("PR");
+    // The same request again on a new connection that hangs up at once: the switch's re-send
+    // of the approval fails, but the terminal holds the first one.
+    let mut again = TestTerminal::connect(h.downstream()).await;
+    again.send(&message).await;
+    drop(again);
+    tokio::time::sleep(Duration::from_millis(9_500)).await;
+    assert_eq!(h.payment(&prid).expect("payment").status, "SUCCESS");
+    assert_eq!(h.calls("cancel", &prid), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_replay_the_answer_or_get_94() {
     let h = Harness::start().await;
     let mut t = TestTerminal::connect(h.downstream()).await;

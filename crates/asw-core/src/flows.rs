@@ -7,6 +7,7 @@
 //! deadline sweeper and the reversal engine can finish.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -920,13 +921,20 @@ impl Core {
             warn!("approval too late to deliver: leaving it to active cancellation");
             return send_plain(reply, Answer::from_state_unavailable(&record)).await;
         }
-        // Already marked when `marked_here` (then this writes nothing).
+        // Already marked when `marked_here` (then this writes nothing). Whether this request's
+        // own commit made the mark decides what a failed write means below.
+        let marked_now = AtomicBool::new(false);
         let sending = match self
-            .apply(
+            .commit_planned(
                 record.clone(),
                 Event::DeliveryStarted,
                 "sending approval",
-                |_| {},
+                |current, now| {
+                    let change =
+                        plan_change(current, Event::DeliveryStarted, now, "sending approval")?;
+                    marked_now.store(change.is_some(), Ordering::Relaxed);
+                    Ok(change)
+                },
             )
             .await
         {
@@ -942,8 +950,17 @@ impl Core {
         }
         let answer = Answer::from_record(&sending);
         if reply.send(&answer).await.is_err() {
-            warn!("approval could not be delivered: it will be cancelled at the gateway deadline");
-            self.record_failed_delivery(sending).await;
+            if marked_here || marked_now.load(Ordering::Relaxed) {
+                warn!(
+                    "approval could not be delivered: it will be cancelled at the gateway deadline"
+                );
+                self.record_failed_delivery(sending).await;
+            } else {
+                // A re-send of an approval an earlier write already handed over: the terminal may
+                // hold that one, so this failure proves nothing and must not un-hand it. A
+                // terminal that got neither reverses on its own timeout.
+                warn!("re-sent approval could not be written: the earlier hand-over stands");
+            }
         }
         answer
     }
