@@ -284,7 +284,9 @@ pub struct MerchantProfile {
     /// The store's UTC offset in minutes, to turn F12/F13 into `storeTerminalRequestTime`.
     #[serde(default)]
     pub utc_offset_minutes: i16,
-    /// Terminals (F41) allowed to transact for this merchant.
+    /// Terminals (F41) allowed to transact for this merchant. As configured; the
+    /// [`crate::merchants::MerchantDirectory`] moves them into its index, so profiles handed out
+    /// by the directory carry none.
     #[serde(default)]
     pub terminals: Vec<TerminalProfile>,
 }

@@ -41,7 +41,7 @@ pub struct Timing {
     pub terminal_timeout_ms: i64,
     /// The switch answers by then at the latest (91 and a queued cancel if still unknown).
     pub response_deadline_ms: i64,
-    /// Active cancellation: anything not delivered-approved by then is cancelled.
+    /// Active cancellation: anything not approved and handed to the terminal by then is cancelled.
     pub gateway_deadline_ms: i64,
     /// Interval between `inquiryPayment` polls while the outcome is unknown.
     pub inquiry_interval_ms: i64,

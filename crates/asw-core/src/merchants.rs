@@ -40,14 +40,16 @@ impl MerchantDirectory {
     pub fn new(profiles: impl IntoIterator<Item = MerchantProfile>) -> Self {
         let merchants = profiles
             .into_iter()
-            .map(|p| {
-                // The first entry of a terminal id wins, as the linear search did before the
-                // index (configuration validation reports duplicates).
-                let mut terminals = HashMap::with_capacity(p.terminals.len());
-                for t in &p.terminals {
+            .map(|mut p| {
+                // The terminals move into the index (one copy; the shared profile carries only
+                // merchant data). The first entry of a terminal id wins, as the linear search
+                // did before the index (configuration validation reports duplicates).
+                let listed = std::mem::take(&mut p.terminals);
+                let mut terminals = HashMap::with_capacity(listed.len());
+                for t in listed {
                     terminals
                         .entry(t.terminal_id.trim_end().to_string())
-                        .or_insert_with(|| t.clone());
+                        .or_insert(t);
                 }
                 let entry = MerchantEntry {
                     profile: Arc::new(p),

@@ -78,7 +78,7 @@ pub struct TransactionRecord {
     pub response_deadline_ms: i64,
     /// The terminal gives up waiting at this time: an approval is never sent after it.
     pub terminal_deadline_ms: i64,
-    /// Active cancellation time: everything not delivered-approved is cancelled after it.
+    /// Active cancellation time: everything not approved and handed to the terminal is cancelled after it.
     pub gateway_deadline_ms: i64,
     /// After this time Antom can no longer turn the payment into SUCCESS (`paymentExpiryTime`).
     pub payment_expiry_ms: i64,

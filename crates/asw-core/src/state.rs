@@ -150,7 +150,7 @@ pub enum CancelReason {
     ResponseDeadline,
     /// The polling found a failure it could not classify as a decline.
     InquiryFailed,
-    /// Past the gateway deadline without a delivered approval (active cancellation).
+    /// Past the gateway deadline without an approval handed to the terminal (active cancellation).
     GatewayDeadline,
     /// A 0400/0401 reversal request from the terminal.
     ReversalRequest,
@@ -177,7 +177,7 @@ impl CancelReason {
     }
 
     /// True for reversals the terminal (or a downstream system) asked for: these cancel even a
-    /// delivered approval, because the terminal itself no longer considers it approved.
+    /// approval handed to the terminal, because the terminal itself no longer considers it approved.
     pub fn is_from_downstream(self) -> bool {
         matches!(
             self,

@@ -241,7 +241,7 @@ impl ReversalEngine {
 
     /// One pass of the deadline sweeper (active cancellation): every transaction past its
     /// gateway deadline gets `GatewayDeadline`; the table decides (cancel unless it is a
-    /// delivered approval or a settled failure). Returns how many transactions it looked at.
+    /// an approval handed to the terminal or a settled failure). Returns how many transactions it looked at.
     pub async fn sweep_once(&self) -> Result<usize, EngineError> {
         let now = self.clock.now_ms();
         let due = self
