@@ -223,6 +223,31 @@ impl Harness {
             .count()
     }
 
+    /// Waits until the simulator has logged at least `at_least` calls of `api` for a payment and
+    /// returns how many it has (or panics after `within`). The simulator logs a call when it
+    /// answers, which is after the call changed the payment: a test that saw the new status must
+    /// wait for the log rather than read it at once.
+    pub async fn wait_for_calls(
+        &self,
+        api: &str,
+        payment_request_id: &str,
+        at_least: usize,
+        within: Duration,
+    ) -> usize {
+        let start = Instant::now();
+        loop {
+            let seen = self.calls(api, payment_request_id);
+            if seen >= at_least {
+                return seen;
+            }
+            assert!(
+                start.elapsed() < within,
+                "payment {payment_request_id}: expected {at_least} {api} calls, saw {seen} after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until the simulator holds `status` for the payment (or panics after `within`).
     pub async fn wait_for_status(&self, payment_request_id: &str, status: &str, within: Duration) {
         let start = Instant::now();

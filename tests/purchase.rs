@@ -88,7 +88,10 @@ async fn unknown_forever_answers_91_and_cancels_at_antom() {
     let prid = response.payment_request_id().expect("PR");
     h.wait_for_status(&prid, "CANCELLED", Duration::from_secs(10))
         .await;
-    assert_eq!(h.calls("cancel", &prid), 1);
+    let cancels = h
+        .wait_for_calls("cancel", &prid, 1, Duration::from_secs(2))
+        .await;
+    assert_eq!(cancels, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,6 +23,9 @@ async fn reversal_advice_and_its_repeat_cancel_exactly_once() {
     assert_eq!(ack.code(), "00");
     h.wait_for_status(&prid, "CANCELLED", Duration::from_secs(10))
         .await;
+    h.wait_for_calls("cancel", &prid, 1, Duration::from_secs(2))
+        .await;
+    // A repeated advice must not add a second cancel: give one a chance to show up.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(h.calls("cancel", &prid), 1);
 }
@@ -40,7 +43,10 @@ async fn reversal_request_cancels_and_answers_0410() {
     assert_eq!(ack.code(), "00");
     h.wait_for_status(&prid, "CANCELLED", Duration::from_secs(10))
         .await;
-    assert_eq!(h.calls("cancel", &prid), 1);
+    let cancels = h
+        .wait_for_calls("cancel", &prid, 1, Duration::from_secs(2))
+        .await;
+    assert_eq!(cancels, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,8 +55,8 @@ async fn slow_answers_committed_late_committed_and_not_committed() {
         .unwrap_err();
     assert!(err.is_timeout());
     assert_eq!(sim.payment("f-slow-c").unwrap().status, "SUCCESS");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let call = sim.calls().pop().unwrap();
+    // The call is logged once the simulator notices the closed connection, not before.
+    let call = last_call_of(&sim, "f-slow-c").await;
     assert!(call.client_gone, "the client timed out first: {call:?}");
     assert_eq!(call.result_code, "SUCCESS");
 
@@ -278,4 +278,27 @@ async fn fault_mix_leaves_scenario_codes_alone() {
         .await;
     assert_eq!(r.status, 503);
     sim.shutdown().await;
+}
+
+/// The last logged call for a payment, waiting (up to 5 s) for the simulator to log it.
+async fn last_call_of(
+    sim: &asw_antom_sim::SimHandle,
+    payment_request_id: &str,
+) -> asw_antom_sim::CallRecord {
+    let start = Instant::now();
+    loop {
+        let found = sim
+            .calls()
+            .into_iter()
+            .rev()
+            .find(|c| c.payment_request_id.as_deref() == Some(payment_request_id));
+        if let Some(call) = found {
+            return call;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no call logged for {payment_request_id}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
