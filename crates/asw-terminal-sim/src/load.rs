@@ -43,6 +43,10 @@ pub enum Scenario {
     Advice,
     /// A purchase on its own connection, closed right after sending (no answer seen).
     Disconnect,
+    /// A purchase, then, once answered, the same request again on its own connection that is
+    /// closed right after sending: a duplicate whose answer nobody reads. The terminal keeps
+    /// the first answer, so the switch must not undo it when re-sending the answer fails.
+    Resend,
 }
 
 impl Scenario {
@@ -54,6 +58,7 @@ impl Scenario {
             Scenario::Refund => "refund",
             Scenario::Advice => "advice",
             Scenario::Disconnect => "disconnect",
+            Scenario::Resend => "resend",
         }
     }
 }
@@ -67,6 +72,7 @@ impl FromStr for Scenario {
             Scenario::Refund,
             Scenario::Advice,
             Scenario::Disconnect,
+            Scenario::Resend,
         ]
         .into_iter()
         .find(|scenario| scenario.name() == s)
@@ -74,7 +80,7 @@ impl FromStr for Scenario {
     }
 }
 
-/// Weighted scenarios, e.g. `purchase=90,void=3,refund=2,advice=3,disconnect=2`.
+/// Weighted scenarios, e.g. `purchase=90,void=3,refund=2,advice=3,disconnect=1,resend=1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mix {
     weights: Vec<(Scenario, u32)>,
@@ -207,13 +213,13 @@ pub enum LoadError {
 /// A message sent after the purchase (void, refund, reversal advice) and its answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct FollowUp {
-    /// `void`, `refund` or `reversal_advice`.
+    /// `void`, `refund`, `reversal_advice`, or `resend` (a duplicate whose answer is not read).
     pub kind: &'static str,
     /// MTI of the last message sent (0421 when the advice was repeated).
     pub mti: String,
     /// Its F11.
     pub stan: String,
-    /// Messages sent (advices are repeated until answered, up to 3 times).
+    /// Messages sent (advices are repeated until acknowledged, up to 5 times).
     pub attempts: u32,
     /// F39 of the answer.
     pub response_code: Option<String>,
@@ -735,6 +741,7 @@ async fn transaction(
             })
         }
         Scenario::Advice => Some(advice(ctx, slot, &factory, original.as_ref()).await),
+        Scenario::Resend if !unanswered => Some(resend_and_hang_up(ctx, &purchase).await),
         _ if unanswered && config.reverse_on_timeout => {
             Some(advice(ctx, slot, &factory, original.as_ref()).await)
         }
@@ -746,6 +753,31 @@ async fn transaction(
     });
     record.terminal_believes_paid = approved && !voided;
     record
+}
+
+/// Writes `purchase` again on a new connection and closes it at once, without reading.
+async fn resend_and_hang_up(ctx: &Ctx, purchase: &Message) -> FollowUp {
+    let mut follow = FollowUp {
+        kind: "resend",
+        mti: purchase.mti().to_string(),
+        stan: purchase.get_str(11).unwrap_or_default().to_owned(),
+        attempts: 1,
+        response_code: None,
+        rrn: None,
+        latency_us: None,
+        error: None,
+    };
+    match Terminal::connect(ctx.config.addr, ctx.config.link.clone()).await {
+        Ok(terminal) => match terminal.send(purchase).await {
+            Ok(pending) => {
+                drop(pending);
+                drop(terminal);
+            }
+            Err(error) => follow.error = Some(format!("send: {error}")),
+        },
+        Err(error) => follow.error = Some(format!("connect: {error}")),
+    }
+    follow
 }
 
 fn mark_sent(ctx: &Ctx, record: &mut TxRecord, scheduled: Instant) {
@@ -843,7 +875,7 @@ mod tests {
 
     #[test]
     fn mix_parses_and_picks_by_weight() {
-        let mix: Mix = "purchase=90,void=3,refund=2,advice=3,disconnect=2"
+        let mix: Mix = "purchase=90,void=3,refund=2,advice=3,disconnect=1,resend=1"
             .parse()
             .unwrap();
         let mut rng = StdRng::seed_from_u64(7);
@@ -852,7 +884,8 @@ mod tests {
             *counts.entry(mix.pick(&mut rng)).or_insert(0u32) += 1;
         }
         assert!(counts[&Scenario::Purchase] > 8_700);
-        assert!(counts[&Scenario::Disconnect] > 100);
+        assert!(counts[&Scenario::Disconnect] > 50);
+        assert!(counts[&Scenario::Resend] > 50);
         assert!("purchase=0".parse::<Mix>().is_err());
         assert!("teleport=1".parse::<Mix>().is_err());
         assert!("purchase".parse::<Mix>().is_err());

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use asw_downstream::Profile;
-use asw_terminal_sim::load::{self, LoadConfig, Scenario};
+use asw_terminal_sim::load::{self, LoadConfig, Scenario, TxRecord};
 use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, ProfileName, Terminal};
 use serde_json::Value;
 
@@ -45,7 +45,7 @@ async fn a_two_second_load_produces_a_complete_report() {
     config.connections = 4;
     config.rate_per_s = 150.0;
     config.duration = Duration::from_secs(2);
-    config.mix = "purchase=60,void=10,refund=10,advice=10,disconnect=10"
+    config.mix = "purchase=50,void=10,refund=10,advice=10,disconnect=10,resend=10"
         .parse()
         .unwrap();
     config.amount_min = 1000;
@@ -108,7 +108,42 @@ async fn a_two_second_load_produces_a_complete_report() {
                 assert!(r.response_code.is_none());
                 assert!(!r.terminal_believes_paid);
             }
+            Scenario::Resend => {
+                let f = r.follow_up.as_ref().unwrap();
+                assert_eq!(f.kind, "resend");
+                assert_eq!(f.stan, r.stan, "the duplicate is the same request");
+                assert!(f.response_code.is_none() && f.error.is_none(), "{f:?}");
+                assert!(r.terminal_believes_paid, "the first answer stands");
+            }
         }
+    }
+    // Every duplicate reached the server: its purchase arrived twice, from two connections.
+    let resends: Vec<_> = report
+        .transactions
+        .iter()
+        .filter(|r| r.scenario == Scenario::Resend)
+        .collect();
+    assert!(!resends.is_empty());
+    let copies_of = |r: &TxRecord| {
+        recorder
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| {
+                m.get_str(3) == Some("000000")
+                    && m.get_str(41) == Some(r.terminal_id.as_str())
+                    && m.get_str(11) == Some(r.stan.as_str())
+            })
+            .count()
+    };
+    // The last duplicates may still be on their way through the server when the run returns.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while resends.iter().any(|r| copies_of(r) < 2) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for r in resends {
+        assert_eq!(copies_of(r), 2, "purchase {} {}", r.terminal_id, r.stan);
     }
     // The JSON shape the consistency checker reads.
     let json: Value = serde_json::to_value(&report).unwrap();

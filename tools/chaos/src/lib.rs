@@ -108,7 +108,7 @@ impl ChaosConfig {
             switch_bin,
             quiet_timeout: Duration::from_secs(120),
             work_dir: None,
-            mix: "purchase=70,void=8,refund=7,advice=8,disconnect=7".into(),
+            mix: "purchase=66,void=8,refund=7,advice=8,disconnect=7,resend=4".into(),
         }
     }
 }
