@@ -99,13 +99,24 @@ pub struct CallRecord {
     /// The client closed the connection before the answer was ready (e.g. its timeout
     /// expired during a slow answer); the decision above still stands.
     pub client_gone: bool,
+    /// Microseconds from the request's arrival until its answer was ready (the added delay
+    /// and the response signature included): the simulator's own share of a call, which the
+    /// end-to-end benchmark subtracts to get the latency the switch adds.
+    pub handled_us: u64,
 }
 
 /// Records a call even when the handler is dropped half-way because the client went away.
 struct RecordGuard<'a> {
     log: &'a CallLog,
     record: CallRecord,
+    arrived: std::time::Instant,
     done: bool,
+}
+
+impl RecordGuard<'_> {
+    fn elapsed_us(&self) -> u64 {
+        u64::try_from(self.arrived.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
 }
 
 impl Drop for RecordGuard<'_> {
@@ -113,6 +124,7 @@ impl Drop for RecordGuard<'_> {
         if !self.done {
             let mut record = self.record.clone();
             record.client_gone = true;
+            record.handled_us = self.elapsed_us();
             self.log.record(record);
         }
     }
@@ -321,6 +333,7 @@ pub(crate) async fn handle(
         return Ok(crate::control::handle(&shared, req).await);
     }
     let seq = shared.calls.next_seq();
+    let arrived_at = std::time::Instant::now();
     let arrived = shared.clock.now();
     let (parts, body) = req.into_parts();
     let path = parts
@@ -347,10 +360,12 @@ pub(crate) async fn handle(
         delay_ms: 0,
         scenario: None,
         client_gone: false,
+        handled_us: 0,
     };
     let mut guard = RecordGuard {
         log: &shared.calls,
         record,
+        arrived: arrived_at,
         done: false,
     };
     let record = &mut guard.record;
@@ -385,6 +400,7 @@ pub(crate) async fn handle(
         Mode::Drop => {
             record.dropped = true;
             record.signing = "none";
+            record.handled_us = guard.elapsed_us();
             shared.calls.record(record);
             // Closing the connection drops this future too; nothing is ever written.
             kill.cancel();
@@ -422,6 +438,7 @@ pub(crate) async fn handle(
         }
     };
     record.http_status = response.status().as_u16();
+    record.handled_us = guard.elapsed_us();
     shared.calls.record(record);
     Ok(response)
 }
