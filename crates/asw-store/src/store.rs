@@ -96,7 +96,14 @@ impl RedisStore {
     /// scripts and creates the SAF consumer groups.
     pub async fn connect(config: StoreConfig) -> Result<Self, ConnectError> {
         config.validate().map_err(ConnectError::InvalidConfig)?;
-        let client = redis::Client::open(config.url.as_str())
+        let info = redis::IntoConnectionInfo::into_connection_info(config.url.as_str())
+            .map_err(|e| ConnectError::InvalidUrl(e.category().to_string()))?
+            // Without TCP_NODELAY a command written while an earlier one on the multiplexed
+            // connection is still unacknowledged waits for Redis's ACK (Nagle), and Redis
+            // answers only after its fsync: every journal write queued behind another paid
+            // for both. redis-rs leaves the option off by default.
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info)
             .map_err(|e| ConnectError::InvalidUrl(e.category().to_string()))?;
         let timeout = config.command_timeout();
         let manager_config = ConnectionManagerConfig::new()
