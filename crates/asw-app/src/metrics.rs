@@ -91,19 +91,7 @@ pub const CORE_STORE_FAILURE_FLOWS: &[&str] = &[
     "purchase", "settle", "reversal", "void", "refund", "inquiry",
 ];
 /// Journal event names (the core's `Event::name`).
-pub const EVENTS: &[&str] = &[
-    "succeeded",
-    "failed",
-    "uncertain",
-    "cancel_requested",
-    "gateway_deadline",
-    "cancel_confirmed",
-    "cancel_window_exceeded",
-    "refund_confirmed",
-    "abandoned",
-    "delivery_started",
-    "delivery_failed",
-];
+pub const EVENTS: &[&str] = asw_core::state::Event::NAMES;
 /// Antom APIs (`asw_antom::Api::label`).
 pub const APIS: &[&str] = &[
     "pay",

@@ -214,6 +214,22 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event's [`Event::name`], in declaration order: the label values of the journal's
+    /// metrics, created at zero at start-up.
+    pub const NAMES: &'static [&'static str] = &[
+        "succeeded",
+        "failed",
+        "uncertain",
+        "cancel_requested",
+        "gateway_deadline",
+        "cancel_confirmed",
+        "cancel_window_exceeded",
+        "refund_confirmed",
+        "abandoned",
+        "delivery_started",
+        "delivery_failed",
+    ];
+
     /// Stable name for the audit stream and metrics.
     pub fn name(self) -> &'static str {
         match self {
@@ -451,6 +467,39 @@ fn refund(state: TxnState, delivery: Delivery, event: Event) -> Next {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn event_names_lists_every_event_once() {
+        // The match is exhaustive: a new event fails to compile here until it is listed.
+        let all = |event: Event| match event {
+            Event::Succeeded
+            | Event::Failed
+            | Event::Uncertain
+            | Event::CancelRequested(_)
+            | Event::GatewayDeadline
+            | Event::CancelConfirmed
+            | Event::CancelWindowExceeded
+            | Event::RefundConfirmed
+            | Event::Abandoned
+            | Event::DeliveryStarted
+            | Event::DeliveryFailed => event.name(),
+        };
+        let events = [
+            Event::Succeeded,
+            Event::Failed,
+            Event::Uncertain,
+            Event::CancelRequested(CancelReason::GatewayDeadline),
+            Event::GatewayDeadline,
+            Event::CancelConfirmed,
+            Event::CancelWindowExceeded,
+            Event::RefundConfirmed,
+            Event::Abandoned,
+            Event::DeliveryStarted,
+            Event::DeliveryFailed,
+        ];
+        let names: Vec<&str> = events.into_iter().map(all).collect();
+        assert_eq!(names, Event::NAMES);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -44,19 +44,7 @@ pub fn describe_metrics() {
                 .absolute(0);
         }
     }
-    for event in [
-        "succeeded",
-        "failed",
-        "uncertain",
-        "cancel_requested",
-        "gateway_deadline",
-        "cancel_confirmed",
-        "cancel_window_exceeded",
-        "refund_confirmed",
-        "abandoned",
-        "delivery_started",
-        "delivery_failed",
-    ] {
+    for &event in asw_core::state::Event::NAMES {
         for outcome in ["committed", "conflict"] {
             metrics::counter!("antom_switch_state_transitions_total", "event" => event, "outcome" => outcome).absolute(0);
         }
