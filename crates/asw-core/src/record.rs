@@ -85,6 +85,48 @@ pub struct TransactionRecord {
 }
 
 impl TransactionRecord {
+    /// One sentence for operators (`txn show`): where this transaction stands and what the
+    /// switch will still do about it. Derived from kind, state and delivery; never decides.
+    pub fn outlook(&self) -> &'static str {
+        use TxnState as S;
+        match (self.kind, self.state, self.delivery) {
+            (_, S::Failed, _) => {
+                "the queue gave up (dead letter): reconcile with Antom by hand, see `saf dead`"
+            }
+            (TxnKind::Refund, S::Pending | S::Unknown | S::CancelPending, _) => {
+                "refund not final yet: the switch completes it through the queue"
+            }
+            (TxnKind::Refund, S::Approved, _) => "refunded at Antom: final",
+            (TxnKind::Refund, S::Declined, _) => "refund declined by Antom: nothing refunded",
+            (_, S::Pending, _) => {
+                "journaled; pay in flight or about to leave (cancelled at the gateway deadline \
+                 unless settled first)"
+            }
+            (_, S::Unknown, _) => {
+                "Antom's answer was not final: inquiring (cancelled if still unknown at the \
+                 response deadline)"
+            }
+            (_, S::Approved, Delivery::Sending) => {
+                "paid at Antom and the approval handed to the terminal: final"
+            }
+            (_, S::Approved, Delivery::None) => {
+                "paid at Antom; the approval is not handed to the terminal yet (cancelled at \
+                 the gateway deadline unless it is)"
+            }
+            (_, S::Approved, Delivery::Undelivered) => {
+                "paid at Antom, but writing the approval to the terminal failed: cancelled at \
+                 the gateway deadline unless a re-sent request gets it delivered first"
+            }
+            (_, S::Declined, _) => "declined by Antom: nothing charged",
+            (_, S::CancelPending, _) => "a cancel is queued: the switch retries it until done",
+            (_, S::Cancelled, _) => "cancelled at Antom: nothing charged",
+            (_, S::RefundPending, _) => {
+                "the cancel window had passed: a full refund is queued instead"
+            }
+            (_, S::Refunded, _) => "refunded in full at Antom: nothing charged",
+        }
+    }
+
     /// Asks the state table what `event` means for this record.
     pub fn decide(&self, event: Event) -> Next {
         next(self.kind, self.state, self.delivery, event)
@@ -302,6 +344,24 @@ pub struct IllegalTransition {
 mod tests {
     use super::*;
     use crate::domain::PaymentRequestId;
+
+    #[test]
+    fn outlook_says_final_only_for_a_handed_over_approval() {
+        let mut r = pending();
+        assert!(r.outlook().starts_with("journaled"));
+        r.state = TxnState::Approved;
+        assert!(r.outlook().contains("not handed"));
+        r.delivery = Delivery::Sending;
+        assert!(r.outlook().ends_with("final"));
+        r.delivery = Delivery::Undelivered;
+        assert!(r.outlook().contains("cancelled at the gateway deadline"));
+        r.kind = TxnKind::Refund;
+        assert_eq!(r.outlook(), "refunded at Antom: final");
+        for state in TxnState::ALL {
+            r.state = state;
+            assert!(!r.outlook().is_empty());
+        }
+    }
 
     fn pending() -> TransactionRecord {
         TransactionRecord {

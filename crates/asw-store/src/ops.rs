@@ -78,6 +78,8 @@ impl DeadLetter {
 /// A transaction as `txn show` prints it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TxnView {
+    /// Where the transaction stands, in words ([`TransactionRecord::outlook`]).
+    pub outlook: &'static str,
     /// The record.
     pub record: TransactionRecord,
     /// Its audit trail, oldest first.
@@ -248,7 +250,11 @@ impl RedisStore {
         for shard in 0..self.layout().shards() {
             if let Some(record) = self.load_on(shard, journal_id).await? {
                 let audit = self.audit_of(shard, journal_id).await?;
-                return Ok(Some(TxnView { record, audit }));
+                return Ok(Some(TxnView {
+                    outlook: record.outlook(),
+                    record,
+                    audit,
+                }));
             }
         }
         Ok(None)

@@ -207,6 +207,8 @@ async fn commit_is_compare_and_set_with_atomic_side_effects() {
         .unwrap()
         .unwrap();
     assert_eq!(by_key.record, cancel);
+    assert_eq!(by_key.outlook, cancel.outlook());
+    assert!(by_key.outlook.starts_with("a cancel is queued"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
