@@ -51,6 +51,15 @@ pub trait SafQueue: Send + Sync + 'static {
         min_idle: Duration,
         max: usize,
     ) -> Result<Vec<SafMessage>, StoreError>;
+    /// Hands entries this consumer holds but will not handle (it is stopping) back to the
+    /// group: they stay queued, marked idle for `idle`, so the next `claim_stale` of any
+    /// consumer with a shorter `min_idle` takes them at once instead of waiting for this one.
+    async fn release(
+        &self,
+        consumer: &str,
+        messages: &[SafMessage],
+        idle: Duration,
+    ) -> Result<(), StoreError>;
     /// The entry is done: acknowledge and remove it.
     async fn ack(&self, message: &SafMessage) -> Result<(), StoreError>;
     /// Schedules another attempt at `at_ms`, atomically with acknowledging this delivery.

@@ -170,17 +170,28 @@ impl ReversalEngine {
             } else {
                 Ok(Vec::new())
             };
+            // The read is awaited even when the token fires during it: dropping a blocked
+            // XREADGROUP leaves it blocked in Redis, which then hands the next entry to a reader
+            // nobody is listening to. The wait is bounded by `fetch_block_ms`.
             let batch = match batch {
                 Ok(claimed) if !claimed.is_empty() => Ok(claimed),
-                Ok(_) => tokio::select! {
-                    _ = token.cancelled() => break,
-                    fetched = self.queue.fetch(&consumer, self.config.fetch_batch, block) => fetched,
-                },
+                Ok(_) => {
+                    self.queue
+                        .fetch(&consumer, self.config.fetch_batch, block)
+                        .await
+                }
                 Err(e) => Err(e),
             };
             match batch {
                 Ok(messages) => {
-                    for message in messages {
+                    let mut messages = messages.into_iter();
+                    while let Some(message) = messages.next() {
+                        if token.is_cancelled() {
+                            let rest: Vec<SafMessage> =
+                                std::iter::once(message).chain(messages).collect();
+                            self.release(&consumer, &rest).await;
+                            break;
+                        }
                         match self.handle(&message).await {
                             Ok(_) => {}
                             Err(EngineError::Store(StoreError::Corrupt(reason))) => {
@@ -198,12 +209,11 @@ impl ReversalEngine {
                                     "SAF entry left pending: {e}"
                                 );
                                 if !self.pause(&token, self.config.store_retry_ms).await {
+                                    let rest: Vec<SafMessage> = messages.collect();
+                                    self.release(&consumer, &rest).await;
                                     break;
                                 }
                             }
-                        }
-                        if token.is_cancelled() {
-                            break;
                         }
                     }
                 }
@@ -216,6 +226,28 @@ impl ReversalEngine {
             }
         }
         tracing::info!(consumer = %consumer, "SAF consumer stopped");
+    }
+
+    /// Entries held but not to be handled (stopping): marked idle past `claim_idle_ms` so a
+    /// running instance claims them on its next pass. If that fails they are still queued and
+    /// are claimed once really idle, or re-read by this consumer after a restart.
+    async fn release(&self, consumer: &str, messages: &[SafMessage]) {
+        if messages.is_empty() {
+            return;
+        }
+        let idle = EngineConfig::ms(self.config.claim_idle_ms.saturating_add(1_000));
+        match self.queue.release(consumer, messages, idle).await {
+            Ok(()) => tracing::info!(
+                consumer,
+                entries = messages.len(),
+                "stopping: SAF entries handed back for another instance to claim"
+            ),
+            Err(e) => tracing::warn!(
+                consumer,
+                entries = messages.len(),
+                "stopping: handing SAF entries back failed ({e}); they stay pending"
+            ),
+        }
     }
 
     async fn promote_loop(&self, token: CancellationToken) {

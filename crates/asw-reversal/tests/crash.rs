@@ -103,6 +103,9 @@ impl SafQueue for Crashing {
     ) -> Result<Vec<SafMessage>, StoreError> {
         self.store.claim_stale(c, idle, max).await
     }
+    async fn release(&self, c: &str, m: &[SafMessage], idle: Duration) -> Result<(), StoreError> {
+        self.store.release(c, m, idle).await
+    }
     async fn ack(&self, m: &SafMessage) -> Result<(), StoreError> {
         self.maybe_die(Point::Ack).await;
         self.store.ack(m).await

@@ -492,3 +492,47 @@ async fn the_unscripted_default_is_success() {
         UpstreamOutcome::Success(CancelReceipt::default())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_queued_while_an_instance_stops_is_claimed_at_once_by_another() {
+    let rig = Rig::new().await;
+    // One consumer blocking 3 s per read, and entries counted as abandoned only after 60 s:
+    // without the hand-back, instance B could take A's entry only a minute later.
+    let config = |instance: &str| asw_reversal::EngineConfig {
+        consumers: 1,
+        fetch_block_ms: 3_000,
+        claim_idle_ms: 60_000,
+        ..engine_config(instance)
+    };
+    let a = rig.engine_with("a", config("a"));
+    let stop_a = tokio_util::sync::CancellationToken::new();
+    let tasks_a = a.start(stop_a.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await; // A's read is blocked in Redis
+    stop_a.cancel();
+    // A cancel queued while that read is still blocked.
+    let rec = record(31);
+    rig.store.begin(&rec).await.unwrap();
+    rig.walk(&rec, &[Event::Uncertain, REVERSAL]).await;
+    rig.clock.advance(10_000); // the pay call is over
+    tokio::time::timeout(Duration::from_secs(10), tasks_a.wait())
+        .await
+        .expect("A stops within its read's block time");
+    let prid = rec.payment_request_id.as_str();
+    assert_eq!(rig.upstream.count("cancel", prid), 0, "A stopped first");
+
+    let b = rig.engine_with("b", config("b"));
+    let stop_b = tokio_util::sync::CancellationToken::new();
+    let tasks_b = b.start(stop_b.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while rig.load(&rec).await.state != TxnState::Cancelled {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B did not take over the entry A held: {:?}",
+            rig.load(&rec).await.state
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(rig.upstream.count("cancel", prid), 1);
+    stop_b.cancel();
+    tasks_b.wait().await;
+}

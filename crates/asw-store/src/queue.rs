@@ -222,6 +222,30 @@ impl SafQueue for RedisStore {
         Ok(out)
     }
 
+    async fn release(
+        &self,
+        consumer: &str,
+        messages: &[SafMessage],
+        idle: Duration,
+    ) -> Result<(), StoreError> {
+        for message in messages {
+            // XCLAIM to the holder itself with IDLE only moves the entry's delivery time back;
+            // JUSTID leaves its delivery count alone. Redis treats an idle time reaching back
+            // before the epoch as "now", so the caller keeps `idle` modest (minutes).
+            let mut cmd = redis::cmd("XCLAIM");
+            cmd.arg(self.layout().saf(self.shard_of_message(message)?))
+                .arg(&self.config().consumer_group)
+                .arg(consumer)
+                .arg(0)
+                .arg(&message.id)
+                .arg("IDLE")
+                .arg(u64::try_from(idle.as_millis()).unwrap_or(u64::MAX))
+                .arg("JUSTID");
+            self.query("saf_release", Access::Write, cmd).await?;
+        }
+        Ok(())
+    }
+
     async fn ack(&self, message: &SafMessage) -> Result<(), StoreError> {
         self.ack_raw(self.shard_of_message(message)?, &message.id)
             .await
