@@ -72,6 +72,8 @@ pub struct DownstreamConfig {
     pub write_timeout_ms: u64,
     /// How long shutdown waits for in-flight transactions.
     pub shutdown_grace_ms: u64,
+    /// `[downstream.tls]`: TLS on the listener (certificate, key, optional client CA).
+    pub tls: Option<asw_downstream::TlsConfig>,
 }
 
 impl Default for DownstreamConfig {
@@ -91,6 +93,7 @@ impl Default for DownstreamConfig {
             read_timeout_ms: d.read_timeout_ms,
             write_timeout_ms: d.write_timeout_ms,
             shutdown_grace_ms: d.shutdown_grace_ms,
+            tls: None,
         }
     }
 }
@@ -111,6 +114,7 @@ impl DownstreamConfig {
             read_timeout_ms: self.read_timeout_ms,
             write_timeout_ms: self.write_timeout_ms,
             shutdown_grace_ms: self.shutdown_grace_ms,
+            tls: self.tls.clone(),
         }
     }
 }
@@ -343,6 +347,11 @@ impl Config {
             for p in e.problems {
                 push("downstream", p);
             }
+        }
+        if let Some(tls) = &self.downstream.tls
+            && let Err(e) = tls.check()
+        {
+            push("downstream.tls", e.to_string());
         }
         if let Err(list) = self.redis.validate() {
             for p in list {

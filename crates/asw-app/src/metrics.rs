@@ -117,7 +117,12 @@ pub const RESPONSE_CODES: &[&str] = &[
     "90", "91", "92", "94", "95", "96", "98", "99", "none", "other",
 ];
 /// How a connection attempt ended.
-pub const CONNECTION_RESULTS: &[&str] = &["accepted", "rejected_global_limit", "rejected_ip_limit"];
+pub const CONNECTION_RESULTS: &[&str] = &[
+    "accepted",
+    "rejected_global_limit",
+    "rejected_ip_limit",
+    "tls_handshake_failed",
+];
 /// Why a frame was rejected (`asw_downstream::metrics::RejectReason`).
 pub const FRAME_REJECT_REASONS: &[&str] = &[
     "bad_length_header",

@@ -113,6 +113,26 @@ fn a_terminal_configured_twice_for_one_merchant_is_reported() {
 }
 
 #[test]
+fn unusable_tls_files_are_reported_by_check_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let pki = asw_testkit::TestPki::new().expect("test pki");
+    let (cert, _key) = pki.issue("switch", &["localhost"]).expect("cert");
+    let (_, other_key) = pki.issue("other", &["localhost"]).expect("other key");
+    let mut text = std::fs::read_to_string(&config).expect("read");
+    text.push_str(&format!(
+        "\n[downstream.tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        cert.display().to_string(),
+        other_key.display().to_string()
+    ));
+    std::fs::write(&config, text).expect("write");
+    let output = check(&config, &[]);
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("downstream.tls"), "{stderr}");
+}
+
+#[test]
 fn missing_key_files_are_reported_before_anything_starts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = valid_config(dir.path());

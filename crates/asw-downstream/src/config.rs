@@ -83,6 +83,9 @@ pub struct ServerConfig {
     pub write_timeout_ms: u64,
     /// On shutdown, how long to wait for in-flight handlers before giving up.
     pub shutdown_grace_ms: u64,
+    /// TLS on the listener; `None` serves plain TCP (a private network, or TLS ended in
+    /// front of the switch).
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -101,6 +104,7 @@ impl Default for ServerConfig {
             write_timeout_ms: 5_000,
             // Longer than the terminal timeout, so a purchase in flight can finish.
             shutdown_grace_ms: 65_000,
+            tls: None,
         }
     }
 }
@@ -132,6 +136,9 @@ impl ServerConfig {
         positive("idle_timeout_ms", self.idle_timeout_ms);
         positive("read_timeout_ms", self.read_timeout_ms);
         positive("write_timeout_ms", self.write_timeout_ms);
+        if let Some(tls) = &self.tls {
+            positive("tls.handshake_timeout_ms", tls.handshake_timeout_ms);
+        }
         let capacity = LengthPrefix::from(self.frame_prefix).capacity();
         if self.max_frame_bytes > capacity {
             problems.push(format!(

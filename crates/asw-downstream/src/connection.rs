@@ -12,9 +12,7 @@ use std::time::Duration;
 use asw_iso8583::{Frame, FrameCodec, FrameError, Message, Mti, Tpdu, encode_to_bytes};
 use bytes::{Bytes, BytesMut};
 use futures::SinkExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::codec::{Decoder, FramedWrite};
@@ -41,17 +39,21 @@ enum ReadEnd {
     Shutdown,
 }
 
-pub(crate) async fn serve(
+/// Serves one connection, plain TCP or TLS, given its two halves.
+pub(crate) async fn serve<R, W>(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    read_half: R,
+    write_half: W,
     peer: SocketAddr,
     id: ConnectionId,
     _permits: (OwnedSemaphorePermit, IpPermit),
-) {
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     metrics::open_connections(1.0);
     tracing::debug!("connection open");
     let codec = shared.config.frame_codec();
-    let (read_half, write_half) = stream.into_split();
     let gone = CancellationToken::new();
     let (writer_tx, writer_rx) = mpsc::channel(shared.config.max_outstanding_per_connection + 16);
     let handle = Arc::new(ConnectionHandle {
@@ -99,7 +101,7 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run(&mut self, mut socket: OwnedReadHalf) -> ReadEnd {
+    async fn run(&mut self, mut socket: impl AsyncRead + Unpin) -> ReadEnd {
         let mut buf = BytesMut::with_capacity(4096);
         let mut partial_since: Option<Instant> = None;
         let read_timeout = self.shared.config.read_timeout();
@@ -291,7 +293,7 @@ impl Reader {
 }
 
 async fn write_loop(
-    socket: OwnedWriteHalf,
+    socket: impl AsyncWrite + Unpin,
     codec: FrameCodec,
     mut rx: mpsc::Receiver<Outgoing>,
     gone: CancellationToken,

@@ -1,6 +1,7 @@
 //! Downstream adapter: the terminal-facing ISO 8583 TCP server.
 //!
-//! What this crate owns: the TCP listener and its limits (connections overall and per
+//! What this crate owns: the TCP listener (plain, or TLS with optional client certificates)
+//! and its limits (connections overall and per
 //! source IP, idle and partial-frame timeouts, frame size, outstanding requests per
 //! connection), one reader and one writer task per connection, framing (length prefix,
 //! TPDU, keep-alives), local answers to network management (0800 sign-on, sign-off,
@@ -24,9 +25,11 @@ mod limits;
 pub mod metrics;
 pub mod peek;
 mod server;
+mod tls;
 
 pub use config::{ConfigError, FramePrefix, Profile, ServerConfig};
 pub use handler::{
     ApproveAllHandler, ConnectionId, DeliveryError, RequestHandler, RequestKey, Responder,
 };
 pub use server::{Server, ServerError, ShutdownOutcome};
+pub use tls::{TlsConfig, TlsError};

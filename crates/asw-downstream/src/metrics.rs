@@ -9,7 +9,8 @@ use metrics::{counter, gauge};
 
 /// Gauge: connections currently open.
 pub const CONNECTIONS_OPEN: &str = "antom_switch_downstream_connections_open";
-/// Counter: connection attempts by `result` (accepted, rejected_global_limit, rejected_ip_limit).
+/// Counter: connection attempts by `result` (accepted, rejected_global_limit, rejected_ip_limit,
+/// tls_handshake_failed). With TLS, `accepted` counts completed handshakes.
 pub const CONNECTIONS_TOTAL: &str = "antom_switch_downstream_connections_total";
 /// Counter: frames or messages not processed, by `reason`.
 pub const FRAMES_REJECTED_TOTAL: &str = "antom_switch_downstream_frames_rejected_total";
@@ -27,6 +28,9 @@ pub enum ConnectionResult {
     RejectedGlobalLimit,
     /// Closed at once: the per-IP connection limit was reached.
     RejectedIpLimit,
+    /// Closed: the TLS handshake failed or did not finish in time (plain TCP on a TLS
+    /// listener, no or an untrusted client certificate, a port scan).
+    TlsHandshakeFailed,
 }
 
 impl ConnectionResult {
@@ -36,6 +40,7 @@ impl ConnectionResult {
             ConnectionResult::Accepted => "accepted",
             ConnectionResult::RejectedGlobalLimit => "rejected_global_limit",
             ConnectionResult::RejectedIpLimit => "rejected_ip_limit",
+            ConnectionResult::TlsHandshakeFailed => "tls_handshake_failed",
         }
     }
 }
@@ -132,6 +137,7 @@ pub fn describe() {
         ConnectionResult::Accepted,
         ConnectionResult::RejectedGlobalLimit,
         ConnectionResult::RejectedIpLimit,
+        ConnectionResult::TlsHandshakeFailed,
     ] {
         counter!(CONNECTIONS_TOTAL, "result" => result.as_str()).increment(0);
     }

@@ -26,6 +26,9 @@ pub enum ServerError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The TLS certificate, key or client CA could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// The built-in dialect of the profile failed to load (a build defect).
     #[error("downstream dialect: {0}")]
     Dialect(#[from] DialectError),
@@ -58,6 +61,7 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) dialect: Arc<Dialect>,
     pub(crate) handler: Arc<dyn RequestHandler>,
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) handlers: TaskTracker,
     pub(crate) shutdown: CancellationToken,
 }
@@ -98,6 +102,7 @@ impl Server {
         handler: Arc<dyn RequestHandler>,
     ) -> Result<Server, ServerError> {
         config.validate()?;
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -116,6 +121,7 @@ impl Server {
             config,
             dialect: Arc::new(dialect),
             handler,
+            tls,
             handlers: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         });
@@ -127,7 +133,8 @@ impl Server {
             per_ip,
             connections.clone(),
         ));
-        tracing::info!(%local_addr, profile = ?shared.config.profile, "downstream listening");
+        tracing::info!(%local_addr, profile = ?shared.config.profile,
+            tls = shared.tls.is_some(), "downstream listening");
         Ok(Server {
             local_addr,
             shared,
@@ -217,19 +224,49 @@ async fn accept_loop(
             reject(stream);
             continue;
         };
-        metrics::connection(ConnectionResult::Accepted);
         // Answers are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
         let id = ConnectionId::next();
         let span = tracing::info_span!("connection", id = %id, %peer);
+        let permits = (global_permit, ip_permit);
+        let shared = Arc::clone(&shared);
         connections.spawn(
-            connection::serve(
-                Arc::clone(&shared),
-                stream,
-                peer,
-                id,
-                (global_permit, ip_permit),
-            )
+            async move {
+                let Some(acceptor) = shared.tls.clone() else {
+                    metrics::connection(ConnectionResult::Accepted);
+                    let (read_half, write_half) = stream.into_split();
+                    connection::serve(shared, read_half, write_half, peer, id, permits).await;
+                    return;
+                };
+                // The handshake runs in the connection's own task, so a slow or silent
+                // client never holds up the accept loop.
+                let timeout = shared
+                    .config
+                    .tls
+                    .as_ref()
+                    .map_or(Duration::from_secs(10), |t| {
+                        Duration::from_millis(t.handshake_timeout_ms)
+                    });
+                let handshake = tokio::select! {
+                    _ = shared.shutdown.cancelled() => return,
+                    done = tokio::time::timeout(timeout, acceptor.accept(stream)) => done,
+                };
+                match handshake {
+                    Ok(Ok(tls)) => {
+                        metrics::connection(ConnectionResult::Accepted);
+                        let (read_half, write_half) = tokio::io::split(tls);
+                        connection::serve(shared, read_half, write_half, peer, id, permits).await;
+                    }
+                    Ok(Err(error)) => {
+                        metrics::connection(ConnectionResult::TlsHandshakeFailed);
+                        tracing::info!(%error, "tls handshake failed");
+                    }
+                    Err(_) => {
+                        metrics::connection(ConnectionResult::TlsHandshakeFailed);
+                        tracing::info!(?timeout, "tls handshake timed out");
+                    }
+                }
+            }
             .instrument(span),
         );
     }

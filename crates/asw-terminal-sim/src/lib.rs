@@ -20,6 +20,6 @@ pub mod tool;
 
 pub use clock::{Clock, Stamp};
 pub use flows::{FlowError, MessageFactory, Original, Reference};
-pub use link::{LinkConfig, ProfileName};
+pub use link::{LinkConfig, ProfileName, TlsLink, TlsLinkError};
 pub use stan::StanCounter;
 pub use terminal::{PendingResponse, Terminal, TerminalError};

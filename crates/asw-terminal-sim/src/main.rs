@@ -5,6 +5,7 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use asw_iso8583::json::to_json;
 use asw_iso8583::{LengthPrefix, Message, Tpdu};
 use asw_terminal_sim::codes::CodeList;
-use asw_terminal_sim::link::{LinkConfig, ProfileName};
+use asw_terminal_sim::link::{LinkConfig, ProfileName, TlsLink};
 use asw_terminal_sim::load::{self, LoadConfig, Mix};
 use asw_terminal_sim::{Clock, MessageFactory, Original, Reference, Terminal, tool};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -42,6 +43,18 @@ struct Cli {
     /// Terminal response timeout in milliseconds.
     #[arg(long, global = true, default_value_t = 65_000)]
     timeout_ms: u64,
+    /// Connect with TLS, trusting the CA certificates in this PEM file.
+    #[arg(long, global = true)]
+    tls_ca: Option<PathBuf>,
+    /// The name the switch's certificate must carry (with --tls-ca).
+    #[arg(long, global = true, default_value = "localhost")]
+    tls_server_name: String,
+    /// This terminal's certificate chain (PEM), for a switch that requires one.
+    #[arg(long, global = true, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// This terminal's private key (PEM), with --tls-cert.
+    #[arg(long, global = true, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -243,6 +256,14 @@ fn link(cli: &Cli) -> anyhow::Result<LinkConfig> {
         Some(Tpdu::new(destination, [0, 0]))
     } else {
         None
+    };
+    link.tls = match &cli.tls_ca {
+        None if cli.tls_cert.is_some() => bail!("--tls-cert needs --tls-ca"),
+        None => None,
+        Some(ca) => {
+            let client = cli.tls_cert.as_deref().zip(cli.tls_key.as_deref());
+            Some(TlsLink::from_files(ca, &cli.tls_server_name, client)?)
+        }
     };
     Ok(link)
 }

@@ -11,7 +11,6 @@ use asw_iso8583::{EncodeError, Frame, FrameCodec, FrameError, Message, decode, e
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -62,10 +61,15 @@ fn key_of(message: &Message) -> Option<MatchKey> {
     ))
 }
 
-/// One TCP connection to the switch, usable from many tasks at once.
+/// The read side of a plain or TLS connection.
+type BoxedRead = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+/// The write side of a plain or TLS connection.
+type BoxedWrite = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
+
+/// One TCP (or TLS) connection to the switch, usable from many tasks at once.
 pub struct Terminal {
     link: LinkConfig,
-    writer: tokio::sync::Mutex<FramedWrite<OwnedWriteHalf, FrameCodec>>,
+    writer: tokio::sync::Mutex<FramedWrite<BoxedWrite, FrameCodec>>,
     pending: Pending,
     closed: Arc<AtomicBool>,
     unmatched: Arc<AtomicU64>,
@@ -115,7 +119,21 @@ impl Terminal {
             .await
             .map_err(|source| TerminalError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
-        let (read_half, write_half) = stream.into_split();
+        let (read_half, write_half): (BoxedRead, BoxedWrite) = match &link.tls {
+            None => {
+                let (read_half, write_half) = stream.into_split();
+                (Box::new(read_half), Box::new(write_half))
+            }
+            Some(tls) => {
+                let stream = tls
+                    .connector
+                    .connect(tls.server_name.clone(), stream)
+                    .await
+                    .map_err(|source| TerminalError::Connect { addr, source })?;
+                let (read_half, write_half) = tokio::io::split(stream);
+                (Box::new(read_half), Box::new(write_half))
+            }
+        };
         let pending: Pending = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
         let unmatched = Arc::new(AtomicU64::new(0));
@@ -209,7 +227,7 @@ impl Drop for Terminal {
 }
 
 async fn read_loop(
-    mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, FrameCodec>,
+    mut frames: FramedRead<BoxedRead, FrameCodec>,
     dialect: Arc<asw_iso8583::Dialect>,
     pending: Pending,
     closed: Arc<AtomicBool>,

@@ -206,3 +206,52 @@ async fn encode_decode_round_trip_through_the_binary() {
     let (code, _) = sim_stdin(&["decode", "--profile", "B"], "0200").await;
     assert_eq!(code, 2);
 }
+
+#[tokio::test]
+async fn the_tls_options_connect_to_a_tls_listener() {
+    let pki = asw_testkit::TestPki::new().unwrap();
+    let (cert, key) = pki.issue("server", &["localhost"]).unwrap();
+    let (client_cert, client_key) = pki.issue("terminal", &["T0000001"]).unwrap();
+    let ca = pki.ca_file().unwrap();
+    let config = asw_downstream::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        profile: Profile::Ascii,
+        tpdu: false,
+        shutdown_grace_ms: 2_000,
+        tls: Some(asw_downstream::TlsConfig {
+            cert_file: cert,
+            key_file: key,
+            client_ca_file: Some(ca.clone()),
+            handshake_timeout_ms: 2_000,
+        }),
+        ..asw_downstream::ServerConfig::default()
+    };
+    let server = asw_downstream::Server::start(
+        config,
+        std::sync::Arc::new(asw_downstream::ApproveAllHandler::new()),
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr().to_string();
+    let ca = ca.to_str().unwrap();
+    let client_cert = client_cert.to_str().unwrap();
+    let client_key = client_key.to_str().unwrap();
+    let base = ["--connect", addr.as_str(), "--profile", "A", "--tls-ca", ca];
+
+    let mut args = base.to_vec();
+    args.extend(["--tls-cert", client_cert, "--tls-key", client_key, "echo"]);
+    let (code, answer) = sim(&args).await;
+    assert_eq!(code, 0, "{answer}");
+    assert_eq!(answer["t"], "0810");
+    // Without the client certificate the switch refuses the terminal: exit 2, no answer.
+    let mut args = base.to_vec();
+    args.push("echo");
+    let (code, _) = sim(&args).await;
+    assert_eq!(code, 2);
+    // A key without its certificate is a usage error.
+    let mut args = base.to_vec();
+    args.extend(["--tls-key", client_key, "echo"]);
+    let (code, _) = sim(&args).await;
+    assert_eq!(code, 2);
+    server.shutdown().await;
+}

@@ -1,9 +1,14 @@
 //! Test support for antom-switch's integration tests and benches.
 //!
-//! Owns one thing: starting and stopping real `redis-server` processes (a temp dir, a free
+//! Owns two things: starting and stopping real `redis-server` processes (a temp dir, a free
 //! loopback port, AOF with `appendfsync always`), so tests exercise the real store and can kill
-//! it with SIGKILL and bring it back with its AOF replayed. It knows nothing about the switch's
-//! key layout or any other crate. Never use it in production code.
+//! it with SIGKILL and bring it back with its AOF replayed; and throwaway certificates for TLS
+//! tests ([`TestPki`]). It knows nothing about the switch's key layout or any other crate.
+//! Never use it in production code.
+
+mod pki;
+
+pub use pki::{PkiError, TestPki};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

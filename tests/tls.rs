@@ -1,0 +1,78 @@
+//! Terminals over TLS end to end: the switch's listener configured with `[downstream.tls]`
+//! (certificates generated per test, client certificates required), terminal-sim's TLS link,
+//! and antom-sim's ledger.
+
+use std::time::Duration;
+
+use asw_downstream::TlsConfig;
+use asw_e2e::{Harness, MID, SGD, TID, code};
+use asw_iso8583::tlv::{PrivateData, Tag};
+use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, ProfileName, Terminal, TlsLink};
+use asw_testkit::TestPki;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_over_mutual_tls_is_paid_and_plain_tcp_gets_nothing() {
+    let pki = TestPki::new().expect("test pki");
+    let (cert, key) = pki.issue("switch", &["localhost"]).expect("server cert");
+    let (terminal_cert, terminal_key) = pki.issue("terminal", &[TID]).expect("client cert");
+    let ca = pki.ca_file().expect("ca file");
+    let client_ca = ca.clone();
+    let h = Harness::start_with(|config, _| {
+        config.downstream.tls = Some(TlsConfig {
+            cert_file: cert,
+            key_file: key,
+            client_ca_file: Some(client_ca),
+            handshake_timeout_ms: 2_000,
+        });
+    })
+    .await;
+
+    let mut link = LinkConfig::for_profile(ProfileName::PosBinary).expect("link");
+    link.tls = Some(
+        TlsLink::from_files(&ca, "localhost", Some((&terminal_cert, &terminal_key)))
+            .expect("tls link"),
+    );
+    let terminal = Terminal::connect(h.downstream(), link.clone())
+        .await
+        .expect("tls connect");
+    let factory = MessageFactory::new(&link.dialect, MID, TID);
+    let purchase = factory
+        .purchase(&Clock::local().stamp(301), 4200, SGD, &code("00"))
+        .expect("purchase");
+    let answer = terminal
+        .request(&purchase, Duration::from_secs(10))
+        .await
+        .expect("answer over tls");
+    assert_eq!(answer.get_str(39), Some("00"));
+    let prid = answer
+        .get(48)
+        .and_then(|v| PrivateData::parse(v).ok())
+        .and_then(|d| d.get(Tag::PaymentRequestId).map(str::to_owned))
+        .expect("PR in F48");
+    assert_eq!(h.payment(&prid).expect("payment").status, "SUCCESS");
+
+    // The same bytes in the clear: no TLS handshake, so no ISO answer and nothing sent to
+    // Antom; the socket is closed.
+    let mut plain = tokio::net::TcpStream::connect(h.downstream())
+        .await
+        .expect("tcp connect");
+    let again = factory
+        .purchase(&Clock::local().stamp(302), 4300, SGD, &code("00"))
+        .expect("purchase");
+    let body = asw_iso8583::encode_to_bytes(&link.dialect, &again).expect("encode");
+    let mut frame = ((body.len() + 5) as u16).to_be_bytes().to_vec();
+    frame.extend_from_slice(&[0x60, 0x00, 0x01, 0x00, 0x00]);
+    frame.extend_from_slice(&body);
+    let _ = plain.write_all(&frame).await;
+    let mut back = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut back))
+        .await
+        .expect("closed within the handshake timeout");
+    // At most a TLS alert record (content type 21), never an ISO answer.
+    assert!(back.is_empty() || back[0] == 0x15, "{back:02x?}");
+    assert!(
+        h.sim.payments().iter().all(|p| p.amount != "4300"),
+        "a cleartext purchase reached Antom"
+    );
+}
