@@ -61,7 +61,7 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) dialect: Arc<Dialect>,
     pub(crate) handler: Arc<dyn RequestHandler>,
-    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    pub(crate) tls: Option<crate::tls::TlsListener>,
     pub(crate) handlers: TaskTracker,
     pub(crate) shutdown: CancellationToken,
 }
@@ -102,7 +102,11 @@ impl Server {
         handler: Arc<dyn RequestHandler>,
     ) -> Result<Server, ServerError> {
         config.validate()?;
-        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::tls::TlsListener::load)
+            .transpose()?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -232,7 +236,7 @@ async fn accept_loop(
         let shared = Arc::clone(&shared);
         connections.spawn(
             async move {
-                let Some(acceptor) = shared.tls.clone() else {
+                let Some(tls) = shared.tls.clone() else {
                     metrics::connection(ConnectionResult::Accepted);
                     let (read_half, write_half) = stream.into_split();
                     connection::serve(shared, read_half, write_half, peer, id, permits).await;
@@ -240,21 +244,15 @@ async fn accept_loop(
                 };
                 // The handshake runs in the connection's own task, so a slow or silent
                 // client never holds up the accept loop.
-                let timeout = shared
-                    .config
-                    .tls
-                    .as_ref()
-                    .map_or(Duration::from_secs(10), |t| {
-                        Duration::from_millis(t.handshake_timeout_ms)
-                    });
+                let timeout = tls.handshake_timeout;
                 let handshake = tokio::select! {
                     _ = shared.shutdown.cancelled() => return,
-                    done = tokio::time::timeout(timeout, acceptor.accept(stream)) => done,
+                    done = tokio::time::timeout(timeout, tls.acceptor.accept(stream)) => done,
                 };
                 match handshake {
-                    Ok(Ok(tls)) => {
+                    Ok(Ok(stream)) => {
                         metrics::connection(ConnectionResult::Accepted);
-                        let (read_half, write_half) = tokio::io::split(tls);
+                        let (read_half, write_half) = tokio::io::split(stream);
                         connection::serve(shared, read_half, write_half, peer, id, permits).await;
                     }
                     Ok(Err(error)) => {

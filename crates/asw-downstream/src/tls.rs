@@ -33,8 +33,15 @@ impl TlsConfig {
     /// Loads the files and builds the TLS settings without serving anything (what
     /// `check-config` runs), so a bad certificate is found before deployment.
     pub fn check(&self) -> Result<(), TlsError> {
-        acceptor(self).map(|_| ())
+        TlsListener::load(self).map(|_| ())
     }
+}
+
+/// What a TLS listener needs per connection: the acceptor and how long a handshake may take.
+#[derive(Clone)]
+pub(crate) struct TlsListener {
+    pub(crate) acceptor: TlsAcceptor,
+    pub(crate) handshake_timeout: std::time::Duration,
 }
 
 fn default_handshake_timeout_ms() -> u64 {
@@ -75,8 +82,17 @@ fn certificates(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'s
     Ok(certs)
 }
 
-/// Builds the acceptor once at start-up; every error names the setting and the file.
-pub(crate) fn acceptor(config: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
+impl TlsListener {
+    /// Builds the acceptor once at start-up; every error names the setting and the file.
+    pub(crate) fn load(config: &TlsConfig) -> Result<TlsListener, TlsError> {
+        Ok(TlsListener {
+            acceptor: acceptor(config)?,
+            handshake_timeout: std::time::Duration::from_millis(config.handshake_timeout_ms),
+        })
+    }
+}
+
+fn acceptor(config: &TlsConfig) -> Result<TlsAcceptor, TlsError> {
     let chain = certificates("cert_file", &config.cert_file)?;
     let key = PrivateKeyDer::from_pem_file(&config.key_file).map_err(|e| TlsError::File {
         what: "key_file",
