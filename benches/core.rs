@@ -30,11 +30,14 @@ fn merchant(terminals: usize) -> MerchantProfile {
         settlement_currency: Some("SGD".into()),
         merchant_region: None,
         utc_offset_minutes: 480,
+        follow_ups: Default::default(),
+        allowed_networks: Vec::new(),
         terminals: (0..terminals)
             .map(|i| TerminalProfile {
                 terminal_id: format!("T{i:07}"),
                 enabled: true,
                 refunds: true,
+                store_id: None,
             })
             .collect(),
     }

@@ -119,16 +119,20 @@ pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Confi
         settlement_currency: Some("SGD".into()),
         merchant_region: Some("SG".into()),
         utc_offset_minutes: 480,
+        follow_ups: Default::default(),
+        allowed_networks: Vec::new(),
         terminals: vec![
             TerminalProfile {
                 terminal_id: TID.into(),
                 enabled: true,
                 refunds: true,
+                store_id: None,
             },
             TerminalProfile {
                 terminal_id: DISABLED_TID.into(),
                 enabled: false,
                 refunds: false,
+                store_id: None,
             },
         ],
     }];

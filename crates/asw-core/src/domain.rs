@@ -284,6 +284,15 @@ pub struct MerchantProfile {
     /// The store's UTC offset in minutes, to turn F12/F13 into `storeTerminalRequestTime`.
     #[serde(default)]
     pub utc_offset_minutes: i16,
+    /// Which of the merchant's terminals may act on a payment after it was made (void, refund,
+    /// status inquiry): only the terminal that made it (the default), any terminal of the same
+    /// store, or any terminal of the merchant (a returns desk).
+    #[serde(default)]
+    pub follow_ups: FollowUpScope,
+    /// Source networks (CIDR, e.g. `10.20.0.0/16`) the merchant's terminals may connect from.
+    /// Empty: any source. Checked on every message, whatever the listener's TLS settings.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
     /// Terminals (F41) allowed to transact for this merchant. As configured; the
     /// [`crate::merchants::MerchantDirectory`] moves them into its index, so profiles handed out
     /// by the directory carry none.
@@ -307,6 +316,36 @@ pub struct TerminalProfile {
     /// Whether this terminal may send refunds (0200 `200000`).
     #[serde(default = "enabled")]
     pub refunds: bool,
+    /// The store the terminal stands in, for `follow_ups = "store"`; defaults to the
+    /// merchant's `store_id`.
+    #[serde(default)]
+    pub store_id: Option<String>,
+}
+
+/// Who may act on a payment after it was made: the authority of follow-ups (void, refund,
+/// status inquiry) over an original. A payment outside the sender's scope is answered exactly
+/// like one that does not exist.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FollowUpScope {
+    /// Only the terminal that made the payment.
+    #[default]
+    Terminal,
+    /// Any terminal of the merchant in the same store.
+    Store,
+    /// Any terminal of the merchant.
+    Merchant,
+}
+
+impl FollowUpScope {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowUpScope::Terminal => "terminal",
+            FollowUpScope::Store => "store",
+            FollowUpScope::Merchant => "merchant",
+        }
+    }
 }
 
 fn enabled() -> bool {

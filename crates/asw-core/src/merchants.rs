@@ -116,12 +116,15 @@ mod tests {
             settlement_currency: None,
             merchant_region: None,
             utc_offset_minutes: 0,
+            follow_ups: Default::default(),
+            allowed_networks: Vec::new(),
             terminals: terminals
                 .iter()
                 .map(|(tid, enabled)| TerminalProfile {
                     terminal_id: (*tid).into(),
                     enabled: *enabled,
                     refunds: true,
+                    store_id: None,
                 })
                 .collect(),
         }

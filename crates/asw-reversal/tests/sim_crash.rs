@@ -91,6 +91,8 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
             settlement_currency: None,
             merchant_region: None,
             utc_offset_minutes: 0,
+            follow_ups: Default::default(),
+            allowed_networks: Vec::new(),
             terminals: vec![],
         }),
         terminal_id: "T1".into(),

@@ -270,6 +270,8 @@ fn merchant() -> MerchantProfile {
         settlement_currency: Some("SGD".into()),
         merchant_region: Some("SG".into()),
         utc_offset_minutes: 480,
+        follow_ups: Default::default(),
+        allowed_networks: Vec::new(),
         terminals: vec![],
     }
 }
