@@ -143,6 +143,9 @@ fn check(path: PathBuf) -> ExitCode {
     match config.validate() {
         Ok(()) => {
             println!("{}: ok", path.display());
+            for line in config.summary() {
+                println!("  {line}");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {
