@@ -681,7 +681,9 @@ impl Core {
                 break;
             }
             let wait = timing.inquiry_interval_ms.min(deadline - now).max(0);
-            tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
+            self.clock
+                .sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+                .await;
             // A notification may have settled it meanwhile.
             if let Ok(Some(fresh)) = self.journal.load(&record.tag, record.journal_id()).await {
                 record = fresh;
@@ -991,7 +993,7 @@ impl Core {
                 Ok(record) => break record,
                 Err(error) if self.now_ms() + 200 < give_up_at => {
                     warn!(%error, "could not record the failed approval write yet: retrying");
-                    tokio::time::sleep(pause).await;
+                    self.clock.sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
                 Err(error) => {
@@ -1038,10 +1040,11 @@ impl Core {
         let wait_until = received_ms + timing.response_deadline_ms;
         let mut record = existing;
         while record.state.is_in_flight() && self.now_ms() < wait_until {
-            tokio::time::sleep(Duration::from_millis(
-                u64::try_from(timing.duplicate_poll_ms).unwrap_or(200),
-            ))
-            .await;
+            self.clock
+                .sleep(Duration::from_millis(
+                    u64::try_from(timing.duplicate_poll_ms).unwrap_or(200),
+                ))
+                .await;
             match self.journal.load(&record.tag, record.journal_id()).await {
                 Ok(Some(fresh)) => record = fresh,
                 Ok(None) | Err(_) => break,
@@ -1499,7 +1502,7 @@ impl Core {
                             .await;
                         break;
                     }
-                    tokio::time::sleep(retry_every).await;
+                    self.clock.sleep(retry_every).await;
                 }
             }
         }

@@ -290,10 +290,16 @@ pub trait Journal: Send + Sync + 'static {
 // ---------------------------------------------------------------------------------------------
 // Clock
 
-/// Wall-clock time, behind a port so that tests can move it.
+/// Wall-clock time and waiting, behind a port so that tests can move it: every wait of the
+/// core and the reversal engine goes through [`Clock::sleep`], so flows run in virtual time
+/// under test.
+#[async_trait]
 pub trait Clock: Send + Sync + 'static {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
+
+    /// Waits for `duration`.
+    async fn sleep(&self, duration: std::time::Duration);
 
     /// The current time as a date-time in UTC.
     fn now(&self) -> OffsetDateTime {
@@ -306,9 +312,14 @@ pub trait Clock: Send + Sync + 'static {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
+#[async_trait]
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
         i64::try_from(nanos / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
     }
 }

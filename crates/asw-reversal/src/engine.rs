@@ -146,7 +146,7 @@ impl ReversalEngine {
     async fn pause(&self, token: &CancellationToken, ms: u64) -> bool {
         tokio::select! {
             _ = token.cancelled() => false,
-            _ = tokio::time::sleep(EngineConfig::ms(ms)) => true,
+            _ = self.clock.sleep(EngineConfig::ms(ms)) => true,
         }
     }
 

@@ -39,9 +39,16 @@ impl ManualClock {
     }
 }
 
+#[async_trait]
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// Virtual time: waiting moves the clock by the wait.
+    async fn sleep(&self, duration: Duration) {
+        self.advance(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
+        tokio::task::yield_now().await;
     }
 }
 
