@@ -1,0 +1,165 @@
+//! Answering the front from the journal: the delivery protocol of approvals, failed writes, and
+//! duplicates of a journaled request.
+
+use super::*;
+
+impl Core {
+    /// Answers the terminal from the journal's view of the transaction. Approvals go through
+    /// the delivery protocol: marked `Sending` (handed over) before the write; only a failed
+    /// write is journaled after it.
+    ///
+    /// `own_approval` is true when `record` is the result of this request's own approval write:
+    /// then a `Sending` mark in it was committed by that write (after the delivery deadline was
+    /// checked) and the approval must now be written, or the mark would promise the sweeper a
+    /// delivery that never happens.
+    pub(super) async fn answer_with_record(
+        &self,
+        record: TransactionRecord,
+        received_ms: i64,
+        reply: Box<dyn Reply>,
+        own_approval: bool,
+    ) -> Answer {
+        let answer = Answer::from_record(&record);
+        if !answer.is_approval() {
+            return send_plain(reply, answer).await;
+        }
+        let marked_here = own_approval && record.delivery == Delivery::Sending;
+        if !marked_here && self.now_ms() >= self.send_by(&record, received_ms) {
+            // The terminal has given up (or the sweeper is about to run): an approval now could
+            // be read as delivered while the terminal treats it as failed. Leave it undelivered;
+            // the sweeper cancels it.
+            warn!("approval too late to deliver: leaving it to active cancellation");
+            return send_plain(reply, Answer::from_state_unavailable(&record)).await;
+        }
+        // Already marked when `marked_here` (then this writes nothing). Whether this request's
+        // own commit made the mark decides what a failed write means below.
+        let marked_now = AtomicBool::new(false);
+        let sending = match self
+            .commit_planned(
+                record.clone(),
+                Event::DeliveryStarted,
+                "sending approval",
+                |current, now| {
+                    let change =
+                        plan_change(current, Event::DeliveryStarted, now, "sending approval")?;
+                    marked_now.store(change.is_some(), Ordering::Relaxed);
+                    Ok(change)
+                },
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(error) => {
+                warn!(%error, "could not mark the approval as sending: not delivering it");
+                return send_plain(reply, Answer::from_state_unavailable(&record)).await;
+            }
+        };
+        if sending.state != TxnState::Approved {
+            // A reversal or the sweeper won the race: answer what the journal now says.
+            return send_plain(reply, Answer::from_record(&sending)).await;
+        }
+        let answer = Answer::from_record(&sending);
+        if reply.send(&answer).await.is_err() {
+            if marked_here || marked_now.load(Ordering::Relaxed) {
+                warn!(
+                    "approval could not be delivered: it will be cancelled at the gateway deadline"
+                );
+                self.record_failed_delivery(sending).await;
+            } else {
+                // A re-send of an approval an earlier write already handed over: the terminal may
+                // hold that one, so this failure proves nothing and must not un-hand it. A
+                // terminal that got neither reverses on its own timeout.
+                warn!("re-sent approval could not be written: the earlier hand-over stands");
+            }
+        }
+        answer
+    }
+
+    /// Records that the approval did not reach the terminal, which puts it back under the
+    /// sweeper's watch.
+    ///
+    /// Until this commits the record says `SENDING` (handed over, not watched), so it is retried
+    /// for as long as the payment can matter (its expiry); if the gateway deadline has passed
+    /// by then, the cancel is requested here rather than at the sweeper's next pass.
+    pub(super) async fn record_failed_delivery(&self, sending: TransactionRecord) {
+        let give_up_at = sending.payment_expiry_ms;
+        let mut pause = Duration::from_millis(50);
+        let recorded = loop {
+            match self
+                .apply(
+                    sending.clone(),
+                    Event::DeliveryFailed,
+                    "approval write failed",
+                    |_| {},
+                )
+                .await
+            {
+                Ok(record) => break record,
+                Err(error) if self.now_ms() + 200 < give_up_at => {
+                    warn!(%error, "could not record the failed approval write yet: retrying");
+                    self.clock.sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(error) => {
+                    warn!(%error, "could not record the failed approval write");
+                    return;
+                }
+            }
+        };
+        if recorded.state == TxnState::Approved
+            && recorded.delivery == Delivery::Undelivered
+            && self.now_ms() >= recorded.gateway_deadline_ms
+        {
+            // Due already: do not wait for the sweeper's next pass.
+            if let Err(error) = self
+                .apply(
+                    recorded,
+                    Event::GatewayDeadline,
+                    "undelivered after the gateway deadline",
+                    |_| {},
+                )
+                .await
+            {
+                warn!(%error, "could not queue the cancel of an undelivered approval");
+            }
+        }
+    }
+
+    /// A re-sent request whose key is already journaled.
+    pub(super) async fn duplicate(
+        &self,
+        existing: TransactionRecord,
+        content_digest: &str,
+        received_ms: i64,
+        reply: Box<dyn Reply>,
+    ) -> Answer {
+        if existing.content_digest != content_digest {
+            info!(
+                journal_id = existing.journal_id(),
+                "same key, different content: 94"
+            );
+            return send_plain(reply, Answer::rejected(rc::DUPLICATE, "DUPLICATE_KEY")).await;
+        }
+        let timing = &self.settings.timing;
+        let wait_until = received_ms + timing.response_deadline_ms;
+        let mut record = existing;
+        while record.state.is_in_flight() && self.now_ms() < wait_until {
+            self.clock
+                .sleep(Duration::from_millis(
+                    u64::try_from(timing.duplicate_poll_ms).unwrap_or(200),
+                ))
+                .await;
+            match self.journal.load(&record.tag, record.journal_id()).await {
+                Ok(Some(fresh)) => record = fresh,
+                Ok(None) | Err(_) => break,
+            }
+        }
+        info!(
+            journal_id = record.journal_id(),
+            state = record.state.as_str(),
+            "replaying to a duplicate"
+        );
+        self.answer_with_record(record, received_ms, reply, false)
+            .await
+    }
+}

@@ -1,0 +1,195 @@
+//! The orchestration of every terminal flow, in domain terms (no ISO 8583 here; see
+//! [`crate::iso`] for the translation).
+//!
+//! Every flow follows the same discipline: decide locally what can be decided without Antom,
+//! journal before calling Antom, learn outcomes through the state table, and answer the terminal
+//! only with what the journal already holds — so a crash at any instant leaves a record the
+//! deadline sweeper and the reversal engine can finish.
+
+mod answer;
+mod delivery;
+mod lookup;
+mod notification;
+mod purchase;
+mod refund;
+mod requests;
+mod reversal;
+mod status;
+mod steps;
+mod timing;
+mod void;
+
+pub use answer::{Answer, Reply, Undelivered};
+pub use requests::{
+    NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, ReversalRequest, StatusInquiry,
+    VoidRequest,
+};
+pub use timing::Timing;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::domain::{
+    MerchantProfile, Money, OutcomeClass, PaymentCode, PaymentCodeRule, PaymentRequestId,
+    RefundRequestId, TerminalKey, TxnKind, mask_middle,
+};
+use crate::ids::{DatedKey, IdGenerator, infer_year, parse_rrn, rrn};
+use crate::merchants::{MerchantDirectory, MerchantError};
+use crate::ports::{
+    BeginOutcome, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand, PayScenario,
+    PaymentStatus, RefundCommand, StoreError, Tombstone, TombstoneOutcome, Upstream,
+    UpstreamOutcome,
+};
+use crate::record::{
+    Change, HoldRefused, IllegalTransition, SafAction, SafEntry, TransactionRecord, mark_sending,
+    plan_change, plan_refund_hold, plan_refund_release,
+};
+use crate::response_code as rc;
+use crate::state::{CancelReason, Delivery, Event, TxnState};
+
+/// Settings of the core that come from the configuration.
+#[derive(Clone, Debug)]
+pub struct CoreSettings {
+    /// Time budget.
+    pub timing: Timing,
+    /// Which payment codes are accepted before asking Antom.
+    pub payment_code_rule: PaymentCodeRule,
+    /// `paymentNotifyUrl` sent with every `pay`.
+    pub notify_url: Option<String>,
+    /// `order.orderDescription` sent with every `pay`.
+    pub order_description: String,
+}
+
+/// The core: flows over the ports.
+pub struct Core {
+    upstream: Arc<dyn Upstream>,
+    journal: Arc<dyn Journal>,
+    clock: Arc<dyn Clock>,
+    ids: IdGenerator,
+    merchants: MerchantDirectory,
+    settings: CoreSettings,
+}
+
+/// Metric names of the core (see docs/metrics.md).
+pub mod metric {
+    /// Terminal transactions by flow and outcome class.
+    pub const TRANSACTIONS: &str = "antom_switch_core_transactions_total";
+    /// End-to-end latency by flow.
+    pub const LATENCY: &str = "antom_switch_core_transaction_duration_seconds";
+    /// Transactions being processed.
+    pub const IN_FLIGHT: &str = "antom_switch_core_in_flight";
+    /// How Unknown outcomes ended.
+    pub const UNKNOWN_RESOLVED: &str = "antom_switch_core_unknown_resolved_total";
+    /// Events the state table rejected.
+    pub const ILLEGAL: &str = "antom_switch_core_illegal_transitions_total";
+    /// Store errors seen by the core, by flow.
+    pub const STORE_FAILURES: &str = "antom_switch_core_store_failures_total";
+    /// Follow-ups naming a payment outside the sender's scope (answered as unknown).
+    pub const OUT_OF_SCOPE: &str = "antom_switch_core_follow_ups_out_of_scope_total";
+}
+
+struct InFlight(&'static str);
+
+impl InFlight {
+    fn enter(flow: &'static str) -> Self {
+        metrics::gauge!(metric::IN_FLIGHT, "flow" => flow).increment(1.0);
+        Self(flow)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(metric::IN_FLIGHT, "flow" => self.0).decrement(1.0);
+    }
+}
+
+fn record_outcome(flow: &'static str, started: Instant, answer: &Answer) {
+    let outcome = match answer.class {
+        OutcomeClass::Approved => "approved",
+        OutcomeClass::Declined => "declined",
+        OutcomeClass::TimedOut => "timed_out",
+        OutcomeClass::Rejected => "rejected",
+    };
+    metrics::counter!(metric::TRANSACTIONS, "flow" => flow, "outcome" => outcome).increment(1);
+    metrics::histogram!(metric::LATENCY, "flow" => flow).record(started.elapsed().as_secs_f64());
+}
+
+impl Core {
+    /// Wires the core to its ports.
+    pub fn new(
+        upstream: Arc<dyn Upstream>,
+        journal: Arc<dyn Journal>,
+        clock: Arc<dyn Clock>,
+        ids: IdGenerator,
+        merchants: MerchantDirectory,
+        settings: CoreSettings,
+    ) -> Self {
+        Self {
+            upstream,
+            journal,
+            clock,
+            ids,
+            merchants,
+            settings,
+        }
+    }
+
+    /// The configured time budget.
+    pub fn timing(&self) -> &Timing {
+        &self.settings.timing
+    }
+
+    /// The id generator (the reversal engine and tools derive the same ids).
+    pub fn ids(&self) -> &IdGenerator {
+        &self.ids
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn today(&self) -> Date {
+        self.clock.now().date()
+    }
+}
+
+async fn send_plain(reply: Box<dyn Reply>, answer: Answer) -> Answer {
+    if reply.send(&answer).await.is_err() {
+        info!(
+            response_code = answer.response_code,
+            "terminal gone before the answer"
+        );
+    }
+    answer
+}
+
+fn store_down(flow: &'static str, error: &StoreError) -> Answer {
+    warn!(%error, flow, "journal unavailable");
+    metrics::counter!(metric::STORE_FAILURES, "flow" => flow).increment(1);
+    Answer::rejected(rc::SYSTEM_ERROR, "STORE_UNAVAILABLE")
+}
+
+fn merchant_answer(error: MerchantError) -> Answer {
+    match error {
+        MerchantError::UnknownMerchant => {
+            Answer::rejected(rc::INVALID_MERCHANT, "UNKNOWN_MERCHANT")
+        }
+        MerchantError::UnknownTerminal => {
+            Answer::rejected(rc::NOT_PERMITTED_TERMINAL, "UNKNOWN_TERMINAL")
+        }
+        MerchantError::TerminalDisabled => {
+            Answer::rejected(rc::NOT_PERMITTED_TERMINAL, "TERMINAL_DISABLED")
+        }
+    }
+}
+
+/// Masks a payment code for logs (re-exported for adapters that only have a `&str`).
+pub fn masked(code: &str) -> String {
+    mask_middle(code)
+}

@@ -1,0 +1,364 @@
+//! The purchase flow: journal first, `pay`, inquire while unknown, cancel when still unknown at
+//! the response deadline.
+
+use super::*;
+
+impl Core {
+    // -----------------------------------------------------------------------------------------
+    // Purchase
+
+    /// A customer-presented code purchase: journal, pay, inquire, cancel when still unknown.
+    pub async fn purchase(&self, request: PurchaseRequest, reply: Box<dyn Reply>) {
+        let started = Instant::now();
+        let _in_flight = InFlight::enter("purchase");
+        let span = info_span!("purchase",
+            terminal_id = %request.key.terminal_id, stan = %request.key.stan,
+            payment_request_id = tracing::field::Empty);
+        let answer = self
+            .purchase_inner(request, reply, started, &span)
+            .instrument(span.clone())
+            .await;
+        record_outcome("purchase", started, &answer);
+    }
+
+    pub(super) async fn purchase_inner(
+        &self,
+        request: PurchaseRequest,
+        reply: Box<dyn Reply>,
+        started: Instant,
+        span: &tracing::Span,
+    ) -> Answer {
+        let received_ms = self.now_ms();
+        let prepared = match self.prepare_purchase(&request, received_ms) {
+            Ok(p) => p,
+            Err(answer) => return send_plain(reply, *answer).await,
+        };
+        span.record(
+            "payment_request_id",
+            prepared.record.payment_request_id.as_str(),
+        );
+        let record = prepared.record;
+        match self.journal.begin(&record).await {
+            Err(error) => {
+                warn!(%error, "journal unavailable: declining without calling Antom");
+                metrics::counter!(metric::STORE_FAILURES, "flow" => "purchase").increment(1);
+                return send_plain(
+                    reply,
+                    Answer::rejected(rc::SYSTEM_ERROR, "STORE_UNAVAILABLE"),
+                )
+                .await;
+            }
+            Ok(BeginOutcome::Tombstoned) => {
+                info!("original arrived after its reversal: declined without calling Antom");
+                return send_plain(
+                    reply,
+                    Answer::rejected(rc::INVALID_TRANSACTION, "REVERSED_BEFORE_ARRIVAL"),
+                )
+                .await;
+            }
+            Ok(BeginOutcome::Existing(existing)) => {
+                return self
+                    .duplicate(*existing, &request.content_digest, received_ms, reply)
+                    .await;
+            }
+            Ok(BeginOutcome::Started) => {}
+        }
+        info!(amount = request.amount_minor, currency = %record.currency,
+              payment_code = %request.payment_code, "journaled; calling pay");
+        let record = self
+            .run_payment(record, prepared.command, received_ms, started)
+            .await;
+        self.answer_with_record(record, received_ms, reply, true)
+            .await
+    }
+
+    pub(super) fn prepare_purchase(
+        &self,
+        request: &PurchaseRequest,
+        now_ms: i64,
+    ) -> Result<PreparedPurchase, Box<Answer>> {
+        let (merchant, _terminal) = self
+            .merchants
+            .lookup(&request.key.merchant_id, &request.key.terminal_id)
+            .map_err(|e| Box::new(merchant_answer(e)))?;
+        if let Err(why) = self
+            .settings
+            .payment_code_rule
+            .check(request.payment_code.expose())
+        {
+            return Err(Box::new(Answer::rejected(rc::INVALID_CODE, why)));
+        }
+        let amount = Money::from_iso(request.amount_minor, request.currency_numeric)
+            .map_err(|e| Box::new(Answer::rejected(rc::INVALID_AMOUNT, e.to_string())))?;
+        let year = infer_year(&request.key.local_date, self.today())
+            .ok_or_else(|| Box::new(Answer::rejected(rc::FORMAT_ERROR, "F13 is not a date")))?;
+        let dated = DatedKey {
+            key: &request.key,
+            year,
+        };
+        let terminal_time = terminal_time(&request.key, year, merchant.utc_offset_minutes)
+            .ok_or_else(|| {
+                Box::new(Answer::rejected(rc::FORMAT_ERROR, "F12/F13 are not a time"))
+            })?;
+        let prid = self.ids.payment_request_id(&dated, request.amount_minor);
+        let record = self.new_record(
+            TxnKind::Purchase,
+            &dated,
+            prid.clone(),
+            None,
+            &merchant,
+            amount,
+            Some(request.payment_code.masked()),
+            &request.content_digest,
+            now_ms,
+        )?;
+        let timing = &self.settings.timing;
+        let command = PayCommand {
+            client: merchant.client.clone(),
+            payment_request_id: prid,
+            amount,
+            payment_code: Some(request.payment_code.clone()),
+            scenario: PayScenario::PaymentCode,
+            merchant: Arc::clone(&merchant),
+            terminal_id: request.key.terminal_id.clone(),
+            terminal_request_time: terminal_time,
+            reference_order_id: request.reference_order_id.clone(),
+            order_description: self.settings.order_description.clone(),
+            notify_url: self.settings.notify_url.clone(),
+            payment_expiry: ms_to_datetime(now_ms + timing.payment_expiry_ms),
+        };
+        Ok(PreparedPurchase { record, command })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new_record(
+        &self,
+        kind: TxnKind,
+        dated: &DatedKey<'_>,
+        payment_request_id: PaymentRequestId,
+        refund_request_id: Option<RefundRequestId>,
+        merchant: &MerchantProfile,
+        amount: Money,
+        masked_payment_code: Option<String>,
+        content_digest: &str,
+        now_ms: i64,
+    ) -> Result<TransactionRecord, Box<Answer>> {
+        let timing = &self.settings.timing;
+        let rrn = rrn(dated)
+            .ok_or_else(|| Box::new(Answer::rejected(rc::FORMAT_ERROR, "bad F12/F13")))?;
+        Ok(TransactionRecord {
+            version: 1,
+            kind,
+            state: TxnState::Pending,
+            delivery: Delivery::None,
+            payment_request_id,
+            refund_request_id,
+            tag: self.ids.key_tag(dated),
+            dedup_key: dated.dedup_string(),
+            terminal_key: dated.key.clone(),
+            content_digest: content_digest.to_string(),
+            client: merchant.client.clone(),
+            amount_minor: amount.minor_units,
+            currency: amount.currency_code().to_string(),
+            currency_numeric: amount.currency_numeric(),
+            masked_payment_code,
+            payment_id: None,
+            refund_id: None,
+            rrn,
+            approval_code: None,
+            response_code: None,
+            result_code: None,
+            wallet: None,
+            refunded_minor: 0,
+            refund_holds: Vec::new(),
+            cancel_reason: None,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+            call_over_at_ms: now_ms + timing.pay_timeout_ms + timing.call_margin_ms,
+            response_deadline_ms: now_ms + timing.response_deadline_ms,
+            terminal_deadline_ms: now_ms + timing.terminal_timeout_ms,
+            gateway_deadline_ms: now_ms + timing.gateway_deadline_ms,
+            payment_expiry_ms: now_ms + timing.payment_expiry_ms,
+        })
+    }
+
+    /// Calls `pay`, then polls until a final answer or the response deadline; returns the record
+    /// as the journal holds it afterwards.
+    pub(super) async fn run_payment(
+        &self,
+        mut record: TransactionRecord,
+        command: PayCommand,
+        received_ms: i64,
+        started: Instant,
+    ) -> TransactionRecord {
+        let outcome = self.upstream.pay(&command).await;
+        let call_over = self.now_ms();
+        match outcome {
+            UpstreamOutcome::Success(receipt) => {
+                let approval = self.ids.approval_code(&record.payment_request_id);
+                let cause = "pay answered S";
+                return self
+                    .settle_approval(record, received_ms, cause, |r| {
+                        r.payment_id = receipt.payment_id.clone().or(r.payment_id.take());
+                        r.wallet = receipt.wallet.clone().or(r.wallet.take());
+                        r.approval_code = Some(approval.clone());
+                        r.result_code = Some("SUCCESS".into());
+                        r.call_over_at_ms = r.call_over_at_ms.min(call_over);
+                    })
+                    .await;
+            }
+            UpstreamOutcome::Failed {
+                result_code,
+                message: _,
+            } => {
+                let code = rc::for_antom_failure(&result_code);
+                let cause = format!("pay answered F {result_code}");
+                return self
+                    .settle(record, Event::Failed, &cause, |r| {
+                        r.response_code = Some(code.to_string());
+                        r.result_code = Some(result_code.clone());
+                        r.call_over_at_ms = r.call_over_at_ms.min(call_over);
+                    })
+                    .await;
+            }
+            UpstreamOutcome::Unknown { reason } => {
+                info!(%reason, "pay outcome unknown: inquiring");
+                record = self
+                    .settle(record, Event::Uncertain, &format!("pay {reason}"), |r| {
+                        r.result_code = Some(reason.clone());
+                    })
+                    .await;
+            }
+        }
+        self.poll_until_known(record, received_ms, started).await
+    }
+
+    pub(super) async fn poll_until_known(
+        &self,
+        mut record: TransactionRecord,
+        received_ms: i64,
+        _started: Instant,
+    ) -> TransactionRecord {
+        let timing = &self.settings.timing;
+        let deadline = received_ms + timing.response_deadline_ms;
+        let mut inquiry_failed = false;
+        loop {
+            if !record.state.is_in_flight() {
+                if record.state == TxnState::Approved {
+                    metrics::counter!(metric::UNKNOWN_RESOLVED, "resolution" => "approved")
+                        .increment(1);
+                } else {
+                    metrics::counter!(metric::UNKNOWN_RESOLVED, "resolution" => "declined")
+                        .increment(1);
+                }
+                return record;
+            }
+            let now = self.now_ms();
+            if now >= deadline || inquiry_failed {
+                break;
+            }
+            let wait = timing.inquiry_interval_ms.min(deadline - now).max(0);
+            self.clock
+                .sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+                .await;
+            // A notification may have settled it meanwhile.
+            if let Ok(Some(fresh)) = self.journal.load(&record.tag, record.journal_id()).await {
+                record = fresh;
+                if !record.state.is_in_flight() {
+                    continue;
+                }
+            }
+            if self.now_ms() >= deadline {
+                break;
+            }
+            let inquiry = InquiryCommand {
+                client: record.client.clone(),
+                payment_request_id: record.payment_request_id.clone(),
+            };
+            match self.upstream.inquire_payment(&inquiry).await {
+                UpstreamOutcome::Success(report) => match report.status {
+                    PaymentStatus::Success => {
+                        let approval = self.ids.approval_code(&record.payment_request_id);
+                        record = self
+                            .settle_approval(record, received_ms, "inquiry SUCCESS", |r| {
+                                r.payment_id = report.payment_id.clone().or(r.payment_id.take());
+                                r.wallet = report.wallet.clone().or(r.wallet.take());
+                                r.approval_code = Some(approval.clone());
+                                r.result_code = Some("SUCCESS".into());
+                            })
+                            .await;
+                    }
+                    PaymentStatus::Fail | PaymentStatus::Cancelled => {
+                        let result_code = report
+                            .result_code
+                            .clone()
+                            .unwrap_or_else(|| "PAYMENT_FAILED".into());
+                        let code = rc::for_antom_failure(&result_code);
+                        record = self
+                            .settle(record, Event::Failed, "inquiry FAIL/CANCELLED", |r| {
+                                r.response_code = Some(code.to_string());
+                                r.result_code = Some(result_code.clone());
+                            })
+                            .await;
+                    }
+                    PaymentStatus::Processing => {}
+                },
+                UpstreamOutcome::Failed { result_code, .. } => {
+                    // ORDER_NOT_EXIST: the pay may not have landed yet; keep polling. Any other
+                    // F on an inquiry is not a payment outcome: stop and cancel (seed 003).
+                    if result_code != "ORDER_NOT_EXIST" {
+                        warn!(%result_code, "inquiry failed: cancelling");
+                        inquiry_failed = true;
+                    }
+                }
+                UpstreamOutcome::Unknown { .. } => {}
+            }
+        }
+        let reason = if inquiry_failed {
+            CancelReason::InquiryFailed
+        } else {
+            CancelReason::ResponseDeadline
+        };
+        let record = self
+            .settle(
+                record,
+                Event::CancelRequested(reason),
+                "still unknown at the response deadline",
+                |r| r.response_code = Some(rc::UNAVAILABLE.to_string()),
+            )
+            .await;
+        let resolution = match record.state {
+            TxnState::Approved => "approved",
+            TxnState::Declined => "declined",
+            _ => "cancelled",
+        };
+        metrics::counter!(metric::UNKNOWN_RESOLVED, "resolution" => resolution).increment(1);
+        record
+    }
+}
+
+pub(super) struct PreparedPurchase {
+    pub(super) record: TransactionRecord,
+    pub(super) command: PayCommand,
+}
+
+/// The terminal's local request time from F13/F12, the inferred year and the store's offset.
+pub(super) fn terminal_time(
+    key: &TerminalKey,
+    year: i32,
+    utc_offset_minutes: i16,
+) -> Option<OffsetDateTime> {
+    let month: u8 = key.local_date.get(..2)?.parse().ok()?;
+    let day: u8 = key.local_date.get(2..4)?.parse().ok()?;
+    let hour: u8 = key.local_time.get(..2)?.parse().ok()?;
+    let minute: u8 = key.local_time.get(2..4)?.parse().ok()?;
+    let second: u8 = key.local_time.get(4..6)?.parse().ok()?;
+    let date = Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    let time = Time::from_hms(hour, minute, second).ok()?;
+    let offset = UtcOffset::from_whole_seconds(i32::from(utc_offset_minutes) * 60).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
+}
+
+pub(super) fn ms_to_datetime(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}

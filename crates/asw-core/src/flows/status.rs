@@ -1,0 +1,74 @@
+//! Status inquiries: answered from the journal, refreshed from Antom when not final.
+
+use super::*;
+
+impl Core {
+    /// A status inquiry (0100 `900000`): answered from the journal, refreshed from Antom when
+    /// the outcome is not final. An approval learned this way is delivered like any other.
+    pub async fn status(&self, request: StatusInquiry, reply: Box<dyn Reply>) {
+        let started = Instant::now();
+        let _in_flight = InFlight::enter("inquiry");
+        let span = info_span!("status_inquiry", terminal_id = %request.key.terminal_id, stan = %request.key.stan);
+        let answer = self.status_inner(request, reply).instrument(span).await;
+        record_outcome("inquiry", started, &answer);
+    }
+
+    pub(super) async fn status_inner(
+        &self,
+        request: StatusInquiry,
+        reply: Box<dyn Reply>,
+    ) -> Answer {
+        let received_ms = self.now_ms();
+        if let Err(e) = self
+            .merchants
+            .lookup(&request.key.merchant_id, &request.key.terminal_id)
+        {
+            return send_plain(reply, merchant_answer(e)).await;
+        }
+        let mut record = match self.find_original(&request.key, &request.original).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return send_plain(reply, Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"))
+                    .await;
+            }
+            Err(error) => return send_plain(reply, store_down("inquiry", &error)).await,
+        };
+        if record.state.is_in_flight() && record.kind == TxnKind::Purchase {
+            let inquiry = InquiryCommand {
+                client: record.client.clone(),
+                payment_request_id: record.payment_request_id.clone(),
+            };
+            if let UpstreamOutcome::Success(report) = self.upstream.inquire_payment(&inquiry).await
+            {
+                match report.status {
+                    PaymentStatus::Success => {
+                        let approval = self.ids.approval_code(&record.payment_request_id);
+                        record = self
+                            .settle(record, Event::Succeeded, "status inquiry SUCCESS", |r| {
+                                r.payment_id = report.payment_id.clone().or(r.payment_id.take());
+                                r.approval_code = Some(approval.clone());
+                            })
+                            .await;
+                    }
+                    PaymentStatus::Fail | PaymentStatus::Cancelled => {
+                        let result_code = report.result_code.clone().unwrap_or_default();
+                        let code = rc::for_antom_failure(&result_code);
+                        record = self
+                            .settle(record, Event::Failed, "status inquiry FAIL", |r| {
+                                r.response_code = Some(code.to_string());
+                                r.result_code = Some(result_code.clone());
+                            })
+                            .await;
+                    }
+                    PaymentStatus::Processing => {}
+                }
+            }
+        }
+        if record.kind == TxnKind::Purchase {
+            self.answer_with_record(record, received_ms, reply, false)
+                .await
+        } else {
+            send_plain(reply, Answer::from_record(&record)).await
+        }
+    }
+}

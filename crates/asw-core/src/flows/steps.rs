@@ -1,0 +1,147 @@
+//! The shared steps every flow commits through: learn an outcome (`settle`, `settle_approval`),
+//! and the one compare-and-set loop (`commit_planned`).
+
+use super::*;
+
+impl Core {
+    /// Applies an event, retrying on version conflicts; on store failure returns the record as
+    /// last known (the deadline sweeper finishes whatever the journal holds).
+    pub(super) async fn settle(
+        &self,
+        record: TransactionRecord,
+        event: Event,
+        cause: &str,
+        patch: impl Fn(&mut TransactionRecord),
+    ) -> TransactionRecord {
+        match self.apply(record.clone(), event, cause, patch).await {
+            Ok(r) => r,
+            Err(error) => self.settle_failed(record, event, &error),
+        }
+    }
+
+    /// What a flow continues with when the journal write of `event` failed.
+    pub(super) fn settle_failed(
+        &self,
+        record: TransactionRecord,
+        event: Event,
+        error: &StoreError,
+    ) -> TransactionRecord {
+        warn!(%error, event = event.name(), "journal write failed: the sweeper will finish this transaction");
+        metrics::counter!(metric::STORE_FAILURES, "flow" => "settle").increment(1);
+        // We do not know what the journal holds; answer as if unknown (never approve).
+        let mut unknown = record;
+        unknown.state = TxnState::Unknown;
+        unknown.response_code = Some(rc::UNAVAILABLE.to_string());
+        unknown
+    }
+
+    /// Records that Antom approved the payment. When the approval can still reach the terminal
+    /// it is marked `SENDING` in the same compare-and-set (one durable write less per approval:
+    /// the answer is written to the terminal right after); otherwise it stays undelivered and
+    /// the sweeper cancels it.
+    pub(super) async fn settle_approval(
+        &self,
+        record: TransactionRecord,
+        received_ms: i64,
+        cause: &str,
+        patch: impl Fn(&mut TransactionRecord),
+    ) -> TransactionRecord {
+        let deliverable = self.now_ms() < self.send_by(&record, received_ms);
+        let result = self
+            .commit_planned(record.clone(), Event::Succeeded, cause, |current, now| {
+                let mut change = plan_change(current, Event::Succeeded, now, cause)?;
+                if let Some(change) = change.as_mut() {
+                    patch(&mut change.record);
+                    if deliverable {
+                        mark_sending(change, now);
+                    }
+                }
+                Ok(change)
+            })
+            .await;
+        match result {
+            Ok(r) => r,
+            Err(error) => self.settle_failed(record, Event::Succeeded, &error),
+        }
+    }
+
+    /// The last moment an approval may be written to the terminal: before the terminal gives
+    /// up and before the sweeper's gateway deadline, with a margin.
+    pub(super) fn send_by(&self, record: &TransactionRecord, received_ms: i64) -> i64 {
+        let timing = &self.settings.timing;
+        (received_ms + timing.terminal_timeout_ms).min(record.gateway_deadline_ms)
+            - timing.delivery_margin_ms
+    }
+
+    /// Plans and commits one event with compare-and-set, reloading on conflicts.
+    pub async fn apply(
+        &self,
+        record: TransactionRecord,
+        event: Event,
+        cause: &str,
+        patch: impl Fn(&mut TransactionRecord),
+    ) -> Result<TransactionRecord, StoreError> {
+        self.commit_planned(record, event, cause, |current, now| {
+            let mut change = plan_change(current, event, now, cause)?;
+            if let Some(change) = change.as_mut() {
+                patch(&mut change.record);
+            }
+            Ok(change)
+        })
+        .await
+    }
+
+    /// Commits what `plan` decides for the current record with compare-and-set; on a conflict
+    /// or an unknown write outcome, reloads and plans again.
+    pub(super) async fn commit_planned(
+        &self,
+        mut record: TransactionRecord,
+        event: Event,
+        cause: &str,
+        plan: impl Fn(&TransactionRecord, i64) -> Result<Option<Change>, IllegalTransition>,
+    ) -> Result<TransactionRecord, StoreError> {
+        for _ in 0..8 {
+            let change = match plan(&record, self.now_ms()) {
+                Ok(Some(change)) => change,
+                Ok(None) => return Ok(record),
+                Err(illegal) => {
+                    warn!(%illegal, journal_id = record.journal_id(), "illegal transition ignored");
+                    metrics::counter!(metric::ILLEGAL, "event" => event.name()).increment(1);
+                    return Ok(record);
+                }
+            };
+            match self.journal.commit(&change).await {
+                Ok(CommitOutcome::Committed) => {
+                    info!(
+                        journal_id = change.record.journal_id(),
+                        from = record.state.as_str(),
+                        to = change.record.state.as_str(),
+                        event = event.name(),
+                        cause,
+                        "transition"
+                    );
+                    return Ok(change.record);
+                }
+                Ok(CommitOutcome::Conflict(Some(current))) => record = *current,
+                Ok(CommitOutcome::Conflict(None)) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "record {} vanished",
+                        record.journal_id()
+                    )));
+                }
+                Err(StoreError::Indeterminate(why)) => {
+                    // The write may have happened: re-read and decide again.
+                    warn!(%why, "journal write indeterminate: re-reading");
+                    match self.journal.load(&record.tag, record.journal_id()).await? {
+                        Some(current) => record = current,
+                        None => return Err(StoreError::Indeterminate(why)),
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "too many concurrent changes to one transaction".into(),
+        ))
+    }
+}

@@ -1,0 +1,91 @@
+//! The time budget of a transaction.
+
+use super::*;
+
+/// The time budget of a transaction. Start-up refuses a configuration unless
+/// `response_deadline < terminal_timeout < gateway_deadline`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timing {
+    /// How long terminals wait for an answer.
+    pub terminal_timeout_ms: i64,
+    /// The switch answers by then at the latest (91 and a queued cancel if still unknown).
+    pub response_deadline_ms: i64,
+    /// Active cancellation: anything not approved and handed to the terminal by then is cancelled.
+    pub gateway_deadline_ms: i64,
+    /// Interval between `inquiryPayment` polls while the outcome is unknown.
+    pub inquiry_interval_ms: i64,
+    /// The `pay` client timeout (the upstream adapter enforces it; the core needs it to know
+    /// when a cancel may safely follow).
+    pub pay_timeout_ms: i64,
+    /// Safety margin added to the pay timeout before a cancel may be sent.
+    pub call_margin_ms: i64,
+    /// `paymentExpiryTime` sent to Antom, relative to the request: after it the payment can no
+    /// longer succeed, so `ORDER_NOT_EXIST` becomes final.
+    pub payment_expiry_ms: i64,
+    /// An approval is never sent later than this before the terminal gives up or the sweeper
+    /// runs, so "delivered" means the terminal could still use it.
+    pub delivery_margin_ms: i64,
+    /// How often a duplicate request re-reads the journal while its original is in flight.
+    pub duplicate_poll_ms: i64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            terminal_timeout_ms: 60_000,
+            response_deadline_ms: 50_000,
+            gateway_deadline_ms: 90_000,
+            inquiry_interval_ms: 3_000,
+            pay_timeout_ms: 10_000,
+            call_margin_ms: 2_000,
+            payment_expiry_ms: 300_000,
+            delivery_margin_ms: 2_000,
+            duplicate_poll_ms: 200,
+        }
+    }
+}
+
+impl Timing {
+    /// Every rule the timing must satisfy, as (key, message) pairs; empty when valid.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.response_deadline_ms >= self.terminal_timeout_ms {
+            out.push((
+                "timing.response_deadline_ms",
+                "must be less than timing.terminal_timeout_ms".to_string(),
+            ));
+        }
+        if self.terminal_timeout_ms >= self.gateway_deadline_ms {
+            out.push((
+                "timing.terminal_timeout_ms",
+                "must be less than timing.gateway_deadline_ms".to_string(),
+            ));
+        }
+        for (key, value) in [
+            ("timing.inquiry_interval_ms", self.inquiry_interval_ms),
+            ("timing.pay_timeout_ms", self.pay_timeout_ms),
+            ("timing.duplicate_poll_ms", self.duplicate_poll_ms),
+        ] {
+            if value <= 0 {
+                out.push((key, "must be greater than zero".to_string()));
+            }
+        }
+        if self.pay_timeout_ms >= self.response_deadline_ms {
+            out.push((
+                "timing.pay_timeout_ms",
+                "must be less than timing.response_deadline_ms".to_string(),
+            ));
+        }
+        if self.payment_expiry_ms <= self.gateway_deadline_ms {
+            out.push((
+                "timing.payment_expiry_ms",
+                "must be greater than timing.gateway_deadline_ms".to_string(),
+            ));
+        }
+        if self.call_margin_ms < 0 || self.delivery_margin_ms < 0 {
+            out.push(("timing", "margins must not be negative".to_string()));
+        }
+        out
+    }
+}

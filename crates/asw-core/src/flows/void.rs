@@ -1,0 +1,71 @@
+//! Voids: a cancel of the original through the SAF queue.
+
+use super::*;
+
+impl Core {
+    /// A void (0200 `020000`): cancel of the original through the SAF queue, acknowledged once
+    /// durably queued.
+    pub async fn void(&self, request: VoidRequest, reply: Box<dyn Reply>) {
+        let started = Instant::now();
+        let _in_flight = InFlight::enter("void");
+        let span =
+            info_span!("void", terminal_id = %request.key.terminal_id, stan = %request.key.stan);
+        let answer = self.void_inner(&request).instrument(span).await;
+        let answer = send_plain(reply, answer).await;
+        record_outcome("void", started, &answer);
+    }
+
+    pub(super) async fn void_inner(&self, request: &VoidRequest) -> Answer {
+        if let Err(e) = self
+            .merchants
+            .lookup(&request.key.merchant_id, &request.key.terminal_id)
+        {
+            return merchant_answer(e);
+        }
+        let original = match self.find_original(&request.key, &request.original).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"),
+            Err(error) => return store_down("void", &error),
+        };
+        if original.amount_minor != request.amount_minor {
+            return Answer::rejected(rc::INVALID_AMOUNT, "AMOUNT_DIFFERS_FROM_ORIGINAL");
+        }
+        if original.state == TxnState::Declined {
+            return Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_DECLINED");
+        }
+        let own_rrn = infer_year(&request.key.local_date, self.today()).and_then(|year| {
+            rrn(&DatedKey {
+                key: &request.key,
+                year,
+            })
+        });
+        // A void cancels the whole payment; Antom refuses to cancel one with a refund, so a
+        // void is only acknowledged when no refund holds any of it. Decided inside the
+        // compare-and-set, so a refund racing on another connection is ordered with it.
+        let refunded = AtomicBool::new(false);
+        let event = Event::CancelRequested(CancelReason::Void);
+        let outcome = self
+            .commit_planned(original, event, "void", |current, now| {
+                refunded.store(current.refunded_minor > 0, Ordering::Relaxed);
+                if current.refunded_minor > 0 {
+                    Ok(None)
+                } else {
+                    plan_change(current, event, now, "void")
+                }
+            })
+            .await;
+        match outcome {
+            Ok(_) if refunded.load(Ordering::Relaxed) => {
+                Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_REFUNDED_USE_REFUND")
+            }
+            Ok(record) if record.state.is_reversing() || record.state == TxnState::Failed => {
+                let mut answer = self.reversal_ack(Some(&record));
+                answer.rrn = own_rrn;
+                answer.payment_id = record.payment_id.clone();
+                answer
+            }
+            Ok(_) => Answer::rejected(rc::INVALID_TRANSACTION, "NOT_VOIDABLE"),
+            Err(error) => store_down("void", &error),
+        }
+    }
+}
