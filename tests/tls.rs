@@ -15,7 +15,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn a_purchase_over_mutual_tls_is_paid_and_plain_tcp_gets_nothing() {
     let pki = TestPki::new().expect("test pki");
     let (cert, key) = pki.issue("switch", &["localhost"]).expect("server cert");
-    let (terminal_cert, terminal_key) = pki.issue("terminal", &[TID]).expect("client cert");
+    // Named as the default `client_identity` mapping expects: "{terminal}.{merchant}".
+    let terminal_name = format!("{TID}.{MID}");
+    let (terminal_cert, terminal_key) = pki
+        .issue("terminal", &[terminal_name.as_str()])
+        .expect("client cert");
     let ca = pki.ca_file().expect("ca file");
     let client_ca = ca.clone();
     let h = Harness::start_with(|config, _| {
@@ -24,6 +28,7 @@ async fn a_purchase_over_mutual_tls_is_paid_and_plain_tcp_gets_nothing() {
             key_file: key,
             client_ca_file: Some(client_ca),
             handshake_timeout_ms: 2_000,
+            client_identity: Default::default(),
         });
     })
     .await;
