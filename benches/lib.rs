@@ -42,6 +42,7 @@ pub fn purchase_record(terminal_id: &str, n: u32, now_ms: i64) -> TransactionRec
         result_code: None,
         wallet: None,
         refunded_minor: 0,
+        refund_holds: Vec::new(),
         cancel_reason: None,
         created_at_ms: now_ms,
         updated_at_ms: now_ms,

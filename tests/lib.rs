@@ -24,6 +24,16 @@ pub const MID: &str = "M00000000000001";
 pub const TID: &str = "T0000001";
 /// A second, disabled terminal.
 pub const DISABLED_TID: &str = "T0000009";
+/// Another terminal of the test merchant, in the same store as [`TID`].
+pub const SAME_STORE_TID: &str = "T0000002";
+/// A terminal of the test merchant in another store.
+pub const OTHER_STORE_TID: &str = "T0000003";
+/// The other store's id.
+pub const OTHER_STORE: &str = "SG-TEST-S2";
+/// A second merchant, for isolation tests.
+pub const OTHER_MID: &str = "M00000000000999";
+/// The second merchant's terminal.
+pub const OTHER_MERCHANT_TID: &str = "T0000999";
 /// Client id the switch uses and the simulator accepts.
 pub const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
 /// SGD, numeric.
@@ -134,8 +144,34 @@ pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Confi
                 refunds: false,
                 store_id: None,
             },
+            TerminalProfile {
+                terminal_id: SAME_STORE_TID.into(),
+                enabled: true,
+                refunds: true,
+                store_id: None,
+            },
+            TerminalProfile {
+                terminal_id: OTHER_STORE_TID.into(),
+                enabled: true,
+                refunds: true,
+                store_id: Some(OTHER_STORE.into()),
+            },
         ],
     }];
+    config.merchants.push(MerchantProfile {
+        merchant_id: OTHER_MID.into(),
+        reference_merchant_id: "SG-TEST-M999".into(),
+        merchant_name: "Other Shop".into(),
+        store_id: "SG-TEST-S999".into(),
+        store_name: "Other Shop One".into(),
+        terminals: vec![TerminalProfile {
+            terminal_id: OTHER_MERCHANT_TID.into(),
+            enabled: true,
+            refunds: true,
+            store_id: None,
+        }],
+        ..config.merchants[0].clone()
+    });
     config
 }
 

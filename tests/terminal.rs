@@ -37,6 +37,17 @@ pub struct Sent {
     pub amount: u64,
 }
 
+/// How a follow-up names its original.
+#[derive(Clone, Debug, Default)]
+pub struct OriginalRef {
+    /// F37.
+    pub rrn: Option<String>,
+    /// F48 `PR`.
+    pub payment_request_id: Option<String>,
+    /// F48 `PI`.
+    pub payment_id: Option<String>,
+}
+
 /// A decoded response with helpers.
 #[derive(Clone, Debug)]
 pub struct Response {
@@ -210,6 +221,59 @@ impl TestTerminal {
         tlv.push(Tag::PaymentRequestId, payment_request_id)
             .expect("PR");
         b.set(48, tlv.build()).expect("F48");
+        b.build()
+    }
+
+    /// Connects as another terminal (F42/F41) of the test configuration.
+    pub async fn connect_as(addr: SocketAddr, mid: &str, tid: &str) -> Self {
+        let mut t = Self::connect(addr).await;
+        t.mid = mid.into();
+        t.tid = tid.into();
+        t
+    }
+
+    /// A void, refund (0200) or status inquiry (0100 `900000`) naming its original by any mix
+    /// of F37 RRN, F48 `PR` and F48 `PI`.
+    pub fn follow_up_message(
+        &self,
+        processing: &str,
+        stan: &str,
+        amount: u64,
+        original: &OriginalRef,
+    ) -> Message {
+        let (time, date) = now_local();
+        let mut b = if processing == "900000" {
+            let mut b = MessageBuilder::new(&self.dialect, Mti::AUTH_REQUEST);
+            b.set(3, processing.to_string()).expect("F3");
+            b.set(11, stan.to_string()).expect("F11");
+            b.set(12, time).expect("F12");
+            b.set(13, date).expect("F13");
+            b.set_padded(41, &self.tid).expect("F41");
+            b.set_padded(42, &self.mid).expect("F42");
+            b
+        } else {
+            self.base(
+                Mti::FINANCIAL_REQUEST,
+                processing,
+                stan,
+                &time,
+                &date,
+                amount,
+            )
+        };
+        if let Some(rrn) = &original.rrn {
+            b.set_padded(37, rrn).expect("F37");
+        }
+        let mut tlv = PrivateDataBuilder::new();
+        if let Some(pr) = &original.payment_request_id {
+            tlv.push(Tag::PaymentRequestId, pr).expect("PR");
+        }
+        if let Some(pi) = &original.payment_id {
+            tlv.push(Tag::PaymentId, pi).expect("PI");
+        }
+        if !tlv.is_empty() {
+            b.set(48, tlv.build()).expect("F48");
+        }
         b.build()
     }
 

@@ -102,9 +102,12 @@ async fn a_purchase_claiming_another_terminal_over_mutual_tls_gets_63_and_reache
             client_identity: Default::default(),
         });
         // The claimed terminal exists and is enabled: only the certificate stands in the way.
-        let mut other = config.merchants[0].terminals[0].clone();
-        other.terminal_id = OTHER_TID.into();
-        config.merchants[0].terminals.push(other);
+        let terminals = &mut config.merchants[0].terminals;
+        if !terminals.iter().any(|t| t.terminal_id == OTHER_TID) {
+            let mut other = terminals[0].clone();
+            other.terminal_id = OTHER_TID.into();
+            terminals.push(other);
+        }
     })
     .await;
 

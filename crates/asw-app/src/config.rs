@@ -484,6 +484,12 @@ impl Config {
             }
             let mut tids = HashSet::new();
             for (j, t) in m.terminals.iter().enumerate() {
+                if t.store_id.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                    push(
+                        &format!("merchants[{i}].terminals[{j}].store_id"),
+                        "empty: leave it out to use the merchant's store_id".into(),
+                    );
+                }
                 let at_tid = format!("merchants[{i}].terminals[{j}].terminal_id");
                 if t.terminal_id.is_empty() || t.terminal_id.len() > 8 {
                     push(&at_tid, "1 to 8 characters (F41)".into());
@@ -538,6 +544,30 @@ impl Config {
                 .map(|p| ("downstream".to_string(), p))
                 .collect(),
         })
+    }
+
+    /// What `check-config` prints after "ok": the settings that decide who may do what, in
+    /// words, so an operator reads what the file means rather than what it says.
+    pub fn summary(&self) -> Vec<String> {
+        self.merchants
+            .iter()
+            .map(|m| {
+                let who = match m.follow_ups {
+                    asw_core::domain::FollowUpScope::Terminal => "the paying terminal only",
+                    asw_core::domain::FollowUpScope::Store => {
+                        "any of its terminals in the paying terminal's store"
+                    }
+                    asw_core::domain::FollowUpScope::Merchant => "any of its terminals",
+                };
+                format!(
+                    "merchant {}: {} terminal(s); voids, refunds and status inquiries by {who} \
+                     (follow_ups = \"{}\")",
+                    m.merchant_id.trim_end(),
+                    m.terminals.len(),
+                    m.follow_ups.as_str()
+                )
+            })
+            .collect()
     }
 
     /// The ids secret, from the config or its file.

@@ -143,7 +143,10 @@ fn check(path: PathBuf) -> ExitCode {
     match config.validate().and_then(|()| config.identity_mode()) {
         Ok(identity) => {
             println!("{}: ok", path.display());
-            println!("downstream identity: {identity}");
+            println!("  downstream identity: {identity}");
+            for line in config.summary() {
+                println!("  {line}");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {

@@ -327,6 +327,14 @@ pub const CATALOGUE: &[MetricSpec] = &[
         labels: &[label("flow", CORE_STORE_FAILURE_FLOWS)],
     },
     MetricSpec {
+        name: asw_core::flows::metric::OUT_OF_SCOPE,
+        kind: MetricKind::Counter,
+        unit: None,
+        emitted_by: "asw-core",
+        help: "Voids, refunds and status inquiries that named a payment outside the sender's follow-up scope (answered as unknown).",
+        labels: &[],
+    },
+    MetricSpec {
         name: "antom_switch_core_unreversible_reversals_total",
         kind: MetricKind::Counter,
         unit: None,
@@ -569,6 +577,7 @@ fn create_series() {
         counter!(core::STORE_FAILURES, "flow" => *flow).increment(0);
     }
     counter!("antom_switch_core_unreversible_reversals_total").increment(0);
+    counter!(core::OUT_OF_SCOPE).increment(0);
 
     for api in asw_antom::Api::ALL {
         for result in RESULT_STATUSES {

@@ -64,6 +64,47 @@ fn a_valid_configuration_passes() {
 }
 
 #[test]
+fn check_config_states_who_may_follow_up_on_a_payment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let output = check(&config, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "merchant M00000000000001: 1 terminal(s); voids, refunds and status inquiries by \
+             the paying terminal only (follow_ups = \"terminal\")"
+        ),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&config).expect("read");
+    let scoped = text.replace(
+        "store_name = \"Test Coffee One\"",
+        "store_name = \"Test Coffee One\"\nfollow_ups = \"store\"",
+    );
+    std::fs::write(&config, &scoped).expect("write");
+    let output = check(&config, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("in the paying terminal's store (follow_ups = \"store\")"),
+        "{stdout}"
+    );
+    // An unknown scope and an empty store are refused.
+    let bad = scoped.replace("follow_ups = \"store\"", "follow_ups = \"everyone\"");
+    std::fs::write(&config, bad).expect("write");
+    assert_eq!(check(&config, &[]).status.code(), Some(64));
+    let empty_store =
+        format!("{scoped}[[merchants.terminals]]\nterminal_id = \"T2\"\nstore_id = \" \"\n");
+    std::fs::write(&config, empty_store).expect("write");
+    let output = check(&config, &[]);
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("merchants[0].terminals[1].store_id"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn environment_overrides_every_key_and_errors_name_their_key_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = valid_config(dir.path());

@@ -27,7 +27,8 @@ use crate::ports::{
     UpstreamOutcome,
 };
 use crate::record::{
-    Change, IllegalTransition, SafAction, SafEntry, TransactionRecord, mark_sending, plan_change,
+    Change, HoldRefused, IllegalTransition, SafAction, SafEntry, TransactionRecord, mark_sending,
+    plan_change, plan_refund_hold, plan_refund_release,
 };
 use crate::response_code as rc;
 use crate::state::{CancelReason, Delivery, Event, TxnState};
@@ -358,6 +359,8 @@ pub mod metric {
     pub const ILLEGAL: &str = "antom_switch_core_illegal_transitions_total";
     /// Store errors seen by the core, by flow.
     pub const STORE_FAILURES: &str = "antom_switch_core_store_failures_total";
+    /// Follow-ups naming a payment outside the sender's scope (answered as unknown).
+    pub const OUT_OF_SCOPE: &str = "antom_switch_core_follow_ups_out_of_scope_total";
 }
 
 struct InFlight(&'static str);
@@ -590,6 +593,7 @@ impl Core {
             result_code: None,
             wallet: None,
             refunded_minor: 0,
+            refund_holds: Vec::new(),
             cancel_reason: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
@@ -1164,42 +1168,82 @@ impl Core {
     // -----------------------------------------------------------------------------------------
     // Void, refund, status inquiry
 
-    /// Locates the purchase a void/refund/inquiry refers to.
+    /// Locates the purchase a void/refund/inquiry refers to, scoped to its sender: the one
+    /// lookup every follow-up goes through. A payment the sender has no authority over (another
+    /// merchant's, or another terminal's outside the merchant's `follow_ups` scope), or one
+    /// whose references disagree (a `PI` or RRN of another payment beside the `PR`), is `None`:
+    /// exactly what an original that does not exist gives, so the answer is no oracle.
+    ///
+    /// `PR` names any payment of the journal; the RRN is unique per terminal only, so it names
+    /// the sender's own purchases; `PI` (Antom's id) alone names nothing, since the journal is
+    /// not indexed by it: it only confirms what `PR` or the RRN found.
     async fn find_original(
         &self,
-        merchant_id: &str,
-        terminal_id: &str,
+        sender: &TerminalKey,
+        original: &OriginalRef,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        let found = match self.lookup_original(sender, original).await? {
+            Some(record) => record,
+            None => return Ok(None),
+        };
+        let owner = &found.terminal_key;
+        let authorised = found.kind == TxnKind::Purchase
+            && self.merchants.may_follow_up(
+                &sender.merchant_id,
+                &sender.terminal_id,
+                &owner.merchant_id,
+                &owner.terminal_id,
+            );
+        let consistent = original
+            .payment_id
+            .as_deref()
+            .is_none_or(|pi| found.payment_id.as_deref() == Some(pi.trim()))
+            && original
+                .rrn
+                .as_deref()
+                .is_none_or(|rrn| found.rrn.trim() == rrn.trim());
+        if authorised && consistent {
+            Ok(Some(found))
+        } else {
+            if !authorised {
+                metrics::counter!(metric::OUT_OF_SCOPE).increment(1);
+                info!(
+                    terminal_id = %sender.terminal_id,
+                    "follow-up names a payment outside its scope: answered as unknown"
+                );
+            }
+            Ok(None)
+        }
+    }
+
+    async fn lookup_original(
+        &self,
+        sender: &TerminalKey,
         original: &OriginalRef,
     ) -> Result<Option<TransactionRecord>, StoreError> {
         if let Some(prid) = original.payment_request_id.as_deref() {
             let id = PaymentRequestId::new(prid);
-            if let Some(tag) = id.key_tag()
-                && let Some(record) = self.journal.load(tag, prid).await?
-            {
-                return Ok(Some(record));
-            }
+            return match id.key_tag() {
+                Some(tag) => self.journal.load(tag, prid).await,
+                None => Ok(None),
+            };
         }
         if let Some(rrn_value) = original.rrn.as_deref()
             && let Some((local_date, year, stan)) = parse_rrn(rrn_value, self.today())
         {
             let key = TerminalKey {
-                merchant_id: merchant_id.to_string(),
-                terminal_id: terminal_id.to_string(),
+                merchant_id: sender.merchant_id.clone(),
+                terminal_id: sender.terminal_id.clone(),
                 local_date,
                 local_time: String::new(),
                 stan,
             };
             let dated = DatedKey { key: &key, year };
             let tag = self.ids.key_tag(&dated);
-            if let Some(record) = self
+            return self
                 .journal
                 .load_by_dedup_key(&tag, &dated.dedup_string())
-                .await?
-                && record.kind == TxnKind::Purchase
-                && record.rrn == rrn_value
-            {
-                return Ok(Some(record));
-            }
+                .await;
         }
         Ok(None)
     }
@@ -1223,14 +1267,7 @@ impl Core {
         {
             return merchant_answer(e);
         }
-        let original = match self
-            .find_original(
-                &request.key.merchant_id,
-                &request.key.terminal_id,
-                &request.original,
-            )
-            .await
-        {
+        let original = match self.find_original(&request.key, &request.original).await {
             Ok(Some(r)) => r,
             Ok(None) => return Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"),
             Err(error) => return store_down("void", &error),
@@ -1247,15 +1284,25 @@ impl Core {
                 year,
             })
         });
-        match self
-            .apply(
-                original,
-                Event::CancelRequested(CancelReason::Void),
-                "void",
-                |_| {},
-            )
-            .await
-        {
+        // A void cancels the whole payment; Antom refuses to cancel one with a refund, so a
+        // void is only acknowledged when no refund holds any of it. Decided inside the
+        // compare-and-set, so a refund racing on another connection is ordered with it.
+        let refunded = AtomicBool::new(false);
+        let event = Event::CancelRequested(CancelReason::Void);
+        let outcome = self
+            .commit_planned(original, event, "void", |current, now| {
+                refunded.store(current.refunded_minor > 0, Ordering::Relaxed);
+                if current.refunded_minor > 0 {
+                    Ok(None)
+                } else {
+                    plan_change(current, event, now, "void")
+                }
+            })
+            .await;
+        match outcome {
+            Ok(_) if refunded.load(Ordering::Relaxed) => {
+                Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_REFUNDED_USE_REFUND")
+            }
             Ok(record) if record.state.is_reversing() || record.state == TxnState::Failed => {
                 let mut answer = self.reversal_ack(Some(&record));
                 answer.rrn = own_rrn;
@@ -1307,51 +1354,29 @@ impl Core {
             )
             .await;
         };
-        let original = match self
-            .find_original(
-                &request.key.merchant_id,
-                &request.key.terminal_id,
-                &request.original,
-            )
-            .await
-        {
-            Ok(found) => found,
+        let original = match self.find_original(&request.key, &request.original).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return send_plain(reply, Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"))
+                    .await;
+            }
             Err(error) => return send_plain(reply, store_down("refund", &error)).await,
         };
-        if let Some(original) = &original {
-            if original.state != TxnState::Approved {
-                return send_plain(
-                    reply,
-                    Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_NOT_APPROVED"),
-                )
-                .await;
-            }
-            if original.currency_numeric != request.currency_numeric {
-                return send_plain(
-                    reply,
-                    Answer::rejected(rc::INVALID_AMOUNT, "CURRENCY_DIFFERS_FROM_ORIGINAL"),
-                )
-                .await;
-            }
+        if original.currency_numeric != request.currency_numeric {
+            return send_plain(
+                reply,
+                Answer::rejected(rc::INVALID_AMOUNT, "CURRENCY_DIFFERS_FROM_ORIGINAL"),
+            )
+            .await;
         }
-        let payment_id = original
-            .as_ref()
-            .and_then(|o| o.payment_id.clone())
-            .or_else(|| request.original.payment_id.clone());
-        let Some(payment_id) = payment_id else {
-            return send_plain(reply, Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND")).await;
+        let Some(payment_id) = original.payment_id.clone() else {
+            return send_plain(
+                reply,
+                Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_NOT_APPROVED"),
+            )
+            .await;
         };
-        let original_prid = original
-            .as_ref()
-            .map(|o| o.payment_request_id.clone())
-            .or_else(|| {
-                request
-                    .original
-                    .payment_request_id
-                    .clone()
-                    .map(PaymentRequestId::new)
-            })
-            .unwrap_or_else(|| PaymentRequestId::new(payment_id.clone()));
+        let original_prid = original.payment_request_id.clone();
         let dated = DatedKey {
             key: &request.key,
             year,
@@ -1374,9 +1399,33 @@ impl Core {
             }
             Err(answer) => return send_plain(reply, *answer).await,
         };
+        // The hold on the original comes first: once the refund record exists, the sweeper
+        // may complete it through the queue, and by then the original must already count it.
+        match self
+            .hold_refund(original, &refund_id, amount.minor_units)
+            .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(HoldRefused::NotApproved)) => {
+                return send_plain(
+                    reply,
+                    Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_NOT_APPROVED"),
+                )
+                .await;
+            }
+            Ok(Err(HoldRefused::Exceeds)) => {
+                return send_plain(
+                    reply,
+                    Answer::rejected(rc::INVALID_AMOUNT, "REFUND_EXCEEDS_PAYMENT"),
+                )
+                .await;
+            }
+            Err(error) => return send_plain(reply, store_down("refund", &error)).await,
+        }
         match self.journal.begin(&record).await {
             Err(error) => return send_plain(reply, store_down("refund", &error)).await,
             Ok(BeginOutcome::Tombstoned) => {
+                self.release_refund_hold(&record).await;
                 return send_plain(reply, Answer::rejected(rc::INVALID_TRANSACTION, "REVERSED"))
                     .await;
             }
@@ -1423,6 +1472,9 @@ impl Core {
                             r.result_code = Some(result_code.clone());
                         })
                         .await;
+                    if record.state == TxnState::Declined {
+                        self.release_refund_hold(&record).await;
+                    }
                     break;
                 }
                 UpstreamOutcome::Unknown { reason } => {
@@ -1473,6 +1525,64 @@ impl Core {
         }
     }
 
+    /// Takes the refund's hold on its original (compare-and-set): `Ok(Err(_))` when the
+    /// original cannot be refunded by that much.
+    async fn hold_refund(
+        &self,
+        original: TransactionRecord,
+        refund_id: &RefundRequestId,
+        amount_minor: u64,
+    ) -> Result<Result<(), HoldRefused>, StoreError> {
+        // The closure runs once per compare-and-set attempt; the last run's verdict counts.
+        let refused = std::sync::Mutex::new(None);
+        self.commit_planned(
+            original,
+            Event::RefundHeld,
+            "refund hold",
+            |current, now| {
+                let planned = plan_refund_hold(current, refund_id, amount_minor, now);
+                if let Ok(mut verdict) = refused.lock() {
+                    *verdict = planned.as_ref().err().copied();
+                }
+                Ok(planned.unwrap_or(None))
+            },
+        )
+        .await?;
+        let verdict = refused
+            .lock()
+            .map(|v| *v)
+            .unwrap_or(Some(HoldRefused::NotApproved));
+        Ok(verdict.map_or(Ok(()), Err))
+    }
+
+    /// Gives back a declined (or never sent) refund's hold on its original. A failure leaves
+    /// the hold: conservative, it only refuses voids and refunds that would otherwise pass.
+    async fn release_refund_hold(&self, refund: &TransactionRecord) {
+        let Some(refund_id) = refund.refund_request_id.as_ref() else {
+            return;
+        };
+        let prid = &refund.payment_request_id;
+        let Some(tag) = prid.key_tag() else {
+            return;
+        };
+        let released = match self.journal.load(tag, prid.as_str()).await {
+            Ok(Some(original)) => {
+                self.commit_planned(
+                    original,
+                    Event::RefundReleased,
+                    "refund declined",
+                    |current, now| Ok(plan_refund_release(current, refund_id, now)),
+                )
+                .await
+            }
+            Ok(None) => return,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = released {
+            warn!(%error, refund_request_id = %refund_id, "refund hold not released: the original stays held");
+        }
+    }
+
     /// A status inquiry (0100 `900000`): answered from the journal, refreshed from Antom when
     /// the outcome is not final. An approval learned this way is delivered like any other.
     pub async fn status(&self, request: StatusInquiry, reply: Box<dyn Reply>) {
@@ -1491,14 +1601,7 @@ impl Core {
         {
             return send_plain(reply, merchant_answer(e)).await;
         }
-        let mut record = match self
-            .find_original(
-                &request.key.merchant_id,
-                &request.key.terminal_id,
-                &request.original,
-            )
-            .await
-        {
+        let mut record = match self.find_original(&request.key, &request.original).await {
             Ok(Some(r)) => r,
             Ok(None) => {
                 return send_plain(reply, Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"))

@@ -282,11 +282,10 @@ fn void(message: &Message) -> Result<VoidRequest, &'static str> {
 
 fn refund(message: &Message) -> Result<RefundRequest, &'static str> {
     let original = original_ref(message)?;
-    if original.rrn.is_none()
-        && original.payment_request_id.is_none()
-        && original.payment_id.is_none()
-    {
-        return Err("refund needs the original F37 or F48 PR/PI");
+    // `PI` alone names nothing the switch can scope to its sender (the journal is not indexed
+    // by Antom's id): it only confirms what F37 or `PR` found.
+    if original.rrn.is_none() && original.payment_request_id.is_none() {
+        return Err("refund needs the original F37 or F48 PR");
     }
     let (amount_minor, currency_numeric) = amount(message)?;
     Ok(RefundRequest {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::domain::{MerchantProfile, TerminalProfile};
+use crate::domain::{FollowUpScope, MerchantProfile, TerminalProfile};
 
 /// Why a terminal may not transact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +79,44 @@ impl MerchantDirectory {
             return Err(MerchantError::TerminalDisabled);
         }
         Ok((Arc::clone(&merchant.profile), terminal.clone()))
+    }
+
+    /// Whether the terminal `sender_tid` of merchant `sender_mid` may act on (void, refund,
+    /// inquire about) a payment made by `owner_tid` of merchant `owner_mid`: the merchant's
+    /// [`FollowUpScope`] decides. Never across merchants; a terminal no longer configured owns
+    /// its payments alone.
+    pub fn may_follow_up(
+        &self,
+        sender_mid: &str,
+        sender_tid: &str,
+        owner_mid: &str,
+        owner_tid: &str,
+    ) -> bool {
+        let (sender_mid, owner_mid) = (sender_mid.trim_end(), owner_mid.trim_end());
+        let (sender_tid, owner_tid) = (sender_tid.trim_end(), owner_tid.trim_end());
+        if sender_mid != owner_mid {
+            return false;
+        }
+        if sender_tid == owner_tid {
+            return true;
+        }
+        let Some(merchant) = self.merchants.get(sender_mid) else {
+            return false;
+        };
+        match merchant.profile.follow_ups {
+            FollowUpScope::Terminal => false,
+            FollowUpScope::Merchant => true,
+            FollowUpScope::Store => {
+                let store = |tid: &str| {
+                    merchant.terminals.get(tid).map(|t| {
+                        t.store_id
+                            .as_deref()
+                            .unwrap_or(merchant.profile.store_id.as_str())
+                    })
+                };
+                matches!((store(sender_tid), store(owner_tid)), (Some(a), Some(b)) if a == b)
+            }
+        }
     }
 
     /// The merchant alone (reversals of unknown terminals still need the client to cancel with).
@@ -159,5 +197,37 @@ mod tests {
             Some(MerchantError::TerminalDisabled)
         );
         assert!(directory.merchant("M2").is_some());
+    }
+
+    #[test]
+    fn follow_up_authority_follows_the_merchant_scope_and_never_crosses_merchants() {
+        let with_scope = |scope: FollowUpScope| {
+            let mut m = merchant("M1", &[("T1", true), ("T2", true), ("T3", true)]);
+            m.terminals[2].store_id = Some("S2".into());
+            m.follow_ups = scope;
+            MerchantDirectory::new([m, merchant("M2", &[("T1", true)])])
+        };
+        let cases = [
+            // sender, owner, terminal, store, merchant
+            (("M1", "T1"), ("M1", "T1"), true, true, true),
+            (("M1", "T2 "), ("M1", "T1"), false, true, true),
+            (("M1", "T3"), ("M1", "T1"), false, false, true),
+            (("M1", "T1"), ("M1", "T9"), false, false, true),
+            (("M2", "T1"), ("M1", "T1"), false, false, false),
+            (("M1 ", "T1"), ("M2", "T1"), false, false, false),
+        ];
+        for (sender, owner, terminal, store, whole) in cases {
+            for (scope, expected) in [
+                (FollowUpScope::Terminal, terminal),
+                (FollowUpScope::Store, store),
+                (FollowUpScope::Merchant, whole),
+            ] {
+                assert_eq!(
+                    with_scope(scope).may_follow_up(sender.0, sender.1, owner.0, owner.1),
+                    expected,
+                    "{sender:?} on {owner:?} with {scope:?}"
+                );
+            }
+        }
     }
 }

@@ -61,9 +61,15 @@ pub struct TransactionRecord {
     /// Wallet name for the receipt (`pspName`).
     #[serde(default)]
     pub wallet: Option<String>,
-    /// Total refunded from this purchase so far (minor units).
+    /// Total held by refunds of this purchase, pending or done (minor units): the sum of
+    /// `refund_holds`. What a cancel that Antom refuses leaves to refund.
     #[serde(default)]
     pub refunded_minor: u64,
+    /// The refunds holding part of this purchase. A hold is taken (compare-and-set on this
+    /// record) before the refund can reach Antom and released only when Antom declines it, so a
+    /// void and a refund racing on two connections are decided in one order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refund_holds: Vec<RefundHold>,
     /// Why a cancel was queued, when one was.
     #[serde(default)]
     pub cancel_reason: Option<CancelReason>,
@@ -147,6 +153,105 @@ impl TransactionRecord {
             self.state,
             TxnState::Declined | TxnState::Cancelled | TxnState::Refunded
         )
+    }
+}
+
+/// A refund's claim on part of its original purchase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundHold {
+    /// The refund holding the amount.
+    pub refund_request_id: RefundRequestId,
+    /// Minor units held.
+    pub amount_minor: u64,
+}
+
+/// Why a refund may not hold part of its original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HoldRefused {
+    /// The purchase is not (or no longer) approved: nothing to refund.
+    #[error("the original is not approved")]
+    NotApproved,
+    /// The refund is above what remains of the purchase.
+    #[error("the refund exceeds what remains of the payment")]
+    Exceeds,
+}
+
+/// Plans a refund's hold on its original purchase: `None` when the hold is already there (a
+/// re-sent refund), an error when the refund cannot be honoured.
+pub fn plan_refund_hold(
+    current: &TransactionRecord,
+    refund_request_id: &RefundRequestId,
+    amount_minor: u64,
+    now_ms: i64,
+) -> Result<Option<Change>, HoldRefused> {
+    if current
+        .refund_holds
+        .iter()
+        .any(|h| &h.refund_request_id == refund_request_id)
+    {
+        return Ok(None);
+    }
+    if current.kind != TxnKind::Purchase || current.state != TxnState::Approved {
+        return Err(HoldRefused::NotApproved);
+    }
+    let held = current.refunded_minor.saturating_add(amount_minor);
+    if amount_minor == 0 || held > current.amount_minor {
+        return Err(HoldRefused::Exceeds);
+    }
+    let mut record = current.clone();
+    record.refund_holds.push(RefundHold {
+        refund_request_id: refund_request_id.clone(),
+        amount_minor,
+    });
+    record.refunded_minor = held;
+    Ok(Some(bookkeeping(
+        current,
+        record,
+        Event::RefundHeld,
+        now_ms,
+        format!("refund {refund_request_id} holds {amount_minor}"),
+    )))
+}
+
+/// Plans the release of a declined refund's hold; `None` when it holds nothing.
+pub fn plan_refund_release(
+    current: &TransactionRecord,
+    refund_request_id: &RefundRequestId,
+    now_ms: i64,
+) -> Option<Change> {
+    let position = current
+        .refund_holds
+        .iter()
+        .position(|h| &h.refund_request_id == refund_request_id)?;
+    let mut record = current.clone();
+    let hold = record.refund_holds.remove(position);
+    record.refunded_minor = record.refunded_minor.saturating_sub(hold.amount_minor);
+    Some(bookkeeping(
+        current,
+        record,
+        Event::RefundReleased,
+        now_ms,
+        format!("refund {refund_request_id} declined: hold released"),
+    ))
+}
+
+/// A change of fields only: same state, nothing queued, the deadline entry untouched.
+fn bookkeeping(
+    current: &TransactionRecord,
+    mut record: TransactionRecord,
+    event: Event,
+    now_ms: i64,
+    cause: String,
+) -> Change {
+    record.version = current.version + 1;
+    record.updated_at_ms = now_ms;
+    Change {
+        expected_version: current.version,
+        record,
+        event,
+        cause,
+        enqueue: None,
+        deadline: DeadlineWatch::Keep,
     }
 }
 
@@ -394,6 +499,7 @@ mod tests {
             result_code: None,
             wallet: None,
             refunded_minor: 0,
+            refund_holds: Vec::new(),
             cancel_reason: None,
             created_at_ms: 0,
             updated_at_ms: 0,
@@ -420,6 +526,46 @@ mod tests {
             change.deadline,
             DeadlineWatch::Stop,
             "handed over: the sweeper has nothing left to do"
+        );
+    }
+
+    #[test]
+    fn refund_holds_are_idempotent_bounded_by_the_payment_and_released_on_decline() {
+        let approved = TransactionRecord {
+            state: TxnState::Approved,
+            ..pending()
+        };
+        let r1 = RefundRequestId::new("R1");
+        let held = plan_refund_hold(&approved, &r1, 400, 7).unwrap().unwrap();
+        assert_eq!(held.record.refunded_minor, 400);
+        assert_eq!(held.record.version, approved.version + 1);
+        assert_eq!(held.record.state, TxnState::Approved);
+        assert_eq!(
+            (held.enqueue.clone(), held.deadline),
+            (None, DeadlineWatch::Keep)
+        );
+        // A re-sent refund holds nothing more.
+        assert_eq!(plan_refund_hold(&held.record, &r1, 400, 8), Ok(None));
+        let r2 = RefundRequestId::new("R2");
+        assert_eq!(
+            plan_refund_hold(&held.record, &r2, 601, 8),
+            Err(HoldRefused::Exceeds)
+        );
+        let full = plan_refund_hold(&held.record, &r2, 600, 8)
+            .unwrap()
+            .unwrap();
+        assert_eq!(full.record.refunded_minor, 1000);
+        let released = plan_refund_release(&full.record, &r1, 9).unwrap();
+        assert_eq!(released.record.refunded_minor, 600);
+        assert_eq!(released.record.refund_holds.len(), 1);
+        assert_eq!(plan_refund_release(&released.record, &r1, 9), None);
+        let cancelled = TransactionRecord {
+            state: TxnState::CancelPending,
+            ..approved
+        };
+        assert_eq!(
+            plan_refund_hold(&cancelled, &r1, 1, 9),
+            Err(HoldRefused::NotApproved)
         );
     }
 

@@ -211,6 +211,12 @@ pub enum Event {
     DeliveryStarted,
     /// Writing the approval failed.
     DeliveryFailed,
+    /// A refund took a hold on part of this purchase (bookkeeping, not a transition: planned
+    /// by [`crate::record::plan_refund_hold`]).
+    RefundHeld,
+    /// Antom declined a refund: its hold on the purchase is released (bookkeeping, planned by
+    /// [`crate::record::plan_refund_release`]).
+    RefundReleased,
 }
 
 impl Event {
@@ -228,6 +234,8 @@ impl Event {
         "abandoned",
         "delivery_started",
         "delivery_failed",
+        "refund_held",
+        "refund_released",
     ];
 
     /// Stable name for the audit stream and metrics.
@@ -244,6 +252,8 @@ impl Event {
             Event::Abandoned => "abandoned",
             Event::DeliveryStarted => "delivery_started",
             Event::DeliveryFailed => "delivery_failed",
+            Event::RefundHeld => "refund_held",
+            Event::RefundReleased => "refund_released",
         }
     }
 }
@@ -348,6 +358,9 @@ fn purchase(state: TxnState, delivery: Delivery, event: Event) -> Next {
     use Enqueue as E;
     use TxnState as S;
     match (state, event) {
+        // Refund holds change no state: bookkeeping on the purchase, planned with their own
+        // checks in `record`, never through this table.
+        (_, Event::RefundHeld | Event::RefundReleased) => Next::Ignore,
         // Learning the payment outcome.
         (S::Pending | S::Unknown, Event::Succeeded) => to(S::Approved, D::None, E::Nothing),
         (S::Pending | S::Unknown, Event::Failed) => to(S::Declined, D::None, E::Nothing),
@@ -441,6 +454,7 @@ fn refund(state: TxnState, delivery: Delivery, event: Event) -> Next {
     use Enqueue as E;
     use TxnState as S;
     match (state, event) {
+        (_, Event::RefundHeld | Event::RefundReleased) => Next::Ignore,
         (S::Pending | S::Unknown | S::CancelPending, Event::Succeeded) => {
             to(S::Approved, delivery, E::Nothing)
         }
@@ -481,7 +495,9 @@ mod tests {
             | Event::RefundConfirmed
             | Event::Abandoned
             | Event::DeliveryStarted
-            | Event::DeliveryFailed => event.name(),
+            | Event::DeliveryFailed
+            | Event::RefundHeld
+            | Event::RefundReleased => event.name(),
         };
         let names: Vec<&str> = one_of_each_event().into_iter().map(all).collect();
         assert_eq!(names, Event::NAMES);
@@ -776,7 +792,7 @@ mod tests {
     }
 
     /// Every event once, in declaration order (a cancel request for a void).
-    fn one_of_each_event() -> [Event; 11] {
+    fn one_of_each_event() -> [Event; 13] {
         [
             Event::Succeeded,
             Event::Failed,
@@ -789,6 +805,8 @@ mod tests {
             Event::Abandoned,
             Event::DeliveryStarted,
             Event::DeliveryFailed,
+            Event::RefundHeld,
+            Event::RefundReleased,
         ]
     }
 

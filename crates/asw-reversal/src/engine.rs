@@ -564,47 +564,74 @@ impl ReversalEngine {
                         )
                     }
                 }
-                "ORDER_STATUS_INVALID" => self.inquire_after_invalid_status(entry).await,
                 code if self.config.retry_on_result_codes.iter().any(|c| c == code) => {
                     metrics::counter!("antom_switch_reversal_setup_errors_total").increment(1);
                     tracing::error!(journal_id = %entry.journal_id, result_code = code, "cancel refused for a set-up reason; kept in the queue");
                     Attempt::Retry(format!("cancel: F {code} (set-up)"))
                 }
-                code => Attempt::GiveUp(format!("cancel: F {code}")),
+                // ORDER_STATUS_INVALID, PROCESS_FAIL (a payment with a refund cannot be
+                // cancelled), anything else final: the payment's own status decides.
+                code => self.after_refused_cancel(entry, record, code).await,
             },
         }
     }
 
-    async fn inquire_after_invalid_status(&self, entry: &SafEntry) -> Attempt {
+    /// Antom refused a cancel for good. An acknowledged cancel must still end with Antom
+    /// holding none of the money, so the payment's status decides: closed unpaid → nothing to
+    /// cancel; paid → refund what the refunds have not taken back yet (the same fallback as a
+    /// passed cancel window) or, when they took it all, nothing left to do. Only what no
+    /// fallback can settle is dead-lettered.
+    async fn after_refused_cancel(
+        &self,
+        entry: &SafEntry,
+        record: Option<&TransactionRecord>,
+        code: &str,
+    ) -> Attempt {
         let command = InquiryCommand {
             client: entry.client.clone(),
             payment_request_id: entry.payment_request_id.clone(),
         };
-        match self.call(self.upstream.inquire_payment(&command)).await {
-            UpstreamOutcome::Success(report)
-                if matches!(
-                    report.status,
-                    PaymentStatus::Cancelled | PaymentStatus::Fail
-                ) =>
-            {
-                if entry.tombstone {
-                    Attempt::Done
-                } else {
-                    Attempt::Settle(
-                        Event::CancelConfirmed,
-                        "ORDER_STATUS_INVALID and the payment is closed unpaid".into(),
-                    )
-                }
-            }
-            UpstreamOutcome::Success(report) => Attempt::GiveUp(format!(
-                "cancel: ORDER_STATUS_INVALID with payment status {:?}",
-                report.status
-            )),
+        let report = match self.call(self.upstream.inquire_payment(&command)).await {
+            UpstreamOutcome::Success(report) => report,
             UpstreamOutcome::Unknown { reason } => {
-                Attempt::Retry(format!("inquiry after ORDER_STATUS_INVALID: {reason}"))
+                return Attempt::Retry(format!("inquiry after cancel F {code}: {reason}"));
             }
-            UpstreamOutcome::Failed { result_code, .. } => Attempt::GiveUp(format!(
-                "inquiry after ORDER_STATUS_INVALID: F {result_code}"
+            UpstreamOutcome::Failed { result_code, .. } => {
+                return Attempt::GiveUp(format!("cancel: F {code}; inquiry F {result_code}"));
+            }
+        };
+        match (report.status, record) {
+            (PaymentStatus::Cancelled | PaymentStatus::Fail, _) if entry.tombstone => Attempt::Done,
+            (PaymentStatus::Cancelled | PaymentStatus::Fail, _) => Attempt::Settle(
+                Event::CancelConfirmed,
+                format!("cancel F {code} and the payment is closed unpaid"),
+            ),
+            (PaymentStatus::Processing, _) => {
+                Attempt::Retry(format!("cancel F {code} while the payment is processing"))
+            }
+            (PaymentStatus::Success, Some(record))
+                if record.refunded_minor >= record.amount_minor =>
+            {
+                Attempt::Settle(
+                    Event::CancelConfirmed,
+                    format!("cancel F {code}; the refunds took back the whole payment"),
+                )
+            }
+            (PaymentStatus::Success, Some(record)) => {
+                metrics::counter!("antom_switch_reversal_refund_fallbacks_total").increment(1);
+                tracing::warn!(
+                    journal_id = %entry.journal_id,
+                    result_code = code,
+                    refund_minor = record.amount_minor - record.refunded_minor,
+                    "cancel refused: refunding what remains of the payment"
+                );
+                Attempt::Settle(
+                    Event::CancelWindowExceeded,
+                    format!("cancel F {code}: refund of what remains queued"),
+                )
+            }
+            (PaymentStatus::Success, None) => Attempt::GiveUp(format!(
+                "cancel: F {code} for a paid payment the journal never saw: refund by hand"
             )),
         }
     }

@@ -155,14 +155,60 @@ async fn cancel_window_exceeded_falls_back_to_a_stable_refund() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_failures_are_dead_lettered_and_the_journal_says_failed() {
+async fn a_cancel_refused_for_a_paid_payment_refunds_what_the_refunds_left() {
     let rig = Rig::new().await;
     let engine = rig.engine("e");
-    let rec = record(6);
+    // 4.00 of the 10.00 payment was refunded before the reversal came: Antom refuses to
+    // cancel a refunded payment (PROCESS_FAIL), so the engine refunds the 6.00 that remain.
+    let mut rec = record(6);
+    rec.refunded_minor = 400;
     rig.store.begin(&rec).await.unwrap();
     rig.walk(&rec, &[REVERSAL]).await;
     rig.upstream
         .script_cancel(rec.payment_request_id.as_str(), vec![f("PROCESS_FAIL")]);
+    rig.clock.advance(10_000);
+    rig.drain(&engine, "e-0").await;
+    assert_eq!(rig.load(&rec).await.state, TxnState::Refunded);
+    let refund_id = fallback_refund_request_id(&rec.payment_request_id);
+    assert_eq!(
+        rig.upstream.count(
+            "refund",
+            &format!("{refund_id}@PAY-{}", rec.payment_request_id)
+        ),
+        1
+    );
+    assert_eq!(rig.upstream.refunded_amount(refund_id.as_str()), Some(600));
+    assert!(rig.store.list_dead(10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_refused_when_the_refunds_took_everything_needs_nothing_more() {
+    let rig = Rig::new().await;
+    let engine = rig.engine("e");
+    let mut rec = record(16);
+    rec.refunded_minor = rec.amount_minor;
+    rig.store.begin(&rec).await.unwrap();
+    rig.walk(&rec, &[REVERSAL]).await;
+    rig.upstream
+        .script_cancel(rec.payment_request_id.as_str(), vec![f("PROCESS_FAIL")]);
+    rig.clock.advance(10_000);
+    rig.drain(&engine, "e-0").await;
+    assert_eq!(rig.load(&rec).await.state, TxnState::Cancelled);
+    assert_eq!(rig.upstream.total("refund"), 0);
+    assert!(rig.store.list_dead(10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_no_fallback_can_settle_is_dead_lettered_and_the_journal_says_failed() {
+    let rig = Rig::new().await;
+    let engine = rig.engine("e");
+    let rec = record(26);
+    rig.store.begin(&rec).await.unwrap();
+    rig.walk(&rec, &[REVERSAL]).await;
+    let prid = rec.payment_request_id.as_str();
+    rig.upstream.script_cancel(prid, vec![f("PROCESS_FAIL")]);
+    // Antom cannot even say what became of the payment.
+    rig.upstream.script_inquiry(prid, vec![f("PROCESS_FAIL")]);
     rig.clock.advance(10_000);
     rig.drain(&engine, "e-0").await;
     assert_eq!(rig.load(&rec).await.state, TxnState::Failed);
@@ -179,11 +225,7 @@ async fn other_failures_are_dead_lettered_and_the_journal_says_failed() {
             .unwrap()
     );
     rig.drain(&engine, "e-0").await;
-    assert_eq!(
-        rig.upstream
-            .count("cancel", rec.payment_request_id.as_str()),
-        2
-    );
+    assert_eq!(rig.upstream.count("cancel", prid), 2);
     assert!(rig.store.list_dead(10).await.unwrap().is_empty());
 }
 
@@ -235,7 +277,7 @@ async fn order_status_invalid_inquires_and_confirms_a_closed_payment() {
     rig.drain(&engine, "e-0").await;
     assert_eq!(rig.load(&rec).await.state, TxnState::Cancelled);
 
-    // A paid payment that cannot be cancelled is for an operator.
+    // A paid payment that cannot be cancelled is refunded instead.
     let rec = record(9);
     rig.store.begin(&rec).await.unwrap();
     rig.walk(&rec, &[REVERSAL]).await;
@@ -244,7 +286,7 @@ async fn order_status_invalid_inquires_and_confirms_a_closed_payment() {
         vec![f("ORDER_STATUS_INVALID")],
     );
     rig.drain(&engine, "e-0").await;
-    assert_eq!(rig.load(&rec).await.state, TxnState::Failed);
+    assert_eq!(rig.load(&rec).await.state, TxnState::Refunded);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -48,6 +48,7 @@ fn record(n: u32) -> TransactionRecord {
         result_code: None,
         wallet: None,
         refunded_minor: 0,
+        refund_holds: Vec::new(),
         cancel_reason: None,
         created_at_ms: NOW,
         updated_at_ms: NOW,

@@ -47,6 +47,14 @@ pub enum Scenario {
     /// closed right after sending: a duplicate whose answer nobody reads. The terminal keeps
     /// the first answer, so the switch must not undo it when re-sending the answer fails.
     Resend,
+    /// A purchase, then, when approved, a refund and a void of it sent by *another* terminal
+    /// of the run (on that terminal's own connection): both must be refused and change
+    /// nothing at Antom.
+    Foreign,
+    /// A purchase, then, when approved, a refund of half of it and a void of the whole: the
+    /// void of a refunded payment cannot be honoured, so it must be declined (or, when the
+    /// refund did not go through, carried out).
+    RefundVoid,
 }
 
 impl Scenario {
@@ -59,6 +67,8 @@ impl Scenario {
             Scenario::Advice => "advice",
             Scenario::Disconnect => "disconnect",
             Scenario::Resend => "resend",
+            Scenario::Foreign => "foreign",
+            Scenario::RefundVoid => "refundvoid",
         }
     }
 }
@@ -73,6 +83,8 @@ impl FromStr for Scenario {
             Scenario::Advice,
             Scenario::Disconnect,
             Scenario::Resend,
+            Scenario::Foreign,
+            Scenario::RefundVoid,
         ]
         .into_iter()
         .find(|scenario| scenario.name() == s)
@@ -213,7 +225,9 @@ pub enum LoadError {
 /// A message sent after the purchase (void, refund, reversal advice) and its answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct FollowUp {
-    /// `void`, `refund`, `reversal_advice`, or `resend` (a duplicate whose answer is not read).
+    /// `void`, `refund`, `reversal_advice`, `resend` (a duplicate whose answer is not read),
+    /// `partial_refund` (half the amount, before a void), `foreign_refund` / `foreign_void`
+    /// (sent by another terminal).
     pub kind: &'static str,
     /// MTI of the last message sent (0421 when the advice was repeated).
     pub mti: String,
@@ -280,8 +294,13 @@ pub struct TxRecord {
     pub timed_out: bool,
     /// Why there was no answer (send error, connection closed).
     pub error: Option<String>,
-    /// Void, refund or reversal advice sent afterwards.
+    /// Void, refund or reversal advice sent afterwards: the last follow-up, the one that
+    /// decides the terminal's belief.
     pub follow_up: Option<FollowUp>,
+    /// Follow-ups sent before `follow_up` or by other terminals: a partial refund before a
+    /// void, refunds and voids from a terminal with no authority over the payment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_follow_ups: Vec<FollowUp>,
     /// The terminal's final belief: approved and neither voided nor reversed.
     pub terminal_believes_paid: bool,
 }
@@ -391,6 +410,8 @@ struct Ctx {
     config: LoadConfig,
     start: Instant,
     records: Mutex<Vec<TxRecord>>,
+    /// Every terminal of the run, for follow-ups sent by a terminal other than the payer's.
+    slots: std::sync::OnceLock<Vec<Arc<Slot>>>,
 }
 
 fn terminal_ids(prefix: &str, count: usize) -> Result<Vec<String>, String> {
@@ -433,8 +454,10 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     let ctx = Arc::new(Ctx {
         start: Instant::now() + Duration::from_millis(20),
         records: Mutex::new(Vec::with_capacity(scheduled as usize)),
+        slots: std::sync::OnceLock::new(),
         config,
     });
+    let _ = ctx.slots.set(slots.clone());
     let tracker = TaskTracker::new();
     let cpu_before = process_cpu_seconds();
     let mut seq = 0u64;
@@ -562,7 +585,7 @@ fn summarize(
         if let (Some(latency), Some(h)) = (r.latency_us, histogram.as_mut()) {
             let _ = h.record(latency.max(1));
         }
-        if let Some(f) = &r.follow_up {
+        for f in r.follow_up.iter().chain(&r.other_follow_ups) {
             let code = f.response_code.as_deref().unwrap_or("none");
             *summary
                 .follow_ups
@@ -648,6 +671,7 @@ async fn transaction(
         timed_out: false,
         error: None,
         follow_up: None,
+        other_follow_ups: Vec::new(),
         terminal_believes_paid: false,
     };
     let purchase = match factory.purchase(&stamp, amount, config.currency, &code) {
@@ -740,6 +764,25 @@ async fn transaction(
                 Err(error) => failed_follow_up(kind, &stamp.stan, error.to_string()),
             })
         }
+        Scenario::RefundVoid if approved => {
+            let stamp = config.clock.stamp(slot.stan.next());
+            let partial = match factory.refund(&stamp, amount / 2, config.currency, &reference) {
+                Ok(message) => follow_up(ctx, slot, "partial_refund", &message, 1).await,
+                Err(error) => failed_follow_up("partial_refund", &stamp.stan, error.to_string()),
+            };
+            record.other_follow_ups.push(partial);
+            let stamp = config.clock.stamp(slot.stan.next());
+            Some(
+                match factory.void(&stamp, amount, config.currency, &reference) {
+                    Ok(message) => follow_up(ctx, slot, "void", &message, 1).await,
+                    Err(error) => failed_follow_up("void", &stamp.stan, error.to_string()),
+                },
+            )
+        }
+        Scenario::Foreign if approved => {
+            record.other_follow_ups = foreign_follow_ups(ctx, seq, amount, &reference).await;
+            None
+        }
         Scenario::Advice => Some(advice(ctx, slot, &factory, original.as_ref()).await),
         Scenario::Resend if !unanswered => Some(resend_and_hang_up(ctx, &purchase).await),
         _ if unanswered && config.reverse_on_timeout => {
@@ -753,6 +796,54 @@ async fn transaction(
     });
     record.terminal_believes_paid = approved && !voided;
     record
+}
+
+/// A refund and a void of another terminal's payment, sent by the next terminal of the run
+/// on its own connection (so its identity is its own; only its authority is missing).
+async fn foreign_follow_ups(
+    ctx: &Ctx,
+    seq: u64,
+    amount: u64,
+    reference: &Reference,
+) -> Vec<FollowUp> {
+    let config = &ctx.config;
+    let slots = ctx.slots.get().map(Vec::as_slice).unwrap_or_default();
+    if slots.len() < 2 {
+        return vec![failed_follow_up(
+            "foreign_refund",
+            &0,
+            "needs at least two connections".into(),
+        )];
+    }
+    let other = &slots[((seq + 1) % slots.len() as u64) as usize];
+    let mut factory = MessageFactory::new(
+        &config.link.dialect,
+        &config.merchant_id,
+        &other.terminal_id,
+    );
+    if let Some(nii) = &config.nii {
+        factory = factory.with_nii(nii);
+    }
+    // By PR only: the RRN is per terminal, so from another terminal it names nothing anyway.
+    let by_id = Reference {
+        rrn: None,
+        payment_request_id: reference.payment_request_id.clone(),
+        payment_id: None,
+    };
+    let mut sent = Vec::with_capacity(2);
+    for kind in ["foreign_refund", "foreign_void"] {
+        let stamp = config.clock.stamp(other.stan.next());
+        let message = if kind == "foreign_refund" {
+            factory.refund(&stamp, amount, config.currency, &by_id)
+        } else {
+            factory.void(&stamp, amount, config.currency, &by_id)
+        };
+        sent.push(match message {
+            Ok(message) => follow_up(ctx, other, kind, &message, 1).await,
+            Err(error) => failed_follow_up(kind, &stamp.stan, error.to_string()),
+        });
+    }
+    sent
 }
 
 /// Writes `purchase` again on a new connection and closes it at once, without reading.

@@ -45,9 +45,10 @@ async fn a_two_second_load_produces_a_complete_report() {
     config.connections = 4;
     config.rate_per_s = 150.0;
     config.duration = Duration::from_secs(2);
-    config.mix = "purchase=50,void=10,refund=10,advice=10,disconnect=10,resend=10"
-        .parse()
-        .unwrap();
+    config.mix =
+        "purchase=40,void=10,refund=10,advice=10,disconnect=10,resend=10,foreign=5,refundvoid=5"
+            .parse()
+            .unwrap();
     config.amount_min = 1000;
     config.amount_max = 1000;
     config.terminal_prefix = "LT".into();
@@ -106,6 +107,41 @@ async fn a_two_second_load_produces_a_complete_report() {
             Scenario::Disconnect => {
                 assert!(r.disconnected_before_answer);
                 assert!(r.response_code.is_none());
+                assert!(!r.terminal_believes_paid);
+            }
+            Scenario::Foreign => {
+                assert!(r.follow_up.is_none());
+                let kinds: Vec<_> = r.other_follow_ups.iter().map(|f| f.kind).collect();
+                assert_eq!(kinds, ["foreign_refund", "foreign_void"]);
+                // Sent by another terminal: the server saw them under another F41.
+                for f in &r.other_follow_ups {
+                    assert!(f.error.is_none(), "{f:?}");
+                    let senders: Vec<String> = recorder
+                        .requests
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|m| {
+                            m.get_str(11) == Some(f.stan.as_str()) && m.get_str(3) != Some("000000")
+                        })
+                        .filter_map(|m| m.get_str(41).map(String::from))
+                        .collect();
+                    assert!(
+                        !senders.is_empty() && senders.iter().all(|t| t != &r.terminal_id),
+                        "{senders:?}"
+                    );
+                }
+                assert!(
+                    r.terminal_believes_paid,
+                    "a foreign follow-up changes no belief"
+                );
+            }
+            Scenario::RefundVoid => {
+                assert_eq!(r.other_follow_ups.len(), 1);
+                assert_eq!(r.other_follow_ups[0].kind, "partial_refund");
+                let f = r.follow_up.as_ref().unwrap();
+                assert_eq!(f.kind, "void");
+                // The stand-in server approves the void too (the switch would decline it).
                 assert!(!r.terminal_believes_paid);
             }
             Scenario::Resend => {

@@ -63,6 +63,14 @@ pub struct Table {
     pub refunds_approved: u64,
     /// Refunds answered `91` or not at all (the switch completes them; either accepted).
     pub refunds_uncertain: u64,
+    /// Refunds and voids sent by a terminal with no authority over the payment.
+    pub foreign_follow_ups: u64,
+    /// Of those, answered `00` (each one is also an inconsistency).
+    pub foreign_follow_ups_accepted: u64,
+    /// Voids sent after a partial refund of the same payment.
+    pub voids_after_refund: u64,
+    /// Of those, declined because the refund held part of the payment.
+    pub voids_after_refund_declined: u64,
     /// `cancel` calls Antom received.
     pub cancels_sent: u64,
     /// `refund` calls Antom received.
@@ -336,6 +344,47 @@ pub fn compare(
                 *out.uncertain.entry(why).or_default() += 1;
             }
         }
+        for f in &r.other_follow_ups {
+            match (f.kind, f.response_code.as_deref()) {
+                ("foreign_refund" | "foreign_void", code) => {
+                    t.foreign_follow_ups += 1;
+                    if code == Some("00") {
+                        t.foreign_follow_ups_accepted += 1;
+                        found.push(finding("foreign_follow_up_accepted"));
+                    }
+                }
+                ("partial_refund", Some("00")) => {
+                    let refunded = payment.map_or(0, |p| p.refunded_total);
+                    if refunded < r.amount / 2 {
+                        found.push(finding("refund_approved_but_not_refunded"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if r.scenario == Scenario::Foreign
+            && !r.other_follow_ups.is_empty()
+            && payment.is_some_and(|p| p.refunded_total > 0 || p.status != "SUCCESS")
+        {
+            found.push(finding("foreign_follow_up_changed_antom"));
+        }
+        if r.scenario == Scenario::RefundVoid
+            && let Some(void) = r.follow_up.as_ref().filter(|f| f.kind == "void")
+        {
+            t.voids_after_refund += 1;
+            let refund_approved = r
+                .other_follow_ups
+                .iter()
+                .any(|f| f.kind == "partial_refund" && f.response_code.as_deref() == Some("00"));
+            match void.response_code.as_deref() {
+                Some("00") if refund_approved => {
+                    // A void the switch cannot honour at Antom was acknowledged.
+                    found.push(finding("void_after_refund_approved"));
+                }
+                Some("00") | None => {}
+                Some(_) => t.voids_after_refund_declined += 1,
+            }
+        }
         if refund_scenario && let Some(f) = &r.follow_up {
             let refunded = payment.map_or(0, |p| p.refunded_total);
             match f.response_code.as_deref() {
@@ -430,6 +479,7 @@ mod tests {
             timed_out: code.is_none(),
             error: None,
             follow_up: None,
+            other_follow_ups: Vec::new(),
             terminal_believes_paid: code == Some("00"),
         }
     }
@@ -565,5 +615,68 @@ mod tests {
         assert_eq!(good.table.inconsistent, 0, "{:?}", good.findings);
         let bad = compare(&[r], &[payment("A", "SUCCESS", 0)], &[], 2026);
         assert_eq!(bad.findings[0].kind, "refund_approved_but_not_refunded");
+    }
+
+    fn answered(kind: &'static str, code: Option<&str>) -> FollowUp {
+        FollowUp {
+            kind,
+            mti: "0200".into(),
+            stan: "000009".into(),
+            attempts: 1,
+            response_code: code.map(String::from),
+            rrn: None,
+            latency_us: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn follow_ups_from_another_terminal_must_be_refused_and_change_nothing() {
+        let mut r = record(0, Some("00"), Some("A"));
+        r.scenario = Scenario::Foreign;
+        r.other_follow_ups = vec![
+            answered("foreign_refund", Some("25")),
+            answered("foreign_void", Some("25")),
+        ];
+        let good = compare(&[r.clone()], &[payment("A", "SUCCESS", 0)], &[], 2026);
+        assert_eq!(good.table.inconsistent, 0, "{:?}", good.findings);
+        assert_eq!(good.table.foreign_follow_ups, 2);
+        // Refused on the wire, yet Antom refunded: still caught.
+        let changed = compare(&[r.clone()], &[payment("A", "SUCCESS", 600)], &[], 2026);
+        assert_eq!(changed.findings[0].kind, "foreign_follow_up_changed_antom");
+        r.other_follow_ups[1].response_code = Some("00".into());
+        let accepted = compare(&[r], &[payment("A", "CANCELLED", 0)], &[], 2026);
+        assert_eq!(accepted.table.foreign_follow_ups_accepted, 1);
+        let kinds: Vec<_> = accepted.findings.iter().map(|f| f.kind).collect();
+        assert!(kinds.contains(&"foreign_follow_up_accepted"), "{kinds:?}");
+        assert!(kinds.contains(&"approved_but_not_success"), "{kinds:?}");
+    }
+
+    #[test]
+    fn a_void_after_an_approved_partial_refund_must_be_declined() {
+        let mut r = record(0, Some("00"), Some("A"));
+        r.scenario = Scenario::RefundVoid;
+        r.other_follow_ups = vec![answered("partial_refund", Some("00"))];
+        r.follow_up = Some(answered("void", Some("12")));
+        let good = compare(&[r.clone()], &[payment("A", "SUCCESS", 625)], &[], 2026);
+        assert_eq!(good.table.inconsistent, 0, "{:?}", good.findings);
+        assert_eq!(good.table.voids_after_refund_declined, 1);
+        // The refund was approved but Antom holds nothing refunded.
+        let unrefunded = compare(&[r.clone()], &[payment("A", "SUCCESS", 0)], &[], 2026);
+        assert_eq!(
+            unrefunded.findings[0].kind,
+            "refund_approved_but_not_refunded"
+        );
+        // The void acknowledged although it cannot be honoured: caught even when Antom ends
+        // with nothing (a refund of the rest).
+        r.follow_up = Some(answered("void", Some("00")));
+        let acked = compare(&[r.clone()], &[payment("A", "SUCCESS", 1250)], &[], 2026);
+        assert_eq!(acked.findings[0].kind, "void_after_refund_approved");
+        // Without an approved refund a void goes through and must leave nothing paid.
+        r.other_follow_ups = vec![answered("partial_refund", Some("05"))];
+        let voided = compare(&[r.clone()], &[payment("A", "CANCELLED", 0)], &[], 2026);
+        assert_eq!(voided.table.inconsistent, 0, "{:?}", voided.findings);
+        let kept = compare(&[r], &[payment("A", "SUCCESS", 0)], &[], 2026);
+        assert_eq!(kept.findings[0].kind, "voided_but_success");
     }
 }

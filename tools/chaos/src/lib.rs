@@ -108,7 +108,9 @@ impl ChaosConfig {
             switch_bin,
             quiet_timeout: Duration::from_secs(120),
             work_dir: None,
-            mix: "purchase=66,void=8,refund=7,advice=8,disconnect=7,resend=4".into(),
+            mix:
+                "purchase=60,void=7,refund=6,advice=8,disconnect=7,resend=4,foreign=4,refundvoid=4"
+                    .into(),
         }
     }
 }

@@ -45,7 +45,7 @@ struct Args {
     /// Load scenario weights (terminal-sim --mix syntax).
     #[arg(
         long,
-        default_value = "purchase=66,void=8,refund=7,advice=8,disconnect=7,resend=4"
+        default_value = "purchase=60,void=7,refund=6,advice=8,disconnect=7,resend=4,foreign=4,refundvoid=4"
     )]
     mix: String,
     /// Seconds to wait for the SAF queue to drain after the load.

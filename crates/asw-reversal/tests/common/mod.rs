@@ -61,13 +61,14 @@ pub fn s() -> UpstreamOutcome<CancelReceipt> {
 }
 
 /// Antom's answers, scripted per payment; every call is recorded. Unscripted cancels and
-/// refunds succeed; unscripted inquiries report PROCESSING with a payment id.
+/// refunds succeed; unscripted inquiries report SUCCESS with a payment id.
 #[derive(Default)]
 pub struct ScriptedUpstream {
     pub cancels: Mutex<HashMap<String, VecDeque<UpstreamOutcome<CancelReceipt>>>>,
     pub refunds: Mutex<HashMap<String, VecDeque<UpstreamOutcome<RefundReceipt>>>>,
     pub inquiries: Mutex<HashMap<String, VecDeque<UpstreamOutcome<PaymentReport>>>>,
     pub calls: Mutex<Vec<(String, String)>>,
+    pub refund_amounts: Mutex<HashMap<String, u64>>,
 }
 
 impl ScriptedUpstream {
@@ -91,6 +92,10 @@ impl ScriptedUpstream {
             .lock()
             .unwrap()
             .insert(refund_id.into(), answers.into());
+    }
+    /// The amount of the last refund sent with this `refundRequestId`.
+    pub fn refunded_amount(&self, refund_id: &str) -> Option<u64> {
+        self.refund_amounts.lock().unwrap().get(refund_id).copied()
     }
     pub fn count(&self, op: &str, id: &str) -> usize {
         self.calls
@@ -155,6 +160,10 @@ impl Upstream for ScriptedUpstream {
             .lock()
             .unwrap()
             .push(("refund".into(), format!("{id}@{}", command.payment_id)));
+        self.refund_amounts
+            .lock()
+            .unwrap()
+            .insert(id.clone(), command.amount_minor);
         self.refunds
             .lock()
             .unwrap()
@@ -196,6 +205,7 @@ pub fn record(n: u32) -> TransactionRecord {
         result_code: None,
         wallet: None,
         refunded_minor: 0,
+        refund_holds: Vec::new(),
         cancel_reason: None,
         created_at_ms: NOW,
         updated_at_ms: NOW,
