@@ -223,7 +223,8 @@ async fn unknown_merchant_and_disabled_terminal_are_declined_locally() {
     t.mid = "M99999999999999".into();
     let (response, _) = t.purchase("000014", 100, &code("00")).await;
     assert_eq!(response.code(), "03");
-    t.mid = asw_e2e::MID.into();
+    // One connection per terminal: a connection speaks for the first terminal it names.
+    let mut t = TestTerminal::connect(h.downstream()).await;
     t.tid = asw_e2e::DISABLED_TID.into();
     let (response, _) = t.purchase("000015", 100, &code("00")).await;
     assert_eq!(response.code(), "58");

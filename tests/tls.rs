@@ -15,7 +15,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn a_purchase_over_mutual_tls_is_paid_and_plain_tcp_gets_nothing() {
     let pki = TestPki::new().expect("test pki");
     let (cert, key) = pki.issue("switch", &["localhost"]).expect("server cert");
-    let (terminal_cert, terminal_key) = pki.issue("terminal", &[TID]).expect("client cert");
+    // Named as the default `client_identity` mapping expects: "{terminal}.{merchant}".
+    let terminal_name = format!("{TID}.{MID}");
+    let (terminal_cert, terminal_key) = pki
+        .issue("terminal", &[terminal_name.as_str()])
+        .expect("client cert");
     let ca = pki.ca_file().expect("ca file");
     let client_ca = ca.clone();
     let h = Harness::start_with(|config, _| {
@@ -24,6 +28,7 @@ async fn a_purchase_over_mutual_tls_is_paid_and_plain_tcp_gets_nothing() {
             key_file: key,
             client_ca_file: Some(client_ca),
             handshake_timeout_ms: 2_000,
+            client_identity: Default::default(),
         });
     })
     .await;
@@ -75,4 +80,67 @@ async fn a_purchase_over_mutual_tls_is_paid_and_plain_tcp_gets_nothing() {
         h.sim.payments().iter().all(|p| p.amount != "4300"),
         "a cleartext purchase reached Antom"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_claiming_another_terminal_over_mutual_tls_gets_63_and_reaches_nobody() {
+    const OTHER_TID: &str = "T0000002";
+    let pki = TestPki::new().expect("test pki");
+    let (cert, key) = pki.issue("switch", &["localhost"]).expect("server cert");
+    let terminal_name = format!("{TID}.{MID}");
+    let (terminal_cert, terminal_key) = pki
+        .issue("terminal", &[terminal_name.as_str()])
+        .expect("client cert");
+    let ca = pki.ca_file().expect("ca file");
+    let client_ca = ca.clone();
+    let h = Harness::start_with(|config, _| {
+        config.downstream.tls = Some(TlsConfig {
+            cert_file: cert,
+            key_file: key,
+            client_ca_file: Some(client_ca),
+            handshake_timeout_ms: 2_000,
+            client_identity: Default::default(),
+        });
+        // The claimed terminal exists and is enabled: only the certificate stands in the way.
+        let terminals = &mut config.merchants[0].terminals;
+        if !terminals.iter().any(|t| t.terminal_id == OTHER_TID) {
+            let mut other = terminals[0].clone();
+            other.terminal_id = OTHER_TID.into();
+            terminals.push(other);
+        }
+    })
+    .await;
+
+    let mut link = LinkConfig::for_profile(ProfileName::PosBinary).expect("link");
+    link.tls = Some(
+        TlsLink::from_files(&ca, "localhost", Some((&terminal_cert, &terminal_key)))
+            .expect("tls link"),
+    );
+    let terminal = Terminal::connect(h.downstream(), link.clone())
+        .await
+        .expect("tls connect");
+    let impostor = MessageFactory::new(&link.dialect, MID, OTHER_TID);
+    let purchase = impostor
+        .purchase(&Clock::local().stamp(401), 4400, SGD, &code("00"))
+        .expect("purchase");
+    let answer = terminal
+        .request(&purchase, Duration::from_secs(10))
+        .await
+        .expect("answer over tls");
+    assert_eq!(answer.get_str(39), Some("63"));
+    assert_eq!(answer.get_str(41).map(str::trim_end), Some(OTHER_TID));
+    assert_eq!(answer.get_str(11), Some("000401"));
+    assert!(h.sim.calls().is_empty(), "the impostor reached Antom");
+
+    // The certificate's own terminal goes on, on the same connection.
+    let own = MessageFactory::new(&link.dialect, MID, TID);
+    let purchase = own
+        .purchase(&Clock::local().stamp(402), 4500, SGD, &code("00"))
+        .expect("purchase");
+    let answer = terminal
+        .request(&purchase, Duration::from_secs(10))
+        .await
+        .expect("answer over tls");
+    assert_eq!(answer.get_str(39), Some("00"));
+    assert!(h.sim.payments().iter().all(|p| p.amount != "4400"));
 }

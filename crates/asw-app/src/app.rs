@@ -272,10 +272,11 @@ impl RunningSwitch {
         let front = Arc::new(Front {
             iso: IsoFront::new(core.clone(), dialect.clone()),
         });
-        let server = Server::start_with_dialect(
+        let server = Server::start_with_identity(
             config.downstream.server_config(),
             (*dialect).clone(),
             front,
+            &config.merchant_networks(),
         )
         .await
         .map_err(|e| StartError::Setup(format!("downstream: {e}")))?;

@@ -1,7 +1,7 @@
 //! The one configuration file: typed, layered (defaults → TOML file → `ANTOM_SWITCH__…`
 //! environment variables) and validated whole before any port is bound.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -72,8 +72,11 @@ pub struct DownstreamConfig {
     pub write_timeout_ms: u64,
     /// How long shutdown waits for in-flight transactions.
     pub shutdown_grace_ms: u64,
-    /// `[downstream.tls]`: TLS on the listener (certificate, key, optional client CA).
+    /// `[downstream.tls]`: TLS on the listener (certificate, key, optional client CA and
+    /// `client_identity`, the certificate name that binds a terminal).
     pub tls: Option<asw_downstream::TlsConfig>,
+    /// `[[downstream.concentrators]]`: hosts that speak for several declared terminals.
+    pub concentrators: Vec<asw_downstream::ConcentratorConfig>,
 }
 
 impl Default for DownstreamConfig {
@@ -94,6 +97,7 @@ impl Default for DownstreamConfig {
             write_timeout_ms: d.write_timeout_ms,
             shutdown_grace_ms: d.shutdown_grace_ms,
             tls: None,
+            concentrators: Vec::new(),
         }
     }
 }
@@ -115,6 +119,7 @@ impl DownstreamConfig {
             write_timeout_ms: self.write_timeout_ms,
             shutdown_grace_ms: self.shutdown_grace_ms,
             tls: self.tls.clone(),
+            concentrators: self.concentrators.clone(),
         }
     }
 }
@@ -493,6 +498,14 @@ impl Config {
                     push(&at_tid, "duplicate terminal id for this merchant".into());
                 }
             }
+            for (j, network) in m.allowed_networks.iter().enumerate() {
+                if network.trim().parse::<ipnet::IpNet>().is_err() {
+                    push(
+                        &at(&format!("allowed_networks[{j}]")),
+                        format!("{network:?} is not a CIDR network (one host: a.b.c.d/32)"),
+                    );
+                }
+            }
             if let Some(c) = &m.settlement_currency
                 && iso_currency::Currency::from_code(c).is_none()
             {
@@ -507,6 +520,30 @@ impl Config {
         } else {
             Err(ConfigErrors { problems })
         }
+    }
+
+    /// Each merchant's allowed source networks, for the downstream identity policy.
+    pub fn merchant_networks(&self) -> BTreeMap<String, Vec<String>> {
+        self.merchants
+            .iter()
+            .map(|m| (m.merchant_id.clone(), m.allowed_networks.clone()))
+            .collect()
+    }
+
+    /// Who may speak for which terminal on the listener, in one line (for `check-config`).
+    pub fn identity_mode(&self) -> Result<String, ConfigErrors> {
+        asw_downstream::IdentityPolicy::new(
+            &self.downstream.server_config(),
+            &self.merchant_networks(),
+        )
+        .map(|policy| policy.describe())
+        .map_err(|e| ConfigErrors {
+            problems: e
+                .problems
+                .into_iter()
+                .map(|p| ("downstream".to_string(), p))
+                .collect(),
+        })
     }
 
     /// What `check-config` prints after "ok": the settings that decide who may do what, in

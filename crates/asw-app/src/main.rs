@@ -140,9 +140,10 @@ fn check(path: PathBuf) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    match config.validate() {
-        Ok(()) => {
+    match config.validate().and_then(|()| config.identity_mode()) {
+        Ok(identity) => {
             println!("{}: ok", path.display());
+            println!("  downstream identity: {identity}");
             for line in config.summary() {
                 println!("  {line}");
             }

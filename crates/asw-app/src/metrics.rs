@@ -134,6 +134,13 @@ pub const FRAME_REJECT_REASONS: &[&str] = &[
     "unsupported_mti",
     "unexpected_mti",
 ];
+/// Why a message was refused for its claimed terminal (`asw_downstream::Refusal`).
+pub const IDENTITY_REFUSAL_REASONS: &[&str] = &[
+    "certificate_mismatch",
+    "network_not_allowed",
+    "terminal_switched",
+    "not_carried",
+];
 /// SAF actions.
 pub const SAF_ACTIONS: &[&str] = &["cancel", "refund"];
 /// What happened to one SAF delivery attempt.
@@ -253,6 +260,14 @@ pub const CATALOGUE: &[MetricSpec] = &[
         emitted_by: "asw-downstream",
         help: "Frames or messages from terminals not processed normally, by reason.",
         labels: &[label("reason", FRAME_REJECT_REASONS)],
+    },
+    MetricSpec {
+        name: asw_downstream::metrics::IDENTITY_REFUSED_TOTAL,
+        kind: MetricKind::Counter,
+        unit: None,
+        emitted_by: "asw-downstream",
+        help: "Messages refused with 63 because the connection may not speak for the terminal they claim, by reason.",
+        labels: &[label("reason", IDENTITY_REFUSAL_REASONS)],
     },
     MetricSpec {
         name: asw_downstream::metrics::KEEPALIVES_TOTAL,
@@ -537,6 +552,9 @@ fn create_series() {
             counter!(down::MESSAGES_TOTAL, "direction" => "out", "mti" => mti, "response_code" => code)
                 .increment(0);
         }
+        // The downstream's own refusal (identity): never a core code, but on every answer MTI.
+        counter!(down::MESSAGES_TOTAL, "direction" => "out", "mti" => mti, "response_code" => "63")
+            .increment(0);
     }
 
     for flow in FLOWS {
@@ -716,6 +734,11 @@ mod tests {
             .map(|r| r.as_str())
             .collect();
         assert_eq!(reasons, FRAME_REJECT_REASONS);
+        let refusals: Vec<_> = asw_downstream::Refusal::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        assert_eq!(refusals, IDENTITY_REFUSAL_REASONS);
         for code in asw_core::response_code::ALL {
             assert!(RESPONSE_CODES.contains(&code), "{code}");
         }

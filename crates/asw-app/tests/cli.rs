@@ -205,3 +205,108 @@ fn the_annotated_example_configuration_parses() {
         );
     }
 }
+
+/// The valid configuration with `extra` inserted before its `[[merchants]]` table and
+/// `merchant_extra` at the end of the merchant's keys (before its terminals).
+fn config_with(dir: &Path, extra: &str, merchant_extra: &str) -> PathBuf {
+    let config = valid_config(dir);
+    let text = std::fs::read_to_string(&config).expect("read");
+    let text = text.replace("[[merchants]]", &format!("{extra}\n[[merchants]]"));
+    let text = text.replace(
+        "[[merchants.terminals]]",
+        &format!("{merchant_extra}\n[[merchants.terminals]]"),
+    );
+    std::fs::write(&config, text).expect("write");
+    config
+}
+
+#[test]
+fn check_config_shows_who_may_speak_for_a_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = check(&valid_config(dir.path()), &[]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("downstream identity: no certificate binding")
+            && stdout.contains("one terminal per connection")
+            && stdout.contains("no concentrators"),
+        "{stdout}"
+    );
+
+    let pki = asw_testkit::TestPki::new().expect("test pki");
+    let (cert, key) = pki.issue("switch", &["localhost"]).expect("cert");
+    let ca = pki.ca_file().expect("ca");
+    let tls = format!(
+        r#"[downstream.tls]
+cert_file = {:?}
+key_file = {:?}
+client_ca_file = {:?}
+client_identity = {{ from = "san-uri", template = "urn:pos:{{merchant}}:{{terminal}}" }}
+[[downstream.concentrators]]
+name = "ecr-hub"
+networks = ["10.1.2.3/32"]
+certificate_name = "urn:pos:hub"
+terminals = [{{ merchant = "M00000000000001", terminal = "T0000001" }}]
+"#,
+        cert.display().to_string(),
+        key.display().to_string(),
+        ca.display().to_string(),
+    );
+    let config = config_with(dir.path(), &tls, r#"allowed_networks = ["10.0.0.0/8"]"#);
+    let output = check(&config, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "mutual TLS",
+        "san-uri must be \"urn:pos:{merchant}:{terminal}\"",
+        "source networks restricted for 1 merchant(s)",
+        "concentrators: ecr-hub",
+    ] {
+        assert!(stdout.contains(expected), "{expected} not in {stdout}");
+    }
+}
+
+#[test]
+fn bad_identity_settings_are_reported_with_their_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let concentrator = r#"[[downstream.concentrators]]
+name = "hub"
+certificate_name = "hub.example"
+merchants = ["M00000000000001"]
+"#;
+    let config = config_with(
+        dir.path(),
+        concentrator,
+        r#"allowed_networks = ["10.0.0.0/8", "10.0.0.300/8"]"#,
+    );
+    let output = check(&config, &[]);
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("merchants[0].allowed_networks[1]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("concentrators[0].certificate_name: only with mutual TLS"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("allowed_networks[0]"), "{stderr}");
+
+    let pki = asw_testkit::TestPki::new().expect("test pki");
+    let (cert, key) = pki.issue("switch", &["localhost"]).expect("cert");
+    let tls = format!(
+        "[downstream.tls]\ncert_file = {:?}\nkey_file = {:?}\nclient_ca_file = {:?}\n\
+         client_identity = {{ template = \"{{terminal}}\" }}\n",
+        cert.display().to_string(),
+        key.display().to_string(),
+        pki.ca_file().expect("ca").display().to_string(),
+    );
+    let output = check(&config_with(dir.path(), &tls, ""), &[]);
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tls.client_identity.template"), "{stderr}");
+}

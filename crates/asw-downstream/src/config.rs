@@ -86,6 +86,9 @@ pub struct ServerConfig {
     /// TLS on the listener; `None` serves plain TCP (a private network, or TLS ended in
     /// front of the switch).
     pub tls: Option<crate::tls::TlsConfig>,
+    /// Hosts that speak for several terminals on one connection; every other connection
+    /// speaks for the first terminal admitted on it (see [`crate::IdentityPolicy`]).
+    pub concentrators: Vec<crate::identity_config::ConcentratorConfig>,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +108,7 @@ impl Default for ServerConfig {
             // Longer than the terminal timeout, so a purchase in flight can finish.
             shutdown_grace_ms: 65_000,
             tls: None,
+            concentrators: Vec::new(),
         }
     }
 }
@@ -138,6 +142,11 @@ impl ServerConfig {
         positive("write_timeout_ms", self.write_timeout_ms);
         if let Some(tls) = &self.tls {
             positive("tls.handshake_timeout_ms", tls.handshake_timeout_ms);
+        }
+        // The identity settings are checked by compiling them (merchant networks are the
+        // caller's and are checked when the policy is built with them).
+        if let Err(e) = crate::identity::IdentityPolicy::new(self, &Default::default()) {
+            problems.extend(e.problems);
         }
         let capacity = LengthPrefix::from(self.frame_prefix).capacity();
         if self.max_frame_bytes > capacity {

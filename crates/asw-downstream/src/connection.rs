@@ -22,9 +22,11 @@ use tracing::Instrument;
 use crate::handler::{
     ConnectionHandle, ConnectionId, DeliveryError, Outgoing, RequestKey, Responder,
 };
-use crate::inbound::{Inbound, classify};
+use crate::identity::{Binding, Peer, Refusal, TerminalRef};
+use crate::inbound::{Inbound, classify, local_answer};
 use crate::limits::IpPermit;
 use crate::metrics::{self, RejectReason};
+use crate::peer_certificate::CertificateNames;
 use crate::server::Shared;
 
 /// Why the reader stopped.
@@ -45,6 +47,7 @@ pub(crate) async fn serve<R, W>(
     read_half: R,
     write_half: W,
     peer: SocketAddr,
+    certificate: Option<CertificateNames>,
     id: ConnectionId,
     _permits: (OwnedSemaphorePermit, IpPermit),
 ) where
@@ -74,8 +77,15 @@ pub(crate) async fn serve<R, W>(
         )
         .in_current_span(),
     );
+    let speaker = Peer::new(peer.ip(), certificate);
+    let binding = shared.identity.open(&speaker);
+    if let Some(name) = shared.identity.concentrator_name(&binding) {
+        tracing::info!(concentrator = name, "concentrator connected");
+    }
     let mut reader = Reader {
         slots: Arc::new(Semaphore::new(shared.config.max_outstanding_per_connection)),
+        speaker,
+        binding,
         shared,
         handle,
         codec,
@@ -96,6 +106,10 @@ pub(crate) async fn serve<R, W>(
 struct Reader {
     shared: Arc<Shared>,
     handle: Arc<ConnectionHandle>,
+    /// What the connection showed (address, certificate): fixed for its life.
+    speaker: Peer,
+    /// Which terminal(s) the connection may speak for; set by the first admitted message.
+    binding: Binding,
     codec: FrameCodec,
     slots: Arc<Semaphore>,
 }
@@ -181,15 +195,37 @@ impl Reader {
         match classify(&self.handle.dialect, payload) {
             Inbound::Handle(message) => {
                 metrics::message_in(message.mti());
+                if self.admit(&message).is_err() {
+                    // Answered here and never handed over: nothing is journaled or sent on.
+                    return match local_answer(&self.handle.dialect, &message, "63") {
+                        Ok(answer) => self.answer(tpdu, &answer).await,
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot build the 63 answer");
+                            None
+                        }
+                    };
+                }
                 self.dispatch(tpdu, message).await
             }
             Inbound::Answer {
                 request_mti,
-                answer,
+                mut answer,
                 rejected,
                 error,
             } => {
                 metrics::message_in(request_mti);
+                // A sign-on or echo names its terminal too and is held to the same rules
+                // (the 0810 echoes the request's F41/F42, so the claim is read from it).
+                if rejected.is_none()
+                    && request_mti == Mti::NETWORK_REQUEST
+                    && self.admit(&answer).is_err()
+                {
+                    if let Err(error) = answer.set(&self.handle.dialect, 39, "63") {
+                        tracing::warn!(%error, "cannot build the 63 answer");
+                        return None;
+                    }
+                    return self.answer(tpdu, &answer).await;
+                }
                 if let Some(reason) = rejected {
                     metrics::rejected(reason);
                     let code = answer.get_str(39).unwrap_or_default();
@@ -226,6 +262,30 @@ impl Reader {
                 None
             }
         }
+    }
+
+    /// Checks that this connection may speak for the terminal `message` names; counts and
+    /// logs a refusal. A message without F41 names no terminal and is not checked (only a
+    /// network management message can lack it; it binds nothing either).
+    fn admit(&mut self, message: &Message) -> Result<(), Refusal> {
+        let Some(claim) = TerminalRef::claimed_by(message) else {
+            return Ok(());
+        };
+        let result = self
+            .shared
+            .identity
+            .admit(&self.speaker, &claim, &mut self.binding);
+        if let Err(reason) = result {
+            metrics::identity_refused(reason);
+            tracing::info!(
+                reason = reason.as_str(),
+                mti = %message.mti(),
+                claimed_terminal = %claim,
+                peer = %self.speaker.addr,
+                "refused: the connection may not speak for this terminal"
+            );
+        }
+        result
     }
 
     async fn answer(&mut self, tpdu: Option<Tpdu>, answer: &Message) -> Option<ReadEnd> {

@@ -10,8 +10,13 @@
 //! answer really reached the socket.
 //!
 //! What it must not know: Antom, Redis, transaction state, response-code policy beyond
-//! `30` (format error) and `12` (unsupported message). The core plugs in through
+//! `30` (format error), `12` (unsupported message) and `63` (identity refused). The core plugs in through
 //! [`RequestHandler`]; this crate does not depend on it.
+//!
+//! Terminal identity is this crate's too: every message's claimed terminal (F42/F41) is checked
+//! against the connection (source network, client certificate, the terminal it is bound to)
+//! by the [`IdentityPolicy`] before it reaches the handler or is answered locally; a refusal is
+//! answered with `63` here and never reaches the core.
 //!
 //! Invariant: a handler, once started, is never cancelled by anything the terminal does.
 //! It runs on a [`tokio_util::task::TaskTracker`] and shutdown waits for it (up to the
@@ -20,10 +25,13 @@
 mod config;
 mod connection;
 mod handler;
+mod identity;
+mod identity_config;
 pub mod inbound;
 mod limits;
 pub mod metrics;
 pub mod peek;
+mod peer_certificate;
 mod server;
 mod tls;
 
@@ -31,5 +39,10 @@ pub use config::{ConfigError, FramePrefix, Profile, ServerConfig};
 pub use handler::{
     ApproveAllHandler, ConnectionId, DeliveryError, RequestHandler, RequestKey, Responder,
 };
+pub use identity::{Binding, IdentityPolicy, Peer, Refusal, TerminalRef};
+pub use identity_config::{
+    CarriedTerminal, ClientIdentity, ConcentratorConfig, DEFAULT_TEMPLATE, NameSource,
+};
+pub use peer_certificate::{CertificateError, CertificateNames};
 pub use server::{Server, ServerError, ShutdownOutcome};
 pub use tls::{TlsConfig, TlsError};

@@ -18,6 +18,9 @@ pub const FRAMES_REJECTED_TOTAL: &str = "antom_switch_downstream_frames_rejected
 pub const MESSAGES_TOTAL: &str = "antom_switch_downstream_messages_total";
 /// Counter: zero-length keep-alive frames echoed.
 pub const KEEPALIVES_TOTAL: &str = "antom_switch_downstream_keepalives_total";
+/// Counter: messages refused with 39=63 because the connection may not speak for the terminal
+/// they claim, by `reason` ([`crate::Refusal`]).
+pub const IDENTITY_REFUSED_TOTAL: &str = "antom_switch_downstream_identity_refused_total";
 
 /// Why a connection attempt ended as it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +148,13 @@ pub fn describe() {
         counter!(FRAMES_REJECTED_TOTAL, "reason" => reason.as_str()).increment(0);
     }
     counter!(KEEPALIVES_TOTAL).increment(0);
+    for reason in crate::Refusal::ALL {
+        counter!(IDENTITY_REFUSED_TOTAL, "reason" => reason.as_str()).increment(0);
+    }
+}
+
+pub(crate) fn identity_refused(reason: crate::Refusal) {
+    counter!(IDENTITY_REFUSED_TOTAL, "reason" => reason.as_str()).increment(1);
 }
 
 pub(crate) fn connection(result: ConnectionResult) {

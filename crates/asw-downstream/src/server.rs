@@ -1,5 +1,6 @@
 //! The listener: accept loop behind the connection limits, and shutdown.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,8 +17,10 @@ use tracing::Instrument;
 use crate::config::{ConfigError, ServerConfig};
 use crate::connection;
 use crate::handler::{ConnectionId, RequestHandler};
+use crate::identity::IdentityPolicy;
 use crate::limits::IpLimiter;
 use crate::metrics::{self, ConnectionResult};
+use crate::peer_certificate::CertificateNames;
 
 /// Why the server could not start. Nothing was bound when this is returned; retrying
 /// with the same configuration gives the same result except for `Bind`.
@@ -62,6 +65,7 @@ pub(crate) struct Shared {
     pub(crate) dialect: Arc<Dialect>,
     pub(crate) handler: Arc<dyn RequestHandler>,
     pub(crate) tls: Option<crate::tls::TlsListener>,
+    pub(crate) identity: IdentityPolicy,
     pub(crate) handlers: TaskTracker,
     pub(crate) shutdown: CancellationToken,
 }
@@ -101,7 +105,20 @@ impl Server {
         dialect: Dialect,
         handler: Arc<dyn RequestHandler>,
     ) -> Result<Server, ServerError> {
+        Self::start_with_identity(config, dialect, handler, &BTreeMap::new()).await
+    }
+
+    /// Like [`Server::start_with_dialect`], with each merchant's allowed source networks
+    /// (`merchant id → CIDRs`, see [`IdentityPolicy::new`]). The certificate binding and
+    /// the concentrators come from `config`; the first-terminal binding always applies.
+    pub async fn start_with_identity(
+        config: ServerConfig,
+        dialect: Dialect,
+        handler: Arc<dyn RequestHandler>,
+        merchant_networks: &BTreeMap<String, Vec<String>>,
+    ) -> Result<Server, ServerError> {
         config.validate()?;
+        let identity = IdentityPolicy::new(&config, merchant_networks)?;
         let tls = config
             .tls
             .as_ref()
@@ -126,6 +143,7 @@ impl Server {
             dialect: Arc::new(dialect),
             handler,
             tls,
+            identity,
             handlers: TaskTracker::new(),
             shutdown: CancellationToken::new(),
         });
@@ -138,7 +156,8 @@ impl Server {
             connections.clone(),
         ));
         tracing::info!(%local_addr, profile = ?shared.config.profile,
-            tls = shared.tls.is_some(), "downstream listening");
+            tls = shared.tls.is_some(), identity = %shared.identity.describe(),
+            "downstream listening");
         Ok(Server {
             local_addr,
             shared,
@@ -239,7 +258,7 @@ async fn accept_loop(
                 let Some(tls) = shared.tls.clone() else {
                     metrics::connection(ConnectionResult::Accepted);
                     let (read_half, write_half) = stream.into_split();
-                    connection::serve(shared, read_half, write_half, peer, id, permits).await;
+                    connection::serve(shared, read_half, write_half, peer, None, id, permits).await;
                     return;
                 };
                 // The handshake runs in the connection's own task, so a slow or silent
@@ -252,8 +271,18 @@ async fn accept_loop(
                 match handshake {
                     Ok(Ok(stream)) => {
                         metrics::connection(ConnectionResult::Accepted);
+                        let certificate = client_certificate(&stream);
                         let (read_half, write_half) = tokio::io::split(stream);
-                        connection::serve(shared, read_half, write_half, peer, id, permits).await;
+                        connection::serve(
+                            shared,
+                            read_half,
+                            write_half,
+                            peer,
+                            certificate,
+                            id,
+                            permits,
+                        )
+                        .await;
                     }
                     Ok(Err(error)) => {
                         metrics::connection(ConnectionResult::TlsHandshakeFailed);
@@ -267,6 +296,22 @@ async fn accept_loop(
             }
             .instrument(span),
         );
+    }
+}
+
+/// The names of the verified client certificate (the leaf of the chain the client sent), or
+/// `None` without one. A certificate rustls accepted but whose names cannot be read yields no
+/// names, so the certificate binding refuses every claim on that connection.
+fn client_certificate(
+    stream: &tokio_rustls::server::TlsStream<TcpStream>,
+) -> Option<CertificateNames> {
+    let leaf = stream.get_ref().1.peer_certificates()?.first()?;
+    match CertificateNames::from_der(leaf.as_ref()) {
+        Ok(names) => Some(names),
+        Err(error) => {
+            tracing::warn!(%error, "client certificate accepted but its names are unreadable");
+            Some(CertificateNames::default())
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub struct TlsConfig {
     /// The handshake must finish within this, or the connection is closed.
     #[serde(default = "default_handshake_timeout_ms")]
     pub handshake_timeout_ms: u64,
+    /// With `client_ca_file`: which certificate name binds a terminal (always enforced).
+    #[serde(default)]
+    pub client_identity: crate::identity_config::ClientIdentity,
 }
 
 impl TlsConfig {

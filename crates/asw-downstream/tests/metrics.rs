@@ -154,6 +154,15 @@ async fn the_specified_series_move() {
         let name = format!("antom_switch_downstream_frames_rejected_total{{reason={reason}}}");
         assert!(rec.names().contains(&name), "{name} missing");
     }
+    for reason in [
+        "certificate_mismatch",
+        "network_not_allowed",
+        "terminal_switched",
+        "not_carried",
+    ] {
+        let name = format!("antom_switch_downstream_identity_refused_total{{reason={reason}}}");
+        assert!(rec.names().contains(&name), "{name} missing");
+    }
     let d = Dialect::ascii().unwrap();
     let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
     let mut b = MessageBuilder::new(&d, Mti::FINANCIAL_REQUEST);
@@ -161,8 +170,12 @@ async fn the_specified_series_move() {
     b.set(11, "000001").unwrap();
     b.set(41, "T0000001").unwrap();
     b.set(48, "PC018281234567890123456").unwrap();
-    let purchase = encode_to_bytes(&d, &b.build()).unwrap();
+    let purchase = encode_to_bytes(&d, &b.clone().build()).unwrap();
     exchange(&mut stream, &purchase).await;
+    // The same connection claiming another terminal: refused with 63 and counted.
+    b.set(41, "T0000002").unwrap();
+    let switched = encode_to_bytes(&d, &b.build()).unwrap();
+    exchange(&mut stream, &switched).await;
     assert_eq!(exchange(&mut stream, &[]).await, Vec::<u8>::new());
     // A second connection from the same IP is over the per-IP limit of 1.
     let mut rejected = TcpStream::connect(server.local_addr()).await.unwrap();
@@ -189,10 +202,18 @@ async fn the_specified_series_move() {
     assert_eq!(value("antom_switch_downstream_keepalives_total{}"), 1);
     assert_eq!(
         value("antom_switch_downstream_messages_total{direction=in,mti=0200,response_code=none}"),
-        1
+        2
     );
     assert_eq!(
         value("antom_switch_downstream_messages_total{direction=out,mti=0210,response_code=00}"),
+        1
+    );
+    assert_eq!(
+        value("antom_switch_downstream_identity_refused_total{reason=terminal_switched}"),
+        1
+    );
+    assert_eq!(
+        value("antom_switch_downstream_messages_total{direction=out,mti=0210,response_code=63}"),
         1
     );
     assert_eq!(

@@ -75,6 +75,7 @@ fn tls_config(cert: PathBuf, key: PathBuf, client_ca: Option<PathBuf>) -> Server
             key_file: key,
             client_ca_file: client_ca,
             handshake_timeout_ms: 2_000,
+            client_identity: Default::default(),
         }),
         ..ServerConfig::default()
     }
@@ -195,7 +196,8 @@ async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
 async fn mutual_tls_serves_only_terminals_with_a_certificate_from_the_client_ca() {
     let pki = Pki::new();
     let (cert, key) = pki.issue("server", &["localhost"]);
-    let (terminal_cert, terminal_key) = pki.issue("terminal", &["T0000001"]);
+    // Named as the default `client_identity` mapping expects: "{terminal}.{merchant}".
+    let (terminal_cert, terminal_key) = pki.issue("terminal", &["T0000001.M00000000000001"]);
     let stranger = Pki::new();
     let (stranger_cert, stranger_key) = stranger.issue("stranger", &["T0000002"]);
     let server = start(tls_config(cert, key, Some(pki.ca_file()))).await;
@@ -224,6 +226,9 @@ async fn mutual_tls_serves_only_terminals_with_a_certificate_from_the_client_ca(
             Err(_) => None,
         };
         assert_eq!(answer.is_some(), served, "{what}");
+        if let Some(answer) = answer {
+            assert_eq!(answer.get_str(39), Some("00"), "{what}");
+        }
     }
     server.shutdown().await;
 }

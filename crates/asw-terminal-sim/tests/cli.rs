@@ -211,7 +211,9 @@ async fn encode_decode_round_trip_through_the_binary() {
 async fn the_tls_options_connect_to_a_tls_listener() {
     let pki = asw_testkit::TestPki::new().unwrap();
     let (cert, key) = pki.issue("server", &["localhost"]).unwrap();
-    let (client_cert, client_key) = pki.issue("terminal", &["T0000001"]).unwrap();
+    let (client_cert, client_key) = pki
+        .issue("terminal", &["T0000001.M00000000000001"])
+        .unwrap();
     let ca = pki.ca_file().unwrap();
     let config = asw_downstream::ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -223,6 +225,7 @@ async fn the_tls_options_connect_to_a_tls_listener() {
             key_file: key,
             client_ca_file: Some(ca.clone()),
             handshake_timeout_ms: 2_000,
+            client_identity: Default::default(),
         }),
         ..asw_downstream::ServerConfig::default()
     };

@@ -8,7 +8,7 @@
 
 mod pki;
 
-pub use pki::{PkiError, TestPki};
+pub use pki::{PkiError, Subject, TestPki};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

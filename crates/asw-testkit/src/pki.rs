@@ -4,7 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rcgen::string::Ia5String;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair,
+    SanType,
+};
 
 /// Why test certificates could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +19,17 @@ pub enum PkiError {
     /// Writing a PEM file failed.
     #[error("writing test certificates: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The names of a certificate issued with [`TestPki::issue_subject`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Subject<'a> {
+    /// The subject common name (CN), if any.
+    pub common_name: Option<&'a str>,
+    /// subjectAltName `dNSName` entries.
+    pub dns_names: &'a [&'a str],
+    /// subjectAltName `uniformResourceIdentifier` entries.
+    pub uris: &'a [&'a str],
 }
 
 /// A test CA and the directory its files go to.
@@ -66,6 +81,36 @@ impl TestPki {
         let key = KeyPair::generate()?;
         let params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+        let cert = params.signed_by(&key, &self.ca)?;
+        Ok((
+            self.write(&format!("{stem}.crt"), &cert.pem())?,
+            self.write(&format!("{stem}.key"), &key.serialize_pem())?,
+        ))
+    }
+
+    /// A certificate with exactly the names of `subject` (CN, DNS and URI SANs) signed by
+    /// the CA, as PEM files `<stem>.crt` and `<stem>.key`: for tests of identity binding.
+    pub fn issue_subject(
+        &self,
+        stem: &str,
+        subject: &Subject<'_>,
+    ) -> Result<(PathBuf, PathBuf), PkiError> {
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        if let Some(cn) = subject.common_name {
+            params.distinguished_name.push(DnType::CommonName, cn);
+        }
+        for name in subject.dns_names {
+            params
+                .subject_alt_names
+                .push(SanType::DnsName(Ia5String::try_from(*name)?));
+        }
+        for uri in subject.uris {
+            params
+                .subject_alt_names
+                .push(SanType::URI(Ia5String::try_from(*uri)?));
+        }
         let cert = params.signed_by(&key, &self.ca)?;
         Ok((
             self.write(&format!("{stem}.crt"), &cert.pem())?,
