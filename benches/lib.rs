@@ -38,7 +38,6 @@ pub fn purchase_record(terminal_id: &str, n: u32, now_ms: i64) -> TransactionRec
         refund_id: None,
         rrn: "632610000001".into(),
         approval_code: None,
-        response_code: None,
         result_code: None,
         wallet: None,
         refunded_minor: 0,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use asw_core::flows::{Core, CoreSettings};
 use asw_core::ids::IdGenerator;
-use asw_core::iso::{IsoFront, IsoReply};
+use asw_front_iso::{IsoFront, IsoReply};
 use asw_core::merchants::MerchantDirectory;
 use asw_core::ports::{Clock, SystemClock};
 use asw_downstream::{Responder, Server};

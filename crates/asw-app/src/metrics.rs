@@ -548,7 +548,7 @@ fn create_series() {
             .increment(0);
     }
     for mti in ["0110", "0210", "0230", "0410", "0430", "0510", "0810"] {
-        for code in asw_core::response_code::ALL {
+        for code in asw_front_iso::response_code::ALL {
             counter!(down::MESSAGES_TOTAL, "direction" => "out", "mti" => mti, "response_code" => code)
                 .increment(0);
         }
@@ -739,10 +739,10 @@ mod tests {
             .map(|r| r.as_str())
             .collect();
         assert_eq!(refusals, IDENTITY_REFUSAL_REASONS);
-        for code in asw_core::response_code::ALL {
+        for code in asw_front_iso::response_code::ALL {
             assert!(RESPONSE_CODES.contains(&code), "{code}");
         }
-        for code in asw_core::response_code::ALL {
+        for code in asw_front_iso::response_code::ALL {
             assert_eq!(
                 asw_downstream::metrics::response_code_label(Some(code.as_bytes())),
                 code

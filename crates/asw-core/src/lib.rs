@@ -8,10 +8,8 @@
 pub mod domain;
 pub mod flows;
 pub mod ids;
-pub mod iso;
 pub mod merchants;
 pub mod ports;
 pub mod record;
-pub mod response_code;
 pub mod saf;
 pub mod state;

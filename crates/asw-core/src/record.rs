@@ -52,9 +52,6 @@ pub struct TransactionRecord {
     /// F38 when approved.
     #[serde(default)]
     pub approval_code: Option<String>,
-    /// F39 answered (or to be replayed) when the outcome is a decline.
-    #[serde(default)]
-    pub response_code: Option<String>,
     /// Last Antom `resultCode` seen.
     #[serde(default)]
     pub result_code: Option<String>,
@@ -495,7 +492,6 @@ mod tests {
             refund_id: None,
             rrn: "632610000001".into(),
             approval_code: None,
-            response_code: None,
             result_code: None,
             wallet: None,
             refunded_minor: 0,

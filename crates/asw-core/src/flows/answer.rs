@@ -1,39 +1,122 @@
-//! What the core answers a front, and the way back to it.
+//! What the core answers a front — a typed outcome and the payment's references — and the way
+//! back to it. No wire format: each front has its one table from [`Outcome`] to its own codes
+//! (ISO 8583 field 39, an HTTP status and problem type).
 
 use super::*;
 
-/// What the core answers a terminal, before ISO 8583 encoding.
+/// How a request ended, in domain terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Antom holds SUCCESS (a payment, a refund) and the front may say so.
+    Approved,
+    /// A cancel (reversal, void) is durably queued: acknowledged.
+    Accepted,
+    /// Antom declined; its result code, when it gave one, says why.
+    Declined {
+        /// Antom's `resultCode`.
+        result_code: Option<String>,
+    },
+    /// Not known in time: the cancel (or, for a refund, its completion) is queued.
+    Unresolved,
+    /// Refused by the switch itself, before or without Antom.
+    Refused(Refusal),
+}
+
+/// Why the switch refused a request on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The merchant is not configured.
+    UnknownMerchant,
+    /// The terminal is not configured for the merchant.
+    UnknownTerminal,
+    /// The terminal is configured but disabled.
+    TerminalDisabled,
+    /// The terminal may not send refunds.
+    RefundsDisabled,
+    /// The payment code fails the configured rule.
+    InvalidPaymentCode(String),
+    /// The amount or currency is unusable.
+    InvalidAmount(String),
+    /// The request's own key cannot be read (a date or time that is none).
+    Malformed(&'static str),
+    /// The store cannot take the write: nothing was sent to Antom.
+    StoreUnavailable,
+    /// A reversal for this request arrived before it: declined without calling Antom.
+    ReversedBeforeArrival,
+    /// The request's key is journaled with other content.
+    DuplicateWithOtherContent,
+    /// No original the sender may act on (or none at all: the two are answered alike).
+    OriginalNotFound,
+    /// The original was declined: nothing to void.
+    OriginalDeclined,
+    /// The original is not (or no longer) approved: nothing to refund.
+    OriginalNotApproved,
+    /// The original has a refund: a void cannot be honoured, refund the rest instead.
+    OriginalRefunded,
+    /// The original cannot be voided in its state.
+    NotVoidable,
+    /// A void's amount is not the original's.
+    AmountDiffersFromOriginal,
+    /// A refund's currency is not the original's.
+    CurrencyDiffersFromOriginal,
+    /// A refund above what remains of the payment.
+    RefundExceedsPayment,
+}
+
+impl Refusal {
+    /// A stable short text for the front to show (`RM` on a terminal, `code` of a problem).
+    pub fn text(&self) -> &str {
+        match self {
+            Refusal::UnknownMerchant => "UNKNOWN_MERCHANT",
+            Refusal::UnknownTerminal => "UNKNOWN_TERMINAL",
+            Refusal::TerminalDisabled => "TERMINAL_DISABLED",
+            Refusal::RefundsDisabled => "REFUNDS_DISABLED",
+            Refusal::InvalidPaymentCode(why) | Refusal::InvalidAmount(why) => why,
+            Refusal::Malformed(why) => why,
+            Refusal::StoreUnavailable => "STORE_UNAVAILABLE",
+            Refusal::ReversedBeforeArrival => "REVERSED_BEFORE_ARRIVAL",
+            Refusal::DuplicateWithOtherContent => "DUPLICATE_KEY",
+            Refusal::OriginalNotFound => "ORIGINAL_NOT_FOUND",
+            Refusal::OriginalDeclined => "ORIGINAL_DECLINED",
+            Refusal::OriginalNotApproved => "ORIGINAL_NOT_APPROVED",
+            Refusal::OriginalRefunded => "ORIGINAL_REFUNDED_USE_REFUND",
+            Refusal::NotVoidable => "NOT_VOIDABLE",
+            Refusal::AmountDiffersFromOriginal => "AMOUNT_DIFFERS_FROM_ORIGINAL",
+            Refusal::CurrencyDiffersFromOriginal => "CURRENCY_DIFFERS_FROM_ORIGINAL",
+            Refusal::RefundExceedsPayment => "REFUND_EXCEEDS_PAYMENT",
+        }
+    }
+}
+
+/// What the core answers a front: the outcome and the references of the payment it concerns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
-    /// Field 39.
-    pub response_code: &'static str,
-    /// Classification for metrics.
-    pub class: OutcomeClass,
-    /// F37.
-    pub rrn: Option<String>,
-    /// F38 (approvals only).
+    /// How the request ended.
+    pub outcome: Outcome,
+    /// The receipt reference the front gave the original request (a terminal's RRN).
+    pub receipt_ref: Option<String>,
+    /// The approval code for the receipt (approvals only).
     pub approval_code: Option<String>,
-    /// F48 `PR`.
+    /// Antom `paymentRequestId`.
     pub payment_request_id: Option<PaymentRequestId>,
-    /// F48 `PI`.
+    /// Antom `paymentId`.
     pub payment_id: Option<String>,
-    /// F48 `RQ`.
+    /// Antom `refundRequestId`.
     pub refund_request_id: Option<RefundRequestId>,
-    /// F48 `RI`.
+    /// Antom `refundId`.
     pub refund_id: Option<String>,
-    /// F48 `WN`.
+    /// The wallet the customer paid with.
     pub wallet: Option<String>,
-    /// F48 `RM`: a short result text (the Antom result code when there is one).
+    /// A short result text (Antom's result code, or the refusal's text).
     pub result_text: Option<String>,
 }
 
 impl Answer {
-    /// An answer decided before anything reached the journal or Antom.
-    pub fn rejected(code: &'static str, text: impl Into<String>) -> Self {
+    /// An answer that names no payment: a refusal, or an acknowledgement of nothing known.
+    pub fn bare(outcome: Outcome, text: impl Into<String>) -> Self {
         Self {
-            response_code: code,
-            class: OutcomeClass::Rejected,
-            rrn: None,
+            outcome,
+            receipt_ref: None,
             approval_code: None,
             payment_request_id: None,
             payment_id: None,
@@ -44,28 +127,29 @@ impl Answer {
         }
     }
 
+    /// A refusal decided by the switch.
+    pub fn refused(refusal: Refusal) -> Self {
+        let text = refusal.text().to_string();
+        Self::bare(Outcome::Refused(refusal), text)
+    }
+
     /// The answer that reflects a journal record's current state.
     pub fn from_record(record: &TransactionRecord) -> Self {
-        let (code, class) = match record.state {
-            TxnState::Approved => (rc::APPROVED, OutcomeClass::Approved),
-            TxnState::Declined => (
-                record
-                    .response_code
-                    .as_deref()
-                    .map_or(rc::DO_NOT_HONOUR, static_code),
-                OutcomeClass::Declined,
-            ),
-            _ => (rc::UNAVAILABLE, OutcomeClass::TimedOut),
+        let outcome = match record.state {
+            TxnState::Approved => Outcome::Approved,
+            TxnState::Declined => Outcome::Declined {
+                result_code: record.result_code.clone(),
+            },
+            _ => Outcome::Unresolved,
         };
         Self {
-            response_code: code,
-            class,
-            rrn: Some(record.rrn.clone()),
-            approval_code: if code == rc::APPROVED {
+            approval_code: if outcome == Outcome::Approved {
                 record.approval_code.clone()
             } else {
                 None
             },
+            outcome,
+            receipt_ref: Some(record.rrn.clone()),
             payment_request_id: Some(record.payment_request_id.clone()),
             payment_id: record.payment_id.clone(),
             refund_request_id: record.refund_request_id.clone(),
@@ -75,39 +159,39 @@ impl Answer {
         }
     }
 
-    /// True for 39 = 00.
-    pub fn is_approval(&self) -> bool {
-        self.response_code == rc::APPROVED
-    }
-}
-
-/// Maps a stored response code back to the static constant (unknown codes decline).
-fn static_code(code: &str) -> &'static str {
-    rc::ALL
-        .iter()
-        .find(|c| **c == code)
-        .copied()
-        .unwrap_or(rc::DO_NOT_HONOUR)
-}
-
-/// The way back to the terminal. `send` resolves once the answer was written (or failed).
-#[async_trait]
-pub trait Reply: Send + 'static {
-    /// Writes the answer to the terminal that asked.
-    async fn send(self: Box<Self>, answer: &Answer) -> Result<(), Undelivered>;
-}
-
-/// The answer could not be written (connection gone, write timed out).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the answer could not be delivered to the terminal")]
-pub struct Undelivered;
-
-impl Answer {
-    pub(super) fn from_state_unavailable(record: &TransactionRecord) -> Self {
+    /// The answer for a record whose approval must not be handed over (too late, or its
+    /// `SENDING` mark could not be written): unresolved, the sweeper cancels it.
+    pub(super) fn withheld(record: &TransactionRecord) -> Self {
         let mut answer = Answer::from_record(record);
-        answer.response_code = rc::UNAVAILABLE;
-        answer.class = OutcomeClass::TimedOut;
+        answer.outcome = Outcome::Unresolved;
         answer.approval_code = None;
         answer
     }
+
+    /// True when the front tells the merchant the payment (or refund) succeeded.
+    pub fn is_approval(&self) -> bool {
+        self.outcome == Outcome::Approved
+    }
+
+    /// The metric class of the outcome.
+    pub fn class(&self) -> OutcomeClass {
+        match self.outcome {
+            Outcome::Approved | Outcome::Accepted => OutcomeClass::Approved,
+            Outcome::Declined { .. } => OutcomeClass::Declined,
+            Outcome::Unresolved => OutcomeClass::TimedOut,
+            Outcome::Refused(_) => OutcomeClass::Rejected,
+        }
+    }
 }
+
+/// The way back to the front. `send` resolves once the answer was written (or failed).
+#[async_trait]
+pub trait Reply: Send + 'static {
+    /// Writes the answer to whoever asked.
+    async fn send(self: Box<Self>, answer: &Answer) -> Result<(), Undelivered>;
+}
+
+/// The answer could not be delivered (connection gone, write timed out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the answer could not be delivered")]
+pub struct Undelivered;

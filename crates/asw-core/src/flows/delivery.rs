@@ -29,7 +29,7 @@ impl Core {
             // be read as delivered while the terminal treats it as failed. Leave it undelivered;
             // the sweeper cancels it.
             warn!("approval too late to deliver: leaving it to active cancellation");
-            return send_plain(reply, Answer::from_state_unavailable(&record)).await;
+            return send_plain(reply, Answer::withheld(&record)).await;
         }
         // Already marked when `marked_here` (then this writes nothing). Whether this request's
         // own commit made the mark decides what a failed write means below.
@@ -51,7 +51,7 @@ impl Core {
             Ok(r) => r,
             Err(error) => {
                 warn!(%error, "could not mark the approval as sending: not delivering it");
-                return send_plain(reply, Answer::from_state_unavailable(&record)).await;
+                return send_plain(reply, Answer::withheld(&record)).await;
             }
         };
         if sending.state != TxnState::Approved {
@@ -138,7 +138,7 @@ impl Core {
                 journal_id = existing.journal_id(),
                 "same key, different content: 94"
             );
-            return send_plain(reply, Answer::rejected(rc::DUPLICATE, "DUPLICATE_KEY")).await;
+            return send_plain(reply, Answer::refused(Refusal::DuplicateWithOtherContent)).await;
         }
         let timing = &self.settings.timing;
         let wait_until = received_ms + timing.response_deadline_ms;

@@ -19,7 +19,7 @@ mod steps;
 mod timing;
 mod void;
 
-pub use answer::{Answer, Reply, Undelivered};
+pub use answer::{Answer, Outcome, Refusal, Reply, Undelivered};
 pub use requests::{
     NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, ReversalRequest, StatusInquiry,
     VoidRequest,
@@ -50,7 +50,6 @@ use crate::record::{
     Change, HoldRefused, IllegalTransition, SafAction, SafEntry, TransactionRecord, mark_sending,
     plan_change, plan_refund_hold, plan_refund_release,
 };
-use crate::response_code as rc;
 use crate::state::{CancelReason, Delivery, Event, TxnState};
 
 /// Settings of the core that come from the configuration.
@@ -110,7 +109,7 @@ impl Drop for InFlight {
 }
 
 fn record_outcome(flow: &'static str, started: Instant, answer: &Answer) {
-    let outcome = match answer.class {
+    let outcome = match answer.class() {
         OutcomeClass::Approved => "approved",
         OutcomeClass::Declined => "declined",
         OutcomeClass::TimedOut => "timed_out",
@@ -161,10 +160,7 @@ impl Core {
 
 async fn send_plain(reply: Box<dyn Reply>, answer: Answer) -> Answer {
     if reply.send(&answer).await.is_err() {
-        info!(
-            response_code = answer.response_code,
-            "terminal gone before the answer"
-        );
+        info!(outcome = ?answer.outcome, "requester gone before the answer");
     }
     answer
 }
@@ -172,19 +168,19 @@ async fn send_plain(reply: Box<dyn Reply>, answer: Answer) -> Answer {
 fn store_down(flow: &'static str, error: &StoreError) -> Answer {
     warn!(%error, flow, "journal unavailable");
     metrics::counter!(metric::STORE_FAILURES, "flow" => flow).increment(1);
-    Answer::rejected(rc::SYSTEM_ERROR, "STORE_UNAVAILABLE")
+    Answer::refused(Refusal::StoreUnavailable)
 }
 
 fn merchant_answer(error: MerchantError) -> Answer {
     match error {
         MerchantError::UnknownMerchant => {
-            Answer::rejected(rc::INVALID_MERCHANT, "UNKNOWN_MERCHANT")
+            Answer::refused(Refusal::UnknownMerchant)
         }
         MerchantError::UnknownTerminal => {
-            Answer::rejected(rc::NOT_PERMITTED_TERMINAL, "UNKNOWN_TERMINAL")
+            Answer::refused(Refusal::UnknownTerminal)
         }
         MerchantError::TerminalDisabled => {
-            Answer::rejected(rc::NOT_PERMITTED_TERMINAL, "TERMINAL_DISABLED")
+            Answer::refused(Refusal::TerminalDisabled)
         }
     }
 }

@@ -36,14 +36,9 @@ impl Core {
             }
         }
         let before = record.state;
-        let approval = self.ids.approval_code(&record.payment_request_id);
+        let paid = self.paid(payment_id, wallet);
         let after = self
-            .apply(record, Event::Succeeded, "notifyPayment SUCCESS", |r| {
-                r.payment_id = payment_id.clone().or(r.payment_id.take());
-                r.wallet = wallet.clone().or(r.wallet.take());
-                r.approval_code = Some(approval.clone());
-                r.result_code = Some("SUCCESS".into());
-            })
+            .apply(record, Event::Succeeded, "notifyPayment SUCCESS", paid)
             .await?;
         if after.state != before {
             Ok(NotifyOutcome::Applied)

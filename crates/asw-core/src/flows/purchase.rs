@@ -44,7 +44,7 @@ impl Core {
                 metrics::counter!(metric::STORE_FAILURES, "flow" => "purchase").increment(1);
                 return send_plain(
                     reply,
-                    Answer::rejected(rc::SYSTEM_ERROR, "STORE_UNAVAILABLE"),
+                    Answer::refused(Refusal::StoreUnavailable),
                 )
                 .await;
             }
@@ -52,7 +52,7 @@ impl Core {
                 info!("original arrived after its reversal: declined without calling Antom");
                 return send_plain(
                     reply,
-                    Answer::rejected(rc::INVALID_TRANSACTION, "REVERSED_BEFORE_ARRIVAL"),
+                    Answer::refused(Refusal::ReversedBeforeArrival),
                 )
                 .await;
             }
@@ -86,19 +86,19 @@ impl Core {
             .payment_code_rule
             .check(request.payment_code.expose())
         {
-            return Err(Box::new(Answer::rejected(rc::INVALID_CODE, why)));
+            return Err(Box::new(Answer::refused(Refusal::InvalidPaymentCode(why.to_string()))));
         }
         let amount = Money::from_iso(request.amount_minor, request.currency_numeric)
-            .map_err(|e| Box::new(Answer::rejected(rc::INVALID_AMOUNT, e.to_string())))?;
+            .map_err(|e| Box::new(Answer::refused(Refusal::InvalidAmount(e.to_string()))))?;
         let year = infer_year(&request.key.local_date, self.today())
-            .ok_or_else(|| Box::new(Answer::rejected(rc::FORMAT_ERROR, "F13 is not a date")))?;
+            .ok_or_else(|| Box::new(Answer::refused(Refusal::Malformed("the local date is not a date"))))?;
         let dated = DatedKey {
             key: &request.key,
             year,
         };
         let terminal_time = terminal_time(&request.key, year, merchant.utc_offset_minutes)
             .ok_or_else(|| {
-                Box::new(Answer::rejected(rc::FORMAT_ERROR, "F12/F13 are not a time"))
+                Box::new(Answer::refused(Refusal::Malformed("the local date and time are not a time")))
             })?;
         let prid = self.ids.payment_request_id(&dated, request.amount_minor);
         let record = self.new_record(
@@ -145,7 +145,7 @@ impl Core {
     ) -> Result<TransactionRecord, Box<Answer>> {
         let timing = &self.settings.timing;
         let rrn = rrn(dated)
-            .ok_or_else(|| Box::new(Answer::rejected(rc::FORMAT_ERROR, "bad F12/F13")))?;
+            .ok_or_else(|| Box::new(Answer::refused(Refusal::Malformed("the local date and time are not a time"))))?;
         Ok(TransactionRecord {
             version: 1,
             kind,
@@ -166,7 +166,6 @@ impl Core {
             refund_id: None,
             rrn,
             approval_code: None,
-            response_code: None,
             result_code: None,
             wallet: None,
             refunded_minor: 0,
@@ -195,14 +194,10 @@ impl Core {
         let call_over = self.now_ms();
         match outcome {
             UpstreamOutcome::Success(receipt) => {
-                let approval = self.ids.approval_code(&record.payment_request_id);
-                let cause = "pay answered S";
+                let paid = self.paid(receipt.payment_id, receipt.wallet);
                 return self
-                    .settle_approval(record, received_ms, cause, |r| {
-                        r.payment_id = receipt.payment_id.clone().or(r.payment_id.take());
-                        r.wallet = receipt.wallet.clone().or(r.wallet.take());
-                        r.approval_code = Some(approval.clone());
-                        r.result_code = Some("SUCCESS".into());
+                    .settle_approval(record, received_ms, "pay answered S", |r| {
+                        paid(r);
                         r.call_over_at_ms = r.call_over_at_ms.min(call_over);
                     })
                     .await;
@@ -211,12 +206,11 @@ impl Core {
                 result_code,
                 message: _,
             } => {
-                let code = rc::for_antom_failure(&result_code);
                 let cause = format!("pay answered F {result_code}");
+                let failed = steps::failed(&result_code);
                 return self
                     .settle(record, Event::Failed, &cause, |r| {
-                        r.response_code = Some(code.to_string());
-                        r.result_code = Some(result_code.clone());
+                        failed(r);
                         r.call_over_at_ms = r.call_over_at_ms.min(call_over);
                     })
                     .await;
@@ -278,27 +272,16 @@ impl Core {
             match self.upstream.inquire_payment(&inquiry).await {
                 UpstreamOutcome::Success(report) => match report.status {
                     PaymentStatus::Success => {
-                        let approval = self.ids.approval_code(&record.payment_request_id);
+                        let paid = self.paid(report.payment_id, report.wallet);
                         record = self
-                            .settle_approval(record, received_ms, "inquiry SUCCESS", |r| {
-                                r.payment_id = report.payment_id.clone().or(r.payment_id.take());
-                                r.wallet = report.wallet.clone().or(r.wallet.take());
-                                r.approval_code = Some(approval.clone());
-                                r.result_code = Some("SUCCESS".into());
-                            })
+                            .settle_approval(record, received_ms, "inquiry SUCCESS", paid)
                             .await;
                     }
                     PaymentStatus::Fail | PaymentStatus::Cancelled => {
-                        let result_code = report
-                            .result_code
-                            .clone()
-                            .unwrap_or_else(|| "PAYMENT_FAILED".into());
-                        let code = rc::for_antom_failure(&result_code);
+                        let code = report.result_code.as_deref();
+                        let failed = steps::failed(code.unwrap_or(steps::FAILED_WITHOUT_CODE));
                         record = self
-                            .settle(record, Event::Failed, "inquiry FAIL/CANCELLED", |r| {
-                                r.response_code = Some(code.to_string());
-                                r.result_code = Some(result_code.clone());
-                            })
+                            .settle(record, Event::Failed, "inquiry FAIL/CANCELLED", failed)
                             .await;
                     }
                     PaymentStatus::Processing => {}
@@ -324,7 +307,7 @@ impl Core {
                 record,
                 Event::CancelRequested(reason),
                 "still unknown at the response deadline",
-                |r| r.response_code = Some(rc::UNAVAILABLE.to_string()),
+                |_| {},
             )
             .await;
         let resolution = match record.state {

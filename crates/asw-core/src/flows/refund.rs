@@ -29,28 +29,28 @@ impl Core {
         if !terminal.refunds {
             return send_plain(
                 reply,
-                Answer::rejected(rc::NOT_PERMITTED_TERMINAL, "REFUNDS_DISABLED"),
+                Answer::refused(Refusal::RefundsDisabled),
             )
             .await;
         }
         let amount = match Money::from_iso(request.amount_minor, request.currency_numeric) {
             Ok(a) => a,
             Err(e) => {
-                return send_plain(reply, Answer::rejected(rc::INVALID_AMOUNT, e.to_string()))
+                return send_plain(reply, Answer::refused(Refusal::InvalidAmount(e.to_string())))
                     .await;
             }
         };
         let Some(year) = infer_year(&request.key.local_date, self.today()) else {
             return send_plain(
                 reply,
-                Answer::rejected(rc::FORMAT_ERROR, "F13 is not a date"),
+                Answer::refused(Refusal::Malformed("the local date is not a date")),
             )
             .await;
         };
         let original = match self.find_original(&request.key, &request.original).await {
             Ok(Some(found)) => found,
             Ok(None) => {
-                return send_plain(reply, Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"))
+                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound))
                     .await;
             }
             Err(error) => return send_plain(reply, store_down("refund", &error)).await,
@@ -58,14 +58,14 @@ impl Core {
         if original.currency_numeric != request.currency_numeric {
             return send_plain(
                 reply,
-                Answer::rejected(rc::INVALID_AMOUNT, "CURRENCY_DIFFERS_FROM_ORIGINAL"),
+                Answer::refused(Refusal::CurrencyDiffersFromOriginal),
             )
             .await;
         }
         let Some(payment_id) = original.payment_id.clone() else {
             return send_plain(
                 reply,
-                Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_NOT_APPROVED"),
+                Answer::refused(Refusal::OriginalNotApproved),
             )
             .await;
         };
@@ -102,14 +102,14 @@ impl Core {
             Ok(Err(HoldRefused::NotApproved)) => {
                 return send_plain(
                     reply,
-                    Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_NOT_APPROVED"),
+                    Answer::refused(Refusal::OriginalNotApproved),
                 )
                 .await;
             }
             Ok(Err(HoldRefused::Exceeds)) => {
                 return send_plain(
                     reply,
-                    Answer::rejected(rc::INVALID_AMOUNT, "REFUND_EXCEEDS_PAYMENT"),
+                    Answer::refused(Refusal::RefundExceedsPayment),
                 )
                 .await;
             }
@@ -119,7 +119,7 @@ impl Core {
             Err(error) => return send_plain(reply, store_down("refund", &error)).await,
             Ok(BeginOutcome::Tombstoned) => {
                 self.release_refund_hold(&record).await;
-                return send_plain(reply, Answer::rejected(rc::INVALID_TRANSACTION, "REVERSED"))
+                return send_plain(reply, Answer::refused(Refusal::ReversedBeforeArrival))
                     .await;
             }
             Ok(BeginOutcome::Existing(existing)) => {
@@ -158,12 +158,13 @@ impl Core {
                     break;
                 }
                 UpstreamOutcome::Failed { result_code, .. } => {
-                    let code = rc::for_antom_failure(&result_code);
                     record = self
-                        .settle(record, Event::Failed, "refund answered F", |r| {
-                            r.response_code = Some(code.to_string());
-                            r.result_code = Some(result_code.clone());
-                        })
+                        .settle(
+                            record,
+                            Event::Failed,
+                            "refund answered F",
+                            steps::failed(&result_code),
+                        )
                         .await;
                     if record.state == TxnState::Declined {
                         self.release_refund_hold(&record).await;
@@ -187,7 +188,7 @@ impl Core {
                                 record,
                                 Event::CancelRequested(CancelReason::ResponseDeadline),
                                 "refund still unknown: completion queued",
-                                |r| r.response_code = Some(rc::UNAVAILABLE.to_string()),
+                                |_| {},
                             )
                             .await;
                         break;

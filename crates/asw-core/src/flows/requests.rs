@@ -63,8 +63,8 @@ pub struct ReversalRequest {
     pub original_key: TerminalKey,
     /// F4: the original amount.
     pub amount_minor: u64,
-    /// F3 of the original.
-    pub original_processing_code: String,
+    /// Whether the original was a purchase (a void or a refund cannot be undone at Antom).
+    pub of_purchase: bool,
     /// True for 0420/0421 (advices are never answered 94 and always acknowledged once queued).
     pub advice: bool,
 }

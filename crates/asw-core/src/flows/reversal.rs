@@ -25,15 +25,15 @@ impl Core {
         } else {
             CancelReason::ReversalRequest
         };
-        if request.original_processing_code != "000000" {
+        if !request.of_purchase {
             // A void or refund cannot be undone at Antom: acknowledge, surface for reconciliation.
-            warn!(processing_code = %request.original_processing_code,
+            warn!(
                 "reversal of a non-purchase acknowledged without action: reconcile manually");
             metrics::counter!("antom_switch_core_unreversible_reversals_total").increment(1);
-            return Answer::rejected(rc::APPROVED, "NOT_REVERSIBLE_ACKNOWLEDGED");
+            return Answer::bare(Outcome::Accepted, "NOT_REVERSIBLE_ACKNOWLEDGED");
         }
         let Some(year) = infer_year(&request.original_key.local_date, self.today()) else {
-            return Answer::rejected(rc::FORMAT_ERROR, "F13 is not a date");
+            return Answer::refused(Refusal::Malformed("the local date is not a date"));
         };
         let dated = DatedKey {
             key: &request.original_key,
@@ -51,7 +51,7 @@ impl Core {
                 let Some(merchant) = self.merchants.merchant(&request.original_key.merchant_id)
                 else {
                     // Nothing can have been sent for an unknown merchant.
-                    return Answer::rejected(rc::APPROVED, "UNKNOWN_ORIGINAL_ACKNOWLEDGED");
+                    return Answer::bare(Outcome::Accepted, "UNKNOWN_ORIGINAL_ACKNOWLEDGED");
                 };
                 let now = self.now_ms();
                 let timing = &self.settings.timing;
@@ -90,10 +90,7 @@ impl Core {
                 record,
                 Event::CancelRequested(reason),
                 reason.as_str(),
-                |r| {
-                    r.response_code
-                        .get_or_insert_with(|| rc::UNAVAILABLE.to_string());
-                },
+                |_| {},
             )
             .await
         {
@@ -103,10 +100,9 @@ impl Core {
     }
 
     pub(super) fn reversal_ack(&self, record: Option<&TransactionRecord>) -> Answer {
-        let mut answer = Answer::rejected(rc::APPROVED, "REVERSAL_ACCEPTED");
-        answer.class = OutcomeClass::Approved;
+        let mut answer = Answer::bare(Outcome::Accepted, "REVERSAL_ACCEPTED");
         if let Some(r) = record {
-            answer.rrn = Some(r.rrn.clone());
+            answer.receipt_ref = Some(r.rrn.clone());
             answer.payment_request_id = Some(r.payment_request_id.clone());
         }
         answer

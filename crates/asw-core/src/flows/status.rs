@@ -28,7 +28,7 @@ impl Core {
         let mut record = match self.find_original(&request.key, &request.original).await {
             Ok(Some(r)) => r,
             Ok(None) => {
-                return send_plain(reply, Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"))
+                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound))
                     .await;
             }
             Err(error) => return send_plain(reply, store_down("inquiry", &error)).await,
@@ -42,22 +42,16 @@ impl Core {
             {
                 match report.status {
                     PaymentStatus::Success => {
-                        let approval = self.ids.approval_code(&record.payment_request_id);
+                        let paid = self.paid(report.payment_id, report.wallet);
                         record = self
-                            .settle(record, Event::Succeeded, "status inquiry SUCCESS", |r| {
-                                r.payment_id = report.payment_id.clone().or(r.payment_id.take());
-                                r.approval_code = Some(approval.clone());
-                            })
+                            .settle(record, Event::Succeeded, "status inquiry SUCCESS", paid)
                             .await;
                     }
                     PaymentStatus::Fail | PaymentStatus::Cancelled => {
-                        let result_code = report.result_code.clone().unwrap_or_default();
-                        let code = rc::for_antom_failure(&result_code);
+                        let code = report.result_code.as_deref();
+                        let failed = steps::failed(code.unwrap_or(steps::FAILED_WITHOUT_CODE));
                         record = self
-                            .settle(record, Event::Failed, "status inquiry FAIL", |r| {
-                                r.response_code = Some(code.to_string());
-                                r.result_code = Some(result_code.clone());
-                            })
+                            .settle(record, Event::Failed, "status inquiry FAIL", failed)
                             .await;
                     }
                     PaymentStatus::Processing => {}

@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// The record changes Antom's definitive failure brings (a `pay` F, an inquiry's FAIL or
+/// CANCELLED, a refund F): its result code, from which each front derives its own answer.
+pub(super) fn failed(result_code: &str) -> impl Fn(&mut TransactionRecord) + '_ {
+    move |r| r.result_code = Some(result_code.to_string())
+}
+
+/// The result code recorded when Antom reports a failed payment without one.
+pub(super) const FAILED_WITHOUT_CODE: &str = "PAYMENT_FAILED";
+
 impl Core {
     /// Applies an event, retrying on version conflicts; on store failure returns the record as
     /// last known (the deadline sweeper finishes whatever the journal holds).
@@ -19,6 +28,21 @@ impl Core {
         }
     }
 
+    /// The record changes Antom's SUCCESS brings, whoever learned it (the `pay` answer, an
+    /// inquiry, a status inquiry, a notification): written once, so the copies cannot drift.
+    pub(super) fn paid(
+        &self,
+        payment_id: Option<String>,
+        wallet: Option<String>,
+    ) -> impl Fn(&mut TransactionRecord) + '_ {
+        move |r| {
+            r.payment_id = payment_id.clone().or(r.payment_id.take());
+            r.wallet = wallet.clone().or(r.wallet.take());
+            r.approval_code = Some(self.ids.approval_code(&r.payment_request_id));
+            r.result_code = Some("SUCCESS".into());
+        }
+    }
+
     /// What a flow continues with when the journal write of `event` failed.
     pub(super) fn settle_failed(
         &self,
@@ -31,7 +55,6 @@ impl Core {
         // We do not know what the journal holds; answer as if unknown (never approve).
         let mut unknown = record;
         unknown.state = TxnState::Unknown;
-        unknown.response_code = Some(rc::UNAVAILABLE.to_string());
         unknown
     }
 

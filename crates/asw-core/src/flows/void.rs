@@ -24,14 +24,14 @@ impl Core {
         }
         let original = match self.find_original(&request.key, &request.original).await {
             Ok(Some(r)) => r,
-            Ok(None) => return Answer::rejected(rc::NOT_FOUND, "ORIGINAL_NOT_FOUND"),
+            Ok(None) => return Answer::refused(Refusal::OriginalNotFound),
             Err(error) => return store_down("void", &error),
         };
         if original.amount_minor != request.amount_minor {
-            return Answer::rejected(rc::INVALID_AMOUNT, "AMOUNT_DIFFERS_FROM_ORIGINAL");
+            return Answer::refused(Refusal::AmountDiffersFromOriginal);
         }
         if original.state == TxnState::Declined {
-            return Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_DECLINED");
+            return Answer::refused(Refusal::OriginalDeclined);
         }
         let own_rrn = infer_year(&request.key.local_date, self.today()).and_then(|year| {
             rrn(&DatedKey {
@@ -56,15 +56,15 @@ impl Core {
             .await;
         match outcome {
             Ok(_) if refunded.load(Ordering::Relaxed) => {
-                Answer::rejected(rc::INVALID_TRANSACTION, "ORIGINAL_REFUNDED_USE_REFUND")
+                Answer::refused(Refusal::OriginalRefunded)
             }
             Ok(record) if record.state.is_reversing() || record.state == TxnState::Failed => {
                 let mut answer = self.reversal_ack(Some(&record));
-                answer.rrn = own_rrn;
+                answer.receipt_ref = own_rrn;
                 answer.payment_id = record.payment_id.clone();
                 answer
             }
-            Ok(_) => Answer::rejected(rc::INVALID_TRANSACTION, "NOT_VOIDABLE"),
+            Ok(_) => Answer::refused(Refusal::NotVoidable),
             Err(error) => store_down("void", &error),
         }
     }

@@ -208,7 +208,6 @@ pub fn record(n: u32) -> TransactionRecord {
         refund_id: None,
         rrn: "532610000001".into(),
         approval_code: None,
-        response_code: None,
         result_code: None,
         wallet: None,
         refunded_minor: 0,

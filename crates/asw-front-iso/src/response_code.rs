@@ -1,8 +1,11 @@
-//! ISO 8583 response codes (field 39) and the one table that maps Antom outcomes to them.
+//! ISO 8583 response codes (field 39) and the one table from the core's outcomes to them.
 //!
-//! The codes follow ISO 8583:1987 as terminals already display them (iso8583-dialect.md §3.7).
-//! Exactly one function, [`for_antom_failure`], turns an Antom `F` result code into a code; every
-//! other place uses the named constants below.
+//! The codes follow ISO 8583:1987 as terminals already display them. Exactly one function,
+//! [`for_outcome`], turns an outcome into a code (through [`for_antom_failure`] for Antom's
+//! declines and [`for_refusal`] for the switch's own refusals); every other place uses the named
+//! constants below.
+
+use asw_core::flows::{Outcome, Refusal};
 
 /// Approved / acknowledged.
 pub const APPROVED: &str = "00";
@@ -123,6 +126,42 @@ const ANTOM_FAILURES: &[(&str, &str)] = &[
     ("SWITCH_MISSING_PAYMENT_CODE", SYSTEM_ERROR),
 ];
 
+/// The field 39 a terminal gets for an outcome of the core.
+pub fn for_outcome(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Approved | Outcome::Accepted => APPROVED,
+        Outcome::Declined { result_code } => {
+            for_antom_failure(result_code.as_deref().unwrap_or_default())
+        }
+        Outcome::Unresolved => UNAVAILABLE,
+        Outcome::Refused(refusal) => for_refusal(refusal),
+    }
+}
+
+/// The field 39 for a refusal of the switch itself.
+pub fn for_refusal(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::UnknownMerchant => INVALID_MERCHANT,
+        Refusal::UnknownTerminal | Refusal::TerminalDisabled | Refusal::RefundsDisabled => {
+            NOT_PERMITTED_TERMINAL
+        }
+        Refusal::InvalidPaymentCode(_) => INVALID_CODE,
+        Refusal::InvalidAmount(_)
+        | Refusal::AmountDiffersFromOriginal
+        | Refusal::CurrencyDiffersFromOriginal
+        | Refusal::RefundExceedsPayment => INVALID_AMOUNT,
+        Refusal::Malformed(_) => FORMAT_ERROR,
+        Refusal::StoreUnavailable => SYSTEM_ERROR,
+        Refusal::ReversedBeforeArrival
+        | Refusal::OriginalDeclined
+        | Refusal::OriginalNotApproved
+        | Refusal::OriginalRefunded
+        | Refusal::NotVoidable => INVALID_TRANSACTION,
+        Refusal::DuplicateWithOtherContent => DUPLICATE,
+        Refusal::OriginalNotFound => NOT_FOUND,
+    }
+}
+
 /// The field 39 for an Antom `F` result code; unknown codes are a generic decline.
 pub fn for_antom_failure(result_code: &str) -> &'static str {
     ANTOM_FAILURES
@@ -152,6 +191,42 @@ mod tests {
         assert_eq!(for_antom_failure("INVALID_SIGNATURE"), "96");
         assert_eq!(for_antom_failure("SOMETHING_NEW"), "05");
         assert_eq!(for_antom_failure("SWITCH_CLIENT_NOT_CONFIGURED"), "96");
+    }
+
+    #[test]
+    fn outcomes_map_to_one_code_each_and_only_approvals_to_00() {
+        assert_eq!(for_outcome(&Outcome::Approved), "00");
+        assert_eq!(for_outcome(&Outcome::Accepted), "00");
+        assert_eq!(for_outcome(&Outcome::Unresolved), "91");
+        let declined = |code: Option<&str>| Outcome::Declined {
+            result_code: code.map(String::from),
+        };
+        assert_eq!(for_outcome(&declined(Some("USER_BALANCE_NOT_ENOUGH"))), "51");
+        assert_eq!(for_outcome(&declined(None)), "05");
+        let refusals = [
+            (Refusal::UnknownMerchant, "03"),
+            (Refusal::UnknownTerminal, "58"),
+            (Refusal::TerminalDisabled, "58"),
+            (Refusal::RefundsDisabled, "58"),
+            (Refusal::InvalidPaymentCode("x".into()), "14"),
+            (Refusal::InvalidAmount("x".into()), "13"),
+            (Refusal::Malformed("x"), "30"),
+            (Refusal::StoreUnavailable, "96"),
+            (Refusal::ReversedBeforeArrival, "12"),
+            (Refusal::DuplicateWithOtherContent, "94"),
+            (Refusal::OriginalNotFound, "25"),
+            (Refusal::OriginalDeclined, "12"),
+            (Refusal::OriginalNotApproved, "12"),
+            (Refusal::OriginalRefunded, "12"),
+            (Refusal::NotVoidable, "12"),
+            (Refusal::AmountDiffersFromOriginal, "13"),
+            (Refusal::CurrencyDiffersFromOriginal, "13"),
+            (Refusal::RefundExceedsPayment, "13"),
+        ];
+        for (refusal, code) in refusals {
+            assert_eq!(for_outcome(&Outcome::Refused(refusal.clone())), code, "{refusal:?}");
+            assert!(ALL.contains(&code));
+        }
     }
 
     #[test]
