@@ -11,10 +11,11 @@ use std::hint::black_box;
 use asw_benches::purchase_record;
 use asw_core::domain::{MerchantProfile, TerminalProfile};
 use asw_core::flows::Answer;
-use asw_front_iso::build_response;
-use asw_front_iso::translate::purchase_request;
+use asw_core::ids::IdGenerator;
 use asw_core::merchants::MerchantDirectory;
 use asw_core::state::{Delivery, TxnState};
+use asw_front_iso::build_response;
+use asw_front_iso::translate::{Derive, purchase_request};
 use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, ProfileName};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -58,10 +59,17 @@ fn translation(c: &mut Criterion) {
         r.payment_id = Some("202511221940108001001888A0000000001".into());
         r
     };
+    let ids = IdGenerator::new(b"bench-secret-0123456789");
+    let derive = Derive {
+        ids: &ids,
+        today: time::OffsetDateTime::now_utc().date(),
+    };
     let mut group = c.benchmark_group("core");
     group.throughput(Throughput::Elements(1));
+    // Since the redesign this includes deriving the ids (two keyed hashes), which the core did
+    // before.
     group.bench_function("0200_to_purchase_request", |b| {
-        b.iter(|| black_box(purchase_request(black_box(&request)).unwrap()))
+        b.iter(|| black_box(purchase_request(black_box(&request), derive).unwrap()))
     });
     group.bench_function("approved_record_to_0210", |b| {
         b.iter(|| {

@@ -1,6 +1,6 @@
 //! Shared helpers for the criterion benchmarks under `benches/`.
 
-use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
+use asw_core::domain::{Origin, PaymentRequestId, TxnKind};
 use asw_core::record::TransactionRecord;
 use asw_core::state::{Delivery, TxnState};
 
@@ -21,13 +21,7 @@ pub fn purchase_record(terminal_id: &str, n: u32, now_ms: i64) -> TransactionRec
         refund_request_id: None,
         tag,
         dedup_key: format!("M1|{terminal_id}|20261122|{n:08}"),
-        terminal_key: TerminalKey {
-            merchant_id: "M1".into(),
-            terminal_id: terminal_id.into(),
-            local_date: "1122".into(),
-            local_time: "100000".into(),
-            stan: format!("{:06}", n % 1_000_000),
-        },
+        origin: Origin::terminal("M1", terminal_id),
         content_digest: "0123456789abcdef0123456789abcdef".into(),
         client: "default".into(),
         amount_minor: 1000,
@@ -36,7 +30,7 @@ pub fn purchase_record(terminal_id: &str, n: u32, now_ms: i64) -> TransactionRec
         masked_payment_code: Some("2810**********1234".into()),
         payment_id: None,
         refund_id: None,
-        rrn: "632610000001".into(),
+        receipt_ref: "632610000001".into(),
         approval_code: None,
         result_code: None,
         wallet: None,

@@ -299,7 +299,7 @@ async fn txn(path: Option<PathBuf>, action: TxnAction) -> ExitCode {
         (None, Some(mid), Some(tid), Some(stan), Some(date)) => {
             let date = if date.len() == 4 {
                 let year = time::OffsetDateTime::now_utc().date();
-                match asw_core::ids::infer_year(&date, year) {
+                match asw_front_iso::terminal_ids::infer_year(&date, year) {
                     Some(y) => format!("{y:04}{date}"),
                     None => {
                         eprintln!("--date must be MMDD or YYYYMMDD");

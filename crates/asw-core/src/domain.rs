@@ -158,16 +158,16 @@ impl PaymentCodeRule {
 /// An amount in minor units of an ISO 4217 currency, as Antom expects it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Money {
-    /// Value in the currency's smallest unit (ISO 8583 F4 is already in minor units).
+    /// Value in the currency's smallest unit.
     pub minor_units: u64,
     /// The currency.
     pub currency: Currency,
 }
 
-/// Why an ISO 8583 amount/currency pair cannot be turned into [`Money`].
+/// Why an amount/currency pair cannot be turned into [`Money`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    /// F49 is not a known ISO 4217 numeric code.
+    /// Not a known ISO 4217 numeric code.
     #[error("unknown ISO 4217 numeric currency code {0}")]
     UnknownCurrency(u16),
     /// The currency has no minor-unit exponent (e.g. gold, testing codes): not payable.
@@ -179,8 +179,11 @@ pub enum MoneyError {
 }
 
 impl Money {
-    /// Builds money from ISO 8583 F4 (minor units) and F49 (numeric currency).
-    pub fn from_iso(minor_units: u64, numeric_currency: u16) -> Result<Self, MoneyError> {
+    /// Builds money from minor units and an ISO 4217 numeric currency code.
+    pub fn from_numeric_currency(
+        minor_units: u64,
+        numeric_currency: u16,
+    ) -> Result<Self, MoneyError> {
         let currency = Currency::from_numeric(numeric_currency)
             .ok_or(MoneyError::UnknownCurrency(numeric_currency))?;
         if currency.exponent().is_none() {
@@ -200,7 +203,7 @@ impl Money {
         self.currency.code()
     }
 
-    /// ISO 4217 numeric code, as ISO 8583 F49 carries it.
+    /// ISO 4217 numeric code.
     pub fn currency_numeric(&self) -> u16 {
         self.currency.numeric()
     }
@@ -211,22 +214,41 @@ impl Money {
     }
 }
 
-/// The natural key of a terminal transaction: (MID, TID, local date, STAN), plus the local time.
-///
-/// STANs repeat daily and across terminals, so the key always carries the merchant, the terminal
-/// and the date. The year is not on the wire (F13 is MMDD); [`crate::ids`] infers it.
+/// Which way in a request came.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WayIn {
+    /// A terminal over ISO 8583.
+    #[default]
+    Terminal,
+    /// A merchant's system over the REST API.
+    Rest,
+}
+
+/// Who made a request: the merchant, and the terminal (or, for the REST front, the API key) it
+/// came through. Every lookup of a payment is scoped by it: no origin reads or acts on another
+/// merchant's payment, nor on another terminal's beyond the merchant's follow-up scope.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-pub struct TerminalKey {
-    /// F42, trailing spaces removed.
+pub struct Origin {
+    /// The merchant, trailing spaces removed.
     pub merchant_id: String,
-    /// F41, trailing spaces removed.
+    /// The terminal it came through (for the REST front: the API key id), trailing spaces
+    /// removed.
     pub terminal_id: String,
-    /// F13 `MMDD`, terminal local date.
-    pub local_date: String,
-    /// F12 `hhmmss`, terminal local time.
-    pub local_time: String,
-    /// F11 STAN, six digits.
-    pub stan: String,
+    /// The way in.
+    #[serde(default)]
+    pub way_in: WayIn,
+}
+
+impl Origin {
+    /// A terminal of a merchant.
+    pub fn terminal(merchant_id: impl Into<String>, terminal_id: impl Into<String>) -> Self {
+        Self {
+            merchant_id: merchant_id.into(),
+            terminal_id: terminal_id.into(),
+            way_in: WayIn::Terminal,
+        }
+    }
 }
 
 /// What kind of transaction a journal record describes.
@@ -253,11 +275,11 @@ pub enum OutcomeClass {
     Rejected,
 }
 
-/// Merchant and store data Antom needs in `pay`, configured per ISO 8583 merchant id (F42).
+/// Merchant and store data Antom needs in `pay`, configured per merchant id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MerchantProfile {
-    /// F42 merchant id as the terminals send it.
+    /// The merchant id its terminals and API keys send.
     pub merchant_id: String,
     /// Which configured Antom client (client id + keys) serves this merchant.
     #[serde(default = "default_client")]
@@ -281,7 +303,8 @@ pub struct MerchantProfile {
     /// Antom `merchantRegion` (ISO 3166 alpha-2), when the contract needs it.
     #[serde(default)]
     pub merchant_region: Option<String>,
-    /// The store's UTC offset in minutes, to turn F12/F13 into `storeTerminalRequestTime`.
+    /// The store's UTC offset in minutes, to turn a terminal's local time into
+    /// `storeTerminalRequestTime`.
     #[serde(default)]
     pub utc_offset_minutes: i16,
     /// Which of the merchant's terminals may act on a payment after it was made (void, refund,
@@ -293,7 +316,7 @@ pub struct MerchantProfile {
     /// Empty: any source. Checked on every message, whatever the listener's TLS settings.
     #[serde(default)]
     pub allowed_networks: Vec<String>,
-    /// Terminals (F41) allowed to transact for this merchant. As configured; the
+    /// Terminals allowed to transact for this merchant. As configured; the
     /// [`crate::merchants::MerchantDirectory`] moves them into its index, so profiles handed out
     /// by the directory carry none.
     #[serde(default)]
@@ -308,7 +331,7 @@ fn default_client() -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TerminalProfile {
-    /// F41 terminal id.
+    /// The terminal id.
     pub terminal_id: String,
     /// A disabled terminal is declined with 58.
     #[serde(default = "enabled")]
@@ -384,19 +407,22 @@ mod tests {
 
     #[test]
     fn money_uses_iso4217_exponents() {
-        let sgd = Money::from_iso(1234, 702).unwrap();
+        let sgd = Money::from_numeric_currency(1234, 702).unwrap();
         assert_eq!(sgd.currency_code(), "SGD");
         assert_eq!(sgd.value_string(), "1234");
-        let jpy = Money::from_iso(1000, 392).unwrap();
+        let jpy = Money::from_numeric_currency(1000, 392).unwrap();
         assert_eq!(jpy.currency.exponent(), Some(0));
-        assert_eq!(Money::from_iso(1, 1), Err(MoneyError::UnknownCurrency(1)));
+        assert_eq!(
+            Money::from_numeric_currency(1, 1),
+            Err(MoneyError::UnknownCurrency(1))
+        );
         assert!(matches!(
-            Money::from_iso(1, 999),
+            Money::from_numeric_currency(1, 999),
             Err(MoneyError::NotACurrency("XXX"))
         ));
-        assert_eq!(Money::from_iso(0, 702), Err(MoneyError::Zero));
+        assert_eq!(Money::from_numeric_currency(0, 702), Err(MoneyError::Zero));
         assert!(matches!(
-            Money::from_iso(1, 959),
+            Money::from_numeric_currency(1, 959),
             Err(MoneyError::NotACurrency(_))
         ));
     }

@@ -1,20 +1,21 @@
-//! The merchant directory: which F42/F41 may transact, and with which Antom merchant data.
+//! The merchant directory: which merchants and terminals may transact, with which Antom
+//! merchant data, and who may act on whose payments.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::domain::{FollowUpScope, MerchantProfile, TerminalProfile};
+use crate::domain::{FollowUpScope, MerchantProfile, Origin, TerminalProfile};
 
 /// Why a terminal may not transact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MerchantError {
-    /// F42 is not configured (→ 03).
+    /// The merchant is not configured.
     #[error("unknown merchant")]
     UnknownMerchant,
-    /// F41 is not configured for that merchant (→ 58).
+    /// The terminal is not configured for that merchant.
     #[error("unknown terminal")]
     UnknownTerminal,
-    /// F41 is configured but disabled (→ 58).
+    /// The terminal is configured but disabled.
     #[error("terminal disabled")]
     TerminalDisabled,
 }
@@ -81,11 +82,19 @@ impl MerchantDirectory {
         Ok((Arc::clone(&merchant.profile), terminal.clone()))
     }
 
-    /// Whether the terminal `sender_tid` of merchant `sender_mid` may act on (void, refund,
-    /// inquire about) a payment made by `owner_tid` of merchant `owner_mid`: the merchant's
-    /// [`FollowUpScope`] decides. Never across merchants; a terminal no longer configured owns
-    /// its payments alone.
-    pub fn may_follow_up(
+    /// Whether `sender` may act on (void, refund, inquire about) a payment made by `owner`:
+    /// the merchant's [`FollowUpScope`] decides. Never across merchants; under the store scope,
+    /// a terminal no longer configured is in no store.
+    pub fn may_follow_up(&self, sender: &Origin, owner: &Origin) -> bool {
+        self.may_follow_up_ids(
+            &sender.merchant_id,
+            &sender.terminal_id,
+            &owner.merchant_id,
+            &owner.terminal_id,
+        )
+    }
+
+    fn may_follow_up_ids(
         &self,
         sender_mid: &str,
         sender_tid: &str,
@@ -223,7 +232,10 @@ mod tests {
                 (FollowUpScope::Merchant, whole),
             ] {
                 assert_eq!(
-                    with_scope(scope).may_follow_up(sender.0, sender.1, owner.0, owner.1),
+                    with_scope(scope).may_follow_up(
+                        &Origin::terminal(sender.0, sender.1),
+                        &Origin::terminal(owner.0, owner.1)
+                    ),
                     expected,
                     "{sender:?} on {owner:?} with {scope:?}"
                 );

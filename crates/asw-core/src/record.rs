@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{PaymentRequestId, RefundRequestId, TerminalKey, TxnKind};
+use crate::domain::{Origin, PaymentRequestId, RefundRequestId, TxnKind};
 use crate::state::{CancelReason, DeadlineWatch, Delivery, Enqueue, Event, Next, TxnState, next};
 
 /// One transaction as the journal keeps it. Serialised as JSON inside Redis.
@@ -24,10 +24,13 @@ pub struct TransactionRecord {
     pub refund_request_id: Option<RefundRequestId>,
     /// The journal shard tag (8 hex chars) shared by all of this transaction's keys.
     pub tag: String,
-    /// `MID|TID|YYYYMMDD|STAN`, the duplicate-detection key.
+    /// The front's duplicate-detection key (a terminal's `MID|TID|YYYYMMDD|STAN`).
     pub dedup_key: String,
-    /// The terminal's key fields.
-    pub terminal_key: TerminalKey,
+    /// Who made the request. Records of earlier releases carry it as `terminal_key` (with the
+    /// terminal's date, time and STAN, which this release no longer keeps: they are in
+    /// `dedup_key`).
+    #[serde(alias = "terminal_key")]
+    pub origin: Origin,
     /// Digest of the request content: a re-sent request with another digest is answered 94.
     pub content_digest: String,
     /// Configured Antom client (client id + keys) that handles this transaction.
@@ -36,7 +39,7 @@ pub struct TransactionRecord {
     pub amount_minor: u64,
     /// ISO 4217 alpha-3 currency.
     pub currency: String,
-    /// ISO 4217 numeric currency (F49).
+    /// ISO 4217 numeric currency.
     pub currency_numeric: u16,
     /// The payment code, masked.
     #[serde(default)]
@@ -47,9 +50,11 @@ pub struct TransactionRecord {
     /// Antom `refundId`, once known.
     #[serde(default)]
     pub refund_id: Option<String>,
-    /// F37 given to the terminal.
-    pub rrn: String,
-    /// F38 when approved.
+    /// The reference the requester was given to name the transaction later (a terminal's RRN;
+    /// `rrn` in records of earlier releases).
+    #[serde(alias = "rrn")]
+    pub receipt_ref: String,
+    /// The approval code for the receipt, when approved.
     #[serde(default)]
     pub approval_code: Option<String>,
     /// Last Antom `resultCode` seen.
@@ -475,13 +480,7 @@ mod tests {
             refund_request_id: None,
             tag: "1a2b3c4d".into(),
             dedup_key: "M1|T1|20261122|000001".into(),
-            terminal_key: TerminalKey {
-                merchant_id: "M1".into(),
-                terminal_id: "T1".into(),
-                local_date: "1122".into(),
-                local_time: "100000".into(),
-                stan: "000001".into(),
-            },
+            origin: Origin::terminal("M1", "T1"),
             content_digest: "d".into(),
             client: "default".into(),
             amount_minor: 1000,
@@ -490,7 +489,7 @@ mod tests {
             masked_payment_code: None,
             payment_id: None,
             refund_id: None,
-            rrn: "632610000001".into(),
+            receipt_ref: "632610000001".into(),
             approval_code: None,
             result_code: None,
             wallet: None,
@@ -523,6 +522,34 @@ mod tests {
             DeadlineWatch::Stop,
             "handed over: the sweeper has nothing left to do"
         );
+    }
+
+    /// A record as the previous release wrote it (its `terminal_key` with the terminal's date,
+    /// time and STAN, its `rrn`, the F39 it answered): a switch upgraded in place must read it.
+    #[test]
+    fn records_of_the_previous_release_still_load() {
+        let old = r#"{"version":4,"kind":"purchase","state":"APPROVED","delivery":"SENDING",
+            "payment_request_id":"261122100000T00000011000000001a2b3c4d","tag":"1a2b3c4d",
+            "dedup_key":"M1|T0000001|20261122|000001",
+            "terminal_key":{"merchant_id":"M1","terminal_id":"T0000001","local_date":"1122",
+                "local_time":"100000","stan":"000001"},
+            "content_digest":"d","client":"default","amount_minor":1000,"currency":"SGD",
+            "currency_numeric":702,"masked_payment_code":"28**********1234",
+            "payment_id":"P1","rrn":"632610000001","approval_code":"A1B2C3",
+            "response_code":"00","result_code":"SUCCESS","wallet":"Alipay",
+            "refunded_minor":0,"created_at_ms":1,"updated_at_ms":2,"call_over_at_ms":3,
+            "response_deadline_ms":4,"terminal_deadline_ms":5,"gateway_deadline_ms":6,
+            "payment_expiry_ms":7}"#;
+        let record: TransactionRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(record.origin, Origin::terminal("M1", "T0000001"));
+        assert_eq!(record.receipt_ref, "632610000001");
+        assert_eq!(record.state, TxnState::Approved);
+        assert_eq!(record.delivery, Delivery::Sending);
+        assert!(record.refund_holds.is_empty());
+        // Written back in this release's shape, it reads the same.
+        let again: TransactionRecord =
+            serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(again, record);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use crate::respond::{build_response, rejection};
 use crate::response_code as rc;
-use crate::translate::{purchase_request, refund, reversal, status, void};
+use crate::translate::{Derive, purchase_request, refund, reversal, status, void};
 
 /// Processing codes (F3) of the flows this switch supports.
 pub mod processing_code {
@@ -54,24 +54,28 @@ impl IsoFront {
             inner: reply,
         });
         let processing = request.get_str(3).unwrap_or_default();
+        let derive = Derive {
+            ids: self.core.ids(),
+            today: self.core.clock().now().date(),
+        };
         match (mti.as_str(), processing) {
-            ("0200", processing_code::PURCHASE) => match purchase_request(&request) {
+            ("0200", processing_code::PURCHASE) => match purchase_request(&request, derive) {
                 Ok(p) => self.core.purchase(p, respond).await,
                 Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
             },
-            ("0200", processing_code::VOID) => match void(&request) {
+            ("0200", processing_code::VOID) => match void(&request, derive) {
                 Ok(v) => self.core.void(v, respond).await,
                 Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
             },
-            ("0200", processing_code::REFUND) => match refund(&request) {
+            ("0200", processing_code::REFUND) => match refund(&request, derive) {
                 Ok(r) => self.core.refund(r, respond).await,
                 Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
             },
-            ("0400" | "0401" | "0420" | "0421", _) => match reversal(&request) {
+            ("0400" | "0401" | "0420" | "0421", _) => match reversal(&request, derive) {
                 Ok(r) => self.core.reverse(r, respond).await,
                 Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
             },
-            ("0100", processing_code::STATUS) => match status(&request) {
+            ("0100", processing_code::STATUS) => match status(&request, derive) {
                 Ok(s) => self.core.status(s, respond).await,
                 Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
             },
@@ -108,4 +112,3 @@ impl Reply for Responder {
         }
     }
 }
-

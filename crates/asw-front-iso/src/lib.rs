@@ -11,6 +11,7 @@
 mod front;
 pub mod respond;
 pub mod response_code;
+pub mod terminal_ids;
 pub mod translate;
 
 pub use front::{IsoFront, IsoReply, processing_code};

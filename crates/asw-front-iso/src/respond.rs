@@ -12,7 +12,12 @@ pub const ECHO: &[u8] = &[3, 4, 7, 11, 12, 13, 24, 25, 41, 42, 49, 60, 62];
 
 /// The response to a message the front refuses itself: 39 = `code`, `RM` = `why`.
 pub fn rejection(dialect: &Dialect, request: &Message, code: &str, why: &str) -> Option<Message> {
-    respond_with(dialect, request, code, &Answer::bare(Outcome::Accepted, why))
+    respond_with(
+        dialect,
+        request,
+        code,
+        &Answer::bare(Outcome::Accepted, why),
+    )
 }
 
 /// The response message for `request` carrying `answer`; falls back to the bare minimum (echo +
@@ -22,7 +27,12 @@ pub fn build_response(dialect: &Dialect, request: &Message, answer: &Answer) -> 
     respond_with(dialect, request, rc::for_outcome(&answer.outcome), answer)
 }
 
-fn respond_with(dialect: &Dialect, request: &Message, code: &str, answer: &Answer) -> Option<Message> {
+fn respond_with(
+    dialect: &Dialect,
+    request: &Message,
+    code: &str,
+    answer: &Answer,
+) -> Option<Message> {
     let full = (|| {
         let mut builder = request.respond(dialect, ECHO).ok()?;
         if let Some(rrn) = &answer.receipt_ref {
@@ -76,4 +86,3 @@ fn respond_with(dialect: &Dialect, request: &Message, code: &str, answer: &Answe
     builder.set(39, code.to_string()).ok()?;
     Some(builder.build())
 }
-

@@ -201,7 +201,10 @@ mod tests {
         let declined = |code: Option<&str>| Outcome::Declined {
             result_code: code.map(String::from),
         };
-        assert_eq!(for_outcome(&declined(Some("USER_BALANCE_NOT_ENOUGH"))), "51");
+        assert_eq!(
+            for_outcome(&declined(Some("USER_BALANCE_NOT_ENOUGH"))),
+            "51"
+        );
         assert_eq!(for_outcome(&declined(None)), "05");
         let refusals = [
             (Refusal::UnknownMerchant, "03"),
@@ -224,7 +227,11 @@ mod tests {
             (Refusal::RefundExceedsPayment, "13"),
         ];
         for (refusal, code) in refusals {
-            assert_eq!(for_outcome(&Outcome::Refused(refusal.clone())), code, "{refusal:?}");
+            assert_eq!(
+                for_outcome(&Outcome::Refused(refusal.clone())),
+                code,
+                "{refusal:?}"
+            );
             assert!(ALL.contains(&code));
         }
     }

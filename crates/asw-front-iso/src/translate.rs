@@ -1,15 +1,30 @@
-//! ISO 8583 messages into the core's domain requests: the terminal key (F41/F42/F11/F12/F13),
-//! the amount (F4/F49), the payment code and the original's references (F37, F48 `PR`/`PI`),
-//! and the digest that tells a re-sent request from another with the same key.
+//! ISO 8583 messages into the core's domain requests: the terminal key (F41/F42/F11/F12/F13) and
+//! every id derived from it, the amount (F4/F49), the payment code and the original's references
+//! (F37, F48 `PR`/`PI`), and the digest that tells a re-sent request from another with the same
+//! key. Anything unreadable is an `Err` with the text the front answers 30 with.
 
-use asw_core::domain::{PaymentCode, TerminalKey};
+use asw_core::domain::{Origin, PaymentCode};
 use asw_core::flows::{
-    OriginalRef, PurchaseRequest, RefundRequest, ReversalRequest, StatusInquiry, VoidRequest,
+    OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest, ReversedRequest,
+    StatusInquiry, VoidRequest,
 };
+use asw_core::ids::IdGenerator;
 use asw_iso8583::{Message, Mti, PrivateData, Tag};
 use aws_lc_rs::digest;
+use time::Date;
 
 use crate::front::processing_code;
+use crate::terminal_ids::{DatedKey, TerminalKey, infer_year, parse_rrn, rrn};
+
+/// What deriving a terminal request's ids needs: the deployment's keyed hash, and today's date
+/// (F13 carries no year).
+#[derive(Clone, Copy)]
+pub struct Derive<'a> {
+    /// The deployment's id generator.
+    pub ids: &'a IdGenerator,
+    /// Today, in UTC.
+    pub today: Date,
+}
 
 fn text(message: &Message, n: u8) -> Result<&str, &'static str> {
     message.get_str(n).ok_or(match n {
@@ -54,17 +69,60 @@ fn private_data(message: &Message) -> Result<Option<PrivateData<'_>>, &'static s
     }
 }
 
-fn original_ref(message: &Message) -> Result<OriginalRef, &'static str> {
+fn origin(key: &TerminalKey) -> Origin {
+    Origin::terminal(key.merchant_id.clone(), key.terminal_id.clone())
+}
+
+fn dated(key: &TerminalKey, today: Date) -> Result<DatedKey<'_>, &'static str> {
+    let year = infer_year(&key.local_date, today).ok_or("F13 is not a date")?;
+    Ok(DatedKey { key, year })
+}
+
+/// The identity of the request `key` names: its duplicate-detection key, shard tag, RRN and
+/// local time.
+fn request_key(dated: &DatedKey<'_>, ids: &IdGenerator) -> Result<RequestKey, &'static str> {
+    Ok(RequestKey {
+        origin: origin(dated.key),
+        dedup_key: dated.dedup_string(),
+        tag: dated.tag(ids),
+        receipt_ref: rrn(dated).ok_or("F12/F13 are not a time")?,
+        local_time: Some(dated.local_time().ok_or("F12/F13 are not a time")?),
+    })
+}
+
+/// The references a follow-up gives for its original. An F37 RRN names one of the sender's own
+/// requests (RRNs are unique per terminal): it is turned back into that request's key.
+fn original_ref(
+    message: &Message,
+    sender: &TerminalKey,
+    derive: Derive<'_>,
+) -> Result<OriginalRef, &'static str> {
     let tlv = private_data(message)?;
+    let rrn_value = message
+        .get_str(37)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let own_request = rrn_value
+        .as_deref()
+        .and_then(|r| parse_rrn(r, derive.today))
+        .map(|(local_date, year, stan)| {
+            let key = TerminalKey {
+                merchant_id: sender.merchant_id.clone(),
+                terminal_id: sender.terminal_id.clone(),
+                local_date,
+                local_time: String::new(),
+                stan,
+            };
+            let dated = DatedKey { key: &key, year };
+            (dated.dedup_string(), dated.tag(derive.ids))
+        });
     Ok(OriginalRef {
-        rrn: message
-            .get_str(37)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty()),
         payment_request_id: tlv
             .as_ref()
             .and_then(|t| t.get(Tag::PaymentRequestId))
             .map(String::from),
+        own_request,
+        receipt_ref: rrn_value,
         payment_id: tlv
             .as_ref()
             .and_then(|t| t.get(Tag::PaymentId))
@@ -89,16 +147,22 @@ fn content_digest(message: &Message, fields: &[u8], code: Option<&str>) -> Strin
     hex::encode(ctx.finish().as_ref())
 }
 
-/// Reads a 0200 purchase into the core's request (the terminal key, amount, payment code from
-/// F48 `PC`, and the digest that tells a re-send from a different request with the same key).
-pub fn purchase_request(message: &Message) -> Result<PurchaseRequest, &'static str> {
+/// Reads a 0200 purchase into the core's request (the terminal key and its ids, amount, payment
+/// code from F48 `PC`, and the digest that tells a re-send from a different request with the
+/// same key).
+pub fn purchase_request(
+    message: &Message,
+    derive: Derive<'_>,
+) -> Result<PurchaseRequest, &'static str> {
     let key = key(message)?;
     let (amount_minor, currency_numeric) = amount(message)?;
     let tlv = private_data(message)?.ok_or("missing F48")?;
     let code = tlv.get(Tag::PaymentCode).ok_or("missing F48 PC")?;
+    let dated = dated(&key, derive.today)?;
     Ok(PurchaseRequest {
         content_digest: content_digest(message, &[3, 4, 12, 49, 62], Some(code)),
-        key,
+        request: request_key(&dated, derive.ids)?,
+        payment_request_id: dated.payment_request_id(derive.ids, amount_minor),
         amount_minor,
         currency_numeric,
         payment_code: PaymentCode::new(code),
@@ -109,53 +173,72 @@ pub fn purchase_request(message: &Message) -> Result<PurchaseRequest, &'static s
     })
 }
 
-pub(crate) fn void(message: &Message) -> Result<VoidRequest, &'static str> {
-    let original = original_ref(message)?;
-    if original.rrn.is_none() && original.payment_request_id.is_none() {
+/// Reads a 0200 void.
+pub fn void(message: &Message, derive: Derive<'_>) -> Result<VoidRequest, &'static str> {
+    let key = key(message)?;
+    let original = original_ref(message, &key, derive)?;
+    if original.receipt_ref.is_none() && original.payment_request_id.is_none() {
         return Err("void needs the original F37 or F48 PR");
     }
+    let receipt_ref = dated(&key, derive.today).ok().and_then(|d| rrn(&d));
     Ok(VoidRequest {
-        key: key(message)?,
+        origin: origin(&key),
+        receipt_ref,
         amount_minor: amount(message)?.0,
         original,
     })
 }
 
-pub(crate) fn refund(message: &Message) -> Result<RefundRequest, &'static str> {
-    let original = original_ref(message)?;
+/// Reads a 0200 refund.
+pub fn refund(message: &Message, derive: Derive<'_>) -> Result<RefundRequest, &'static str> {
+    let key = key(message)?;
+    let original = original_ref(message, &key, derive)?;
     // `PI` alone names nothing the switch can scope to its sender (the journal is not indexed
     // by Antom's id): it only confirms what F37 or `PR` found.
-    if original.rrn.is_none() && original.payment_request_id.is_none() {
+    if original.receipt_ref.is_none() && original.payment_request_id.is_none() {
         return Err("refund needs the original F37 or F48 PR");
     }
     let (amount_minor, currency_numeric) = amount(message)?;
+    let dated = dated(&key, derive.today)?;
     Ok(RefundRequest {
         content_digest: content_digest(message, &[3, 4, 12, 37, 48, 49], None),
-        key: key(message)?,
+        request: request_key(&dated, derive.ids)?,
+        refund_request_id: dated.refund_request_id(derive.ids, amount_minor),
         amount_minor,
         currency_numeric,
         original,
     })
 }
 
-pub(crate) fn reversal(message: &Message) -> Result<ReversalRequest, &'static str> {
+/// Reads a 0400/0401 reversal or 0420/0421 advice: its key is the original's (same F11/F12/F13),
+/// from which the original's ids follow even when the journal never saw it.
+pub fn reversal(message: &Message, derive: Derive<'_>) -> Result<ReversalRequest, &'static str> {
     let mti = message.mti();
+    let key = key(message)?;
+    let amount_minor = amount(message)?.0;
+    let dated = dated(&key, derive.today)?;
     Ok(ReversalRequest {
-        original_key: key(message)?,
-        amount_minor: amount(message)?.0,
+        origin: origin(&key),
+        original: ReversedRequest {
+            dedup_key: dated.dedup_string(),
+            tag: dated.tag(derive.ids),
+            payment_request_id: dated.payment_request_id(derive.ids, amount_minor),
+        },
+        amount_minor,
         of_purchase: text(message, 3)? == processing_code::PURCHASE,
         advice: mti == Mti::REVERSAL_ADVICE || mti == Mti::REVERSAL_ADVICE_REPEAT,
     })
 }
 
-pub(crate) fn status(message: &Message) -> Result<StatusInquiry, &'static str> {
-    let original = original_ref(message)?;
-    if original.rrn.is_none() && original.payment_request_id.is_none() {
+/// Reads a 0100 status inquiry.
+pub fn status(message: &Message, derive: Derive<'_>) -> Result<StatusInquiry, &'static str> {
+    let key = key(message)?;
+    let original = original_ref(message, &key, derive)?;
+    if original.receipt_ref.is_none() && original.payment_request_id.is_none() {
         return Err("status inquiry needs the original F37 or F48 PR");
     }
     Ok(StatusInquiry {
-        key: key(message)?,
+        origin: origin(&key),
         original,
     })
 }
-

@@ -76,7 +76,7 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
     PayCommand {
         client: "default".into(),
         payment_request_id: rec.payment_request_id.clone(),
-        amount: Money::from_iso(rec.amount_minor, 702).unwrap(),
+        amount: Money::from_numeric_currency(rec.amount_minor, 702).unwrap(),
         payment_code: Some(PaymentCode::new("281012345678901200")), // "00": paid at once
         scenario: PayScenario::PaymentCode,
         merchant: std::sync::Arc::new(MerchantProfile {

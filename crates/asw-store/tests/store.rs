@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
+use asw_core::domain::{Origin, PaymentRequestId, TxnKind};
 use asw_core::ports::{
     BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
 };
@@ -27,13 +27,7 @@ fn record(n: u32) -> TransactionRecord {
         refund_request_id: None,
         tag,
         dedup_key: format!("M1|T1|20251122|{n:06}"),
-        terminal_key: TerminalKey {
-            merchant_id: "M1".into(),
-            terminal_id: "T1".into(),
-            local_date: "1122".into(),
-            local_time: "100000".into(),
-            stan: format!("{n:06}"),
-        },
+        origin: Origin::terminal("M1", "T1"),
         content_digest: "digest".into(),
         client: "default".into(),
         amount_minor: 1000,
@@ -42,7 +36,7 @@ fn record(n: u32) -> TransactionRecord {
         masked_payment_code: Some("2810**********1234".into()),
         payment_id: None,
         refund_id: None,
-        rrn: "532610000001".into(),
+        receipt_ref: "532610000001".into(),
         approval_code: None,
         result_code: None,
         wallet: None,

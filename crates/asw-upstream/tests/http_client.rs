@@ -280,7 +280,7 @@ fn pay_command(client: &str, id: &str) -> PayCommand {
     PayCommand {
         client: client.into(),
         payment_request_id: PaymentRequestId::new(id),
-        amount: Money::from_iso(1234, 702).unwrap(),
+        amount: Money::from_numeric_currency(1234, 702).unwrap(),
         payment_code: Some(PaymentCode::new("281012345678901234")),
         scenario: PayScenario::PaymentCode,
         merchant: std::sync::Arc::new(merchant()),

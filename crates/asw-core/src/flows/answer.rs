@@ -149,7 +149,7 @@ impl Answer {
                 None
             },
             outcome,
-            receipt_ref: Some(record.rrn.clone()),
+            receipt_ref: Some(record.receipt_ref.clone()),
             payment_request_id: Some(record.payment_request_id.clone()),
             payment_id: record.payment_id.clone(),
             refund_request_id: record.refund_request_id.clone(),

@@ -9,37 +9,32 @@ impl Core {
     /// Locates the purchase a void/refund/inquiry refers to, scoped to its sender: the one
     /// lookup every follow-up goes through. A payment the sender has no authority over (another
     /// merchant's, or another terminal's outside the merchant's `follow_ups` scope), or one
-    /// whose references disagree (a `PI` or RRN of another payment beside the `PR`), is `None`:
-    /// exactly what an original that does not exist gives, so the answer is no oracle.
+    /// whose references disagree (a payment id or receipt reference of another payment beside
+    /// the `paymentRequestId`), is `None`: exactly what an original that does not exist gives,
+    /// so the answer is no oracle.
     ///
-    /// `PR` names any payment of the journal; the RRN is unique per terminal only, so it names
-    /// the sender's own purchases; `PI` (Antom's id) alone names nothing, since the journal is
-    /// not indexed by it: it only confirms what `PR` or the RRN found.
+    /// A `paymentRequestId` names any payment of the journal; an own-request key names the
+    /// sender's own earlier request; a payment id alone names nothing, since the journal is not
+    /// indexed by it: it only confirms what the others found.
     pub(super) async fn find_original(
         &self,
-        sender: &TerminalKey,
+        sender: &Origin,
         original: &OriginalRef,
     ) -> Result<Option<TransactionRecord>, StoreError> {
-        let found = match self.lookup_original(sender, original).await? {
+        let found = match self.lookup_original(original).await? {
             Some(record) => record,
             None => return Ok(None),
         };
-        let owner = &found.terminal_key;
-        let authorised = found.kind == TxnKind::Purchase
-            && self.merchants.may_follow_up(
-                &sender.merchant_id,
-                &sender.terminal_id,
-                &owner.merchant_id,
-                &owner.terminal_id,
-            );
+        let authorised =
+            found.kind == TxnKind::Purchase && self.merchants.may_follow_up(sender, &found.origin);
         let consistent = original
             .payment_id
             .as_deref()
             .is_none_or(|pi| found.payment_id.as_deref() == Some(pi.trim()))
             && original
-                .rrn
+                .receipt_ref
                 .as_deref()
-                .is_none_or(|rrn| found.rrn.trim() == rrn.trim());
+                .is_none_or(|r| found.receipt_ref.trim() == r.trim());
         if authorised && consistent {
             Ok(Some(found))
         } else {
@@ -54,9 +49,8 @@ impl Core {
         }
     }
 
-    pub(super) async fn lookup_original(
+    async fn lookup_original(
         &self,
-        sender: &TerminalKey,
         original: &OriginalRef,
     ) -> Result<Option<TransactionRecord>, StoreError> {
         if let Some(prid) = original.payment_request_id.as_deref() {
@@ -66,22 +60,8 @@ impl Core {
                 None => Ok(None),
             };
         }
-        if let Some(rrn_value) = original.rrn.as_deref()
-            && let Some((local_date, year, stan)) = parse_rrn(rrn_value, self.today())
-        {
-            let key = TerminalKey {
-                merchant_id: sender.merchant_id.clone(),
-                terminal_id: sender.terminal_id.clone(),
-                local_date,
-                local_time: String::new(),
-                stan,
-            };
-            let dated = DatedKey { key: &key, year };
-            let tag = self.ids.key_tag(&dated);
-            return self
-                .journal
-                .load_by_dedup_key(&tag, &dated.dedup_string())
-                .await;
+        if let Some((dedup_key, tag)) = &original.own_request {
+            return self.journal.load_by_dedup_key(tag, dedup_key).await;
         }
         Ok(None)
     }

@@ -21,8 +21,8 @@ mod void;
 
 pub use answer::{Answer, Outcome, Refusal, Reply, Undelivered};
 pub use requests::{
-    NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, ReversalRequest, StatusInquiry,
-    VoidRequest,
+    NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest,
+    ReversedRequest, StatusInquiry, VoidRequest,
 };
 pub use timing::Timing;
 
@@ -32,14 +32,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::domain::{
-    MerchantProfile, Money, OutcomeClass, PaymentCode, PaymentCodeRule, PaymentRequestId,
-    RefundRequestId, TerminalKey, TxnKind, mask_middle,
+    MerchantProfile, Money, Origin, OutcomeClass, PaymentCode, PaymentCodeRule, PaymentRequestId,
+    RefundRequestId, TxnKind, mask_middle,
 };
-use crate::ids::{DatedKey, IdGenerator, infer_year, parse_rrn, rrn};
+use crate::ids::IdGenerator;
 use crate::merchants::{MerchantDirectory, MerchantError};
 use crate::ports::{
     BeginOutcome, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand, PayScenario,
@@ -153,8 +153,9 @@ impl Core {
         self.clock.now_ms()
     }
 
-    fn today(&self) -> Date {
-        self.clock.now().date()
+    /// The clock the core runs on (fronts read the date from it, so they agree with the core).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 }
 
@@ -173,15 +174,9 @@ fn store_down(flow: &'static str, error: &StoreError) -> Answer {
 
 fn merchant_answer(error: MerchantError) -> Answer {
     match error {
-        MerchantError::UnknownMerchant => {
-            Answer::refused(Refusal::UnknownMerchant)
-        }
-        MerchantError::UnknownTerminal => {
-            Answer::refused(Refusal::UnknownTerminal)
-        }
-        MerchantError::TerminalDisabled => {
-            Answer::refused(Refusal::TerminalDisabled)
-        }
+        MerchantError::UnknownMerchant => Answer::refused(Refusal::UnknownMerchant),
+        MerchantError::UnknownTerminal => Answer::refused(Refusal::UnknownTerminal),
+        MerchantError::TerminalDisabled => Answer::refused(Refusal::TerminalDisabled),
     }
 }
 

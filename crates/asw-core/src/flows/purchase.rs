@@ -12,11 +12,11 @@ impl Core {
         let started = Instant::now();
         let _in_flight = InFlight::enter("purchase");
         let span = info_span!("purchase",
-            terminal_id = %request.key.terminal_id, stan = %request.key.stan,
-            payment_request_id = tracing::field::Empty);
+            terminal_id = %request.request.origin.terminal_id,
+            payment_request_id = %request.payment_request_id);
         let answer = self
-            .purchase_inner(request, reply, started, &span)
-            .instrument(span.clone())
+            .purchase_inner(request, reply, started)
+            .instrument(span)
             .await;
         record_outcome("purchase", started, &answer);
     }
@@ -26,35 +26,22 @@ impl Core {
         request: PurchaseRequest,
         reply: Box<dyn Reply>,
         started: Instant,
-        span: &tracing::Span,
     ) -> Answer {
         let received_ms = self.now_ms();
         let prepared = match self.prepare_purchase(&request, received_ms) {
             Ok(p) => p,
             Err(answer) => return send_plain(reply, *answer).await,
         };
-        span.record(
-            "payment_request_id",
-            prepared.record.payment_request_id.as_str(),
-        );
         let record = prepared.record;
         match self.journal.begin(&record).await {
             Err(error) => {
                 warn!(%error, "journal unavailable: declining without calling Antom");
                 metrics::counter!(metric::STORE_FAILURES, "flow" => "purchase").increment(1);
-                return send_plain(
-                    reply,
-                    Answer::refused(Refusal::StoreUnavailable),
-                )
-                .await;
+                return send_plain(reply, Answer::refused(Refusal::StoreUnavailable)).await;
             }
             Ok(BeginOutcome::Tombstoned) => {
                 info!("original arrived after its reversal: declined without calling Antom");
-                return send_plain(
-                    reply,
-                    Answer::refused(Refusal::ReversedBeforeArrival),
-                )
-                .await;
+                return send_plain(reply, Answer::refused(Refusal::ReversedBeforeArrival)).await;
             }
             Ok(BeginOutcome::Existing(existing)) => {
                 return self
@@ -77,33 +64,38 @@ impl Core {
         request: &PurchaseRequest,
         now_ms: i64,
     ) -> Result<PreparedPurchase, Box<Answer>> {
+        let origin = &request.request.origin;
         let (merchant, _terminal) = self
             .merchants
-            .lookup(&request.key.merchant_id, &request.key.terminal_id)
+            .lookup(&origin.merchant_id, &origin.terminal_id)
             .map_err(|e| Box::new(merchant_answer(e)))?;
         if let Err(why) = self
             .settings
             .payment_code_rule
             .check(request.payment_code.expose())
         {
-            return Err(Box::new(Answer::refused(Refusal::InvalidPaymentCode(why.to_string()))));
+            return Err(Box::new(Answer::refused(Refusal::InvalidPaymentCode(
+                why.to_string(),
+            ))));
         }
-        let amount = Money::from_iso(request.amount_minor, request.currency_numeric)
-            .map_err(|e| Box::new(Answer::refused(Refusal::InvalidAmount(e.to_string()))))?;
-        let year = infer_year(&request.key.local_date, self.today())
-            .ok_or_else(|| Box::new(Answer::refused(Refusal::Malformed("the local date is not a date"))))?;
-        let dated = DatedKey {
-            key: &request.key,
-            year,
-        };
-        let terminal_time = terminal_time(&request.key, year, merchant.utc_offset_minutes)
-            .ok_or_else(|| {
-                Box::new(Answer::refused(Refusal::Malformed("the local date and time are not a time")))
-            })?;
-        let prid = self.ids.payment_request_id(&dated, request.amount_minor);
+        let amount =
+            Money::from_numeric_currency(request.amount_minor, request.currency_numeric)
+                .map_err(|e| Box::new(Answer::refused(Refusal::InvalidAmount(e.to_string()))))?;
+        // The requester's local time in the store's offset; a front that sends none gets now.
+        let terminal_time = request
+            .request
+            .local_time
+            .and_then(|local| {
+                let offset =
+                    UtcOffset::from_whole_seconds(i32::from(merchant.utc_offset_minutes) * 60)
+                        .ok()?;
+                Some(local.assume_offset(offset))
+            })
+            .unwrap_or_else(|| self.clock.now());
+        let prid = request.payment_request_id.clone();
         let record = self.new_record(
             TxnKind::Purchase,
-            &dated,
+            &request.request,
             prid.clone(),
             None,
             &merchant,
@@ -111,7 +103,7 @@ impl Core {
             Some(request.payment_code.masked()),
             &request.content_digest,
             now_ms,
-        )?;
+        );
         let timing = &self.settings.timing;
         let command = PayCommand {
             client: merchant.client.clone(),
@@ -120,7 +112,7 @@ impl Core {
             payment_code: Some(request.payment_code.clone()),
             scenario: PayScenario::PaymentCode,
             merchant: Arc::clone(&merchant),
-            terminal_id: request.key.terminal_id.clone(),
+            terminal_id: origin.terminal_id.clone(),
             terminal_request_time: terminal_time,
             reference_order_id: request.reference_order_id.clone(),
             order_description: self.settings.order_description.clone(),
@@ -134,7 +126,7 @@ impl Core {
     pub(super) fn new_record(
         &self,
         kind: TxnKind,
-        dated: &DatedKey<'_>,
+        request: &RequestKey,
         payment_request_id: PaymentRequestId,
         refund_request_id: Option<RefundRequestId>,
         merchant: &MerchantProfile,
@@ -142,20 +134,18 @@ impl Core {
         masked_payment_code: Option<String>,
         content_digest: &str,
         now_ms: i64,
-    ) -> Result<TransactionRecord, Box<Answer>> {
+    ) -> TransactionRecord {
         let timing = &self.settings.timing;
-        let rrn = rrn(dated)
-            .ok_or_else(|| Box::new(Answer::refused(Refusal::Malformed("the local date and time are not a time"))))?;
-        Ok(TransactionRecord {
+        TransactionRecord {
             version: 1,
             kind,
             state: TxnState::Pending,
             delivery: Delivery::None,
             payment_request_id,
             refund_request_id,
-            tag: self.ids.key_tag(dated),
-            dedup_key: dated.dedup_string(),
-            terminal_key: dated.key.clone(),
+            tag: request.tag.clone(),
+            dedup_key: request.dedup_key.clone(),
+            origin: request.origin.clone(),
             content_digest: content_digest.to_string(),
             client: merchant.client.clone(),
             amount_minor: amount.minor_units,
@@ -164,7 +154,7 @@ impl Core {
             masked_payment_code,
             payment_id: None,
             refund_id: None,
-            rrn,
+            receipt_ref: request.receipt_ref.clone(),
             approval_code: None,
             result_code: None,
             wallet: None,
@@ -178,7 +168,7 @@ impl Core {
             terminal_deadline_ms: now_ms + timing.terminal_timeout_ms,
             gateway_deadline_ms: now_ms + timing.gateway_deadline_ms,
             payment_expiry_ms: now_ms + timing.payment_expiry_ms,
-        })
+        }
     }
 
     /// Calls `pay`, then polls until a final answer or the response deadline; returns the record
@@ -323,23 +313,6 @@ impl Core {
 pub(super) struct PreparedPurchase {
     pub(super) record: TransactionRecord,
     pub(super) command: PayCommand,
-}
-
-/// The terminal's local request time from F13/F12, the inferred year and the store's offset.
-pub(super) fn terminal_time(
-    key: &TerminalKey,
-    year: i32,
-    utc_offset_minutes: i16,
-) -> Option<OffsetDateTime> {
-    let month: u8 = key.local_date.get(..2)?.parse().ok()?;
-    let day: u8 = key.local_date.get(2..4)?.parse().ok()?;
-    let hour: u8 = key.local_time.get(..2)?.parse().ok()?;
-    let minute: u8 = key.local_time.get(2..4)?.parse().ok()?;
-    let second: u8 = key.local_time.get(4..6)?.parse().ok()?;
-    let date = Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
-    let time = Time::from_hms(hour, minute, second).ok()?;
-    let offset = UtcOffset::from_whole_seconds(i32::from(utc_offset_minutes) * 60).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
 pub(super) fn ms_to_datetime(ms: i64) -> Option<OffsetDateTime> {

@@ -7,8 +7,9 @@ impl Core {
     pub async fn refund(&self, request: RefundRequest, reply: Box<dyn Reply>) {
         let started = Instant::now();
         let _in_flight = InFlight::enter("refund");
-        let span =
-            info_span!("refund", terminal_id = %request.key.terminal_id, stan = %request.key.stan);
+        let span = info_span!("refund",
+            terminal_id = %request.request.origin.terminal_id,
+            refund_request_id = %request.refund_request_id);
         let answer = self.refund_inner(request, reply).instrument(span).await;
         record_outcome("refund", started, &answer);
     }
@@ -19,65 +20,46 @@ impl Core {
         reply: Box<dyn Reply>,
     ) -> Answer {
         let received_ms = self.now_ms();
+        let origin = &request.request.origin;
         let (merchant, terminal) = match self
             .merchants
-            .lookup(&request.key.merchant_id, &request.key.terminal_id)
+            .lookup(&origin.merchant_id, &origin.terminal_id)
         {
             Ok(found) => found,
             Err(e) => return send_plain(reply, merchant_answer(e)).await,
         };
         if !terminal.refunds {
-            return send_plain(
-                reply,
-                Answer::refused(Refusal::RefundsDisabled),
-            )
-            .await;
+            return send_plain(reply, Answer::refused(Refusal::RefundsDisabled)).await;
         }
-        let amount = match Money::from_iso(request.amount_minor, request.currency_numeric) {
-            Ok(a) => a,
-            Err(e) => {
-                return send_plain(reply, Answer::refused(Refusal::InvalidAmount(e.to_string())))
+        let amount =
+            match Money::from_numeric_currency(request.amount_minor, request.currency_numeric) {
+                Ok(a) => a,
+                Err(e) => {
+                    return send_plain(
+                        reply,
+                        Answer::refused(Refusal::InvalidAmount(e.to_string())),
+                    )
                     .await;
-            }
-        };
-        let Some(year) = infer_year(&request.key.local_date, self.today()) else {
-            return send_plain(
-                reply,
-                Answer::refused(Refusal::Malformed("the local date is not a date")),
-            )
-            .await;
-        };
-        let original = match self.find_original(&request.key, &request.original).await {
+                }
+            };
+        let original = match self.find_original(origin, &request.original).await {
             Ok(Some(found)) => found,
             Ok(None) => {
-                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound))
-                    .await;
+                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound)).await;
             }
             Err(error) => return send_plain(reply, store_down("refund", &error)).await,
         };
         if original.currency_numeric != request.currency_numeric {
-            return send_plain(
-                reply,
-                Answer::refused(Refusal::CurrencyDiffersFromOriginal),
-            )
-            .await;
+            return send_plain(reply, Answer::refused(Refusal::CurrencyDiffersFromOriginal)).await;
         }
         let Some(payment_id) = original.payment_id.clone() else {
-            return send_plain(
-                reply,
-                Answer::refused(Refusal::OriginalNotApproved),
-            )
-            .await;
+            return send_plain(reply, Answer::refused(Refusal::OriginalNotApproved)).await;
         };
         let original_prid = original.payment_request_id.clone();
-        let dated = DatedKey {
-            key: &request.key,
-            year,
-        };
-        let refund_id = self.ids.refund_request_id(&dated, request.amount_minor);
-        let record = match self.new_record(
+        let refund_id = request.refund_request_id.clone();
+        let mut record = self.new_record(
             TxnKind::Refund,
-            &dated,
+            &request.request,
             original_prid,
             Some(refund_id.clone()),
             &merchant,
@@ -85,13 +67,8 @@ impl Core {
             None,
             &request.content_digest,
             received_ms,
-        ) {
-            Ok(mut r) => {
-                r.payment_id = Some(payment_id.clone());
-                r
-            }
-            Err(answer) => return send_plain(reply, *answer).await,
-        };
+        );
+        record.payment_id = Some(payment_id.clone());
         // The hold on the original comes first: once the refund record exists, the sweeper
         // may complete it through the queue, and by then the original must already count it.
         match self
@@ -100,18 +77,10 @@ impl Core {
         {
             Ok(Ok(())) => {}
             Ok(Err(HoldRefused::NotApproved)) => {
-                return send_plain(
-                    reply,
-                    Answer::refused(Refusal::OriginalNotApproved),
-                )
-                .await;
+                return send_plain(reply, Answer::refused(Refusal::OriginalNotApproved)).await;
             }
             Ok(Err(HoldRefused::Exceeds)) => {
-                return send_plain(
-                    reply,
-                    Answer::refused(Refusal::RefundExceedsPayment),
-                )
-                .await;
+                return send_plain(reply, Answer::refused(Refusal::RefundExceedsPayment)).await;
             }
             Err(error) => return send_plain(reply, store_down("refund", &error)).await,
         }
@@ -119,8 +88,7 @@ impl Core {
             Err(error) => return send_plain(reply, store_down("refund", &error)).await,
             Ok(BeginOutcome::Tombstoned) => {
                 self.release_refund_hold(&record).await;
-                return send_plain(reply, Answer::refused(Refusal::ReversedBeforeArrival))
-                    .await;
+                return send_plain(reply, Answer::refused(Refusal::ReversedBeforeArrival)).await;
             }
             Ok(BeginOutcome::Existing(existing)) => {
                 return self
@@ -139,7 +107,6 @@ impl Core {
         };
         let timing = &self.settings.timing;
         let deadline = received_ms + timing.response_deadline_ms;
-        let mut record = record;
         // Seed 003: retry a U refund with the same id every 5–10 s; our response deadline bounds
         // it, then the SAF queue completes it.
         let retry_every = Duration::from_millis(

@@ -1,43 +1,68 @@
-//! The requests a front hands to the core.
+//! The requests a front hands to the core, in domain terms: the front has already derived every
+//! id from its own wire format (a terminal's key, an API call's idempotency key).
 
 use super::*;
 
-/// How a request names the original transaction it refers to (void, refund, inquiry).
+/// How a front names one request: the keys the journal finds it by, derived by the front from
+/// its wire format and opaque to the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestKey {
+    /// Who sent it.
+    pub origin: Origin,
+    /// The front's duplicate-detection key: a re-sent request carries the same one.
+    pub dedup_key: String,
+    /// The journal shard tag of every key of this request ([`IdGenerator::key_tag`]).
+    pub tag: String,
+    /// What the requester is given to name the transaction later (a terminal's RRN).
+    pub receipt_ref: String,
+    /// The requester's local time, as it sent it (in the merchant's UTC offset), when it sent
+    /// one: Antom's `storeTerminalRequestTime`.
+    pub local_time: Option<PrimitiveDateTime>,
+}
+
+/// How a follow-up names the original it acts on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OriginalRef {
-    /// F37 of the original (issued by this switch).
-    pub rrn: Option<String>,
-    /// F48 `PR`.
+    /// Antom `paymentRequestId`: names any payment of the journal (then the scope decides).
     pub payment_request_id: Option<String>,
-    /// F48 `PI`.
+    /// One of the sender's own earlier requests, by its duplicate-detection key and tag (a
+    /// terminal's RRN turned back into its key).
+    pub own_request: Option<(String, String)>,
+    /// The receipt reference the requester quoted: when given, it must be the original's.
+    pub receipt_ref: Option<String>,
+    /// Antom `paymentId`: names nothing alone; when given, it must be the original's.
     pub payment_id: Option<String>,
 }
 
-/// A 0200 purchase.
+/// A payment with a customer-presented code.
 #[derive(Clone, Debug)]
 pub struct PurchaseRequest {
-    /// The terminal's key.
-    pub key: TerminalKey,
-    /// F4.
+    /// The request's identity.
+    pub request: RequestKey,
+    /// Its `paymentRequestId`, derived by the front.
+    pub payment_request_id: PaymentRequestId,
+    /// Amount in minor units.
     pub amount_minor: u64,
-    /// F49.
+    /// ISO 4217 numeric currency.
     pub currency_numeric: u16,
-    /// F48 `PC`.
+    /// The scanned code.
     pub payment_code: PaymentCode,
-    /// F62, when present.
+    /// The merchant's order reference, when given (Antom `referenceOrderId`).
     pub reference_order_id: Option<String>,
-    /// Digest of the request content (duplicate with other content → 94).
+    /// Digest of the request content (a re-send with other content is refused).
     pub content_digest: String,
 }
 
-/// A 0200 refund.
+/// A refund, full or partial.
 #[derive(Clone, Debug)]
 pub struct RefundRequest {
-    /// The refund's own key.
-    pub key: TerminalKey,
-    /// F4: the amount to refund.
+    /// The refund's own identity.
+    pub request: RequestKey,
+    /// Its `refundRequestId`, derived by the front from the refund's own key.
+    pub refund_request_id: RefundRequestId,
+    /// The amount to refund, in minor units.
     pub amount_minor: u64,
-    /// F49.
+    /// ISO 4217 numeric currency.
     pub currency_numeric: u16,
     /// The purchase being refunded.
     pub original: OriginalRef,
@@ -45,35 +70,51 @@ pub struct RefundRequest {
     pub content_digest: String,
 }
 
-/// A 0200 void.
+/// A void: the cancel of a whole payment.
 #[derive(Clone, Debug)]
 pub struct VoidRequest {
-    /// The void's own key (for its RRN).
-    pub key: TerminalKey,
-    /// F4: must equal the original amount.
+    /// Who sent it.
+    pub origin: Origin,
+    /// The void's own receipt reference, for the answer.
+    pub receipt_ref: Option<String>,
+    /// Must equal the original amount.
     pub amount_minor: u64,
     /// The purchase being voided.
     pub original: OriginalRef,
 }
 
-/// A 0400/0401 reversal request or 0420/0421 reversal advice.
+/// The original a reversal names, by the identity its front derived for it: a reversal names
+/// the sender's own request, and may arrive before it (or after the journal lost it).
+#[derive(Clone, Debug)]
+pub struct ReversedRequest {
+    /// The original's duplicate-detection key.
+    pub dedup_key: String,
+    /// Its journal shard tag.
+    pub tag: String,
+    /// Its `paymentRequestId`, derived from its key.
+    pub payment_request_id: PaymentRequestId,
+}
+
+/// A reversal request or advice: cancel whatever the original did.
 #[derive(Clone, Debug)]
 pub struct ReversalRequest {
-    /// The original's key (F11/F12/F13 of the original).
-    pub original_key: TerminalKey,
-    /// F4: the original amount.
+    /// Who sent it.
+    pub origin: Origin,
+    /// The original.
+    pub original: ReversedRequest,
+    /// The original amount.
     pub amount_minor: u64,
     /// Whether the original was a purchase (a void or a refund cannot be undone at Antom).
     pub of_purchase: bool,
-    /// True for 0420/0421 (advices are never answered 94 and always acknowledged once queued).
+    /// An advice is acknowledged once queued and never refused as a duplicate.
     pub advice: bool,
 }
 
-/// A 0100 status inquiry.
+/// A status inquiry.
 #[derive(Clone, Debug)]
 pub struct StatusInquiry {
-    /// The inquiry's own key.
-    pub key: TerminalKey,
+    /// Who asks.
+    pub origin: Origin,
     /// The transaction asked about.
     pub original: OriginalRef,
 }

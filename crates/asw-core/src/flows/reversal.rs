@@ -12,8 +12,8 @@ impl Core {
         let started = Instant::now();
         let flow = if request.advice { "advice" } else { "reversal" };
         let _in_flight = InFlight::enter(flow);
-        let span = info_span!("reversal", terminal_id = %request.original_key.terminal_id,
-            stan = %request.original_key.stan, advice = request.advice);
+        let span = info_span!("reversal", terminal_id = %request.origin.terminal_id,
+            payment_request_id = %request.original.payment_request_id, advice = request.advice);
         let answer = self.reverse_inner(&request).instrument(span).await;
         let answer = send_plain(reply, answer).await;
         record_outcome(flow, started, &answer);
@@ -27,20 +27,12 @@ impl Core {
         };
         if !request.of_purchase {
             // A void or refund cannot be undone at Antom: acknowledge, surface for reconciliation.
-            warn!(
-                "reversal of a non-purchase acknowledged without action: reconcile manually");
+            warn!("reversal of a non-purchase acknowledged without action: reconcile manually");
             metrics::counter!("antom_switch_core_unreversible_reversals_total").increment(1);
             return Answer::bare(Outcome::Accepted, "NOT_REVERSIBLE_ACKNOWLEDGED");
         }
-        let Some(year) = infer_year(&request.original_key.local_date, self.today()) else {
-            return Answer::refused(Refusal::Malformed("the local date is not a date"));
-        };
-        let dated = DatedKey {
-            key: &request.original_key,
-            year,
-        };
-        let tag = self.ids.key_tag(&dated);
-        let dedup = dated.dedup_string();
+        let tag = request.original.tag.clone();
+        let dedup = request.original.dedup_key.clone();
         let existing = match self.journal.load_by_dedup_key(&tag, &dedup).await {
             Ok(r) => r,
             Err(error) => return store_down("reversal", &error),
@@ -48,14 +40,13 @@ impl Core {
         let record = match existing {
             Some(record) => record,
             None => {
-                let Some(merchant) = self.merchants.merchant(&request.original_key.merchant_id)
-                else {
+                let Some(merchant) = self.merchants.merchant(&request.origin.merchant_id) else {
                     // Nothing can have been sent for an unknown merchant.
                     return Answer::bare(Outcome::Accepted, "UNKNOWN_ORIGINAL_ACKNOWLEDGED");
                 };
                 let now = self.now_ms();
                 let timing = &self.settings.timing;
-                let prid = self.ids.payment_request_id(&dated, request.amount_minor);
+                let prid = request.original.payment_request_id.clone();
                 let tombstone = Tombstone {
                     tag: tag.clone(),
                     dedup_key: dedup.clone(),
@@ -102,7 +93,7 @@ impl Core {
     pub(super) fn reversal_ack(&self, record: Option<&TransactionRecord>) -> Answer {
         let mut answer = Answer::bare(Outcome::Accepted, "REVERSAL_ACCEPTED");
         if let Some(r) = record {
-            answer.receipt_ref = Some(r.rrn.clone());
+            answer.receipt_ref = Some(r.receipt_ref.clone());
             answer.payment_request_id = Some(r.payment_request_id.clone());
         }
         answer

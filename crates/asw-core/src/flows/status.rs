@@ -8,7 +8,7 @@ impl Core {
     pub async fn status(&self, request: StatusInquiry, reply: Box<dyn Reply>) {
         let started = Instant::now();
         let _in_flight = InFlight::enter("inquiry");
-        let span = info_span!("status_inquiry", terminal_id = %request.key.terminal_id, stan = %request.key.stan);
+        let span = info_span!("status_inquiry", terminal_id = %request.origin.terminal_id);
         let answer = self.status_inner(request, reply).instrument(span).await;
         record_outcome("inquiry", started, &answer);
     }
@@ -21,15 +21,14 @@ impl Core {
         let received_ms = self.now_ms();
         if let Err(e) = self
             .merchants
-            .lookup(&request.key.merchant_id, &request.key.terminal_id)
+            .lookup(&request.origin.merchant_id, &request.origin.terminal_id)
         {
             return send_plain(reply, merchant_answer(e)).await;
         }
-        let mut record = match self.find_original(&request.key, &request.original).await {
+        let mut record = match self.find_original(&request.origin, &request.original).await {
             Ok(Some(r)) => r,
             Ok(None) => {
-                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound))
-                    .await;
+                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound)).await;
             }
             Err(error) => return send_plain(reply, store_down("inquiry", &error)).await,
         };

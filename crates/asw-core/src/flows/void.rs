@@ -8,8 +8,7 @@ impl Core {
     pub async fn void(&self, request: VoidRequest, reply: Box<dyn Reply>) {
         let started = Instant::now();
         let _in_flight = InFlight::enter("void");
-        let span =
-            info_span!("void", terminal_id = %request.key.terminal_id, stan = %request.key.stan);
+        let span = info_span!("void", terminal_id = %request.origin.terminal_id);
         let answer = self.void_inner(&request).instrument(span).await;
         let answer = send_plain(reply, answer).await;
         record_outcome("void", started, &answer);
@@ -18,11 +17,11 @@ impl Core {
     pub(super) async fn void_inner(&self, request: &VoidRequest) -> Answer {
         if let Err(e) = self
             .merchants
-            .lookup(&request.key.merchant_id, &request.key.terminal_id)
+            .lookup(&request.origin.merchant_id, &request.origin.terminal_id)
         {
             return merchant_answer(e);
         }
-        let original = match self.find_original(&request.key, &request.original).await {
+        let original = match self.find_original(&request.origin, &request.original).await {
             Ok(Some(r)) => r,
             Ok(None) => return Answer::refused(Refusal::OriginalNotFound),
             Err(error) => return store_down("void", &error),
@@ -33,12 +32,6 @@ impl Core {
         if original.state == TxnState::Declined {
             return Answer::refused(Refusal::OriginalDeclined);
         }
-        let own_rrn = infer_year(&request.key.local_date, self.today()).and_then(|year| {
-            rrn(&DatedKey {
-                key: &request.key,
-                year,
-            })
-        });
         // A void cancels the whole payment; Antom refuses to cancel one with a refund, so a
         // void is only acknowledged when no refund holds any of it. Decided inside the
         // compare-and-set, so a refund racing on another connection is ordered with it.
@@ -55,12 +48,10 @@ impl Core {
             })
             .await;
         match outcome {
-            Ok(_) if refunded.load(Ordering::Relaxed) => {
-                Answer::refused(Refusal::OriginalRefunded)
-            }
+            Ok(_) if refunded.load(Ordering::Relaxed) => Answer::refused(Refusal::OriginalRefunded),
             Ok(record) if record.state.is_reversing() || record.state == TxnState::Failed => {
                 let mut answer = self.reversal_ack(Some(&record));
-                answer.receipt_ref = own_rrn;
+                answer.receipt_ref = request.receipt_ref.clone();
                 answer.payment_id = record.payment_id.clone();
                 answer
             }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
+use asw_core::domain::{Origin, PaymentRequestId, TxnKind};
 use asw_core::ports::{
     CancelCommand, CancelReceipt, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand,
     PayReceipt, PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream,
@@ -191,13 +191,7 @@ pub fn record(n: u32) -> TransactionRecord {
         refund_request_id: None,
         tag,
         dedup_key: format!("M1|T1|20251122|{n:06}"),
-        terminal_key: TerminalKey {
-            merchant_id: "M1".into(),
-            terminal_id: "T1".into(),
-            local_date: "1122".into(),
-            local_time: "100000".into(),
-            stan: format!("{n:06}"),
-        },
+        origin: Origin::terminal("M1", "T1"),
         content_digest: "digest".into(),
         client: "default".into(),
         amount_minor: 1000,
@@ -206,7 +200,7 @@ pub fn record(n: u32) -> TransactionRecord {
         masked_payment_code: None,
         payment_id: None,
         refund_id: None,
-        rrn: "532610000001".into(),
+        receipt_ref: "532610000001".into(),
         approval_code: None,
         result_code: None,
         wallet: None,
