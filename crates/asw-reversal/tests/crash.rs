@@ -164,7 +164,7 @@ async fn crash_after_journaling_before_sending_is_cancelled_by_the_sweeper() {
     recover(&rig, "fresh", &[&rec], TxnState::Cancelled).await;
     assert_eq!(
         rig.upstream
-            .count("cancel", rec.payment_request_id.as_str()),
+            .count(CallKind::Cancel, rec.payment_request_id.as_str()),
         1
     );
 }
@@ -180,7 +180,7 @@ async fn crash_after_approval_before_delivery_is_cancelled_by_the_sweeper() {
     recover(&rig, "fresh", &[&rec], TxnState::Cancelled).await;
     assert_eq!(
         rig.upstream
-            .count("cancel", rec.payment_request_id.as_str()),
+            .count(CallKind::Cancel, rec.payment_request_id.as_str()),
         1
     );
 }
@@ -200,7 +200,7 @@ async fn crash_after_handing_the_approval_to_the_terminal_keeps_it() {
     assert_eq!(rig.load(&rec).await.state, TxnState::Approved);
     assert_eq!(
         rig.upstream
-            .count("cancel", rec.payment_request_id.as_str()),
+            .count(CallKind::Cancel, rec.payment_request_id.as_str()),
         0
     );
 }
@@ -227,7 +227,7 @@ async fn crash_after_enqueuing_before_acknowledging_is_re_read_or_claimed() {
     for rec in [&same, &other] {
         assert_eq!(
             rig.upstream
-                .count("cancel", rec.payment_request_id.as_str()),
+                .count(CallKind::Cancel, rec.payment_request_id.as_str()),
             1
         );
     }
@@ -270,7 +270,7 @@ async fn crash_after_antom_answered_before_the_journal_resends_the_idempotent_ca
     // paymentRequestId, Antom does not cancel twice).
     assert_eq!(
         rig.upstream
-            .count("cancel", rec.payment_request_id.as_str()),
+            .count(CallKind::Cancel, rec.payment_request_id.as_str()),
         2
     );
 }
@@ -312,7 +312,7 @@ async fn crash_after_antom_answered_before_xack_does_not_call_antom_again() {
     recover(&rig, "rescuer", &[&rec], TxnState::Cancelled).await;
     assert_eq!(
         rig.upstream
-            .count("cancel", rec.payment_request_id.as_str()),
+            .count(CallKind::Cancel, rec.payment_request_id.as_str()),
         1
     );
 }
@@ -365,7 +365,7 @@ async fn redis_killed_mid_run_loses_nothing() {
     for rec in &records {
         let calls = rig
             .upstream
-            .count("cancel", rec.payment_request_id.as_str());
+            .count(CallKind::Cancel, rec.payment_request_id.as_str());
         assert!((2..=4).contains(&calls), "{calls} cancels for one payment");
     }
 }

@@ -48,7 +48,7 @@ async fn unknown_then_success_retries_with_the_same_cancel() {
     assert_eq!(rig.load(&rec).await.state, TxnState::Cancelled);
     assert_eq!(
         rig.upstream
-            .count("cancel", rec.payment_request_id.as_str()),
+            .count(CallKind::Cancel, rec.payment_request_id.as_str()),
         3
     );
 }
@@ -68,7 +68,7 @@ async fn order_not_exist_is_retried_until_the_payment_expired() {
     let after = rig.load(&rec).await;
     assert_eq!(after.state, TxnState::Cancelled);
     assert!(rig.clock.now_ms() >= rec.payment_expiry_ms);
-    let calls = rig.upstream.count("cancel", prid);
+    let calls = rig.upstream.count(CallKind::Cancel, prid);
     // Every 5–10 s (the drain moves the clock 11 s per idle round) from +10 s to the expiry
     // at +120 s, never settled early.
     assert!(calls >= 9, "only {calls} cancels before the expiry");
@@ -129,10 +129,7 @@ async fn cancel_window_exceeded_falls_back_to_a_stable_refund() {
     let after = rig.load(&rec).await;
     assert_eq!(after.state, TxnState::Refunded);
     // Same refundRequestId on the retry.
-    assert_eq!(
-        rig.upstream.count("refund", &format!("{refund_id}@PAY-4")),
-        2
-    );
+    assert_eq!(refunds(&rig.upstream, refund_id.as_str(), "PAY-4"), 2);
 
     // Without a payment id: inquire first to learn it.
     let rec = record(5);
@@ -146,9 +143,10 @@ async fn cancel_window_exceeded_falls_back_to_a_stable_refund() {
     assert_eq!(rig.load(&rec).await.state, TxnState::Refunded);
     let refund_id = fallback_refund_request_id(&rec.payment_request_id);
     assert_eq!(
-        rig.upstream.count(
-            "refund",
-            &format!("{refund_id}@PAY-{}", rec.payment_request_id)
+        refunds(
+            &rig.upstream,
+            refund_id.as_str(),
+            &format!("PAY-{}", rec.payment_request_id)
         ),
         1
     );
@@ -171,13 +169,17 @@ async fn a_cancel_refused_for_a_paid_payment_refunds_what_the_refunds_left() {
     assert_eq!(rig.load(&rec).await.state, TxnState::Refunded);
     let refund_id = fallback_refund_request_id(&rec.payment_request_id);
     assert_eq!(
-        rig.upstream.count(
-            "refund",
-            &format!("{refund_id}@PAY-{}", rec.payment_request_id)
+        refunds(
+            &rig.upstream,
+            refund_id.as_str(),
+            &format!("PAY-{}", rec.payment_request_id)
         ),
         1
     );
-    assert_eq!(rig.upstream.refunded_amount(refund_id.as_str()), Some(600));
+    assert_eq!(
+        refunded_amount(&rig.upstream, refund_id.as_str()),
+        Some(600)
+    );
     assert!(rig.store.list_dead(10).await.unwrap().is_empty());
 }
 
@@ -194,7 +196,7 @@ async fn a_cancel_refused_when_the_refunds_took_everything_needs_nothing_more() 
     rig.clock.advance(10_000);
     rig.drain(&engine, "e-0").await;
     assert_eq!(rig.load(&rec).await.state, TxnState::Cancelled);
-    assert_eq!(rig.upstream.total("refund"), 0);
+    assert_eq!(rig.upstream.total(CallKind::Refund), 0);
     assert!(rig.store.list_dead(10).await.unwrap().is_empty());
 }
 
@@ -225,7 +227,7 @@ async fn what_no_fallback_can_settle_is_dead_lettered_and_the_journal_says_faile
             .unwrap()
     );
     rig.drain(&engine, "e-0").await;
-    assert_eq!(rig.upstream.count("cancel", prid), 2);
+    assert_eq!(rig.upstream.count(CallKind::Cancel, prid), 2);
     assert!(rig.store.list_dead(10).await.unwrap().is_empty());
 }
 
@@ -247,7 +249,7 @@ async fn set_up_errors_stay_in_the_queue_until_the_maximum_age() {
     assert_eq!(rig.load(&rec).await.state, TxnState::Failed);
     assert!(
         rig.upstream
-            .count("cancel", rec.payment_request_id.as_str())
+            .count(CallKind::Cancel, rec.payment_request_id.as_str())
             > 5
     );
     assert!(rig.clock.now_ms() - NOW >= 200_000);
@@ -330,7 +332,7 @@ async fn tombstone_cancels_are_sent_and_acknowledged_without_a_record() {
     rig.drain(&engine, "e-0").await;
     // Waited for not_before; kept retrying ORDER_NOT_EXIST until the original may no longer
     // appear; the late original is refused by its tombstone.
-    let calls = rig.upstream.count("cancel", prid);
+    let calls = rig.upstream.count(CallKind::Cancel, prid);
     assert!((3..=5).contains(&calls), "{calls}");
     assert!(
         rig.store
@@ -358,14 +360,14 @@ async fn a_cancel_never_overtakes_its_pay() {
         engine.handle(&m[0]).await.unwrap(),
         Disposition::Deferred(NOW + 10_000)
     );
-    assert_eq!(rig.upstream.total("cancel"), 0);
+    assert_eq!(rig.upstream.total(CallKind::Cancel), 0);
     rig.clock.advance(9_999);
     assert_eq!(engine.promote_once().await.unwrap(), 0);
     rig.clock.advance(1);
     assert_eq!(engine.promote_once().await.unwrap(), 1);
     let m = rig.store.fetch("e-0", 10, Duration::ZERO).await.unwrap();
     assert_eq!(engine.handle(&m[0]).await.unwrap(), Disposition::Settled);
-    assert_eq!(rig.upstream.total("cancel"), 1);
+    assert_eq!(rig.upstream.total(CallKind::Cancel), 1);
 
     // The journal shows the call answered (the core lowered call_over_at_ms): no wait.
     let mut rec = record(12);
@@ -447,7 +449,7 @@ async fn sweeper_cancels_everything_not_delivered_approved_exactly_once() {
         (TxnState::Approved, Delivery::Sending)
     );
     assert_eq!(rig.load(&declined).await.state, TxnState::Declined);
-    assert_eq!(rig.upstream.total("cancel"), 2);
+    assert_eq!(rig.upstream.total(CallKind::Cancel), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -510,7 +512,7 @@ async fn two_running_instances_lose_no_cancel_and_duplicate_none() {
         let expected = if (100 + i) % 5 == 0 { 2 } else { 1 };
         assert_eq!(
             rig.upstream
-                .count("cancel", rec.payment_request_id.as_str()),
+                .count(CallKind::Cancel, rec.payment_request_id.as_str()),
             expected,
             "cancels for {}",
             rec.payment_request_id
@@ -522,8 +524,8 @@ async fn two_running_instances_lose_no_cancel_and_duplicate_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_unscripted_default_is_success() {
-    // Guards the test double itself.
-    let upstream = ScriptedUpstream::new();
+    // Guards the test double's defaults (common::upstream).
+    let upstream = upstream();
     use asw_core::ports::Upstream;
     let command = asw_core::ports::CancelCommand {
         client: "c".into(),
@@ -560,7 +562,11 @@ async fn an_entry_queued_while_an_instance_stops_is_claimed_at_once_by_another()
         .await
         .expect("A stops within its read's block time");
     let prid = rec.payment_request_id.as_str();
-    assert_eq!(rig.upstream.count("cancel", prid), 0, "A stopped first");
+    assert_eq!(
+        rig.upstream.count(CallKind::Cancel, prid),
+        0,
+        "A stopped first"
+    );
 
     let b = rig.engine_with("b", config("b"));
     let stop_b = tokio_util::sync::CancellationToken::new();
@@ -574,7 +580,7 @@ async fn an_entry_queued_while_an_instance_stops_is_claimed_at_once_by_another()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(rig.upstream.count("cancel", prid), 1);
+    assert_eq!(rig.upstream.count(CallKind::Cancel, prid), 1);
     stop_b.cancel();
     tasks_b.wait().await;
 }

@@ -22,7 +22,7 @@ use asw_reversal::{ReversalEngine, Settled};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
 use async_trait::async_trait;
-use common::{ManualClock, engine_config, record};
+use common::{engine_config, manual_clock, record};
 use proptest::prelude::*;
 
 /// What Antom holds for one payment.
@@ -232,7 +232,7 @@ async fn run_case(
     .await
     .unwrap();
     let antom = Arc::new(ModelAntom::default());
-    let clock = ManualClock::new();
+    let clock = manual_clock();
     let engine = ReversalEngine::new(
         antom.clone(),
         Arc::new(store.clone()),

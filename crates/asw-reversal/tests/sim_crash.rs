@@ -165,8 +165,8 @@ async fn with_the_simulator_an_undelivered_approval_ends_cancelled_at_antom() {
     let rig = common::Rig {
         server,
         store: store.clone(),
-        upstream: common::ScriptedUpstream::new(),
-        clock: common::ManualClock::new(),
+        upstream: common::upstream(),
+        clock: common::manual_clock(),
     };
     rig.clock.set(SystemClock.now_ms());
     // The write of the approval failed (connection gone): undelivered.

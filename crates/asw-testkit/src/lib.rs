@@ -1,11 +1,17 @@
 //! Test support for antom-switch's integration tests and benches.
 //!
-//! Owns two things: starting and stopping real `redis-server` processes (a temp dir, a free
-//! loopback port, AOF with `appendfsync always`), so tests exercise the real store and can kill
-//! it with SIGKILL and bring it back with its AOF replayed; and throwaway certificates for TLS
-//! tests ([`TestPki`]). It knows nothing about the switch's key layout or any other crate.
-//! Never use it in production code.
+//! Owns: starting and stopping real `redis-server` processes (a temp dir, a free loopback port,
+//! AOF with `appendfsync always`), so tests exercise the real store and can kill it with
+//! SIGKILL and bring it back with its AOF replayed; throwaway certificates for TLS tests
+//! ([`TestPki`]); in-memory fakes of every port of the core ([`fakes`]) for flow tests in
+//! virtual time; and the store contract ([`contract`]), one suite run against both the
+//! in-memory store and the Redis store so the fake stays honest. See `README.md` for what each
+//! fake guarantees. It knows nothing about the switch's Redis key layout. Never use it in
+//! production code.
 
+pub mod contract;
+pub mod fakes;
+pub mod fixtures;
 mod pki;
 
 pub use pki::{PkiError, Subject, TestPki};

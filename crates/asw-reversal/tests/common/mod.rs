@@ -1,16 +1,13 @@
-//! Shared test support: a scripted stand-in for Antom's answers, a manual clock, a record
-//! fixture and a drain loop. Redis is real (asw-testkit).
+//! Shared test support: the testkit's scripted Antom (with the engine tests' defaults) and
+//! manual clock, a record fixture and a drain loop. Redis is real (asw-testkit).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use asw_core::domain::{Origin, PaymentRequestId, TxnKind};
 use asw_core::ports::{
-    CancelCommand, CancelReceipt, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand,
-    PayReceipt, PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream,
+    CancelReceipt, Clock, CommitOutcome, Journal, PaymentReport, PaymentStatus, RefundReceipt,
     UpstreamOutcome,
 };
 use asw_core::record::{TransactionRecord, plan_change};
@@ -19,37 +16,13 @@ use asw_core::state::{Delivery, Event, TxnState};
 use asw_reversal::{EngineConfig, ReversalEngine};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
-use async_trait::async_trait;
+pub use asw_testkit::fakes::{CallKind, ManualClock, ScriptedUpstream};
 
 pub const NOW: i64 = 1_763_800_000_000;
 
-/// A clock the test moves by hand.
-#[derive(Debug)]
-pub struct ManualClock(pub AtomicI64);
-
-impl ManualClock {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self(AtomicI64::new(NOW)))
-    }
-    pub fn advance(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-    pub fn set(&self, ms: i64) {
-        self.0.store(ms, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// Virtual time: waiting moves the clock by the wait.
-    async fn sleep(&self, duration: Duration) {
-        self.advance(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX));
-        tokio::task::yield_now().await;
-    }
+/// The engine tests' clock: moved by hand and by every wait (the testkit's manual clock).
+pub fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(NOW))
 }
 
 pub fn u() -> UpstreamOutcome<CancelReceipt> {
@@ -67,117 +40,47 @@ pub fn s() -> UpstreamOutcome<CancelReceipt> {
     UpstreamOutcome::Success(CancelReceipt::default())
 }
 
-/// Antom's answers, scripted per payment; every call is recorded. Unscripted cancels and
-/// refunds succeed; unscripted inquiries report SUCCESS with a payment id.
-#[derive(Default)]
-pub struct ScriptedUpstream {
-    pub cancels: Mutex<HashMap<String, VecDeque<UpstreamOutcome<CancelReceipt>>>>,
-    pub refunds: Mutex<HashMap<String, VecDeque<UpstreamOutcome<RefundReceipt>>>>,
-    pub inquiries: Mutex<HashMap<String, VecDeque<UpstreamOutcome<PaymentReport>>>>,
-    pub calls: Mutex<Vec<(String, String)>>,
-    pub refund_amounts: Mutex<HashMap<String, u64>>,
+/// Antom's answers, scripted per payment (the testkit's strict upstream). What a test does not
+/// script for cancels and refunds succeeds, and inquiries report SUCCESS with the payment id
+/// `PAY-<paymentRequestId>`: the engine tests script only the answers they are about. `pay` has
+/// no fallback: the engine never pays, and a pay would fail the test.
+pub fn upstream() -> Arc<ScriptedUpstream> {
+    let upstream = ScriptedUpstream::new();
+    upstream.fallback_cancel(|_| s());
+    upstream.fallback_refund(|_| UpstreamOutcome::Success(RefundReceipt::default()));
+    upstream.fallback_inquiry(|command| {
+        UpstreamOutcome::Success(PaymentReport {
+            status: PaymentStatus::Success,
+            payment_id: Some(format!("PAY-{}", command.payment_request_id)),
+            result_code: None,
+            amount: None,
+            wallet: None,
+        })
+    });
+    Arc::new(upstream)
 }
 
-impl ScriptedUpstream {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-    pub fn script_cancel(&self, prid: &str, answers: Vec<UpstreamOutcome<CancelReceipt>>) {
-        self.cancels
-            .lock()
-            .unwrap()
-            .insert(prid.into(), answers.into());
-    }
-    pub fn script_inquiry(&self, prid: &str, answers: Vec<UpstreamOutcome<PaymentReport>>) {
-        self.inquiries
-            .lock()
-            .unwrap()
-            .insert(prid.into(), answers.into());
-    }
-    pub fn script_refund(&self, refund_id: &str, answers: Vec<UpstreamOutcome<RefundReceipt>>) {
-        self.refunds
-            .lock()
-            .unwrap()
-            .insert(refund_id.into(), answers.into());
-    }
-    /// The amount of the last refund sent with this `refundRequestId`.
-    pub fn refunded_amount(&self, refund_id: &str) -> Option<u64> {
-        self.refund_amounts.lock().unwrap().get(refund_id).copied()
-    }
-    pub fn count(&self, op: &str, id: &str) -> usize {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(o, i)| o == op && i == id)
-            .count()
-    }
-    pub fn total(&self, op: &str) -> usize {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(o, _)| o == op)
-            .count()
-    }
+/// How many refunds with this `refundRequestId` were sent for this `paymentId`.
+pub fn refunds(upstream: &ScriptedUpstream, refund_id: &str, payment_id: &str) -> usize {
+    upstream
+        .calls()
+        .iter()
+        .filter(|c| {
+            c.kind == CallKind::Refund
+                && c.id == refund_id
+                && c.payment_id.as_deref() == Some(payment_id)
+        })
+        .count()
 }
 
-#[async_trait]
-impl Upstream for ScriptedUpstream {
-    async fn pay(&self, _command: &PayCommand) -> UpstreamOutcome<PayReceipt> {
-        UpstreamOutcome::Unknown {
-            reason: "not used".into(),
-        }
-    }
-    async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport> {
-        let id = command.payment_request_id.as_str().to_string();
-        self.calls
-            .lock()
-            .unwrap()
-            .push(("inquiry".into(), id.clone()));
-        self.inquiries
-            .lock()
-            .unwrap()
-            .get_mut(&id)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or(UpstreamOutcome::Success(PaymentReport {
-                status: PaymentStatus::Success,
-                payment_id: Some(format!("PAY-{id}")),
-                result_code: None,
-                amount: None,
-                wallet: None,
-            }))
-    }
-    async fn cancel(&self, command: &CancelCommand) -> UpstreamOutcome<CancelReceipt> {
-        let id = command.payment_request_id.as_str().to_string();
-        self.calls
-            .lock()
-            .unwrap()
-            .push(("cancel".into(), id.clone()));
-        self.cancels
-            .lock()
-            .unwrap()
-            .get_mut(&id)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or_else(s)
-    }
-    async fn refund(&self, command: &RefundCommand) -> UpstreamOutcome<RefundReceipt> {
-        let id = command.refund_request_id.as_str().to_string();
-        self.calls
-            .lock()
-            .unwrap()
-            .push(("refund".into(), format!("{id}@{}", command.payment_id)));
-        self.refund_amounts
-            .lock()
-            .unwrap()
-            .insert(id.clone(), command.amount_minor);
-        self.refunds
-            .lock()
-            .unwrap()
-            .get_mut(&id)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or(UpstreamOutcome::Success(RefundReceipt::default()))
-    }
+/// The amount of the last refund sent with this `refundRequestId`.
+pub fn refunded_amount(upstream: &ScriptedUpstream, refund_id: &str) -> Option<u64> {
+    upstream
+        .calls()
+        .iter()
+        .rev()
+        .find(|c| c.kind == CallKind::Refund && c.id == refund_id)
+        .and_then(|c| c.amount_minor)
 }
 
 pub fn record(n: u32) -> TransactionRecord {
@@ -256,8 +159,8 @@ impl Rig {
         Self {
             server,
             store,
-            upstream: ScriptedUpstream::new(),
-            clock: ManualClock::new(),
+            upstream: upstream(),
+            clock: manual_clock(),
         }
     }
 

@@ -1,0 +1,18 @@
+//! In-memory fakes of every port of the core, for flow tests in virtual time: no Redis, no
+//! sockets, no real waiting.
+//!
+//! - [`MemoryStore`]: `Journal` + `SafQueue` with the Redis store's semantics, proven by the
+//!   shared [`crate::contract`] suite that also runs against `asw-store`.
+//! - [`ScriptedUpstream`]: `Upstream` answering only what the test scripted.
+//! - [`VirtualClock`] / [`ManualClock`]: `Clock` on paused tokio time, or moved by hand.
+
+mod clock;
+mod store;
+mod upstream;
+
+pub use clock::{ManualClock, TEST_EPOCH_MS, VirtualClock};
+pub use store::{
+    AuditLine, DEFAULT_SWEEP_LEASE_MS, DeadLetter, Fault, MemoryStore, QueuePlace, QueuedItem,
+    StoreOp, StoreSnapshot,
+};
+pub use upstream::{CallKind, ScriptedUpstream, UNEXPECTED_CALL, UpstreamCall};
