@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
+use asw_core::commit::{Committed, commit_planned};
 use asw_core::domain::TxnKind;
 use asw_core::ports::{
-    CancelCommand, Clock, CommitOutcome, InquiryCommand, Journal, PaymentStatus, RefundCommand,
-    StoreError, Upstream, UpstreamOutcome,
+    CancelCommand, Clock, InquiryCommand, Journal, PaymentStatus, RefundCommand, StoreError,
+    Upstream, UpstreamOutcome,
 };
 use asw_core::record::{SafAction, SafEntry, TransactionRecord, plan_change};
 use asw_core::saf::{SafMessage, SafQueue};
@@ -318,7 +319,8 @@ impl ReversalEngine {
     }
 
     /// Applies `event` to a record: load, plan with the core's table, compare-and-set; on a
-    /// conflict or an unknown write outcome, reload and decide again.
+    /// conflict or an unknown write outcome, reload and decide again — the core's one commit
+    /// loop ([`asw_core::commit::commit_planned`]).
     pub async fn settle(
         &self,
         tag: &str,
@@ -326,40 +328,29 @@ impl ReversalEngine {
         event: Event,
         cause: &str,
     ) -> Result<Settled, EngineError> {
-        for _ in 0..=self.config.commit_retries {
-            let Some(record) = self.journal.load(tag, journal_id).await? else {
-                tracing::warn!(
-                    journal_id,
-                    event = event.name(),
-                    "no journal record to update"
-                );
-                return Ok(Settled::Missing);
-            };
-            let change = match plan_change(&record, event, self.clock.now_ms(), cause) {
-                Ok(Some(change)) => change,
-                Ok(None) => return Ok(Settled::Unchanged),
-                Err(illegal) => {
-                    tracing::warn!(journal_id, "journal not updated: {illegal}");
-                    return Ok(Settled::Rejected);
-                }
-            };
-            match self.journal.commit(&change).await {
-                Ok(CommitOutcome::Committed) => {
-                    return Ok(Settled::Committed(
-                        change.record.state,
-                        change.enqueue.as_ref().map(|e| e.action.name()),
-                    ));
-                }
-                Ok(CommitOutcome::Conflict(_)) => continue,
-                // The write may have happened: the reload tells.
-                Err(StoreError::Indeterminate(e)) => {
-                    tracing::warn!(journal_id, "commit outcome unknown, re-reading: {e}");
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        let Some(record) = self.journal.load(tag, journal_id).await? else {
+            tracing::warn!(
+                journal_id,
+                event = event.name(),
+                "no journal record to update"
+            );
+            return Ok(Settled::Missing);
+        };
+        let now = || self.clock.now_ms();
+        let plan =
+            |current: &TransactionRecord, now_ms: i64| plan_change(current, event, now_ms, cause);
+        let attempts = self.config.commit_retries.saturating_add(1);
+        match commit_planned(&*self.journal, now, record, event, cause, attempts, plan).await {
+            Ok(Committed::Written(change)) => Ok(Settled::Committed(
+                change.record.state,
+                change.enqueue.as_ref().map(|e| e.action.name()),
+            )),
+            Ok(Committed::Unchanged(_)) => Ok(Settled::Unchanged),
+            Ok(Committed::Illegal(_)) => Ok(Settled::Rejected),
+            Ok(Committed::Vanished) => Ok(Settled::Missing),
+            Ok(Committed::Contended(_)) => Err(EngineError::Contended(journal_id.to_string())),
+            Err(e) => Err(e.into()),
         }
-        Err(EngineError::Contended(journal_id.to_string()))
     }
 
     /// Handles one SAF entry to a disposition. On `Err` the entry is left pending.

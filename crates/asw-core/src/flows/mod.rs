@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use tracing::{Instrument, info, info_span, warn};
 
+use crate::commit::Committed;
 use crate::domain::{
     MerchantProfile, Money, Origin, OutcomeClass, PaymentCode, PaymentCodeRule, PaymentRequestId,
     RefundRequestId, TxnKind, mask_middle,
@@ -42,9 +43,8 @@ use crate::domain::{
 use crate::ids::IdGenerator;
 use crate::merchants::{MerchantDirectory, MerchantError};
 use crate::ports::{
-    BeginOutcome, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand, PayScenario,
-    PaymentStatus, RefundCommand, StoreError, Tombstone, TombstoneOutcome, Upstream,
-    UpstreamOutcome,
+    BeginOutcome, Clock, InquiryCommand, Journal, PayCommand, PayScenario, PaymentStatus,
+    RefundCommand, StoreError, Tombstone, TombstoneOutcome, Upstream, UpstreamOutcome,
 };
 use crate::record::{
     Change, HoldRefused, IllegalTransition, SafAction, SafEntry, TransactionRecord, mark_sending,

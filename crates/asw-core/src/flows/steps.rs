@@ -115,56 +115,32 @@ impl Core {
     }
 
     /// Commits what `plan` decides for the current record with compare-and-set; on a conflict
-    /// or an unknown write outcome, reloads and plans again.
+    /// or an unknown write outcome, reloads and plans again (the loop shared with the reversal
+    /// engine: [`crate::commit::commit_planned`]).
     pub(super) async fn commit_planned(
         &self,
-        mut record: TransactionRecord,
+        record: TransactionRecord,
         event: Event,
         cause: &str,
         plan: impl Fn(&TransactionRecord, i64) -> Result<Option<Change>, IllegalTransition>,
     ) -> Result<TransactionRecord, StoreError> {
-        for _ in 0..8 {
-            let change = match plan(&record, self.now_ms()) {
-                Ok(Some(change)) => change,
-                Ok(None) => return Ok(record),
-                Err(illegal) => {
-                    warn!(%illegal, journal_id = record.journal_id(), "illegal transition ignored");
-                    metrics::counter!(metric::ILLEGAL, "event" => event.name()).increment(1);
-                    return Ok(record);
-                }
-            };
-            match self.journal.commit(&change).await {
-                Ok(CommitOutcome::Committed) => {
-                    info!(
-                        journal_id = change.record.journal_id(),
-                        from = record.state.as_str(),
-                        to = change.record.state.as_str(),
-                        event = event.name(),
-                        cause,
-                        "transition"
-                    );
-                    return Ok(change.record);
-                }
-                Ok(CommitOutcome::Conflict(Some(current))) => record = *current,
-                Ok(CommitOutcome::Conflict(None)) => {
-                    return Err(StoreError::Corrupt(format!(
-                        "record {} vanished",
-                        record.journal_id()
-                    )));
-                }
-                Err(StoreError::Indeterminate(why)) => {
-                    // The write may have happened: re-read and decide again.
-                    warn!(%why, "journal write indeterminate: re-reading");
-                    match self.journal.load(&record.tag, record.journal_id()).await? {
-                        Some(current) => record = current,
-                        None => return Err(StoreError::Indeterminate(why)),
-                    }
-                }
-                Err(other) => return Err(other),
+        let journal_id = record.journal_id().to_string();
+        let now = || self.clock.now_ms();
+        match crate::commit::commit_planned(&*self.journal, now, record, event, cause, 8, plan)
+            .await?
+        {
+            Committed::Written(change) => Ok(change.record),
+            Committed::Unchanged(record) => Ok(*record),
+            Committed::Illegal(record) => {
+                metrics::counter!(metric::ILLEGAL, "event" => event.name()).increment(1);
+                Ok(*record)
             }
+            Committed::Vanished => {
+                Err(StoreError::Corrupt(format!("record {journal_id} vanished")))
+            }
+            Committed::Contended(_) => Err(StoreError::Unavailable(
+                "too many concurrent changes to one transaction".into(),
+            )),
         }
-        Err(StoreError::Unavailable(
-            "too many concurrent changes to one transaction".into(),
-        ))
     }
 }
