@@ -132,6 +132,11 @@ impl TransactionRecord {
                 "the cancel window had passed: a full refund is queued instead"
             }
             (_, S::Refunded, _) => "refunded in full at Antom: nothing charged",
+            (_, S::Authorized, _) => {
+                "authorized at Antom, not captured: captured on request, cancelled at the \
+                 gateway deadline otherwise"
+            }
+            (_, S::Expired, _) => "expired at Antom unpaid: nothing charged",
         }
     }
 
@@ -153,7 +158,7 @@ impl TransactionRecord {
     pub fn is_settled_without_success(&self) -> bool {
         matches!(
             self.state,
-            TxnState::Declined | TxnState::Cancelled | TxnState::Refunded
+            TxnState::Declined | TxnState::Cancelled | TxnState::Refunded | TxnState::Expired
         )
     }
 }
@@ -364,7 +369,9 @@ pub fn plan_change(
             let reason = match event {
                 Event::CancelRequested(reason) => Some(reason),
                 Event::GatewayDeadline => Some(CancelReason::GatewayDeadline),
-                Event::Succeeded if current.state == TxnState::Declined => {
+                Event::Succeeded | Event::Captured
+                    if matches!(current.state, TxnState::Declined | TxnState::Expired) =>
+                {
                     Some(CancelReason::UnexpectedSuccess)
                 }
                 _ => None,

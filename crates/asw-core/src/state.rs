@@ -36,11 +36,16 @@ pub enum TxnState {
     Refunded,
     /// The SAF queue gave up (dead letter): an operator must reconcile.
     Failed,
+    /// Antom holds an authorisation (a card payment with manual capture): the money is held,
+    /// not taken. Captured → `Approved`; not captured by the deadline → cancelled.
+    Authorized,
+    /// The payment expired at Antom unpaid (its expiry time passed): nothing charged.
+    Expired,
 }
 
 impl TxnState {
     /// Every state, for exhaustive tests and metric label sets.
-    pub const ALL: [TxnState; 9] = [
+    pub const ALL: [TxnState; 11] = [
         TxnState::Pending,
         TxnState::Unknown,
         TxnState::Approved,
@@ -50,6 +55,8 @@ impl TxnState {
         TxnState::RefundPending,
         TxnState::Refunded,
         TxnState::Failed,
+        TxnState::Authorized,
+        TxnState::Expired,
     ];
 
     /// The name stored in the journal and shown to operators.
@@ -64,6 +71,8 @@ impl TxnState {
             TxnState::RefundPending => "REFUND_PENDING",
             TxnState::Refunded => "REFUNDED",
             TxnState::Failed => "FAILED",
+            TxnState::Authorized => "AUTHORIZED",
+            TxnState::Expired => "EXPIRED",
         }
     }
 
@@ -76,6 +85,7 @@ impl TxnState {
                 | TxnState::Cancelled
                 | TxnState::Refunded
                 | TxnState::Failed
+                | TxnState::Expired
         )
     }
 
@@ -211,6 +221,12 @@ pub enum Event {
     DeliveryStarted,
     /// Writing the approval failed.
     DeliveryFailed,
+    /// Antom holds an authorisation of the payment, not yet captured.
+    Authorized,
+    /// Antom captured the payment (`CAPTURE_RESULT` S): it is paid.
+    Captured,
+    /// Antom closed the payment unpaid at its expiry.
+    Expired,
     /// A refund took a hold on part of this purchase (bookkeeping, not a transition: planned
     /// by [`crate::record::plan_refund_hold`]).
     RefundHeld,
@@ -234,6 +250,9 @@ impl Event {
         "abandoned",
         "delivery_started",
         "delivery_failed",
+        "authorized",
+        "captured",
+        "expired",
         "refund_held",
         "refund_released",
     ];
@@ -252,6 +271,9 @@ impl Event {
             Event::Abandoned => "abandoned",
             Event::DeliveryStarted => "delivery_started",
             Event::DeliveryFailed => "delivery_failed",
+            Event::Authorized => "authorized",
+            Event::Captured => "captured",
+            Event::Expired => "expired",
             Event::RefundHeld => "refund_held",
             Event::RefundReleased => "refund_released",
         }
@@ -298,7 +320,7 @@ fn to(state: TxnState, delivery: Delivery, enqueue: Enqueue) -> Next {
         (TxnState::Approved, Delivery::None) => DeadlineWatch::Keep,
         (TxnState::Approved, Delivery::Sending) => DeadlineWatch::Stop,
         (TxnState::Approved, Delivery::Undelivered) => DeadlineWatch::Resume,
-        (TxnState::Pending | TxnState::Unknown, _) => DeadlineWatch::Keep,
+        (TxnState::Pending | TxnState::Unknown | TxnState::Authorized, _) => DeadlineWatch::Keep,
         _ => DeadlineWatch::Stop,
     };
     Next::Move {
@@ -361,6 +383,44 @@ fn purchase(state: TxnState, delivery: Delivery, event: Event) -> Next {
         // Refund holds change no state: bookkeeping on the purchase, planned with their own
         // checks in `record`, never through this table.
         (_, Event::RefundHeld | Event::RefundReleased) => Next::Ignore,
+
+        // Online payments: authorisation, capture, expiry. An authorisation is money held, not
+        // taken: it is watched like a payment in flight (cancelled at the deadline unless
+        // captured), and only a capture makes it a success.
+        (S::Pending | S::Unknown, Event::Authorized) => to(S::Authorized, D::None, E::Nothing),
+        (S::Pending | S::Unknown | S::Authorized, Event::Captured) => {
+            to(S::Approved, D::None, E::Nothing)
+        }
+        (S::Authorized, Event::Succeeded) => to(S::Approved, D::None, E::Nothing),
+        (S::Authorized, Event::Failed) => to(S::Declined, D::None, E::Nothing),
+        (S::Authorized, Event::Authorized | Event::Uncertain) => Next::Ignore,
+        (S::Authorized, Event::CancelRequested(_) | Event::GatewayDeadline) => {
+            to(S::CancelPending, D::None, E::Cancel)
+        }
+        // An authorisation left to expire releases the money at Antom.
+        (S::Pending | S::Unknown | S::Authorized, Event::Expired) => {
+            to(S::Expired, D::None, E::Nothing)
+        }
+        (S::Expired, Event::Expired | Event::Failed | Event::Uncertain | Event::Authorized) => {
+            Next::Ignore
+        }
+        // Closed unpaid, then paid: the requester was told it expired, so cancel (as after F).
+        (S::Expired, Event::Succeeded | Event::Captured) => {
+            to(S::CancelPending, D::None, E::Cancel)
+        }
+        (S::Expired, Event::CancelRequested(_) | Event::GatewayDeadline) => {
+            to(S::Expired, delivery, E::Nothing)
+        }
+        (S::Declined, Event::Captured) => to(S::CancelPending, D::None, E::Cancel),
+        (S::Approved, Event::Captured | Event::Authorized) => Next::Ignore,
+        (S::Declined, Event::Authorized | Event::Expired) => Next::Ignore,
+        // Paid, then reported expired: a contradiction we do not act on.
+        (S::Approved, Event::Expired) => Next::Illegal,
+        (
+            S::CancelPending | S::Cancelled | S::RefundPending | S::Refunded | S::Failed,
+            Event::Authorized | Event::Captured | Event::Expired,
+        ) => Next::Ignore,
+
         // Learning the payment outcome.
         (S::Pending | S::Unknown, Event::Succeeded) => to(S::Approved, D::None, E::Nothing),
         (S::Pending | S::Unknown, Event::Failed) => to(S::Declined, D::None, E::Nothing),
@@ -455,6 +515,8 @@ fn refund(state: TxnState, delivery: Delivery, event: Event) -> Next {
     use TxnState as S;
     match (state, event) {
         (_, Event::RefundHeld | Event::RefundReleased) => Next::Ignore,
+        // Authorisation, capture and expiry are payment events: a refund has none.
+        (_, Event::Authorized | Event::Captured | Event::Expired) => Next::Illegal,
         (S::Pending | S::Unknown | S::CancelPending, Event::Succeeded) => {
             to(S::Approved, delivery, E::Nothing)
         }
@@ -496,6 +558,9 @@ mod tests {
             | Event::Abandoned
             | Event::DeliveryStarted
             | Event::DeliveryFailed
+            | Event::Authorized
+            | Event::Captured
+            | Event::Expired
             | Event::RefundHeld
             | Event::RefundReleased => event.name(),
         };
@@ -522,6 +587,9 @@ mod tests {
             Just(Event::Abandoned),
             Just(Event::DeliveryStarted),
             Just(Event::DeliveryFailed),
+            Just(Event::Authorized),
+            Just(Event::Captured),
+            Just(Event::Expired),
         ]
     }
 
@@ -531,6 +599,10 @@ mod tests {
         antom_succeeded: bool,
         terminal_got_approval: bool,
         terminal_reversed: bool,
+        /// Antom holds an authorisation (money held, not taken).
+        antom_authorized: bool,
+        /// Antom closed the payment unpaid at its expiry.
+        antom_expired: bool,
     }
 
     proptest! {
@@ -552,6 +624,16 @@ mod tests {
                     Event::RefundConfirmed if state != TxnState::RefundPending => continue,
                     Event::DeliveryFailed if delivery != Delivery::Sending => continue,
                     Event::Succeeded => world.antom_succeeded = true,
+                    // Antom authorises, captures and expires only payments still open there.
+                    Event::Authorized if world.antom_succeeded || world.antom_expired => continue,
+                    Event::Authorized => world.antom_authorized = true,
+                    Event::Captured if !world.antom_authorized || world.antom_expired => continue,
+                    Event::Captured => world.antom_succeeded = true,
+                    Event::Expired if world.antom_succeeded => continue,
+                    Event::Expired => {
+                        world.antom_expired = true;
+                        world.antom_authorized = false;
+                    }
                     _ => {}
                 }
                 let before = state;
@@ -563,7 +645,10 @@ mod tests {
                             DeadlineWatch::Resume => watched = true,
                         }
                         if s == TxnState::Approved {
-                            prop_assert!(before == TxnState::Approved || event == Event::Succeeded);
+                            prop_assert!(
+                                before == TxnState::Approved
+                                    || matches!(event, Event::Succeeded | Event::Captured)
+                            );
                         }
                         if enqueue == Enqueue::Cancel {
                             queued_cancel = true;
@@ -609,6 +694,7 @@ mod tests {
                 prop_assert!(queued_cancel);
             }
             prop_assert!(!state.is_in_flight(), "still in flight after the gateway deadline");
+            prop_assert_ne!(state, TxnState::Authorized, "an authorisation held past the deadline");
             if state == TxnState::Approved {
                 prop_assert!(delivery.handed_to_terminal());
             }
@@ -792,7 +878,7 @@ mod tests {
     }
 
     /// Every event once, in declaration order (a cancel request for a void).
-    fn one_of_each_event() -> [Event; 13] {
+    fn one_of_each_event() -> [Event; 16] {
         [
             Event::Succeeded,
             Event::Failed,
@@ -805,6 +891,9 @@ mod tests {
             Event::Abandoned,
             Event::DeliveryStarted,
             Event::DeliveryFailed,
+            Event::Authorized,
+            Event::Captured,
+            Event::Expired,
             Event::RefundHeld,
             Event::RefundReleased,
         ]

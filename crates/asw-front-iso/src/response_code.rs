@@ -133,7 +133,10 @@ pub fn for_outcome(outcome: &Outcome) -> &'static str {
         Outcome::Declined { result_code } => {
             for_antom_failure(result_code.as_deref().unwrap_or_default())
         }
-        Outcome::Unresolved => UNAVAILABLE,
+        // An authorisation is not a payment: terminal flows never stop there, and a terminal
+        // must never read one as approved.
+        Outcome::Unresolved | Outcome::Authorized => UNAVAILABLE,
+        Outcome::Expired => DO_NOT_HONOUR,
         Outcome::Refused(refusal) => for_refusal(refusal),
     }
 }
@@ -198,6 +201,8 @@ mod tests {
         assert_eq!(for_outcome(&Outcome::Approved), "00");
         assert_eq!(for_outcome(&Outcome::Accepted), "00");
         assert_eq!(for_outcome(&Outcome::Unresolved), "91");
+        assert_eq!(for_outcome(&Outcome::Authorized), "91");
+        assert_eq!(for_outcome(&Outcome::Expired), "05");
         let declined = |code: Option<&str>| Outcome::Declined {
             result_code: code.map(String::from),
         };

@@ -18,6 +18,10 @@ pub enum Outcome {
     },
     /// Not known in time: the cancel (or, for a refund, its completion) is queued.
     Unresolved,
+    /// Antom holds an authorisation, not captured yet: not a success.
+    Authorized,
+    /// The payment expired at Antom unpaid.
+    Expired,
     /// Refused by the switch itself, before or without Antom.
     Refused(Refusal),
 }
@@ -140,6 +144,8 @@ impl Answer {
             TxnState::Declined => Outcome::Declined {
                 result_code: record.result_code.clone(),
             },
+            TxnState::Authorized => Outcome::Authorized,
+            TxnState::Expired => Outcome::Expired,
             _ => Outcome::Unresolved,
         };
         Self {
@@ -177,8 +183,8 @@ impl Answer {
     pub fn class(&self) -> OutcomeClass {
         match self.outcome {
             Outcome::Approved | Outcome::Accepted => OutcomeClass::Approved,
-            Outcome::Declined { .. } => OutcomeClass::Declined,
-            Outcome::Unresolved => OutcomeClass::TimedOut,
+            Outcome::Declined { .. } | Outcome::Expired => OutcomeClass::Declined,
+            Outcome::Unresolved | Outcome::Authorized => OutcomeClass::TimedOut,
             Outcome::Refused(_) => OutcomeClass::Rejected,
         }
     }
