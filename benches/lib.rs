@@ -36,6 +36,7 @@ pub fn purchase_record(terminal_id: &str, n: u32, now_ms: i64) -> TransactionRec
         wallet: None,
         refunded_minor: 0,
         refund_holds: Vec::new(),
+        order_ref: None,
         cancel_reason: None,
         created_at_ms: now_ms,
         updated_at_ms: now_ms,

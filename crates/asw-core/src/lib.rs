@@ -11,6 +11,7 @@ pub mod commit;
 pub mod domain;
 pub mod flows;
 pub mod ids;
+pub mod intent;
 pub mod merchants;
 pub mod ports;
 pub mod record;

@@ -72,6 +72,11 @@ pub struct TransactionRecord {
     /// void and a refund racing on two connections are decided in one order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refund_holds: Vec<RefundHold>,
+    /// The merchant's order this attempt belongs to (Antom `referenceOrderId`); `None` when the
+    /// attempt is its own order (a terminal purchase without an ECR reference). See
+    /// [`crate::intent`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_ref: Option<String>,
     /// Why a cancel was queued, when one was.
     #[serde(default)]
     pub cancel_reason: Option<CancelReason>,
@@ -502,6 +507,7 @@ mod tests {
             wallet: None,
             refunded_minor: 0,
             refund_holds: Vec::new(),
+            order_ref: None,
             cancel_reason: None,
             created_at_ms: 0,
             updated_at_ms: 0,

@@ -42,6 +42,7 @@ fn record(n: u32) -> TransactionRecord {
         wallet: None,
         refunded_minor: 0,
         refund_holds: Vec::new(),
+        order_ref: None,
         cancel_reason: None,
         created_at_ms: NOW,
         updated_at_ms: NOW,

@@ -35,6 +35,7 @@ pub fn purchase(n: u32, now_ms: i64) -> TransactionRecord {
         wallet: None,
         refunded_minor: 0,
         refund_holds: Vec::new(),
+        order_ref: None,
         cancel_reason: None,
         created_at_ms: now_ms,
         updated_at_ms: now_ms,

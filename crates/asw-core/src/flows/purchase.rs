@@ -93,7 +93,7 @@ impl Core {
             })
             .unwrap_or_else(|| self.clock.now());
         let prid = request.payment_request_id.clone();
-        let record = self.new_record(
+        let mut record = self.new_record(
             TxnKind::Purchase,
             &request.request,
             prid.clone(),
@@ -104,6 +104,7 @@ impl Core {
             &request.content_digest,
             now_ms,
         );
+        record.order_ref = request.reference_order_id.clone();
         let timing = &self.settings.timing;
         let command = PayCommand {
             client: merchant.client.clone(),
@@ -160,6 +161,7 @@ impl Core {
             wallet: None,
             refunded_minor: 0,
             refund_holds: Vec::new(),
+            order_ref: None,
             cancel_reason: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
