@@ -1,0 +1,179 @@
+//! The journal record of one transaction and the queued work (SAF entries) it can create.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Origin, PaymentRequestId, RefundRequestId, TxnKind};
+use crate::state::{CancelReason, Delivery, Event, Next, TxnState, next};
+
+mod holds;
+mod plan;
+mod saf;
+#[cfg(test)]
+mod tests;
+
+pub use holds::{HoldRefused, RefundHold, plan_refund_hold, plan_refund_release};
+pub use plan::{Change, IllegalTransition, fallback_refund_request_id, mark_sending, plan_change};
+pub use saf::{SafAction, SafEntry};
+
+/// One transaction as the journal keeps it. Serialised as JSON inside Redis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRecord {
+    /// Compare-and-set version: every committed change increments it.
+    pub version: u64,
+    /// Purchase or refund.
+    pub kind: TxnKind,
+    /// Current state.
+    pub state: TxnState,
+    /// Whether the terminal received the approval.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// The Antom `paymentRequestId` (for a refund: the original payment's).
+    pub payment_request_id: PaymentRequestId,
+    /// For refunds: the `refundRequestId` (also the journal id of the refund record).
+    #[serde(default)]
+    pub refund_request_id: Option<RefundRequestId>,
+    /// The journal shard tag (8 hex chars) shared by all of this transaction's keys.
+    pub tag: String,
+    /// The front's duplicate-detection key (a terminal's `MID|TID|YYYYMMDD|STAN`).
+    pub dedup_key: String,
+    /// Who made the request. Records of earlier releases carry it as `terminal_key` (with the
+    /// terminal's date, time and STAN, which this release no longer keeps: they are in
+    /// `dedup_key`).
+    #[serde(alias = "terminal_key")]
+    pub origin: Origin,
+    /// Digest of the request content: a re-sent request with another digest is answered 94.
+    pub content_digest: String,
+    /// Configured Antom client (client id + keys) that handles this transaction.
+    pub client: String,
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// ISO 4217 alpha-3 currency.
+    pub currency: String,
+    /// ISO 4217 numeric currency.
+    pub currency_numeric: u16,
+    /// The payment code, masked.
+    #[serde(default)]
+    pub masked_payment_code: Option<String>,
+    /// Antom `paymentId`, once known.
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    /// Antom `refundId`, once known.
+    #[serde(default)]
+    pub refund_id: Option<String>,
+    /// The reference the requester was given to name the transaction later (a terminal's RRN;
+    /// `rrn` in records of earlier releases).
+    #[serde(alias = "rrn")]
+    pub receipt_ref: String,
+    /// The approval code for the receipt, when approved.
+    #[serde(default)]
+    pub approval_code: Option<String>,
+    /// Last Antom `resultCode` seen.
+    #[serde(default)]
+    pub result_code: Option<String>,
+    /// Wallet name for the receipt (`pspName`).
+    #[serde(default)]
+    pub wallet: Option<String>,
+    /// Total held by refunds of this purchase, pending or done (minor units): the sum of
+    /// `refund_holds`. What a cancel that Antom refuses leaves to refund.
+    #[serde(default)]
+    pub refunded_minor: u64,
+    /// The refunds holding part of this purchase. A hold is taken (compare-and-set on this
+    /// record) before the refund can reach Antom and released only when Antom declines it, so a
+    /// void and a refund racing on two connections are decided in one order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refund_holds: Vec<RefundHold>,
+    /// The merchant's order this attempt belongs to (Antom `referenceOrderId`); `None` when the
+    /// attempt is its own order (a terminal purchase without an ECR reference). See
+    /// [`crate::intent`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_ref: Option<String>,
+    /// Why a cancel was queued, when one was.
+    #[serde(default)]
+    pub cancel_reason: Option<CancelReason>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at_ms: i64,
+    /// Last change, ms since the Unix epoch.
+    pub updated_at_ms: i64,
+    /// The Antom call is certainly over by then (its client timeout plus a margin), or when it
+    /// was answered: a cancel must not overtake its `pay`.
+    pub call_over_at_ms: i64,
+    /// The answer to the terminal is due by then (just under the terminal's timeout).
+    pub response_deadline_ms: i64,
+    /// The terminal gives up waiting at this time: an approval is never sent after it.
+    pub terminal_deadline_ms: i64,
+    /// Active cancellation time: everything not approved and handed to the terminal is cancelled after it.
+    pub gateway_deadline_ms: i64,
+    /// After this time Antom can no longer turn the payment into SUCCESS (`paymentExpiryTime`).
+    pub payment_expiry_ms: i64,
+}
+
+impl TransactionRecord {
+    /// One sentence for operators (`txn show`): where this transaction stands and what the
+    /// switch will still do about it. Derived from kind, state and delivery; never decides.
+    pub fn outlook(&self) -> &'static str {
+        use TxnState as S;
+        match (self.kind, self.state, self.delivery) {
+            (_, S::Failed, _) => {
+                "the queue gave up (dead letter): reconcile with Antom by hand, see `saf dead`"
+            }
+            (TxnKind::Refund, S::Pending | S::Unknown | S::CancelPending, _) => {
+                "refund not final yet: the switch completes it through the queue"
+            }
+            (TxnKind::Refund, S::Approved, _) => "refunded at Antom: final",
+            (TxnKind::Refund, S::Declined, _) => "refund declined by Antom: nothing refunded",
+            (_, S::Pending, _) => {
+                "journaled; pay in flight or about to leave (cancelled at the gateway deadline \
+                 unless settled first)"
+            }
+            (_, S::Unknown, _) => {
+                "Antom's answer was not final: inquiring (cancelled if still unknown at the \
+                 response deadline)"
+            }
+            (_, S::Approved, Delivery::Sending) => {
+                "paid at Antom and the approval handed to the terminal: final"
+            }
+            (_, S::Approved, Delivery::None) => {
+                "paid at Antom; the approval is not handed to the terminal yet (cancelled at \
+                 the gateway deadline unless it is)"
+            }
+            (_, S::Approved, Delivery::Undelivered) => {
+                "paid at Antom, but writing the approval to the terminal failed: cancelled at \
+                 the gateway deadline unless a re-sent request gets it delivered first"
+            }
+            (_, S::Declined, _) => "declined by Antom: nothing charged",
+            (_, S::CancelPending, _) => "a cancel is queued: the switch retries it until done",
+            (_, S::Cancelled, _) => "cancelled at Antom: nothing charged",
+            (_, S::RefundPending, _) => {
+                "the cancel window had passed: a full refund is queued instead"
+            }
+            (_, S::Refunded, _) => "refunded in full at Antom: nothing charged",
+            (_, S::Authorized, _) => {
+                "authorized at Antom, not captured: captured on request, cancelled at the \
+                 gateway deadline otherwise"
+            }
+            (_, S::Expired, _) => "expired at Antom unpaid: nothing charged",
+        }
+    }
+
+    /// Asks the state table what `event` means for this record.
+    pub fn decide(&self, event: Event) -> Next {
+        next(self.kind, self.state, self.delivery, event)
+    }
+
+    /// The record's id in the journal: the `refundRequestId` for refunds, else the
+    /// `paymentRequestId`.
+    pub fn journal_id(&self) -> &str {
+        match (&self.kind, &self.refund_request_id) {
+            (TxnKind::Refund, Some(id)) => id.as_str(),
+            _ => self.payment_request_id.as_str(),
+        }
+    }
+
+    /// True if Antom must be assumed to hold no SUCCESS for a purchase in this state.
+    pub fn is_settled_without_success(&self) -> bool {
+        matches!(
+            self.state,
+            TxnState::Declined | TxnState::Cancelled | TxnState::Refunded | TxnState::Expired
+        )
+    }
+}

@@ -1,0 +1,163 @@
+//! Tests of the record: its outlook sentences, planned changes, refund holds, and reading the
+//! records earlier releases wrote.
+
+use super::*;
+use crate::domain::PaymentRequestId;
+use crate::state::DeadlineWatch;
+
+#[test]
+fn outlook_says_final_only_for_a_handed_over_approval() {
+    let mut r = pending();
+    assert!(r.outlook().starts_with("journaled"));
+    r.state = TxnState::Approved;
+    assert!(r.outlook().contains("not handed"));
+    r.delivery = Delivery::Sending;
+    assert!(r.outlook().ends_with("final"));
+    r.delivery = Delivery::Undelivered;
+    assert!(r.outlook().contains("cancelled at the gateway deadline"));
+    r.kind = TxnKind::Refund;
+    assert_eq!(r.outlook(), "refunded at Antom: final");
+    for state in TxnState::ALL {
+        r.state = state;
+        assert!(!r.outlook().is_empty());
+    }
+}
+
+fn pending() -> TransactionRecord {
+    TransactionRecord {
+        version: 3,
+        kind: TxnKind::Purchase,
+        state: TxnState::Pending,
+        delivery: Delivery::None,
+        payment_request_id: PaymentRequestId::new("261122100000T1000001000000001a2b3c4d"),
+        refund_request_id: None,
+        tag: "1a2b3c4d".into(),
+        dedup_key: "M1|T1|20261122|000001".into(),
+        origin: Origin::terminal("M1", "T1"),
+        content_digest: "d".into(),
+        client: "default".into(),
+        amount_minor: 1000,
+        currency: "SGD".into(),
+        currency_numeric: 702,
+        masked_payment_code: None,
+        payment_id: None,
+        refund_id: None,
+        receipt_ref: "632610000001".into(),
+        approval_code: None,
+        result_code: None,
+        wallet: None,
+        refunded_minor: 0,
+        refund_holds: Vec::new(),
+        order_ref: None,
+        cancel_reason: None,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+        call_over_at_ms: 10,
+        response_deadline_ms: 20,
+        terminal_deadline_ms: 30,
+        gateway_deadline_ms: 40,
+        payment_expiry_ms: 50,
+    }
+}
+
+#[test]
+fn an_approval_and_its_sending_mark_are_one_change() {
+    let mut change = plan_change(&pending(), Event::Succeeded, 5, "pay S")
+        .unwrap()
+        .unwrap();
+    mark_sending(&mut change, 5);
+    assert_eq!(change.expected_version, 3);
+    assert_eq!(change.record.version, 4, "one write, one version step");
+    assert_eq!(change.record.state, TxnState::Approved);
+    assert_eq!(change.record.delivery, Delivery::Sending);
+    assert_eq!(change.enqueue, None);
+    assert_eq!(
+        change.deadline,
+        DeadlineWatch::Stop,
+        "handed over: the sweeper has nothing left to do"
+    );
+}
+
+/// A record as the previous release wrote it (its `terminal_key` with the terminal's date,
+/// time and STAN, its `rrn`, the F39 it answered): a switch upgraded in place must read it.
+#[test]
+fn records_of_the_previous_release_still_load() {
+    let old = r#"{"version":4,"kind":"purchase","state":"APPROVED","delivery":"SENDING",
+        "payment_request_id":"261122100000T00000011000000001a2b3c4d","tag":"1a2b3c4d",
+        "dedup_key":"M1|T0000001|20261122|000001",
+        "terminal_key":{"merchant_id":"M1","terminal_id":"T0000001","local_date":"1122",
+            "local_time":"100000","stan":"000001"},
+        "content_digest":"d","client":"default","amount_minor":1000,"currency":"SGD",
+        "currency_numeric":702,"masked_payment_code":"28**********1234",
+        "payment_id":"P1","rrn":"632610000001","approval_code":"A1B2C3",
+        "response_code":"00","result_code":"SUCCESS","wallet":"Alipay",
+        "refunded_minor":0,"created_at_ms":1,"updated_at_ms":2,"call_over_at_ms":3,
+        "response_deadline_ms":4,"terminal_deadline_ms":5,"gateway_deadline_ms":6,
+        "payment_expiry_ms":7}"#;
+    let record: TransactionRecord = serde_json::from_str(old).unwrap();
+    assert_eq!(record.origin, Origin::terminal("M1", "T0000001"));
+    assert_eq!(record.receipt_ref, "632610000001");
+    assert_eq!(record.state, TxnState::Approved);
+    assert_eq!(record.delivery, Delivery::Sending);
+    assert!(record.refund_holds.is_empty());
+    // Written back in this release's shape, it reads the same.
+    let again: TransactionRecord =
+        serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+    assert_eq!(again, record);
+}
+
+#[test]
+fn refund_holds_are_idempotent_bounded_by_the_payment_and_released_on_decline() {
+    let approved = TransactionRecord {
+        state: TxnState::Approved,
+        ..pending()
+    };
+    let r1 = RefundRequestId::new("R1");
+    let held = plan_refund_hold(&approved, &r1, 400, 7).unwrap().unwrap();
+    assert_eq!(held.record.refunded_minor, 400);
+    assert_eq!(held.record.version, approved.version + 1);
+    assert_eq!(held.record.state, TxnState::Approved);
+    assert_eq!(
+        (held.enqueue.clone(), held.deadline),
+        (None, DeadlineWatch::Keep)
+    );
+    // A re-sent refund holds nothing more.
+    assert_eq!(plan_refund_hold(&held.record, &r1, 400, 8), Ok(None));
+    let r2 = RefundRequestId::new("R2");
+    assert_eq!(
+        plan_refund_hold(&held.record, &r2, 601, 8),
+        Err(HoldRefused::Exceeds)
+    );
+    let full = plan_refund_hold(&held.record, &r2, 600, 8)
+        .unwrap()
+        .unwrap();
+    assert_eq!(full.record.refunded_minor, 1000);
+    let released = plan_refund_release(&full.record, &r1, 9).unwrap();
+    assert_eq!(released.record.refunded_minor, 600);
+    assert_eq!(released.record.refund_holds.len(), 1);
+    assert_eq!(plan_refund_release(&released.record, &r1, 9), None);
+    let cancelled = TransactionRecord {
+        state: TxnState::CancelPending,
+        ..approved
+    };
+    assert_eq!(
+        plan_refund_hold(&cancelled, &r1, 1, 9),
+        Err(HoldRefused::NotApproved)
+    );
+}
+
+#[test]
+fn a_success_that_becomes_a_cancel_is_not_marked_sending() {
+    let declined = TransactionRecord {
+        state: TxnState::Declined,
+        ..pending()
+    };
+    let mut change = plan_change(&declined, Event::Succeeded, 5, "late S")
+        .unwrap()
+        .unwrap();
+    let before = change.clone();
+    mark_sending(&mut change, 5);
+    assert_eq!(change, before);
+    assert_eq!(change.record.state, TxnState::CancelPending);
+    assert_eq!(change.record.delivery, Delivery::None);
+}
