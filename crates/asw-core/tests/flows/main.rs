@@ -8,3 +8,8 @@
 mod common;
 
 mod purchase;
+mod refund;
+mod reversal;
+mod scope;
+mod status;
+mod void;
