@@ -253,12 +253,10 @@ async fn a_resent_refund_replays_the_approval_without_a_second_refund_call() {
 
 /// A terminal that did not get the answer to a declined refund re-sends it (same key, same
 /// content). The hold was released when Antom declined; the re-sent refund takes it again
-/// (`hold_refund` runs before `begin` finds the existing record) and replays the decline, and
-/// nothing ever releases that second hold: the original stays held for a refund that does not
-/// exist, so a void is refused (`OriginalRefunded`) and less remains to refund.
+/// (`hold_refund` runs before `begin` finds the existing record) and replays the decline. It
+/// must give that hold back, or the original stays held for a refund that does not exist: a
+/// void refused (`OriginalRefunded`) and less left to refund.
 #[tokio::test(start_paused = true)]
-#[ignore = "bug: a re-sent declined refund takes its hold on the original again and never \
-            releases it"]
 async fn a_resent_declined_refund_leaves_no_hold_on_the_original() {
     let h = Harness::new();
     let purchase = h.purchase_req(1);
