@@ -585,3 +585,33 @@ async fn a_failed_original_write_does_not_un_hand_an_approval_a_resent_request_d
     );
     assert!(h.deadlines().is_empty(), "the sweeper must not cancel it");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_journal_failing_at_the_response_deadline_leaves_the_cancel_to_the_sweeper() {
+    let h = Harness::new();
+    let req = h.purchase_req(1);
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_pay(prid.as_str(), [unknown()]);
+    h.upstream.script_inquiry(
+        prid.as_str(),
+        std::iter::repeat_n(inquiry(Status::Processing), 16),
+    );
+    let (reply, sent) = reply(Delivery::Works);
+
+    tokio::join!(h.core.purchase(req, reply), async {
+        // Just before the deadline's cancel: the journal goes away.
+        h.sleep(ms(RESPONSE_DEADLINE_MS - 1)).await;
+        h.store.set_down(true);
+    });
+
+    h.store.set_down(false);
+    assert_eq!(sent.only().outcome, Outcome::Unresolved);
+    let record = h.record(&prid);
+    assert_eq!(record.state, TxnState::Unknown);
+    assert!(h.queue().is_empty());
+    assert_eq!(
+        h.deadlines(),
+        [(prid.as_str().to_string(), h.t0() + GATEWAY_DEADLINE_MS)],
+        "the sweeper cancels it at the gateway deadline"
+    );
+}

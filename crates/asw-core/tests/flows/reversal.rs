@@ -142,3 +142,29 @@ async fn a_reversal_with_the_journal_down_is_not_acknowledged() {
     assert_eq!(answer, Answer::refused(Refusal::StoreUnavailable));
     assert!(h.queue().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reversal_advice_of_a_seen_original_queues_its_cancel_as_an_advice() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    let prid = purchase.payment_request_id.clone();
+    h.approved_purchase(&purchase).await;
+    let advice = ReversalRequest {
+        advice: true,
+        ..h.reversal_req(&purchase)
+    };
+
+    let answer = h.reverse(advice).await;
+
+    assert_eq!(answer.outcome, Outcome::Accepted);
+    assert_eq!(
+        answer.receipt_ref.as_ref(),
+        Some(&purchase.request.receipt_ref)
+    );
+    let record = h.record(&prid);
+    assert_eq!(record.cancel_reason, Some(CancelReason::ReversalAdvice));
+    assert_eq!(
+        only_entry(&h.queue()).entry.reason,
+        CancelReason::ReversalAdvice
+    );
+}

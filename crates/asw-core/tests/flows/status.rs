@@ -109,3 +109,29 @@ async fn an_unknown_payment_is_answered_like_one_out_of_scope() {
 
     assert_eq!(answer, Answer::refused(Refusal::OriginalNotFound));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_learned_too_late_to_deliver_is_withheld_and_left_watched() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    let prid = purchase.payment_request_id.clone();
+    let pending = h.journal_pending(&purchase).await;
+    // The gateway deadline (90 s) minus the delivery margin (2 s).
+    h.sleep(ms(88_000)).await;
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(Status::Success)]);
+
+    let answer = h.status(h.status_req(T1, &purchase)).await;
+
+    assert_eq!(answer.outcome, Outcome::Unresolved);
+    assert_eq!(answer.approval_code, None);
+    let record = h.record(&prid);
+    assert_eq!(
+        (record.state, record.delivery),
+        (TxnState::Approved, Handed::None)
+    );
+    assert_eq!(
+        h.deadlines(),
+        [(prid.as_str().to_string(), pending.gateway_deadline_ms)]
+    );
+}
