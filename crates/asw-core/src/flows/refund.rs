@@ -91,6 +91,11 @@ impl Core {
                 return send_plain(reply, Answer::refused(Refusal::ReversedBeforeArrival)).await;
             }
             Ok(BeginOutcome::Existing(existing)) => {
+                if existing.state == TxnState::Declined {
+                    // A re-sent refund Antom already declined: its hold was released then, and
+                    // was taken again above; give it back (idempotent if not yet released).
+                    self.release_refund_hold(&record).await;
+                }
                 return self
                     .duplicate(*existing, &request.content_digest, received_ms, reply)
                     .await;
