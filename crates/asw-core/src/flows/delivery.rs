@@ -8,22 +8,22 @@ impl Core {
     /// the delivery protocol: marked `Sending` (handed over) before the write; only a failed
     /// write is journaled after it.
     ///
-    /// `own_approval` is true when `record` is the result of this request's own approval write:
-    /// then a `Sending` mark in it was committed by that write (after the delivery deadline was
-    /// checked) and the approval must now be written, or the mark would promise the sweeper a
-    /// delivery that never happens.
+    /// `marked_here` is true when this request's own approval commit made the `Sending` mark in
+    /// `record` (after the delivery deadline was checked): the approval must now be written, or
+    /// the mark would promise the sweeper a delivery that never happens, and a failed write
+    /// un-hands it. A mark made by another request (a re-send, a status inquiry) may have been
+    /// delivered there: a failed write here proves nothing.
     pub(super) async fn answer_with_record(
         &self,
         record: TransactionRecord,
         received_ms: i64,
         reply: Box<dyn Reply>,
-        own_approval: bool,
+        marked_here: bool,
     ) -> Answer {
         let answer = Answer::from_record(&record);
         if !answer.is_approval() {
             return send_plain(reply, answer).await;
         }
-        let marked_here = own_approval && record.delivery == Delivery::Sending;
         if !marked_here && self.now_ms() >= self.send_by(&record, received_ms) {
             // The terminal has given up (or the sweeper is about to run): an approval now could
             // be read as delivered while the terminal treats it as failed. Leave it undelivered;

@@ -52,10 +52,10 @@ impl Core {
         }
         info!(amount = request.amount_minor, currency = %record.currency,
               payment_code = %request.payment_code, "journaled; calling pay");
-        let record = self
+        let (record, marked_here) = self
             .run_payment(record, prepared.command, received_ms, started)
             .await;
-        self.answer_with_record(record, received_ms, reply, true)
+        self.answer_with_record(record, received_ms, reply, marked_here)
             .await
     }
 
@@ -174,14 +174,15 @@ impl Core {
     }
 
     /// Calls `pay`, then polls until a final answer or the response deadline; returns the record
-    /// as the journal holds it afterwards.
+    /// as the journal holds it afterwards, and whether this request's own commit marked its
+    /// approval `SENDING` (see [`Core::settle_approval`]).
     pub(super) async fn run_payment(
         &self,
         mut record: TransactionRecord,
         command: PayCommand,
         received_ms: i64,
         started: Instant,
-    ) -> TransactionRecord {
+    ) -> (TransactionRecord, bool) {
         let outcome = self.upstream.pay(&command).await;
         let call_over = self.now_ms();
         match outcome {
@@ -200,12 +201,13 @@ impl Core {
             } => {
                 let cause = format!("pay answered F {result_code}");
                 let failed = steps::failed(&result_code);
-                return self
+                let record = self
                     .settle(record, Event::Failed, &cause, |r| {
                         failed(r);
                         r.call_over_at_ms = r.call_over_at_ms.min(call_over);
                     })
                     .await;
+                return (record, false);
             }
             UpstreamOutcome::Unknown { reason } => {
                 info!(%reason, "pay outcome unknown: inquiring");
@@ -224,10 +226,13 @@ impl Core {
         mut record: TransactionRecord,
         received_ms: i64,
         _started: Instant,
-    ) -> TransactionRecord {
+    ) -> (TransactionRecord, bool) {
         let timing = &self.settings.timing;
         let deadline = received_ms + timing.response_deadline_ms;
         let mut inquiry_failed = false;
+        // Whether `record` is the result of this request's own approval commit that marked it
+        // `SENDING`; a record read back from the journal was settled by someone else.
+        let mut marked_here = false;
         loop {
             if !record.state.is_in_flight() {
                 if record.state == TxnState::Approved {
@@ -237,7 +242,7 @@ impl Core {
                     metrics::counter!(metric::UNKNOWN_RESOLVED, "resolution" => "declined")
                         .increment(1);
                 }
-                return record;
+                return (record, marked_here);
             }
             let now = self.now_ms();
             if now >= deadline || inquiry_failed {
@@ -250,6 +255,7 @@ impl Core {
             // A notification may have settled it meanwhile.
             if let Ok(Some(fresh)) = self.journal.load(&record.tag, record.journal_id()).await {
                 record = fresh;
+                marked_here = false;
                 if !record.state.is_in_flight() {
                     continue;
                 }
@@ -265,7 +271,7 @@ impl Core {
                 UpstreamOutcome::Success(report) => match report.status {
                     PaymentStatus::Success => {
                         let paid = self.paid(report.payment_id, report.wallet);
-                        record = self
+                        (record, marked_here) = self
                             .settle_approval(record, received_ms, "inquiry SUCCESS", paid)
                             .await;
                     }
@@ -308,7 +314,7 @@ impl Core {
             _ => "cancelled",
         };
         metrics::counter!(metric::UNKNOWN_RESOLVED, "resolution" => resolution).increment(1);
-        record
+        (record, false)
     }
 }
 

@@ -62,29 +62,41 @@ impl Core {
     /// it is marked `SENDING` in the same compare-and-set (one durable write less per approval:
     /// the answer is written to the terminal right after); otherwise it stays undelivered and
     /// the sweeper cancels it.
+    ///
+    /// Also says whether this commit made the `SENDING` mark: only then does this request owe the
+    /// terminal the write (and may a failure of that write un-hand the approval). A mark found
+    /// already there was made by another request, which may have delivered it.
     pub(super) async fn settle_approval(
         &self,
         record: TransactionRecord,
         received_ms: i64,
         cause: &str,
         patch: impl Fn(&mut TransactionRecord),
-    ) -> TransactionRecord {
+    ) -> (TransactionRecord, bool) {
         let deliverable = self.now_ms() < self.send_by(&record, received_ms);
+        // The plan runs once per compare-and-set attempt: the last run is the one written.
+        let marked = AtomicBool::new(false);
         let result = self
             .commit_planned(record.clone(), Event::Succeeded, cause, |current, now| {
+                marked.store(false, Ordering::Relaxed);
                 let mut change = plan_change(current, Event::Succeeded, now, cause)?;
                 if let Some(change) = change.as_mut() {
                     patch(&mut change.record);
                     if deliverable {
                         mark_sending(change, now);
+                        marked.store(
+                            change.record.delivery == Delivery::Sending
+                                && current.delivery != Delivery::Sending,
+                            Ordering::Relaxed,
+                        );
                     }
                 }
                 Ok(change)
             })
             .await;
         match result {
-            Ok(r) => r,
-            Err(error) => self.settle_failed(record, Event::Succeeded, &error),
+            Ok(r) => (r, marked.load(Ordering::Relaxed)),
+            Err(error) => (self.settle_failed(record, Event::Succeeded, &error), false),
         }
     }
 
