@@ -159,6 +159,15 @@ impl Core {
     }
 }
 
+/// How a flow's local decisions ended: the request is a re-send of one already journaled, or it
+/// is journaled and goes to Antom with its command.
+enum Started<C> {
+    /// The request's key is already journaled: answer the duplicate.
+    Duplicate(Box<TransactionRecord>),
+    /// Journaled: the record and the command to send.
+    Journaled(Box<TransactionRecord>, C),
+}
+
 async fn send_plain(reply: Box<dyn Reply>, answer: Answer) -> Answer {
     if reply.send(&answer).await.is_err() {
         info!(outcome = ?answer.outcome, "requester gone before the answer");

@@ -28,35 +28,50 @@ impl Core {
         started: Instant,
     ) -> Answer {
         let received_ms = self.now_ms();
-        let prepared = match self.prepare_purchase(&request, received_ms) {
-            Ok(p) => p,
-            Err(answer) => return send_plain(reply, *answer).await,
-        };
-        let record = prepared.record;
-        match self.journal.begin(&record).await {
-            Err(error) => {
-                warn!(%error, "journal unavailable: declining without calling Antom");
-                metrics::counter!(metric::STORE_FAILURES, "flow" => "purchase").increment(1);
-                return send_plain(reply, Answer::refused(Refusal::StoreUnavailable)).await;
-            }
-            Ok(BeginOutcome::Tombstoned) => {
-                info!("original arrived after its reversal: declined without calling Antom");
-                return send_plain(reply, Answer::refused(Refusal::ReversedBeforeArrival)).await;
-            }
-            Ok(BeginOutcome::Existing(existing)) => {
+        let (record, command) = match self.start_purchase(&request, received_ms).await {
+            Err(refusal) => return send_plain(reply, refusal).await,
+            Ok(Started::Duplicate(existing)) => {
                 return self
                     .duplicate(*existing, &request.content_digest, received_ms, reply)
                     .await;
             }
-            Ok(BeginOutcome::Started) => {}
-        }
+            Ok(Started::Journaled(record, command)) => (*record, command),
+        };
         info!(amount = request.amount_minor, currency = %record.currency,
               payment_code = %request.payment_code, "journaled; calling pay");
         let (record, marked_here) = self
-            .run_payment(record, prepared.command, received_ms, started)
+            .run_payment(record, command, received_ms, started)
             .await;
         self.answer_with_record(record, received_ms, reply, marked_here)
             .await
+    }
+
+    /// Everything decided before Antom, then the journal: nothing leaves before the record that
+    /// will finish the payment is durable. `Err` is the refusal to answer.
+    async fn start_purchase(
+        &self,
+        request: &PurchaseRequest,
+        received_ms: i64,
+    ) -> Result<Started<PayCommand>, Answer> {
+        let prepared = self
+            .prepare_purchase(request, received_ms)
+            .map_err(|a| *a)?;
+        match self.journal.begin(&prepared.record).await {
+            Err(error) => {
+                warn!(%error, "journal unavailable: declining without calling Antom");
+                metrics::counter!(metric::STORE_FAILURES, "flow" => "purchase").increment(1);
+                Err(Answer::refused(Refusal::StoreUnavailable))
+            }
+            Ok(BeginOutcome::Tombstoned) => {
+                info!("original arrived after its reversal: declined without calling Antom");
+                Err(Answer::refused(Refusal::ReversedBeforeArrival))
+            }
+            Ok(BeginOutcome::Existing(existing)) => Ok(Started::Duplicate(existing)),
+            Ok(BeginOutcome::Started) => Ok(Started::Journaled(
+                Box::new(prepared.record),
+                prepared.command,
+            )),
+        }
     }
 
     pub(super) fn prepare_purchase(

@@ -20,47 +20,53 @@ impl Core {
         reply: Box<dyn Reply>,
     ) -> Answer {
         let received_ms = self.now_ms();
+        match self.start_refund(&request, received_ms).await {
+            Err(refusal) => send_plain(reply, refusal).await,
+            Ok(Started::Duplicate(existing)) => {
+                self.duplicate(*existing, &request.content_digest, received_ms, reply)
+                    .await
+            }
+            Ok(Started::Journaled(record, command)) => {
+                let record = self.run_refund(*record, &command, received_ms).await;
+                self.deliver_refund(record, reply).await
+            }
+        }
+    }
+
+    /// Everything decided before Antom: authority over the original, the hold on it, the
+    /// journal. `Err` is the refusal to answer.
+    async fn start_refund(
+        &self,
+        request: &RefundRequest,
+        received_ms: i64,
+    ) -> Result<Started<RefundCommand>, Answer> {
         let origin = &request.request.origin;
-        let (merchant, terminal) = match self
+        let (merchant, terminal) = self
             .merchants
             .lookup(&origin.merchant_id, &origin.terminal_id)
-        {
-            Ok(found) => found,
-            Err(e) => return send_plain(reply, merchant_answer(e)).await,
-        };
+            .map_err(merchant_answer)?;
         if !terminal.refunds {
-            return send_plain(reply, Answer::refused(Refusal::RefundsDisabled)).await;
+            return Err(Answer::refused(Refusal::RefundsDisabled));
         }
-        let amount =
-            match Money::from_numeric_currency(request.amount_minor, request.currency_numeric) {
-                Ok(a) => a,
-                Err(e) => {
-                    return send_plain(
-                        reply,
-                        Answer::refused(Refusal::InvalidAmount(e.to_string())),
-                    )
-                    .await;
-                }
-            };
-        let original = match self.find_original(origin, &request.original).await {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound)).await;
-            }
-            Err(error) => return send_plain(reply, store_down("refund", &error)).await,
-        };
+        let amount = Money::from_numeric_currency(request.amount_minor, request.currency_numeric)
+            .map_err(|e| Answer::refused(Refusal::InvalidAmount(e.to_string())))?;
+        let original = self
+            .find_original(origin, &request.original)
+            .await
+            .map_err(|error| store_down("refund", &error))?
+            .ok_or_else(|| Answer::refused(Refusal::OriginalNotFound))?;
         if original.currency_numeric != request.currency_numeric {
-            return send_plain(reply, Answer::refused(Refusal::CurrencyDiffersFromOriginal)).await;
+            return Err(Answer::refused(Refusal::CurrencyDiffersFromOriginal));
         }
-        let Some(payment_id) = original.payment_id.clone() else {
-            return send_plain(reply, Answer::refused(Refusal::OriginalNotApproved)).await;
-        };
-        let original_prid = original.payment_request_id.clone();
+        let payment_id = original
+            .payment_id
+            .clone()
+            .ok_or_else(|| Answer::refused(Refusal::OriginalNotApproved))?;
         let refund_id = request.refund_request_id.clone();
         let mut record = self.new_record(
             TxnKind::Refund,
             &request.request,
-            original_prid,
+            original.payment_request_id.clone(),
             Some(refund_id.clone()),
             &merchant,
             amount,
@@ -77,18 +83,18 @@ impl Core {
         {
             Ok(Ok(())) => {}
             Ok(Err(HoldRefused::NotApproved)) => {
-                return send_plain(reply, Answer::refused(Refusal::OriginalNotApproved)).await;
+                return Err(Answer::refused(Refusal::OriginalNotApproved));
             }
             Ok(Err(HoldRefused::Exceeds)) => {
-                return send_plain(reply, Answer::refused(Refusal::RefundExceedsPayment)).await;
+                return Err(Answer::refused(Refusal::RefundExceedsPayment));
             }
-            Err(error) => return send_plain(reply, store_down("refund", &error)).await,
+            Err(error) => return Err(store_down("refund", &error)),
         }
         match self.journal.begin(&record).await {
-            Err(error) => return send_plain(reply, store_down("refund", &error)).await,
+            Err(error) => Err(store_down("refund", &error)),
             Ok(BeginOutcome::Tombstoned) => {
                 self.release_refund_hold(&record).await;
-                return send_plain(reply, Answer::refused(Refusal::ReversedBeforeArrival)).await;
+                Err(Answer::refused(Refusal::ReversedBeforeArrival))
             }
             Ok(BeginOutcome::Existing(existing)) => {
                 if existing.state == TxnState::Declined {
@@ -96,41 +102,49 @@ impl Core {
                     // was taken again above; give it back (idempotent if not yet released).
                     self.release_refund_hold(&record).await;
                 }
-                return self
-                    .duplicate(*existing, &request.content_digest, received_ms, reply)
-                    .await;
+                Ok(Started::Duplicate(existing))
             }
-            Ok(BeginOutcome::Started) => {}
+            Ok(BeginOutcome::Started) => {
+                let command = RefundCommand {
+                    client: merchant.client.clone(),
+                    refund_request_id: refund_id,
+                    payment_id,
+                    amount_minor: amount.minor_units,
+                    currency: amount.currency_code().to_string(),
+                    reason: Some("terminal refund".into()),
+                };
+                Ok(Started::Journaled(Box::new(record), command))
+            }
         }
-        let command = RefundCommand {
-            client: merchant.client.clone(),
-            refund_request_id: refund_id,
-            payment_id,
-            amount_minor: amount.minor_units,
-            currency: amount.currency_code().to_string(),
-            reason: Some("terminal refund".into()),
-        };
+    }
+
+    /// Sends the refund until Antom decides, or until the response deadline (then its
+    /// completion is queued with the same `refundRequestId`). Seed 003: retry a `U` refund with
+    /// the same id every 5–10 s.
+    async fn run_refund(
+        &self,
+        mut record: TransactionRecord,
+        command: &RefundCommand,
+        received_ms: i64,
+    ) -> TransactionRecord {
         let timing = &self.settings.timing;
         let deadline = received_ms + timing.response_deadline_ms;
-        // Seed 003: retry a U refund with the same id every 5–10 s; our response deadline bounds
-        // it, then the SAF queue completes it.
         let retry_every = Duration::from_millis(
             5_000.min(u64::try_from(timing.inquiry_interval_ms.max(1)).unwrap_or(5_000)),
         );
         loop {
-            match self.upstream.refund(&command).await {
+            match self.upstream.refund(command).await {
                 UpstreamOutcome::Success(receipt) => {
-                    record = self
+                    return self
                         .settle(record, Event::Succeeded, "refund answered S", |r| {
                             r.refund_id = receipt.refund_id.clone();
                             r.result_code = Some("SUCCESS".into());
                             r.approval_code = Some(self.ids.approval_code(&r.payment_request_id));
                         })
                         .await;
-                    break;
                 }
                 UpstreamOutcome::Failed { result_code, .. } => {
-                    record = self
+                    let record = self
                         .settle(
                             record,
                             Event::Failed,
@@ -141,7 +155,7 @@ impl Core {
                     if record.state == TxnState::Declined {
                         self.release_refund_hold(&record).await;
                     }
-                    break;
+                    return record;
                 }
                 UpstreamOutcome::Unknown { reason } => {
                     record = self
@@ -152,10 +166,9 @@ impl Core {
                             |_| {},
                         )
                         .await;
-                    if self.now_ms() + i64::try_from(retry_every.as_millis()).unwrap_or(5_000)
-                        >= deadline
-                    {
-                        record = self
+                    let retry_ms = i64::try_from(retry_every.as_millis()).unwrap_or(5_000);
+                    if self.now_ms() + retry_ms >= deadline {
+                        return self
                             .settle(
                                 record,
                                 Event::CancelRequested(CancelReason::ResponseDeadline),
@@ -163,32 +176,33 @@ impl Core {
                                 |_| {},
                             )
                             .await;
-                        break;
                     }
                     self.clock.sleep(retry_every).await;
                 }
             }
         }
+    }
+
+    /// Answers with the refund's outcome. A refund approval needs no active cancellation: only
+    /// a failed write is recorded, for operators.
+    async fn deliver_refund(&self, record: TransactionRecord, reply: Box<dyn Reply>) -> Answer {
         let mut answer = Answer::from_record(&record);
         answer.refund_request_id = record.refund_request_id.clone();
         answer.payment_request_id = None;
-        if answer.is_approval() {
-            // A refund approval needs no active cancellation: only a failed write is recorded,
-            // for operators.
-            if reply.send(&answer).await.is_err() {
-                let _ = self
-                    .apply(
-                        record,
-                        Event::DeliveryFailed,
-                        "refund answer write failed",
-                        |_| {},
-                    )
-                    .await;
-            }
-            answer
-        } else {
-            send_plain(reply, answer).await
+        if !answer.is_approval() {
+            return send_plain(reply, answer).await;
         }
+        if reply.send(&answer).await.is_err() {
+            let _ = self
+                .apply(
+                    record,
+                    Event::DeliveryFailed,
+                    "refund answer write failed",
+                    |_| {},
+                )
+                .await;
+        }
+        answer
     }
 
     /// Takes the refund's hold on its original (compare-and-set): `Ok(Err(_))` when the

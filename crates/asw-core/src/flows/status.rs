@@ -19,18 +19,9 @@ impl Core {
         reply: Box<dyn Reply>,
     ) -> Answer {
         let received_ms = self.now_ms();
-        if let Err(e) = self
-            .merchants
-            .lookup(&request.origin.merchant_id, &request.origin.terminal_id)
-        {
-            return send_plain(reply, merchant_answer(e)).await;
-        }
-        let mut record = match self.find_original(&request.origin, &request.original).await {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                return send_plain(reply, Answer::refused(Refusal::OriginalNotFound)).await;
-            }
-            Err(error) => return send_plain(reply, store_down("inquiry", &error)).await,
+        let mut record = match self.find_status_original(&request).await {
+            Ok(record) => record,
+            Err(refusal) => return send_plain(reply, refusal).await,
         };
         if record.state.is_in_flight() && record.kind == TxnKind::Purchase {
             let inquiry = InquiryCommand {
@@ -63,5 +54,19 @@ impl Core {
         } else {
             send_plain(reply, Answer::from_record(&record)).await
         }
+    }
+
+    /// The original the inquiry may see; `Err` is the refusal to answer.
+    async fn find_status_original(
+        &self,
+        request: &StatusInquiry,
+    ) -> Result<TransactionRecord, Answer> {
+        self.merchants
+            .lookup(&request.origin.merchant_id, &request.origin.terminal_id)
+            .map_err(merchant_answer)?;
+        self.find_original(&request.origin, &request.original)
+            .await
+            .map_err(|error| store_down("inquiry", &error))?
+            .ok_or_else(|| Answer::refused(Refusal::OriginalNotFound))
     }
 }
