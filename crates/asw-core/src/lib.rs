@@ -9,6 +9,7 @@ pub mod domain;
 pub mod flows;
 pub mod ids;
 pub mod merchants;
+pub mod metrics;
 pub mod ports;
 pub mod record;
 pub mod saf;
