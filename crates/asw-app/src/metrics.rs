@@ -96,6 +96,8 @@ fn register() {
 
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
     use super::*;
 
     #[test]
@@ -181,5 +183,113 @@ mod tests {
                 code
             );
         }
+    }
+
+    #[test]
+    fn registration_describes_every_metric_and_creates_its_series() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, register);
+        let text = handle.render();
+        for spec in CATALOGUE {
+            // A histogram is exposed (with its help) from its first observation only.
+            if spec.kind == MetricKind::Histogram {
+                continue;
+            }
+            let kind = match spec.kind {
+                MetricKind::Counter => "counter",
+                _ => "gauge",
+            };
+            for line in [
+                format!("# HELP {} {}", spec.name, spec.help),
+                format!("# TYPE {} {kind}", spec.name),
+            ] {
+                assert!(text.lines().any(|l| l == line), "{line} missing");
+            }
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with(spec.name) && l.ends_with(" 0")),
+                "{} has no series at zero",
+                spec.name
+            );
+        }
+        // The front's answers, composed here, exist next to the downstream's own.
+        let messages = asw_downstream::metrics::MESSAGES_TOTAL;
+        for code in ["00", "91", "63"] {
+            let series =
+                format!(r#"{messages}{{direction="out",mti="0210",response_code="{code}"}} 0"#);
+            assert!(text.lines().any(|l| l == series), "{series} missing");
+        }
+    }
+
+    fn workspace() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// A metric name is written once, in its crate's `src/metrics.rs`; emitters use the
+    /// constant. Tests (a crate's `tests/`, unit tests after `#[cfg(test)]`) may spell names
+    /// out: they check what operators see.
+    #[test]
+    fn metric_names_are_written_only_in_the_declaration_files() {
+        let root = workspace();
+        let mut files = Vec::new();
+        for parent in ["crates", "tools"] {
+            for member in std::fs::read_dir(root.join(parent)).unwrap().flatten() {
+                rust_files(&member.path().join("src"), &mut files);
+            }
+        }
+        rust_files(&root.join("benches"), &mut files);
+        assert!(
+            files.len() > 50,
+            "the walk found only {} files",
+            files.len()
+        );
+
+        let mut offenders = Vec::new();
+        for file in &files {
+            let relative = file.strip_prefix(&root).unwrap_or(file);
+            let is_declaration = file.file_name().is_some_and(|n| n == "metrics.rs")
+                && file.parent().and_then(Path::file_name) == Some("src".as_ref());
+            if is_declaration {
+                continue;
+            }
+            let text = std::fs::read_to_string(file).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (n, line) in code.lines().enumerate() {
+                let mut rest = line;
+                while let Some(at) = rest.find("\"antom_switch_") {
+                    rest = &rest[at + "\"antom_switch_".len()..];
+                    // The prefix alone (`"antom_switch_"`) is not a name.
+                    if rest.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                        offenders.push(format!(
+                            "{}:{}: {}",
+                            relative.display(),
+                            n + 1,
+                            line.trim()
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "metric names written outside a crate's src/metrics.rs (use its constant):\n{}",
+            offenders.join("\n")
+        );
     }
 }
