@@ -11,9 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-/// 1 when the instance is ready to take traffic.
-pub const METRIC_READY: &str = "antom_switch_ready";
-
 /// What readiness depends on.
 pub struct Readiness {
     store: Arc<asw_store::RedisStore>,
@@ -54,7 +51,7 @@ impl Readiness {
             Ok(Ok(())) => {}
             _ => reasons.push("redis unreachable"),
         }
-        metrics::gauge!(METRIC_READY).set(if reasons.is_empty() { 1.0 } else { 0.0 });
+        metrics::gauge!(crate::metrics::READY).set(if reasons.is_empty() { 1.0 } else { 0.0 });
         reasons
     }
 }

@@ -17,10 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tracing::{info, warn};
 
-/// Notifications received, by outcome.
-pub const METRIC_NOTIFICATIONS: &str = "antom_switch_webhook_notifications_total";
-
-/// Every outcome label, initialised at zero.
+/// Every outcome label of `crate::metrics::WEBHOOK_NOTIFICATIONS_TOTAL`, created at zero by
+/// `crate::metrics::register_all`.
 pub const OUTCOMES: [&str; 9] = [
     "applied",
     "ignored",
@@ -45,9 +43,6 @@ pub struct WebhookState {
 
 /// The router serving `path` with a body limit.
 pub fn router(state: Arc<WebhookState>, path: &str, max_body_bytes: usize) -> Router {
-    for outcome in OUTCOMES {
-        metrics::counter!(METRIC_NOTIFICATIONS, "outcome" => outcome).increment(0);
-    }
     Router::new()
         .route(path, post(notify))
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -55,7 +50,8 @@ pub fn router(state: Arc<WebhookState>, path: &str, max_body_bytes: usize) -> Ro
 }
 
 fn count(outcome: &'static str) {
-    metrics::counter!(METRIC_NOTIFICATIONS, "outcome" => outcome).increment(1);
+    metrics::counter!(crate::metrics::WEBHOOK_NOTIFICATIONS_TOTAL, "outcome" => outcome)
+        .increment(1);
 }
 
 fn antom_body(status: StatusCode, body: &'static str) -> Response {

@@ -13,6 +13,7 @@ pub mod flows;
 pub mod ids;
 pub mod intent;
 pub mod merchants;
+pub mod metrics;
 pub mod ports;
 pub mod record;
 pub mod saf;

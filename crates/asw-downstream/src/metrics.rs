@@ -1,10 +1,13 @@
-//! Metric names and bounded label values of the downstream adapter.
+//! The downstream adapter's metrics, declared once: the names its emitters use, their
+//! declarations ([`METRICS`], registered by the binary at start-up) and their bounded label
+//! values.
 //!
 //! Labels only ever take values from the fixed lists here: MTIs outside the dialect's
 //! message set and response codes outside the ISO 1987 list become `other`, so a peer
 //! cannot create new time series.
 
 use asw_iso8583::Mti;
+use asw_metrics::{MetricSpec, Zero, label};
 use metrics::{counter, gauge};
 
 /// Gauge: connections currently open.
@@ -22,6 +25,102 @@ pub const KEEPALIVES_TOTAL: &str = "antom_switch_downstream_keepalives_total";
 /// they claim, by `reason` ([`crate::Refusal`]).
 pub const IDENTITY_REFUSED_TOTAL: &str = "antom_switch_downstream_identity_refused_total";
 
+/// Message direction on the terminal side (`direction` label).
+pub const DIRECTIONS: &[&str] = &["in", "out"];
+/// Every `mti` label value: the MTIs labelled by name, then `other` for anything else.
+pub const MTIS: &[&str] = &[
+    "0100", "0110", "0200", "0210", "0220", "0230", "0400", "0401", "0410", "0420", "0421", "0430",
+    "0500", "0510", "0800", "0810", "other",
+];
+/// Every `response_code` label value: the ISO 8583:1987 list, `none` for requests and `other`
+/// for anything outside the list.
+pub const RESPONSE_CODES: &[&str] = &[
+    "00", "01", "02", "03", "04", "05", "06", "09", "10", "12", "13", "14", "15", "19", "21", "25",
+    "30", "40", "51", "54", "55", "57", "58", "61", "62", "63", "65", "68", "75", "76", "77", "78",
+    "90", "91", "92", "94", "95", "96", "98", "99", "none", "other",
+];
+/// The request MTIs the server handles: their `in` series are created at zero.
+pub const REQUEST_MTIS: &[&str] = &[
+    "0100", "0200", "0220", "0400", "0401", "0420", "0421", "0500", "0800",
+];
+/// The answers to [`REQUEST_MTIS`]: their `out` series are created at zero.
+pub const RESPONSE_MTIS: &[&str] = &["0110", "0210", "0230", "0410", "0430", "0510", "0810"];
+/// The response codes the server answers itself (12 unsupported MTI, 30 format error, 63
+/// identity refusal). The binary adds the codes of the front it wires.
+pub const OWN_RESPONSE_CODES: &[&str] = &["12", "30", "63"];
+/// `result` label of [`CONNECTIONS_TOTAL`] ([`ConnectionResult::as_str`]).
+pub const CONNECTION_RESULTS: &[&str] = &[
+    "accepted",
+    "rejected_global_limit",
+    "rejected_ip_limit",
+    "tls_handshake_failed",
+];
+/// `reason` label of [`FRAMES_REJECTED_TOTAL`] ([`RejectReason::as_str`]).
+pub const FRAME_REJECT_REASONS: &[&str] = &[
+    "bad_length_header",
+    "too_large",
+    "tpdu_truncated",
+    "read_timeout",
+    "format_error",
+    "unreadable",
+    "unsupported_mti",
+    "unexpected_mti",
+];
+/// `reason` label of [`IDENTITY_REFUSED_TOTAL`] ([`crate::Refusal::as_str`]).
+pub const IDENTITY_REFUSAL_REASONS: &[&str] = &[
+    "certificate_mismatch",
+    "network_not_allowed",
+    "terminal_switched",
+    "not_carried",
+];
+
+/// Every metric of the downstream adapter (see docs/metrics.md).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::counter(
+        MESSAGES_TOTAL,
+        "ISO 8583 messages read from and written to terminals, by direction, MTI and response code (out only).",
+    )
+    .labels(&[
+        label("direction", DIRECTIONS),
+        label("mti", MTIS),
+        label("response_code", RESPONSE_CODES),
+    ])
+    // Not every combination: requests never carry a code, and the product would be ~1 400
+    // series. Requests, and each answer MTI with the codes the server sends itself.
+    .zero(Zero::Only(&[
+        &[
+            label("direction", &["in"]),
+            label("mti", REQUEST_MTIS),
+            label("response_code", &["none"]),
+        ],
+        &[
+            label("direction", &["out"]),
+            label("mti", RESPONSE_MTIS),
+            label("response_code", OWN_RESPONSE_CODES),
+        ],
+    ])),
+    MetricSpec::gauge(CONNECTIONS_OPEN, "Terminal connections currently open."),
+    MetricSpec::counter(
+        CONNECTIONS_TOTAL,
+        "Terminal connection attempts, by result (accepted or rejected and why).",
+    )
+    .labels(&[label("result", CONNECTION_RESULTS)]),
+    MetricSpec::counter(
+        FRAMES_REJECTED_TOTAL,
+        "Frames or messages from terminals not processed normally, by reason.",
+    )
+    .labels(&[label("reason", FRAME_REJECT_REASONS)]),
+    MetricSpec::counter(
+        IDENTITY_REFUSED_TOTAL,
+        "Messages refused with 63 because the connection may not speak for the terminal they claim, by reason.",
+    )
+    .labels(&[label("reason", IDENTITY_REFUSAL_REASONS)]),
+    MetricSpec::counter(
+        KEEPALIVES_TOTAL,
+        "Zero-length keep-alive frames echoed to terminals.",
+    ),
+];
+
 /// Why a connection attempt ended as it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionResult {
@@ -37,6 +136,14 @@ pub enum ConnectionResult {
 }
 
 impl ConnectionResult {
+    /// Every result, to check the declared label values.
+    pub const ALL: [ConnectionResult; 4] = [
+        ConnectionResult::Accepted,
+        ConnectionResult::RejectedGlobalLimit,
+        ConnectionResult::RejectedIpLimit,
+        ConnectionResult::TlsHandshakeFailed,
+    ];
+
     /// Label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -97,16 +204,9 @@ impl RejectReason {
     }
 }
 
-const KNOWN_MTIS: [&str; 16] = [
-    "0100", "0110", "0200", "0210", "0400", "0401", "0410", "0420", "0421", "0430", "0500", "0510",
-    "0800", "0810", "0220", "0230",
-];
-
-const KNOWN_CODES: [&str; 40] = [
-    "00", "01", "02", "03", "04", "05", "06", "09", "10", "12", "13", "14", "15", "19", "21", "25",
-    "30", "40", "51", "54", "55", "57", "58", "61", "62", "63", "65", "68", "75", "76", "77", "78",
-    "90", "91", "92", "94", "95", "96", "98", "99",
-];
+// The values labelled by name: the declared lists without their catch-all values.
+const KNOWN_MTIS: &[&str] = MTIS.split_at(MTIS.len() - 1).0;
+const KNOWN_CODES: &[&str] = RESPONSE_CODES.split_at(RESPONSE_CODES.len() - 2).0;
 
 /// The `mti` label for a message type (`other` outside the known set).
 pub fn mti_label(mti: Mti) -> &'static str {
@@ -127,29 +227,6 @@ pub fn response_code_label(code: Option<&[u8]>) -> &'static str {
             .find(|known| known.as_bytes() == code)
             .copied()
             .unwrap_or("other"),
-    }
-}
-
-/// Creates every bounded label set at zero, so dashboards see the series before the
-/// first event.
-pub fn describe() {
-    // Increment by zero: creates the series without resetting it when a second
-    // listener starts in the same process.
-    gauge!(CONNECTIONS_OPEN).increment(0.0);
-    for result in [
-        ConnectionResult::Accepted,
-        ConnectionResult::RejectedGlobalLimit,
-        ConnectionResult::RejectedIpLimit,
-        ConnectionResult::TlsHandshakeFailed,
-    ] {
-        counter!(CONNECTIONS_TOTAL, "result" => result.as_str()).increment(0);
-    }
-    for reason in RejectReason::ALL {
-        counter!(FRAMES_REJECTED_TOTAL, "reason" => reason.as_str()).increment(0);
-    }
-    counter!(KEEPALIVES_TOTAL).increment(0);
-    for reason in crate::Refusal::ALL {
-        counter!(IDENTITY_REFUSED_TOTAL, "reason" => reason.as_str()).increment(0);
     }
 }
 
@@ -191,6 +268,27 @@ pub(crate) fn open_connections(delta: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_declarations_are_well_formed() {
+        assert_eq!(asw_metrics::problems(METRICS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_declared_label_values_are_the_emitted_ones() {
+        let results: Vec<_> = ConnectionResult::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(results, CONNECTION_RESULTS);
+        let reasons: Vec<_> = RejectReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(reasons, FRAME_REJECT_REASONS);
+        let refusals: Vec<_> = crate::Refusal::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(refusals, IDENTITY_REFUSAL_REASONS);
+        // The catch-all values are the ones the split above leaves out.
+        assert_eq!(MTIS.last(), Some(&"other"));
+        assert_eq!(RESPONSE_CODES[KNOWN_CODES.len()..], ["none", "other"]);
+        for mti in REQUEST_MTIS.iter().chain(RESPONSE_MTIS) {
+            assert_eq!(mti_label(Mti::new(mti).unwrap()), *mti);
+        }
+    }
 
     #[test]
     fn labels_are_bounded() {

@@ -135,7 +135,6 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        metrics::describe();
         let global = Arc::new(Semaphore::new(config.max_connections));
         let per_ip = IpLimiter::new(config.max_connections_per_ip);
         let shared = Arc::new(Shared {

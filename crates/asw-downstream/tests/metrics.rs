@@ -146,6 +146,9 @@ async fn the_specified_series_move() {
         max_connections_per_ip: 1,
         ..ServerConfig::default()
     };
+    // The binary registers every crate's declarations at start-up; this test does the
+    // downstream's part of it.
+    asw_metrics::register(asw_downstream::metrics::METRICS);
     let server = Server::start(config, Arc::new(ApproveAllHandler::new()))
         .await
         .unwrap();

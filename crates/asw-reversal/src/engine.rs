@@ -303,7 +303,7 @@ impl ReversalEngine {
                 Ok(Settled::Unchanged | Settled::Rejected | Settled::Missing) => "unchanged",
                 Err(_) => "failed",
             };
-            metrics::counter!("antom_switch_sweeper_actions_total", "action" => action)
+            metrics::counter!(crate::metrics::SWEEPER_ACTIONS_TOTAL, "action" => action)
                 .increment(1);
             if let Err(e) = outcome {
                 // The lease brings it back; nothing is lost.
@@ -436,7 +436,7 @@ impl ReversalEngine {
                 match next_attempt(&self.config, entry.enqueued_at_ms, message.attempts, now) {
                     RetryDecision::At(at) => {
                         self.queue.retry_at(message, at, &reason).await?;
-                        metrics::counter!("antom_switch_saf_retries_total", "action" => action)
+                        metrics::counter!(crate::metrics::SAF_RETRIES_TOTAL, "action" => action)
                             .increment(1);
                         tracing::info!(journal_id = %entry.journal_id, action, attempts = message.attempts + 1, reason = %reason, "SAF entry rescheduled");
                         Disposition::Retried(at)
@@ -454,7 +454,7 @@ impl ReversalEngine {
 
     fn count(&self, action: &'static str, disposition: Disposition) -> Disposition {
         metrics::counter!(
-            "antom_switch_saf_deliveries_total",
+            crate::metrics::SAF_DELIVERIES_TOTAL,
             "action" => action,
             "outcome" => disposition.label()
         )
@@ -472,7 +472,7 @@ impl ReversalEngine {
     ) -> Result<Disposition, EngineError> {
         let entry = &message.entry;
         self.queue.dead_letter(message, reason).await?;
-        metrics::counter!("antom_switch_saf_dead_letters_total", "action" => entry.action.name())
+        metrics::counter!(crate::metrics::SAF_DEAD_LETTERS_TOTAL, "action" => entry.action.name())
             .increment(1);
         tracing::error!(journal_id = %entry.journal_id, action = entry.action.name(), reason, "SAF entry dead-lettered; operator action needed");
         if record.is_some() {
@@ -510,7 +510,7 @@ impl ReversalEngine {
             UpstreamOutcome::Failed { result_code, .. } => result_code.clone(),
             UpstreamOutcome::Unknown { .. } => "UNKNOWN".to_string(),
         };
-        metrics::counter!("antom_switch_reversal_cancel_outcomes_total", "result" => cancel_result_label(&result))
+        metrics::counter!(crate::metrics::CANCEL_OUTCOMES_TOTAL, "result" => cancel_result_label(&result))
             .increment(1);
         tracing::info!(journal_id = %entry.journal_id, result = %result, tombstone = entry.tombstone, "cancel answered");
         match outcome {
@@ -547,8 +547,7 @@ impl ReversalEngine {
                                 .into(),
                         )
                     } else {
-                        metrics::counter!("antom_switch_reversal_refund_fallbacks_total")
-                            .increment(1);
+                        metrics::counter!(crate::metrics::REFUND_FALLBACKS_TOTAL).increment(1);
                         Attempt::Settle(
                             Event::CancelWindowExceeded,
                             "cancel window exceeded: full refund queued".into(),
@@ -556,7 +555,7 @@ impl ReversalEngine {
                     }
                 }
                 code if self.config.retry_on_result_codes.iter().any(|c| c == code) => {
-                    metrics::counter!("antom_switch_reversal_setup_errors_total").increment(1);
+                    metrics::counter!(crate::metrics::SETUP_ERRORS_TOTAL).increment(1);
                     tracing::error!(journal_id = %entry.journal_id, result_code = code, "cancel refused for a set-up reason; kept in the queue");
                     Attempt::Retry(format!("cancel: F {code} (set-up)"))
                 }
@@ -609,7 +608,7 @@ impl ReversalEngine {
                 )
             }
             (PaymentStatus::Success, Some(record)) => {
-                metrics::counter!("antom_switch_reversal_refund_fallbacks_total").increment(1);
+                metrics::counter!(crate::metrics::REFUND_FALLBACKS_TOTAL).increment(1);
                 tracing::warn!(
                     journal_id = %entry.journal_id,
                     result_code = code,
@@ -658,7 +657,7 @@ impl ReversalEngine {
             UpstreamOutcome::Failed { result_code, .. }
                 if self.config.retry_on_result_codes.contains(&result_code) =>
             {
-                metrics::counter!("antom_switch_reversal_setup_errors_total").increment(1);
+                metrics::counter!(crate::metrics::SETUP_ERRORS_TOTAL).increment(1);
                 Attempt::Retry(format!("refund: F {result_code} (set-up)"))
             }
             UpstreamOutcome::Failed { result_code, .. } => {

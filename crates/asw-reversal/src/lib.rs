@@ -9,10 +9,9 @@
 
 mod config;
 mod engine;
-mod metrics_spec;
+pub mod metrics;
 mod policy;
 
 pub use config::EngineConfig;
 pub use engine::{Disposition, EngineError, ReversalEngine, Settled};
-pub use metrics_spec::describe_metrics;
 pub use policy::{RetryDecision, next_attempt};

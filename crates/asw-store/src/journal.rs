@@ -238,7 +238,7 @@ impl Journal for RedisStore {
         let event = change.event.name();
         match outcome.as_str() {
             "committed" => {
-                metrics::counter!("antom_switch_state_transitions_total", "event" => event, "outcome" => "committed").increment(1);
+                metrics::counter!(crate::metrics::STATE_TRANSITIONS_TOTAL, "event" => event, "outcome" => "committed").increment(1);
                 tracing::info!(
                     journal_id = %journal_id,
                     to = record.state.as_str(),
@@ -250,7 +250,7 @@ impl Journal for RedisStore {
                 Ok(CommitOutcome::Committed)
             }
             "conflict" => {
-                metrics::counter!("antom_switch_state_transitions_total", "event" => event, "outcome" => "conflict").increment(1);
+                metrics::counter!(crate::metrics::STATE_TRANSITIONS_TOTAL, "event" => event, "outcome" => "conflict").increment(1);
                 Ok(CommitOutcome::Conflict(record_from(rest.first())?))
             }
             other => Err(StoreError::Corrupt(format!(

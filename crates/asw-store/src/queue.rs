@@ -374,10 +374,10 @@ impl SafQueue for RedisStore {
                 .map(|o| u64::try_from(now_ms.saturating_sub(o)).unwrap_or(0))
                 .unwrap_or(0);
         }
-        metrics::gauge!("antom_switch_saf_depth").set(stats.depth as f64);
-        metrics::gauge!("antom_switch_saf_oldest_age_seconds")
+        metrics::gauge!(crate::metrics::SAF_DEPTH).set(stats.depth as f64);
+        metrics::gauge!(crate::metrics::SAF_OLDEST_AGE_SECONDS)
             .set(stats.oldest_age_ms as f64 / 1000.0);
-        metrics::gauge!("antom_switch_saf_dead_letters").set(stats.dead_letters as f64);
+        metrics::gauge!(crate::metrics::SAF_DEAD_LETTERS).set(stats.dead_letters as f64);
         Ok(stats)
     }
 }

@@ -234,7 +234,7 @@ impl RedisStore {
     {
         let started = Instant::now();
         let outcome = tokio::time::timeout(limit, fut).await;
-        metrics::histogram!("antom_switch_store_command_duration_seconds", "op" => op)
+        metrics::histogram!(crate::metrics::COMMAND_DURATION_SECONDS, "op" => op)
             .record(started.elapsed().as_secs_f64());
         let error = match outcome {
             Ok(Ok(value)) => return Ok(value),
@@ -249,8 +249,7 @@ impl RedisStore {
             StoreError::Indeterminate(_) => "indeterminate",
             StoreError::Corrupt(_) => "corrupt",
         };
-        metrics::counter!("antom_switch_store_errors_total", "op" => op, "kind" => kind)
-            .increment(1);
+        metrics::counter!(crate::metrics::ERRORS_TOTAL, "op" => op, "kind" => kind).increment(1);
         Err(error)
     }
 

@@ -122,7 +122,6 @@ impl AntomClient {
             .no_proxy()
             .build()
             .map_err(|e| UpstreamSetupError::Http(e.to_string()))?;
-        crate::metrics::describe();
         Ok(Self {
             http,
             settings: Arc::new(settings),

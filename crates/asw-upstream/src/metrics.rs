@@ -1,10 +1,12 @@
-//! The client's metrics, through the `metrics` facade. Labels come from small fixed sets:
-//! `api` ∈ pay | inquiry_payment | cancel | refund | inquiry_refund, `result` ∈ S | F | U.
+//! The client's metrics, declared once: the names its emitters use and their declarations
+//! ([`METRICS`], registered by the binary at start-up). Labels come from small fixed sets:
+//! `api` ∈ [`APIS`], `result` ∈ [`RESULTS`].
 
 use std::time::Duration;
 
 use asw_antom::{Api, Outcome, UnknownReason};
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use asw_metrics::{MetricSpec, label};
+use metrics::{Unit, counter, histogram};
 
 /// Histogram of whole-call durations, labelled `api` and `result`.
 pub const REQUEST_DURATION_SECONDS: &str = "antom_switch_upstream_request_duration_seconds";
@@ -14,28 +16,37 @@ pub const REQUESTS_TOTAL: &str = "antom_switch_upstream_requests_total";
 /// for another client id), labelled `api`.
 pub const SIGNATURE_FAILURES_TOTAL: &str = "antom_switch_upstream_signature_failures_total";
 
-const RESULTS: [&str; 3] = ["S", "F", "U"];
+/// `api` label values: [`Api::label`] of every [`Api::ALL`] (a test keeps them equal; the
+/// declaration must be a constant).
+pub const APIS: &[&str] = &[
+    "pay",
+    "inquiry_payment",
+    "cancel",
+    "refund",
+    "inquiry_refund",
+];
+/// `result` label values: Antom's result status (a timeout or bad answer is U).
+pub const RESULTS: &[&str] = &["S", "F", "U"];
 
-/// Registers descriptions and creates every label set at zero, so dashboards and alerts see
-/// the series before the first failure.
-pub(crate) fn describe() {
-    describe_histogram!(
+/// Every metric of the Antom client (see docs/metrics.md).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::histogram(
         REQUEST_DURATION_SECONDS,
-        Unit::Seconds,
-        "Duration of Antom API calls, from send to classified answer."
-    );
-    describe_counter!(REQUESTS_TOTAL, "Antom API calls by API and S/F/U outcome.");
-    describe_counter!(
+        "Antom API call duration, from send to classified answer, by API and result status.",
+    )
+    .unit(Unit::Seconds)
+    .labels(&[label("api", APIS), label("result", RESULTS)]),
+    MetricSpec::counter(
+        REQUESTS_TOTAL,
+        "Antom API calls, by API and result status (S, F, U; a timeout or bad answer is U).",
+    )
+    .labels(&[label("api", APIS), label("result", RESULTS)]),
+    MetricSpec::counter(
         SIGNATURE_FAILURES_TOTAL,
-        "Antom answers rejected because of a missing or invalid signature."
-    );
-    for api in Api::ALL {
-        for result in RESULTS {
-            counter!(REQUESTS_TOTAL, "api" => api.label(), "result" => result).increment(0);
-        }
-        counter!(SIGNATURE_FAILURES_TOTAL, "api" => api.label()).increment(0);
-    }
-}
+        "Antom answers not trusted because their signature was missing or wrong, by API.",
+    )
+    .labels(&[label("api", APIS)]),
+];
 
 /// Records one finished call.
 pub(crate) fn record_call<T>(api: Api, outcome: &Outcome<T>, elapsed: Duration) {
@@ -68,5 +79,21 @@ pub fn reason_label(reason: &UnknownReason) -> String {
         UnknownReason::Timeout(_) => "timeout".to_owned(),
         UnknownReason::Connection(_) => "connection".to_owned(),
         UnknownReason::Transport(_) => "transport".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_declarations_are_well_formed() {
+        assert_eq!(asw_metrics::problems(METRICS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_declared_apis_are_the_emitted_ones() {
+        let apis: Vec<_> = Api::ALL.iter().map(|a| a.label()).collect();
+        assert_eq!(apis, APIS);
     }
 }

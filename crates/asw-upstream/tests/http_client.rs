@@ -574,6 +574,8 @@ fn metrics_are_recorded_with_bounded_labels() {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     metrics::with_local_recorder(&recorder, || {
+        // What the binary does at start-up for every crate: creates the series at zero.
+        asw_metrics::register(asw_upstream::metrics::METRICS);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -75,23 +75,8 @@ pub struct Core {
     settings: CoreSettings,
 }
 
-/// Metric names of the core (see docs/metrics.md).
-pub mod metric {
-    /// Terminal transactions by flow and outcome class.
-    pub const TRANSACTIONS: &str = "antom_switch_core_transactions_total";
-    /// End-to-end latency by flow.
-    pub const LATENCY: &str = "antom_switch_core_transaction_duration_seconds";
-    /// Transactions being processed.
-    pub const IN_FLIGHT: &str = "antom_switch_core_in_flight";
-    /// How Unknown outcomes ended.
-    pub const UNKNOWN_RESOLVED: &str = "antom_switch_core_unknown_resolved_total";
-    /// Events the state table rejected.
-    pub const ILLEGAL: &str = "antom_switch_core_illegal_transitions_total";
-    /// Store errors seen by the core, by flow.
-    pub const STORE_FAILURES: &str = "antom_switch_core_store_failures_total";
-    /// Follow-ups naming a payment outside the sender's scope (answered as unknown).
-    pub const OUT_OF_SCOPE: &str = "antom_switch_core_follow_ups_out_of_scope_total";
-}
+// The metric names are declared once, in `crate::metrics`.
+use crate::metrics as metric;
 
 struct InFlight(&'static str);
 

@@ -28,7 +28,7 @@ impl Core {
         if !request.of_purchase {
             // A void or refund cannot be undone at Antom: acknowledge, surface for reconciliation.
             warn!("reversal of a non-purchase acknowledged without action: reconcile manually");
-            metrics::counter!("antom_switch_core_unreversible_reversals_total").increment(1);
+            metrics::counter!(metric::UNREVERSIBLE_REVERSALS).increment(1);
             return Answer::bare(Outcome::Accepted, "NOT_REVERSIBLE_ACKNOWLEDGED");
         }
         let tag = request.original.tag.clone();
