@@ -16,7 +16,7 @@ use asw_core::domain::{MerchantProfile, TerminalProfile};
 use asw_core::flows::Timing;
 use asw_testkit::RedisServer;
 
-pub mod terminal;
+pub mod pos;
 
 /// Merchant id of the test merchant.
 pub const MID: &str = "M00000000000001";
