@@ -6,6 +6,7 @@
 //! tests ([`TestPki`]). It knows nothing about the switch's key layout or any other crate.
 //! Never use it in production code.
 
+pub mod fixtures;
 mod pki;
 
 pub use pki::{PkiError, Subject, TestPki};

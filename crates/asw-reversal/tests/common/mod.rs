@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
 use asw_core::ports::{
     CancelCommand, CancelReceipt, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand,
     PayReceipt, PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream,
@@ -15,13 +14,14 @@ use asw_core::ports::{
 };
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
-use asw_core::state::{Delivery, Event, TxnState};
+use asw_core::state::Event;
 use asw_reversal::{EngineConfig, ReversalEngine};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
+use asw_testkit::fixtures::{NOW_MS, purchase_record};
 use async_trait::async_trait;
 
-pub const NOW: i64 = 1_763_800_000_000;
+pub const NOW: i64 = NOW_MS;
 
 /// A clock the test moves by hand.
 #[derive(Debug)]
@@ -180,46 +180,13 @@ impl Upstream for ScriptedUpstream {
     }
 }
 
+/// Purchase `n` of the shared fixture, with no masked code and a two-minute expiry (the
+/// engine tests move the clock past it).
 pub fn record(n: u32) -> TransactionRecord {
-    let tag = format!("{:08x}", n.wrapping_mul(2_654_435_761));
     TransactionRecord {
-        version: 1,
-        kind: TxnKind::Purchase,
-        state: TxnState::Pending,
-        delivery: Delivery::None,
-        payment_request_id: PaymentRequestId::new(format!("251122T1{n:06}{tag}")),
-        refund_request_id: None,
-        tag,
-        dedup_key: format!("M1|T1|20251122|{n:06}"),
-        terminal_key: TerminalKey {
-            merchant_id: "M1".into(),
-            terminal_id: "T1".into(),
-            local_date: "1122".into(),
-            local_time: "100000".into(),
-            stan: format!("{n:06}"),
-        },
-        content_digest: "digest".into(),
-        client: "default".into(),
-        amount_minor: 1000,
-        currency: "SGD".into(),
-        currency_numeric: 702,
         masked_payment_code: None,
-        payment_id: None,
-        refund_id: None,
-        rrn: "532610000001".into(),
-        approval_code: None,
-        result_code: None,
-        wallet: None,
-        refunded_minor: 0,
-        refund_holds: Vec::new(),
-        cancel_reason: None,
-        created_at_ms: NOW,
-        updated_at_ms: NOW,
-        call_over_at_ms: NOW + 10_000,
-        response_deadline_ms: NOW + 25_000,
-        terminal_deadline_ms: NOW + 30_000,
-        gateway_deadline_ms: NOW + 60_000,
         payment_expiry_ms: NOW + 120_000,
+        ..purchase_record(n)
     }
 }
 
