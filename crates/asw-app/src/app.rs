@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use asw_core::flows::{Core, CoreSettings};
 use asw_core::ids::IdGenerator;
-use asw_front_iso::{IsoFront, IsoReply};
 use asw_core::merchants::MerchantDirectory;
 use asw_core::ports::{Clock, SystemClock};
 use asw_downstream::{Responder, Server};
+use asw_front_iso::{IsoFront, IsoReply};
 use asw_iso8583::{Dialect, Message};
 use async_trait::async_trait;
 use tokio::net::TcpListener;

@@ -1,3 +1,5 @@
+//! Shared test data. [`switch_config`] renders the one switch configuration file of the tests.
+//!
 //! The one hand-built journal record of the tests and benches: a freshly journaled purchase
 //! with realistic ids and the switch's default deadlines. Callers change what their case is
 //! about with struct update syntax (`TransactionRecord { state, ..purchase_record(n) }`), so
@@ -5,6 +7,8 @@
 //!
 //! asw-core's own unit tests (inside its `src/`) cannot use this: they would see a second
 //! copy of asw-core's types.
+
+pub mod switch_config;
 
 use asw_core::domain::{PaymentRequestId, TerminalKey, TxnKind};
 use asw_core::record::TransactionRecord;
