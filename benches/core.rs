@@ -8,7 +8,6 @@
 
 use std::hint::black_box;
 
-use asw_benches::purchase_record;
 use asw_core::domain::{MerchantProfile, TerminalProfile};
 use asw_core::flows::Answer;
 use asw_core::ids::IdGenerator;
@@ -17,6 +16,7 @@ use asw_core::state::{Delivery, TxnState};
 use asw_front_iso::build_response;
 use asw_front_iso::translate::{Derive, purchase_request};
 use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, ProfileName};
+use asw_testkit::fixtures::purchase_record_of;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn merchant(terminals: usize) -> MerchantProfile {
@@ -52,7 +52,7 @@ fn translation(c: &mut Criterion) {
         .purchase(&Clock::utc().stamp(1), 1250, 702, "281234567890123400")
         .unwrap();
     let approved = {
-        let mut r = purchase_record("T0000001", 1, 1_763_800_000_000);
+        let mut r = purchase_record_of("T0000001", 1, asw_testkit::fixtures::NOW_MS);
         r.state = TxnState::Approved;
         r.delivery = Delivery::Sending;
         r.approval_code = Some("123456".into());

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use asw_antom::Signer;
 use asw_antom_sim::{PreCancel, SimConfig, Simulator};
-use asw_benches::purchase_record;
 use asw_core::ports::{Clock, Journal, SystemClock};
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
@@ -34,6 +33,7 @@ use asw_core::state::{CancelReason, Event, TxnState};
 use asw_reversal::{EngineConfig, ReversalEngine};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
+use asw_testkit::fixtures::purchase_record_of;
 use asw_upstream::{AntomClient, ClientGroupConfig, UpstreamSettings};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -64,7 +64,7 @@ fn reversed_purchase(run: u32, n: u32, now: i64) -> TransactionRecord {
         terminal_deadline_ms: now,
         gateway_deadline_ms: now,
         payment_expiry_ms: now + 3_600_000,
-        ..purchase_record(&format!("D{run:07}"), n, now)
+        ..purchase_record_of(&format!("D{run:07}"), n, now)
     }
 }
 

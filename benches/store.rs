@@ -7,22 +7,22 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use asw_benches::purchase_record;
 use asw_core::ports::Journal;
 use asw_core::record::{TransactionRecord, mark_sending, plan_change};
 use asw_core::saf::SafQueue;
 use asw_core::state::{CancelReason, Event};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
+use asw_testkit::fixtures::purchase_record_of;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const NOW: i64 = 1_763_800_000_000;
+const NOW: i64 = asw_testkit::fixtures::NOW_MS;
 
 fn record(n: u32) -> TransactionRecord {
     TransactionRecord {
         payment_id: Some("202511221940108001001888A0000000001".into()),
         wallet: Some("Alipay".into()),
-        ..purchase_record("T1000000", n, NOW)
+        ..purchase_record_of("T1000000", n, NOW)
     }
 }
 

@@ -13,15 +13,15 @@ use asw_antom_sim::{PaymentView, SimConfig, SimHandle, Simulator};
 use asw_app::RunningSwitch;
 use asw_app::config::Config;
 use asw_core::domain::{MerchantProfile, TerminalProfile};
-use asw_core::flows::Timing;
 use asw_testkit::RedisServer;
+use asw_testkit::fixtures::switch_config::{self, Services, SwitchToml};
 
-pub mod terminal;
+pub mod pos;
 
 /// Merchant id of the test merchant.
-pub const MID: &str = "M00000000000001";
+pub const MID: &str = switch_config::MERCHANT_ID;
 /// Terminal id of the test terminal.
-pub const TID: &str = "T0000001";
+pub const TID: &str = switch_config::TERMINAL_ID;
 /// A second, disabled terminal.
 pub const DISABLED_TID: &str = "T0000009";
 /// Another terminal of the test merchant, in the same store as [`TID`].
@@ -35,7 +35,7 @@ pub const OTHER_MID: &str = "M00000000000999";
 /// The second merchant's terminal.
 pub const OTHER_MERCHANT_TID: &str = "T0000999";
 /// Client id the switch uses and the simulator accepts.
-pub const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
+pub const CLIENT_ID: &str = switch_config::CLIENT_ID;
 /// SGD, numeric.
 pub const SGD: u16 = 702;
 
@@ -44,29 +44,16 @@ pub fn code(scenario_suffix: &str) -> String {
     format!("2810123456789012{scenario_suffix}")
 }
 
+fn keys_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/keys")
+}
+
 fn key_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/keys")
-        .join(name)
+    keys_dir().join(name)
 }
 
 fn read_key(name: &str) -> String {
     std::fs::read_to_string(key_path(name)).expect("test key")
-}
-
-/// Timing scaled down so that every deadline of a test passes in seconds.
-pub fn fast_timing() -> Timing {
-    Timing {
-        terminal_timeout_ms: 6_000,
-        response_deadline_ms: 4_000,
-        gateway_deadline_ms: 8_000,
-        inquiry_interval_ms: 400,
-        pay_timeout_ms: 1_500,
-        call_margin_ms: 200,
-        payment_expiry_ms: 20_000,
-        delivery_margin_ms: 500,
-        duplicate_poll_ms: 50,
-    }
 }
 
 /// The running parts of one end-to-end test.
@@ -96,68 +83,52 @@ pub fn sim_config() -> SimConfig {
     sim
 }
 
-/// The switch configuration used by the harness.
+/// The switch configuration used by the harness: the tests' one configuration file
+/// ([`SwitchToml::running`], loaded by the switch's own loader), plus what only the
+/// in-process tests need: more terminals and a second merchant for the authority tests, the
+/// merchant's local time (UTC+8, the terminal's clock), a longer shutdown grace for the
+/// drain test and a small consumer pool.
 pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Config {
-    let mut config = Config::default();
-    let local = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
-    config.downstream.listen = local(0);
+    let services = Services {
+        redis_url: redis_url.into(),
+        downstream_port: 0,
+        webhook_port,
+        admin_port: 0,
+        instance: "e2e".into(),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("antom-switch.toml");
+    std::fs::write(
+        &path,
+        SwitchToml::running(sim_url, keys_dir(), services).render(),
+    )
+    .expect("write the switch configuration");
+    let mut config = Config::load(&path).expect("the test configuration loads");
     config.downstream.shutdown_grace_ms = 8_000;
-    config.upstream.base_url = sim_url.to_string();
-    config.upstream.client_id = CLIENT_ID.to_string();
-    config.upstream.merchant_private_key = key_path("merchant_private_pkcs8.pem");
-    config.upstream.antom_public_key = key_path("antom_public.pem");
-    config.upstream.pay_timeout_ms = 1_500;
-    config.upstream.inquiry_timeout_ms = 1_000;
-    config.upstream.cancel_timeout_ms = 1_000;
-    config.upstream.refund_timeout_ms = 1_000;
-    config.redis.url = redis_url.to_string();
-    config.webhook.listen = local(webhook_port);
-    config.webhook.public_url = Some(format!("http://127.0.0.1:{webhook_port}/antom/notify"));
-    config.admin.listen = local(0);
-    config.timing = fast_timing();
-    config.reversal = fast_reversal();
-    config.ids.secret = Some("end-to-end-test-secret-0123456789".to_string());
-    config.merchants = vec![MerchantProfile {
-        merchant_id: MID.into(),
-        client: "default".into(),
-        reference_merchant_id: "SG-TEST-M1".into(),
-        merchant_name: "Test Coffee".into(),
-        mcc: "5814".into(),
-        store_id: "SG-TEST-S1".into(),
-        store_name: "Test Coffee One".into(),
-        store_mcc: None,
-        settlement_currency: Some("SGD".into()),
-        merchant_region: Some("SG".into()),
-        utc_offset_minutes: 480,
-        follow_ups: Default::default(),
-        allowed_networks: Vec::new(),
-        terminals: vec![
-            TerminalProfile {
-                terminal_id: TID.into(),
-                enabled: true,
-                refunds: true,
-                store_id: None,
-            },
-            TerminalProfile {
-                terminal_id: DISABLED_TID.into(),
-                enabled: false,
-                refunds: false,
-                store_id: None,
-            },
-            TerminalProfile {
-                terminal_id: SAME_STORE_TID.into(),
-                enabled: true,
-                refunds: true,
-                store_id: None,
-            },
-            TerminalProfile {
-                terminal_id: OTHER_STORE_TID.into(),
-                enabled: true,
-                refunds: true,
-                store_id: Some(OTHER_STORE.into()),
-            },
-        ],
-    }];
+    config.reversal.consumers = 2;
+    let merchant = &mut config.merchants[0];
+    merchant.merchant_region = Some("SG".into());
+    merchant.utc_offset_minutes = 480;
+    merchant.terminals.extend([
+        TerminalProfile {
+            terminal_id: DISABLED_TID.into(),
+            enabled: false,
+            refunds: false,
+            store_id: None,
+        },
+        TerminalProfile {
+            terminal_id: SAME_STORE_TID.into(),
+            enabled: true,
+            refunds: true,
+            store_id: None,
+        },
+        TerminalProfile {
+            terminal_id: OTHER_STORE_TID.into(),
+            enabled: true,
+            refunds: true,
+            store_id: Some(OTHER_STORE.into()),
+        },
+    ]);
     config.merchants.push(MerchantProfile {
         merchant_id: OTHER_MID.into(),
         reference_merchant_id: "SG-TEST-M999".into(),
@@ -173,25 +144,6 @@ pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Confi
         ..config.merchants[0].clone()
     });
     config
-}
-
-/// The reversal engine scaled down to test time.
-pub fn fast_reversal() -> asw_reversal::EngineConfig {
-    asw_reversal::EngineConfig {
-        consumers: 2,
-        fetch_block_ms: 200,
-        claim_idle_ms: 5_000,
-        claim_interval_ms: 500,
-        promote_interval_ms: 100,
-        sweep_interval_ms: 200,
-        fast_retry_min_ms: 200,
-        fast_retry_max_ms: 400,
-        fast_retry_window_ms: 3_000,
-        backoff_max_ms: 1_000,
-        call_timeout_ms: 3_000,
-        store_retry_ms: 200,
-        ..asw_reversal::EngineConfig::default()
-    }
 }
 
 impl Harness {

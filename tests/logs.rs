@@ -8,9 +8,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use asw_e2e::terminal::TestTerminal;
+use asw_e2e::pos::Pos;
 use asw_e2e::{Harness, code};
 use asw_iso8583::Mti;
+use asw_terminal_sim::Answer;
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -48,17 +49,15 @@ async fn no_payment_code_key_or_signature_in_trace_logs() {
         .init();
 
     let h = Harness::start().await;
-    let mut t = TestTerminal::connect(h.downstream()).await;
+    let t = Pos::connect(h.downstream()).await;
     let codes: Vec<String> = ["00", "10", "30", "32", "40", "50"]
         .iter()
         .map(|s| code(s))
         .collect();
     let mut approved = None;
     for (i, c) in codes.iter().enumerate() {
-        let (response, sent) = t
-            .purchase(&format!("{:06}", 300 + i), 1000 + i as u64, c)
-            .await;
-        if response.code() == "00" && approved.is_none() {
+        let (response, sent) = t.purchase(300 + i as u32, 1000 + i as u64, c).await;
+        if response.response_code() == "00" && approved.is_none() {
             approved = Some((response, sent));
         }
     }
@@ -66,7 +65,7 @@ async fn no_payment_code_key_or_signature_in_trace_logs() {
     let prid = response.payment_request_id().expect("PR");
     t.request(&t.reversal_message(&sent, Mti::REVERSAL_ADVICE))
         .await;
-    t.request(&t.status_message("000399", &prid)).await;
+    t.request(&t.status_message(399, prid)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let logs = String::from_utf8_lossy(&capture.0.lock().expect("capture lock")).to_string();

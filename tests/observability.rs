@@ -11,9 +11,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use asw_app::metrics::{CATALOGUE, MetricKind, find};
-use asw_e2e::terminal::TestTerminal;
+use asw_e2e::pos::Pos;
 use asw_e2e::{Harness, MID, TID, code};
 use asw_iso8583::Mti;
+use asw_terminal_sim::Answer;
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
@@ -300,27 +301,27 @@ async fn scrape(h: &Harness) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_and_alerts_only_use_metrics_the_switch_exposes() {
     let h = Harness::start().await;
-    let mut t = TestTerminal::connect(h.downstream()).await;
-    let stans = ["000601", "000602", "000603"];
+    let t = Pos::connect(h.downstream()).await;
+    let stans = [601, 602, 603];
 
     // An approval, then a reversal advice for it: a cancel through the SAF queue.
     let (approved, sent) = t.purchase(stans[0], 1500, &code("00")).await;
-    assert_eq!(approved.code(), "00");
+    assert_eq!(approved.response_code(), "00");
     let approved_id = approved.payment_request_id().expect("PR");
     let ack = t
         .request(&t.reversal_message(&sent, Mti::REVERSAL_ADVICE))
         .await;
-    assert_eq!(ack.code(), "00");
+    assert_eq!(ack.response_code(), "00");
     // A decline.
     let (declined, _) = t.purchase(stans[1], 1600, &code("10")).await;
-    assert_eq!(declined.code(), "51");
+    assert_eq!(declined.response_code(), "51");
     // Unknown until the response deadline: 91, and a cancel.
     let (unknown, _) = t.purchase(stans[2], 1700, &code("32")).await;
-    assert_eq!(unknown.code(), "91");
+    assert_eq!(unknown.response_code(), "91");
     let unknown_id = unknown.payment_request_id().expect("PR");
-    h.wait_for_status(&approved_id, "CANCELLED", Duration::from_secs(15))
+    h.wait_for_status(approved_id, "CANCELLED", Duration::from_secs(15))
         .await;
-    h.wait_for_status(&unknown_id, "CANCELLED", Duration::from_secs(15))
+    h.wait_for_status(unknown_id, "CANCELLED", Duration::from_secs(15))
         .await;
     // Let the engine acknowledge its entries and refresh the SAF gauges.
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -365,7 +366,7 @@ async fn dashboard_and_alerts_only_use_metrics_the_switch_exposes() {
             if spec.kind == MetricKind::Histogram && label == "le" {
                 continue;
             }
-            if value == TID || value == MID || stans.contains(&value.as_str()) {
+            if value == TID || value == MID || stans.iter().any(|s| *value == format!("{s:06}")) {
                 problems.push(format!(
                     "{}: {label}={value} identifies a transaction",
                     sample.name

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use asw_testkit::fixtures::switch_config::SwitchToml;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -15,29 +17,7 @@ fn keys() -> PathBuf {
 }
 
 fn valid_config(dir: &Path) -> PathBuf {
-    let keys = keys();
-    let text = format!(
-        r#"
-[upstream]
-base_url = "http://127.0.0.1:9"
-client_id = "SANDBOX_5YTEST00000000000"
-merchant_private_key = "{}"
-antom_public_key = "{}"
-[ids]
-secret = "cli-test-secret-0123456789abcdef"
-[[merchants]]
-merchant_id = "M00000000000001"
-reference_merchant_id = "SG-TEST-M1"
-merchant_name = "Test Coffee"
-mcc = "5814"
-store_id = "SG-TEST-S1"
-store_name = "Test Coffee One"
-[[merchants.terminals]]
-terminal_id = "T0000001"
-"#,
-        keys.join("merchant_private_pkcs8.pem").display(),
-        keys.join("antom_public.pem").display(),
-    );
+    let text = SwitchToml::minimal("http://127.0.0.1:9", keys()).render();
     let path = dir.join("antom-switch.toml");
     std::fs::write(&path, text).expect("write config");
     path

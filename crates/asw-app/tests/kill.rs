@@ -10,76 +10,22 @@ use std::time::{Duration, Instant};
 
 use asw_antom_sim::{SimConfig, Simulator};
 use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, Original, ProfileName, Terminal};
+use asw_testkit::fixtures::switch_config::{CLIENT_ID, Services, SwitchToml};
 use asw_testkit::{RedisServer, free_port};
-
-const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
 
 fn keys() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/testdata/keys")
 }
 
 fn config_text(redis: &str, sim: &str, pos: u16, hook: u16, admin: u16) -> String {
-    let keys = keys();
-    format!(
-        r#"
-[downstream]
-listen = "127.0.0.1:{pos}"
-shutdown_grace_ms = 5000
-[upstream]
-base_url = "{sim}"
-client_id = "{CLIENT_ID}"
-merchant_private_key = "{}"
-antom_public_key = "{}"
-pay_timeout_ms = 1500
-inquiry_timeout_ms = 1000
-cancel_timeout_ms = 1000
-refund_timeout_ms = 1000
-[redis]
-url = "{redis}"
-[webhook]
-listen = "127.0.0.1:{hook}"
-public_url = "http://127.0.0.1:{hook}/antom/notify"
-[admin]
-listen = "127.0.0.1:{admin}"
-[timing]
-terminal_timeout_ms = 6000
-response_deadline_ms = 4000
-gateway_deadline_ms = 8000
-inquiry_interval_ms = 400
-pay_timeout_ms = 1500
-call_margin_ms = 200
-payment_expiry_ms = 20000
-delivery_margin_ms = 500
-[reversal]
-instance = "kill-test"
-fetch_block_ms = 200
-claim_idle_ms = 5000
-claim_interval_ms = 500
-promote_interval_ms = 100
-sweep_interval_ms = 200
-fast_retry_min_ms = 200
-fast_retry_max_ms = 400
-call_timeout_ms = 3000
-store_retry_ms = 200
-[ids]
-secret = "kill-test-secret-0123456789abcdef"
-[log]
-format = "json"
-level = "warn"
-[[merchants]]
-merchant_id = "M00000000000001"
-reference_merchant_id = "SG-TEST-M1"
-merchant_name = "Test Coffee"
-mcc = "5814"
-store_id = "SG-TEST-S1"
-store_name = "Test Coffee One"
-settlement_currency = "SGD"
-[[merchants.terminals]]
-terminal_id = "T0000001"
-"#,
-        keys.join("merchant_private_pkcs8.pem").display(),
-        keys.join("antom_public.pem").display(),
-    )
+    let services = Services {
+        redis_url: redis.into(),
+        downstream_port: pos,
+        webhook_port: hook,
+        admin_port: admin,
+        instance: "kill-test".into(),
+    };
+    SwitchToml::running(sim, keys(), services).render()
 }
 
 fn spawn(config: &Path) -> Child {

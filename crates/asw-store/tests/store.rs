@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use asw_core::domain::{Origin, PaymentRequestId, TxnKind};
+use asw_core::domain::PaymentRequestId;
 use asw_core::ports::{
     BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
 };
@@ -13,46 +13,9 @@ use asw_core::saf::SafQueue;
 use asw_core::state::{CancelReason, Delivery, Event, TxnState};
 use asw_store::{ConnectError, Durability, QueuePlace, RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
+use asw_testkit::fixtures::{NOW_MS, purchase_record};
 
-const NOW: i64 = 1_763_800_000_000;
-
-fn record(n: u32) -> TransactionRecord {
-    let tag = format!("{:08x}", n.wrapping_mul(2_654_435_761));
-    TransactionRecord {
-        version: 1,
-        kind: TxnKind::Purchase,
-        state: TxnState::Pending,
-        delivery: Delivery::None,
-        payment_request_id: PaymentRequestId::new(format!("251122T1000{n:06}{tag}")),
-        refund_request_id: None,
-        tag,
-        dedup_key: format!("M1|T1|20251122|{n:06}"),
-        origin: Origin::terminal("M1", "T1"),
-        content_digest: "digest".into(),
-        client: "default".into(),
-        amount_minor: 1000,
-        currency: "SGD".into(),
-        currency_numeric: 702,
-        masked_payment_code: Some("2810**********1234".into()),
-        payment_id: None,
-        refund_id: None,
-        receipt_ref: "532610000001".into(),
-        approval_code: None,
-        result_code: None,
-        wallet: None,
-        refunded_minor: 0,
-        refund_holds: Vec::new(),
-        order_ref: None,
-        cancel_reason: None,
-        created_at_ms: NOW,
-        updated_at_ms: NOW,
-        call_over_at_ms: NOW + 10_000,
-        response_deadline_ms: NOW + 25_000,
-        terminal_deadline_ms: NOW + 30_000,
-        gateway_deadline_ms: NOW + 60_000,
-        payment_expiry_ms: NOW + 600_000,
-    }
-}
+const NOW: i64 = NOW_MS;
 
 fn config(server: &RedisServer) -> StoreConfig {
     StoreConfig {
@@ -90,14 +53,14 @@ async fn begin_dedups_sets_ttls_and_indexes_the_deadline() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
     assert!(store.findings().is_empty(), "{:?}", store.findings());
-    let rec = record(1);
+    let rec = purchase_record(1);
     assert_eq!(store.begin(&rec).await.unwrap(), BeginOutcome::Started);
     match store.begin(&rec).await.unwrap() {
         BeginOutcome::Existing(existing) => assert_eq!(*existing, rec),
         other => panic!("expected Existing, got {other:?}"),
     }
     // Same dedup key, other content (another journal id): still the first record.
-    let mut other = record(1);
+    let mut other = purchase_record(1);
     other.payment_request_id = PaymentRequestId::new("OTHER00000000001");
     assert!(
         matches!(store.begin(&other).await.unwrap(), BeginOutcome::Existing(e) if e.payment_request_id == rec.payment_request_id)
@@ -141,7 +104,7 @@ async fn begin_dedups_sets_ttls_and_indexes_the_deadline() {
 async fn commit_is_compare_and_set_with_atomic_side_effects() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
-    let rec = record(2);
+    let rec = purchase_record(2);
     store.begin(&rec).await.unwrap();
 
     // Stale version: conflict carrying the current record, nothing written.
@@ -154,7 +117,7 @@ async fn commit_is_compare_and_set_with_atomic_side_effects() {
         other => panic!("expected conflict, got {other:?}"),
     }
     // A record that does not exist is a conflict without a record.
-    let mut ghost = plan_change(&record(99), Event::Succeeded, NOW, "x")
+    let mut ghost = plan_change(&purchase_record(99), Event::Succeeded, NOW, "x")
         .unwrap()
         .unwrap();
     ghost.record.tag = rec.tag.clone();
@@ -210,7 +173,7 @@ async fn commit_is_compare_and_set_with_atomic_side_effects() {
 async fn concurrent_commits_of_one_version_commit_once() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
-    let rec = record(3);
+    let rec = purchase_record(3);
     store.begin(&rec).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -273,7 +236,7 @@ async fn tombstones_and_begin_exclude_each_other_even_when_racing() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
     // Sequential cases.
-    let first = record(10);
+    let first = purchase_record(10);
     let (tomb, entry) = tombstone_for(&first);
     assert_eq!(
         store.reverse_unseen(&tomb, &entry).await.unwrap(),
@@ -284,7 +247,7 @@ async fn tombstones_and_begin_exclude_each_other_even_when_racing() {
         TombstoneOutcome::AlreadyTombstoned
     );
     assert_eq!(store.begin(&first).await.unwrap(), BeginOutcome::Tombstoned);
-    let second = record(11);
+    let second = purchase_record(11);
     store.begin(&second).await.unwrap();
     let (tomb, entry) = tombstone_for(&second);
     assert!(
@@ -296,7 +259,7 @@ async fn tombstones_and_begin_exclude_each_other_even_when_racing() {
     for n in 100..160 {
         let store_a = store.clone();
         let store_b = store.clone();
-        let rec = record(n);
+        let rec = purchase_record(n);
         let (tomb, entry) = tombstone_for(&rec);
         handles.push(tokio::spawn(async move {
             let (b, t) = tokio::join!(store_a.begin(&rec), store_b.reverse_unseen(&tomb, &entry));
@@ -319,7 +282,7 @@ async fn tombstones_and_begin_exclude_each_other_even_when_racing() {
 async fn saf_fetch_own_pending_claim_retry_promote_dead_letter_replay() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
-    let rec = record(20);
+    let rec = purchase_record(20);
     store.begin(&rec).await.unwrap();
     apply(
         &store,
@@ -424,7 +387,7 @@ async fn sweeper_leases_due_entries_and_forgets_expired_records() {
         ..config(&server)
     };
     let store = RedisStore::connect(config).await.unwrap();
-    let rec = record(30);
+    let rec = purchase_record(30);
     store.begin(&rec).await.unwrap();
     let due_at = rec.gateway_deadline_ms;
     assert!(
@@ -475,7 +438,7 @@ async fn sweeper_leases_due_entries_and_forgets_expired_records() {
 async fn a_handed_over_approval_leaves_the_deadline_index_and_a_failed_write_brings_it_back() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
-    let rec = record(31);
+    let rec = purchase_record(31);
     store.begin(&rec).await.unwrap();
     let after_deadline = rec.gateway_deadline_ms + 1;
     let mut approved = plan_change(&rec, Event::Succeeded, NOW + 1, "pay S")
@@ -521,7 +484,7 @@ async fn shards_spread_keys_and_every_operation_visits_them_all() {
     let store = RedisStore::connect(config).await.unwrap();
     let mut shards = std::collections::HashSet::new();
     for n in 0..16 {
-        let rec = record(200 + n);
+        let rec = purchase_record(200 + n);
         shards.insert(store.layout().shard_of(&rec.tag).unwrap());
         store.begin(&rec).await.unwrap();
         apply(&store, &rec, Event::CancelRequested(CancelReason::Void)).await;
@@ -580,7 +543,7 @@ async fn misconfigured_server_is_reported_and_unsupported_modes_refused() {
         ..config(&server)
     };
     let store = RedisStore::connect(replicas).await.unwrap();
-    let rec = record(40);
+    let rec = purchase_record(40);
     assert!(matches!(
         store.begin(&rec).await,
         Err(StoreError::Indeterminate(_))
@@ -598,7 +561,7 @@ async fn misconfigured_server_is_reported_and_unsupported_modes_refused() {
 async fn redis_down_is_unavailable_and_the_client_recovers_by_itself() {
     let mut server = RedisServer::start().unwrap();
     let store = connect(&server).await;
-    let rec = record(50);
+    let rec = purchase_record(50);
     store.begin(&rec).await.unwrap();
     store.ping().await.unwrap();
 
@@ -608,7 +571,7 @@ async fn redis_down_is_unavailable_and_the_client_recovers_by_itself() {
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     let err = store.load(&rec.tag, rec.journal_id()).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    let err = store.begin(&record(51)).await.unwrap_err();
+    let err = store.begin(&purchase_record(51)).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -643,7 +606,7 @@ async fn redis_down_is_unavailable_and_the_client_recovers_by_itself() {
     );
     apply(&store, &rec, Event::Succeeded).await;
     assert_eq!(
-        store.begin(&record(52)).await.unwrap(),
+        store.begin(&purchase_record(52)).await.unwrap(),
         BeginOutcome::Started
     );
     let _ = Arc::new(store);
@@ -658,7 +621,7 @@ async fn a_write_that_times_out_after_sending_is_indeterminate_and_may_still_lan
     })
     .await
     .unwrap();
-    let rec = record(60);
+    let rec = purchase_record(60);
     let mut conn = raw(&server).await;
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")

@@ -9,6 +9,7 @@
 //! What it must not know: anything of the switch beyond the wire (no core, no Redis, no
 //! Antom). It depends on the codec only, so it tests the switch from the outside.
 
+pub mod answer;
 pub mod clock;
 pub mod codes;
 pub mod flows;
@@ -18,6 +19,7 @@ pub mod stan;
 pub mod terminal;
 pub mod tool;
 
+pub use answer::Answer;
 pub use clock::{Clock, Stamp};
 pub use flows::{FlowError, MessageFactory, Original, Reference};
 pub use link::{LinkConfig, ProfileName, TlsLink, TlsLinkError};

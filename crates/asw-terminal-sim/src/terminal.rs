@@ -11,7 +11,7 @@ use asw_iso8583::{EncodeError, Frame, FrameCodec, FrameError, Message, decode, e
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -66,6 +66,10 @@ type BoxedRead = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
 /// The write side of a plain or TLS connection.
 type BoxedWrite = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
 
+/// How many unmatched answers a connection keeps for [`Terminal::next_unmatched`]; later
+/// ones are only counted, so a load run that never reads them does not grow.
+pub const UNMATCHED_KEPT: usize = 64;
+
 /// One TCP (or TLS) connection to the switch, usable from many tasks at once.
 pub struct Terminal {
     link: LinkConfig,
@@ -73,6 +77,7 @@ pub struct Terminal {
     pending: Pending,
     closed: Arc<AtomicBool>,
     unmatched: Arc<AtomicU64>,
+    unmatched_answers: tokio::sync::Mutex<mpsc::Receiver<Message>>,
     reader: JoinHandle<()>,
 }
 
@@ -137,12 +142,14 @@ impl Terminal {
         let pending: Pending = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
         let unmatched = Arc::new(AtomicU64::new(0));
+        let (unmatched_tx, unmatched_answers) = mpsc::channel(UNMATCHED_KEPT);
         let reader = tokio::spawn(read_loop(
             FramedRead::new(read_half, link.codec()),
             Arc::clone(&link.dialect),
             Arc::clone(&pending),
             Arc::clone(&closed),
             Arc::clone(&unmatched),
+            unmatched_tx,
         ));
         Ok(Terminal {
             writer: tokio::sync::Mutex::new(FramedWrite::new(write_half, link.codec())),
@@ -150,6 +157,7 @@ impl Terminal {
             pending,
             closed,
             unmatched,
+            unmatched_answers: tokio::sync::Mutex::new(unmatched_answers),
             reader,
         })
     }
@@ -208,6 +216,29 @@ impl Terminal {
         self.send(request).await?.wait(timeout).await
     }
 
+    /// Writes `request` again without registering a second waiter, as a terminal does when
+    /// it repeats a request whose answer is still outstanding (the matching key is taken, so
+    /// [`send`](Self::send) would refuse it). The switch answers every copy: the first
+    /// answer goes to the outstanding handle (if any), the others to
+    /// [`next_unmatched`](Self::next_unmatched).
+    pub async fn send_again(&self, request: &Message) -> Result<(), TerminalError> {
+        let payload = encode_to_bytes(&self.link.dialect, request)?;
+        self.write(Frame::Message {
+            tpdu: self.link.tpdu,
+            payload,
+        })
+        .await
+    }
+
+    /// The next answer that matched no outstanding request (a repeat's answer, or one that
+    /// came after its request was given up), oldest first; `None` when none comes within
+    /// `timeout` or the connection closed. Only the first [`UNMATCHED_KEPT`] unread ones
+    /// are kept; [`unmatched_answers`](Self::unmatched_answers) counts them all.
+    pub async fn next_unmatched(&self, timeout: Duration) -> Option<Message> {
+        let mut answers = self.unmatched_answers.lock().await;
+        tokio::time::timeout(timeout, answers.recv()).await.ok()?
+    }
+
     /// Sends a zero-length keep-alive frame.
     pub async fn keep_alive(&self) -> Result<(), TerminalError> {
         self.write(Frame::KeepAlive).await
@@ -232,6 +263,7 @@ async fn read_loop(
     pending: Pending,
     closed: Arc<AtomicBool>,
     unmatched: Arc<AtomicU64>,
+    unmatched_answers: mpsc::Sender<Message>,
 ) {
     while let Some(frame) = frames.next().await {
         let payload = match frame {
@@ -253,6 +285,8 @@ async fn read_loop(
             }
             None => {
                 unmatched.fetch_add(1, Ordering::Relaxed);
+                // Full (nobody reads them) or no reader left: counting is enough.
+                let _ = unmatched_answers.try_send(message);
             }
         }
     }

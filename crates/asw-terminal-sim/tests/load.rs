@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use asw_downstream::Profile;
 use asw_terminal_sim::load::{self, LoadConfig, Scenario, TxRecord};
-use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, ProfileName, Terminal};
+use asw_terminal_sim::{
+    Answer, Clock, LinkConfig, MessageFactory, ProfileName, Terminal, TerminalError,
+};
 use serde_json::Value;
 
 #[tokio::test]
@@ -34,6 +36,42 @@ async fn several_outstanding_requests_are_matched_out_of_order() {
         assert_eq!(answer.get_str(11), Some(format!("{stan:06}").as_str()));
     }
     assert_eq!(terminal.unmatched_answers(), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_repeated_outstanding_request_gets_both_answers() {
+    let (server, recorder) = common::server(Profile::PosBinary).await;
+    let link = LinkConfig::for_profile(ProfileName::PosBinary).unwrap();
+    let terminal = Terminal::connect(server.local_addr(), link.clone())
+        .await
+        .unwrap();
+    let factory = MessageFactory::new(&link.dialect, "M00000000000001", "T0000001");
+    // 200 ms of handler delay: the repeat is written while the first is outstanding.
+    let request = factory
+        .purchase(&Clock::utc().stamp(7), 1200, 344, "281234567890123456")
+        .unwrap();
+    let first = terminal.send(&request).await.unwrap();
+    assert!(matches!(
+        terminal.send(&request).await,
+        Err(TerminalError::DuplicateOutstanding)
+    ));
+    terminal.send_again(&request).await.unwrap();
+    let a = first.wait(Duration::from_secs(5)).await.unwrap();
+    let b = terminal
+        .next_unmatched(Duration::from_secs(5))
+        .await
+        .expect("the repeat's answer");
+    assert_eq!((a.response_code(), b.response_code()), ("00", "00"));
+    assert_eq!(a.get_str(11), b.get_str(11));
+    assert_eq!(recorder.requests.lock().unwrap().len(), 2);
+    assert_eq!(terminal.unmatched_answers(), 1);
+    assert!(
+        terminal
+            .next_unmatched(Duration::from_millis(100))
+            .await
+            .is_none()
+    );
     server.shutdown().await;
 }
 

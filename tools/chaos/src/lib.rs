@@ -22,25 +22,21 @@ use asw_antom_sim::{FaultMix, SimConfig, SimHandle, Simulator};
 use asw_terminal_sim::codes::CodeList;
 use asw_terminal_sim::load::{self, LoadConfig, LoadReport, Mix, Summary, TxRecord};
 use asw_terminal_sim::{Clock, LinkConfig, ProfileName};
+// The switches' configuration file, client id, merchant (every load terminal belongs to it)
+// and timings: the tests' one switch configuration.
+use asw_testkit::fixtures::switch_config::{
+    CLIENT_ID, GATEWAY_DEADLINE_MS, MERCHANT_ID as MID, PAY_TIMEOUT_MS, Services, SwitchToml,
+    TERMINAL_TIMEOUT_MS,
+};
 use asw_testkit::{RedisServer, free_port};
 use serde::Serialize;
 
 pub use check::{Comparison, Finding, Table};
 
-/// Antom client id the switches use and the simulator accepts.
-const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
-/// The merchant every load terminal belongs to.
-const MID: &str = "M00000000000001";
 /// SGD, numeric.
 const CURRENCY: u16 = 702;
 /// Terminal id prefixes, one per switch instance (`CA000000`, `CB000000`, …).
 const TID_PREFIXES: [&str; 2] = ["CA", "CB"];
-/// The switch's pay timeout in these runs; slow answers must exceed it.
-const PAY_TIMEOUT_MS: u64 = 1_500;
-/// How long terminals wait for an answer.
-const TERMINAL_TIMEOUT_MS: u64 = 6_000;
-/// Anything not delivered-approved is cancelled by then.
-const GATEWAY_DEADLINE_MS: u64 = 8_000;
 
 /// Payment-code templates: half plain successes (where the random faults apply), half antom-sim
 /// scenarios (declines, U then success/fail, U but stored, lost answers, bad signatures, a
@@ -296,73 +292,18 @@ fn config_text(
     terminals: &[String],
 ) -> String {
     let (pos, hook, admin) = ports;
-    let keys = keys_dir();
-    let mut text = format!(
-        r#"
-[downstream]
-listen = "127.0.0.1:{pos}"
-shutdown_grace_ms = 5000
-[upstream]
-base_url = "{sim}"
-client_id = "{CLIENT_ID}"
-merchant_private_key = "{}"
-antom_public_key = "{}"
-pay_timeout_ms = {PAY_TIMEOUT_MS}
-inquiry_timeout_ms = 1000
-cancel_timeout_ms = 1000
-refund_timeout_ms = 1000
-[redis]
-url = "{redis}"
-[webhook]
-listen = "127.0.0.1:{hook}"
-public_url = "http://127.0.0.1:{hook}/antom/notify"
-[admin]
-listen = "127.0.0.1:{admin}"
-[timing]
-terminal_timeout_ms = {TERMINAL_TIMEOUT_MS}
-response_deadline_ms = 4000
-gateway_deadline_ms = {GATEWAY_DEADLINE_MS}
-inquiry_interval_ms = 400
-pay_timeout_ms = {PAY_TIMEOUT_MS}
-call_margin_ms = 200
-payment_expiry_ms = 20000
-delivery_margin_ms = 500
-[reversal]
-instance = "{name}"
-fetch_block_ms = 200
-claim_idle_ms = 5000
-claim_interval_ms = 500
-promote_interval_ms = 100
-sweep_interval_ms = 200
-fast_retry_min_ms = 200
-fast_retry_max_ms = 400
-fast_retry_window_ms = 3000
-backoff_max_ms = 1000
-call_timeout_ms = 3000
-store_retry_ms = 200
-[ids]
-secret = "chaos-run-secret-0123456789abcdef"
-[log]
-format = "json"
-level = "warn"
-[[merchants]]
-merchant_id = "{MID}"
-reference_merchant_id = "SG-CHAOS-M1"
-merchant_name = "Chaos Coffee"
-mcc = "5814"
-store_id = "SG-CHAOS-S1"
-store_name = "Chaos Coffee One"
-settlement_currency = "SGD"
-"#,
-        keys.join("merchant_private_pkcs8.pem").display(),
-        keys.join("antom_public.pem").display(),
-    );
-    for tid in terminals {
-        text.push_str(&format!(
-            "[[merchants.terminals]]\nterminal_id = \"{tid}\"\nrefunds = true\n"
-        ));
+    let services = Services {
+        redis_url: redis.into(),
+        downstream_port: pos,
+        webhook_port: hook,
+        admin_port: admin,
+        instance: name.into(),
+    };
+    SwitchToml {
+        terminals: terminals.to_vec(),
+        ..SwitchToml::running(sim, keys_dir(), services)
     }
-    text
+    .render()
 }
 
 fn sim_config(seed: u64) -> Result<SimConfig, ChaosError> {

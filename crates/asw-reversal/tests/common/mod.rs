@@ -5,20 +5,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use asw_core::domain::{Origin, PaymentRequestId, TxnKind};
 use asw_core::ports::{
     CancelReceipt, Clock, CommitOutcome, Journal, PaymentReport, PaymentStatus, RefundReceipt,
     UpstreamOutcome,
 };
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
-use asw_core::state::{Delivery, Event, TxnState};
+use asw_core::state::Event;
 use asw_reversal::{EngineConfig, ReversalEngine};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
 pub use asw_testkit::fakes::{CallKind, ManualClock, ScriptedUpstream};
+use asw_testkit::fixtures::{NOW_MS, purchase_record};
 
-pub const NOW: i64 = 1_763_800_000_000;
+pub const NOW: i64 = NOW_MS;
 
 /// The engine tests' clock: moved by hand and by every wait (the testkit's manual clock).
 pub fn manual_clock() -> Arc<ManualClock> {
@@ -84,40 +84,10 @@ pub fn refunded_amount(upstream: &ScriptedUpstream, refund_id: &str) -> Option<u
 }
 
 pub fn record(n: u32) -> TransactionRecord {
-    let tag = format!("{:08x}", n.wrapping_mul(2_654_435_761));
     TransactionRecord {
-        version: 1,
-        kind: TxnKind::Purchase,
-        state: TxnState::Pending,
-        delivery: Delivery::None,
-        payment_request_id: PaymentRequestId::new(format!("251122T1{n:06}{tag}")),
-        refund_request_id: None,
-        tag,
-        dedup_key: format!("M1|T1|20251122|{n:06}"),
-        origin: Origin::terminal("M1", "T1"),
-        content_digest: "digest".into(),
-        client: "default".into(),
-        amount_minor: 1000,
-        currency: "SGD".into(),
-        currency_numeric: 702,
         masked_payment_code: None,
-        payment_id: None,
-        refund_id: None,
-        receipt_ref: "532610000001".into(),
-        approval_code: None,
-        result_code: None,
-        wallet: None,
-        refunded_minor: 0,
-        refund_holds: Vec::new(),
-        order_ref: None,
-        cancel_reason: None,
-        created_at_ms: NOW,
-        updated_at_ms: NOW,
-        call_over_at_ms: NOW + 10_000,
-        response_deadline_ms: NOW + 25_000,
-        terminal_deadline_ms: NOW + 30_000,
-        gateway_deadline_ms: NOW + 60_000,
         payment_expiry_ms: NOW + 120_000,
+        ..purchase_record(n)
     }
 }
 

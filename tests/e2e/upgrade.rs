@@ -9,9 +9,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use asw_core::ids::IdGenerator;
-use asw_e2e::terminal::{OriginalRef, TestTerminal};
+use asw_e2e::pos::Pos;
 use asw_e2e::{Harness, MID, TID};
 use asw_front_iso::terminal_ids::{DatedKey, TerminalKey, rrn};
+use asw_terminal_sim::{Answer, Reference};
 
 /// Runs one `redis-cli` command against the harness's Redis.
 fn redis(h: &Harness, args: &[&str]) -> String {
@@ -121,20 +122,17 @@ async fn records_journaled_by_the_previous_release_are_answered_and_finished() {
     let paid = old_ids(&h, "700001", 4_200);
     let json = old_record(&paid, "APPROVED", "SENDING", 60_000, 4_200);
     journal_old(&h, &paid, "APPROVED", &json, None);
-    let mut t = TestTerminal::connect(h.downstream()).await;
-    let by_rrn = OriginalRef {
+    let t = Pos::connect(h.downstream()).await;
+    let by_rrn = Reference {
         rrn: Some(paid.rrn.clone()),
-        ..OriginalRef::default()
+        ..Reference::default()
     };
     let status = t
-        .request(&t.follow_up_message("900000", "700002", 0, &by_rrn))
+        .request(&t.follow_up_message("900000", 700_002, 0, &by_rrn))
         .await;
-    assert_eq!(status.code(), "00");
-    assert_eq!(
-        status.payment_request_id().as_deref(),
-        Some(paid.prid.as_str())
-    );
-    assert_eq!(status.rrn().as_deref(), Some(paid.rrn.as_str()));
+    assert_eq!(status.response_code(), "00");
+    assert_eq!(status.payment_request_id(), Some(paid.prid.as_str()));
+    assert_eq!(status.rrn(), Some(paid.rrn.as_str()));
 
     // A purchase the previous release left unknown, past its gateway deadline: this release's
     // sweeper cancels it at Antom.

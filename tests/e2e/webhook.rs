@@ -5,8 +5,9 @@
 #![allow(clippy::expect_used)]
 
 use asw_antom::Signer;
-use asw_e2e::terminal::TestTerminal;
+use asw_e2e::pos::Pos;
 use asw_e2e::{CLIENT_ID, Harness, code};
+use asw_terminal_sim::Answer;
 
 fn antom_signer() -> Signer {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -67,9 +68,9 @@ async fn forged_tampered_unsigned_and_malformed_notifications_are_rejected() {
     let h = Harness::start_with(|config, _| config.timing.inquiry_interval_ms = 3_500).await;
     // A payment that stays unknown until the response deadline: a forged success must not
     // approve it.
-    let mut t = TestTerminal::connect(h.downstream()).await;
-    let (message, _) = t.purchase_message("000501", 3100, &code("32"));
-    t.send(&message).await;
+    let t = Pos::connect(h.downstream()).await;
+    let (message, _) = t.purchase_message(501, 3100, &code("32"));
+    let pending = t.send(&message).await;
     let prid = loop {
         if let Some(p) = h.sim.payments().into_iter().next() {
             break p.payment_request_id;
@@ -103,12 +104,12 @@ async fn forged_tampered_unsigned_and_malformed_notifications_are_rejected() {
     assert_eq!(status, 200);
     assert!(text.contains("SUCCESS"));
 
-    let answer = t
-        .receive(std::time::Duration::from_secs(10))
+    let answer = pending
+        .wait(std::time::Duration::from_secs(10))
         .await
         .expect("answer");
     assert_eq!(
-        answer.code(),
+        answer.response_code(),
         "91",
         "no forged notification approved the payment"
     );
