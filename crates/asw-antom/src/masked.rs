@@ -7,13 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Masks everything but the first and last four characters; short values are masked whole,
 /// because keeping eight characters of a nine-character secret would reveal it.
 fn mask(value: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() <= 8 {
-        return write!(f, "{}", "*".repeat(chars.len()));
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    write!(f, "{head}{}{tail}", "*".repeat(chars.len() - 8))
+    f.write_str(&asw_mask::mask_middle(value))
 }
 
 /// The customer's wallet payment code (the scanned barcode), sent as

@@ -90,15 +90,7 @@ impl PaymentCode {
 
 /// Masks all but the first and last four characters (everything when shorter than 12).
 pub fn mask_middle(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() < 12 {
-        return "*".repeat(chars.len());
-    }
-    let mut out = String::with_capacity(chars.len());
-    out.extend(&chars[..4]);
-    out.extend(std::iter::repeat_n('*', chars.len() - 8));
-    out.extend(&chars[chars.len() - 4..]);
-    out
+    asw_mask::mask_middle(value)
 }
 
 impl fmt::Debug for PaymentCode {

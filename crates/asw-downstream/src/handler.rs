@@ -265,7 +265,7 @@ pub struct ApproveAllHandler {
 }
 
 /// Fields the built-in handler copies from request to answer.
-const ECHO: [u8; 13] = [3, 4, 7, 11, 12, 13, 24, 25, 41, 42, 49, 60, 62];
+const ECHO: [u8; 13] = asw_iso8583::echo::RESPONSE;
 
 impl ApproveAllHandler {
     /// A new handler.

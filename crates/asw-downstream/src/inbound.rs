@@ -20,7 +20,7 @@ pub const HANDLED: [Mti; 7] = [
 ];
 
 /// Fields echoed in locally built answers (0810, 39=12, 39=30).
-pub const ECHO_LOCAL: [u8; 13] = [3, 4, 7, 11, 12, 13, 24, 25, 41, 42, 49, 60, 70];
+pub const ECHO_LOCAL: [u8; 13] = asw_iso8583::echo::LOCAL;
 
 /// What to do with one message.
 #[derive(Debug)]

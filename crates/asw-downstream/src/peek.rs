@@ -11,7 +11,7 @@ use asw_iso8583::{Dialect, FieldSpec, Message, Mti, decode};
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Fields echoed in a format-error answer when they can be read on their own.
-pub const ECHO_ON_FORMAT_ERROR: [u8; 11] = [3, 4, 7, 11, 12, 13, 24, 25, 41, 42, 49];
+pub const ECHO_ON_FORMAT_ERROR: [u8; 11] = asw_iso8583::echo::ON_FORMAT_ERROR;
 
 /// What could be read from an undecodable message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use tracing::warn;
 use crate::response_code as rc;
 
 /// Fields every response echoes from its request when present, so the terminal can match it.
-pub const ECHO: &[u8] = &[3, 4, 7, 11, 12, 13, 24, 25, 41, 42, 49, 60, 62];
+pub const ECHO: &[u8] = &asw_iso8583::echo::RESPONSE;
 
 /// The response to a message the front refuses itself: 39 = `code`, `RM` = `why`.
 pub fn rejection(dialect: &Dialect, request: &Message, code: &str, why: &str) -> Option<Message> {

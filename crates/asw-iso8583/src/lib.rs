@@ -33,6 +33,7 @@
 
 pub mod codec;
 pub mod dialect;
+pub mod echo;
 pub mod frame;
 pub mod json;
 pub mod mask;

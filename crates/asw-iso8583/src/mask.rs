@@ -15,17 +15,10 @@ const PARTIAL: [u8; 2] = [2, 34];
 const HIDDEN: [u8; 6] = [14, 35, 36, 45, 52, 55];
 
 /// Masks a payment code or PAN, keeping the first 4 and last 4 characters
-/// (`2812**********3456`). Codes of 8 characters or fewer are masked entirely.
+/// (`2812**********3456`); shorter than 12 characters, masked entirely (the one rule of
+/// `asw-mask`).
 pub fn mask_payment_code(code: &str) -> String {
-    let chars: Vec<char> = code.chars().collect();
-    if chars.len() <= 8 {
-        return "*".repeat(chars.len());
-    }
-    let mut out = String::with_capacity(chars.len());
-    out.extend(&chars[..4]);
-    out.extend(std::iter::repeat_n('*', chars.len() - 8));
-    out.extend(&chars[chars.len() - 4..]);
-    out
+    asw_mask::mask_middle(code)
 }
 
 /// Whether a field is masked in `Debug`/`Display` output of a [`Message`].
