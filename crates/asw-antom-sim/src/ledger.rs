@@ -17,7 +17,7 @@ use asw_antom::api::{
 };
 use asw_antom::model::{CodeDetail, OrderCodeForm, PspCustomerInfo, RefundStatus, Transaction};
 use asw_antom::webhook::NotifyPayment;
-use asw_antom::{Amount, AntomResult, PaymentStatus, ResultStatus};
+use asw_antom::{Amount, AntomResult, PaymentDetails, PaymentStatus, ResultStatus};
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 use serde::Serialize;
@@ -453,21 +453,21 @@ impl Ledger {
                 );
                 let mut body = PayResponse::from_result(r.clone());
                 body.payment_request_id = Some(p.payment_request_id.clone());
-                body.payment_id = Some(p.payment_id.clone());
-                body.payment_amount = Some(p.key.amount.clone());
-                body.payment_create_time = Some(format_time(p.created_at, off));
+                body.payment.payment_id = Some(p.payment_id.clone());
+                body.payment.payment_amount = Some(p.key.amount.clone());
+                body.payment.payment_create_time = Some(format_time(p.created_at, off));
                 (body, r)
             }
             PayState::Success => {
                 let r = res("SUCCESS", ResultStatus::Success, "success.");
                 let mut body = PayResponse::from_result(r.clone());
                 body.payment_request_id = Some(p.payment_request_id.clone());
-                body.payment_id = Some(p.payment_id.clone());
-                body.payment_amount = Some(p.key.amount.clone());
-                body.actual_payment_amount = Some(p.key.amount.clone());
-                body.payment_create_time = Some(format_time(p.created_at, off));
-                body.payment_time = p.paid_at.map(|t| format_time(t, off));
-                body.psp_customer_info = Some(psp_customer());
+                body.payment.payment_id = Some(p.payment_id.clone());
+                body.payment.payment_amount = Some(p.key.amount.clone());
+                body.payment.actual_payment_amount = Some(p.key.amount.clone());
+                body.payment.payment_create_time = Some(format_time(p.created_at, off));
+                body.payment.payment_time = p.paid_at.map(|t| format_time(t, off));
+                body.payment.psp_customer_info = Some(psp_customer());
                 (body, r)
             }
             PayState::Failed { code } => {
@@ -491,16 +491,16 @@ impl Ledger {
             notify_type: "PAYMENT_RESULT".into(),
             result: res("SUCCESS", ResultStatus::Success, "success."),
             payment_request_id: p.payment_request_id.clone(),
-            payment_id: Some(p.payment_id.clone()),
-            payment_amount: Some(p.key.amount.clone()),
-            actual_payment_amount: Some(p.key.amount.clone()),
-            payment_quote: None,
-            payment_create_time: Some(format_time(p.created_at, off)),
-            payment_time: Some(format_time(p.paid_at.unwrap_or(p.updated_at), off)),
+            payment: PaymentDetails {
+                payment_id: Some(p.payment_id.clone()),
+                payment_amount: Some(p.key.amount.clone()),
+                actual_payment_amount: Some(p.key.amount.clone()),
+                payment_create_time: Some(format_time(p.created_at, off)),
+                payment_time: Some(format_time(p.paid_at.unwrap_or(p.updated_at), off)),
+                psp_customer_info: Some(psp_customer()),
+                ..PaymentDetails::default()
+            },
             payment_status: None,
-            psp_customer_info: Some(psp_customer()),
-            gross_settlement_amount: None,
-            settlement_quote: None,
         };
         serde_json::to_vec(&body).unwrap_or_default()
     }
@@ -1116,13 +1116,13 @@ fn inquiry_body(p: &Payment, cfg: &SimConfig) -> InquiryPaymentResponse {
     body.payment_result_code = Some(code);
     body.payment_result_message = Some(message.to_owned());
     body.payment_request_id = Some(p.payment_request_id.clone());
-    body.payment_id = Some(p.payment_id.clone());
-    body.payment_amount = Some(p.key.amount.clone());
-    body.payment_create_time = Some(format_time(p.created_at, off));
+    body.payment.payment_id = Some(p.payment_id.clone());
+    body.payment.payment_amount = Some(p.key.amount.clone());
+    body.payment.payment_create_time = Some(format_time(p.created_at, off));
     if let Some(paid) = p.paid_at {
-        body.payment_time = Some(format_time(paid, off));
-        body.actual_payment_amount = Some(p.key.amount.clone());
-        body.psp_customer_info = Some(psp_customer());
+        body.payment.payment_time = Some(format_time(paid, off));
+        body.payment.actual_payment_amount = Some(p.key.amount.clone());
+        body.payment.psp_customer_info = Some(psp_customer());
     }
     let mut transactions = Vec::new();
     if let (PayState::Cancelled { .. }, Some(t)) = (&p.state, p.cancel_time) {

@@ -109,9 +109,12 @@ async fn success_sends_one_signed_notification_that_verifies() {
     };
     assert!(n.is_payment_success());
     assert_eq!(n.payment_request_id, "n-1");
-    assert_eq!(n.payment_amount.as_ref().unwrap().value, "1234");
-    assert_eq!(n.payment_amount.as_ref().unwrap().currency, "SGD");
-    assert_eq!(n.payment_id.as_deref(), reply.json()["paymentId"].as_str());
+    assert_eq!(n.payment.payment_amount.as_ref().unwrap().value, "1234");
+    assert_eq!(n.payment.payment_amount.as_ref().unwrap().currency, "SGD");
+    assert_eq!(
+        n.payment.payment_id.as_deref(),
+        reply.json()["paymentId"].as_str()
+    );
     let view = sim.payment("n-1").unwrap();
     assert_eq!((view.notifications_sent, view.notifications_acked), (1, 1));
     sim.shutdown().await;

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::masked::PaymentCode;
 use crate::model::{
-    Amount, AntomResult, OrderCodeForm, PaymentFactor, PaymentMethod, PaymentStatus,
-    PspCustomerInfo, Quote, RedirectActionForm, RefundStatus, SettlementStrategy, Transaction,
+    Amount, AntomResult, OrderCodeForm, PaymentFactor, PaymentMethod, PaymentStatus, Quote,
+    RedirectActionForm, RefundStatus, SettlementStrategy, Transaction,
 };
-use crate::model::{Order, optional_string_struct};
+use crate::model::{Order, PaymentDetails, optional_string_struct};
 
 /// One of the Antom APIs the switch calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,6 +251,9 @@ impl AntomRequest for PayRequest {
 pub struct PayResponse {
     /// The call's result.
     pub result: AntomResult,
+    /// What Antom says about the payment (shared with the other payment answers).
+    #[serde(flatten)]
+    pub payment: PaymentDetails,
     /// Echo of the merchant's id.
     #[serde(
         default,
@@ -258,45 +261,6 @@ pub struct PayResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub payment_request_id: Option<String>,
-    /// Antom's id of the payment (needed for refunds).
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_id: Option<String>,
-    /// Echo of the amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_amount: Option<Amount>,
-    /// Amount in the wallet's currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual_payment_amount: Option<Amount>,
-    /// Rate from payment to actual currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_quote: Option<Quote>,
-    /// When the payment was created (ISO 8601).
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_create_time: Option<String>,
-    /// When it succeeded (ISO 8601).
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_time: Option<String>,
-    /// The wallet user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub psp_customer_info: Option<PspCustomerInfo>,
-    /// Settlement amount when the FX rate is locked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gross_settlement_amount: Option<Amount>,
-    /// Settlement rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settlement_quote: Option<Quote>,
     /// What to display in the Order Code scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_code_form: Option<OrderCodeForm>,
@@ -317,16 +281,8 @@ impl PayResponse {
     pub fn from_result(result: AntomResult) -> Self {
         Self {
             result,
+            payment: PaymentDetails::default(),
             payment_request_id: None,
-            payment_id: None,
-            payment_amount: None,
-            actual_payment_amount: None,
-            payment_quote: None,
-            payment_create_time: None,
-            payment_time: None,
-            psp_customer_info: None,
-            gross_settlement_amount: None,
-            settlement_quote: None,
             order_code_form: None,
             redirect_action_form: None,
             extend_info: None,
@@ -379,6 +335,9 @@ impl AntomRequest for InquiryPaymentRequest {
 pub struct InquiryPaymentResponse {
     /// The inquiry call's result.
     pub result: AntomResult,
+    /// What Antom says about the payment (shared with the other payment answers).
+    #[serde(flatten)]
+    pub payment: PaymentDetails,
     /// SUCCESS / FAIL / PROCESSING / CANCELLED (present on S).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<PaymentStatus>,
@@ -403,45 +362,6 @@ pub struct InquiryPaymentResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub payment_request_id: Option<String>,
-    /// Antom's id.
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_id: Option<String>,
-    /// The payment amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_amount: Option<Amount>,
-    /// Amount in the wallet's currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual_payment_amount: Option<Amount>,
-    /// FX quote.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_quote: Option<Quote>,
-    /// Creation time (ISO 8601).
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_create_time: Option<String>,
-    /// Success time (ISO 8601).
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_time: Option<String>,
-    /// The wallet user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub psp_customer_info: Option<PspCustomerInfo>,
-    /// Settlement amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gross_settlement_amount: Option<Amount>,
-    /// Settlement rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settlement_quote: Option<Quote>,
     /// Related transactions (cancel, refunds…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactions: Option<Vec<Transaction>>,
@@ -452,19 +372,11 @@ impl InquiryPaymentResponse {
     pub fn from_result(result: AntomResult) -> Self {
         Self {
             result,
+            payment: PaymentDetails::default(),
             payment_status: None,
             payment_result_code: None,
             payment_result_message: None,
             payment_request_id: None,
-            payment_id: None,
-            payment_amount: None,
-            actual_payment_amount: None,
-            payment_quote: None,
-            payment_create_time: None,
-            payment_time: None,
-            psp_customer_info: None,
-            gross_settlement_amount: None,
-            settlement_quote: None,
             transactions: None,
         }
     }

@@ -35,8 +35,8 @@ pub use codes::{CodeScope, RESULT_CODES, ResultCodeInfo, lookup_result_code};
 pub use keys::{KeyError, Signer, Verifier};
 pub use masked::{AgentToken, PaymentCode};
 pub use model::{
-    Amount, AntomResult, Env, Merchant, Order, PaymentFactor, PaymentMethod, PaymentStatus,
-    RefundStatus, ResultStatus, Store,
+    Amount, AntomResult, Env, Merchant, Order, PaymentDetails, PaymentFactor, PaymentMethod,
+    PaymentStatus, RefundStatus, ResultStatus, Store,
 };
 pub use outcome::{Outcome, UnknownReason};
 pub use signature::{SignatureError, SignatureHeader};

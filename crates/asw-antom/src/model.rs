@@ -516,6 +516,53 @@ impl From<RefundStatus> for String {
     }
 }
 
+/// What Antom says about a payment, the same in a `pay` answer, an `inquiryPayment` answer and a
+/// `notifyPayment`: one struct, flattened into each, so each field is read (leniently) in one
+/// place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentDetails {
+    /// Antom's id of the payment (needed for refunds).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_id: Option<String>,
+    /// The payment amount; check it (and its currency) against what was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_amount: Option<Amount>,
+    /// Amount in the wallet's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_payment_amount: Option<Amount>,
+    /// Rate from the payment's to the wallet's currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_quote: Option<Quote>,
+    /// When the payment was created (ISO 8601).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_create_time: Option<String>,
+    /// When it succeeded (ISO 8601).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_time: Option<String>,
+    /// The wallet user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psp_customer_info: Option<PspCustomerInfo>,
+    /// Settlement amount when the FX rate is locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gross_settlement_amount: Option<Amount>,
+    /// Settlement rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement_quote: Option<Quote>,
+}
+
 /// A transaction related to a payment (`transactions[]` in `inquiryPayment`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

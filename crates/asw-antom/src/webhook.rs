@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::Verifier;
 use crate::model::ResultStatus;
-use crate::model::{Amount, AntomResult, PaymentStatus, PspCustomerInfo, Quote, RefundStatus};
+use crate::model::{Amount, AntomResult, PaymentDetails, PaymentStatus, Quote, RefundStatus};
 use crate::outcome::UnknownReason;
 use crate::signature::SignatureError;
 use crate::wire::{describe_json_error, headers, verify_signed_message};
@@ -55,51 +55,15 @@ pub struct NotifyPayment {
     pub notify_type: String,
     /// `S` = paid.
     pub result: AntomResult,
+    /// What Antom says about the payment (shared with the other payment answers).
+    #[serde(flatten)]
+    pub payment: PaymentDetails,
     /// The merchant's id of the payment.
     #[serde(deserialize_with = "crate::lenient::string")]
     pub payment_request_id: String,
-    /// Antom's id of the payment.
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_id: Option<String>,
-    /// The paid amount; check it (and its currency) against what was requested.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_amount: Option<Amount>,
-    /// Amount in the wallet's currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual_payment_amount: Option<Amount>,
-    /// FX quote.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_quote: Option<Quote>,
-    /// Creation time (ISO 8601).
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_create_time: Option<String>,
-    /// Success time (ISO 8601).
-    #[serde(
-        default,
-        deserialize_with = "crate::lenient::opt_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub payment_time: Option<String>,
     /// Only online notifications carry a status; in-store ones do not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<PaymentStatus>,
-    /// The wallet user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub psp_customer_info: Option<PspCustomerInfo>,
-    /// Settlement amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gross_settlement_amount: Option<Amount>,
-    /// Settlement rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settlement_quote: Option<Quote>,
 }
 
 impl NotifyPayment {

@@ -55,7 +55,7 @@ const S_BODY: &str = r#"{"result":{"resultCode":"SUCCESS","resultStatus":"S","re
 #[test]
 fn signed_s_f_u() {
     match parse::<PayResponse>(PAY_PATH, &signed(PAY_PATH, S_BODY)) {
-        Outcome::Success(p) => assert_eq!(p.payment_id.as_deref(), Some("P1")),
+        Outcome::Success(p) => assert_eq!(p.payment.payment_id.as_deref(), Some("P1")),
         other => panic!("{other:?}"),
     }
     assert_eq!(
@@ -260,11 +260,11 @@ fn inquiry_success_carries_payment_status() {
         Outcome::Success(r) => {
             assert_eq!(r.payment_status, Some(PaymentStatus::Success));
             assert_eq!(
-                r.payment_quote.unwrap().quote_price.as_deref(),
+                r.payment.payment_quote.unwrap().quote_price.as_deref(),
                 Some("0.88156063")
             );
             assert_eq!(
-                r.psp_customer_info.unwrap().psp_name.as_deref(),
+                r.payment.psp_customer_info.unwrap().psp_name.as_deref(),
                 Some("ALIPAYCN")
             );
         }
@@ -355,14 +355,17 @@ fn sdk_sample_bodies_parse_leniently() {
     ))
     .unwrap();
     assert!(notify.is_payment_success());
-    assert_eq!(notify.payment_quote.unwrap().guaranteed, Some(false));
+    assert_eq!(
+        notify.payment.payment_quote.unwrap().guaranteed,
+        Some(false)
+    );
 
     // Unknown fields and numbers instead of strings are tolerated.
     let odd: PayResponse = serde_json::from_str(
         r#"{"result":{"resultCode":"SUCCESS","resultStatus":"S"},"paymentAmount":{"currency":"JPY","value":1000},"newField":{"x":[1,2]}}"#,
     )
     .unwrap();
-    assert_eq!(odd.payment_amount.unwrap().value, "1000");
+    assert_eq!(odd.payment.payment_amount.unwrap().value, "1000");
 }
 
 #[test]

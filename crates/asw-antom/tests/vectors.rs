@@ -329,10 +329,10 @@ fn response_vector_parses_as_verified_success() {
     match outcome {
         Outcome::Success(pay) => {
             assert_eq!(
-                pay.payment_id.as_deref(),
+                pay.payment.payment_id.as_deref(),
                 Some("202311141940108001001881A0200000001")
             );
-            assert_eq!(pay.payment_amount, Some(Amount::minor("SGD", 1234)));
+            assert_eq!(pay.payment.payment_amount, Some(Amount::minor("SGD", 1234)));
         }
         other => panic!("{other:?}"),
     }

@@ -110,10 +110,12 @@ async fn notify(
         }
     };
     let amount = payment
+        .payment
         .payment_amount
         .as_ref()
         .and_then(|a| a.value.parse::<u64>().ok().map(|v| (v, a.currency.clone())));
     let wallet = payment
+        .payment
         .psp_customer_info
         .as_ref()
         .and_then(|p| p.psp_name.clone());
@@ -121,7 +123,7 @@ async fn notify(
         .core
         .apply_payment_notification(
             &payment.payment_request_id,
-            payment.payment_id.clone(),
+            payment.payment.payment_id.clone(),
             amount,
             wallet,
         )

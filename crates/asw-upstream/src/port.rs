@@ -107,9 +107,9 @@ impl Upstream for AntomClient {
         };
         to_port(self.call(&command.client, &request).await, |r| {
             UpstreamOutcome::Success(PayReceipt {
-                payment_id: r.payment_id,
-                payment_time: r.payment_time,
-                wallet: r.psp_customer_info.and_then(|p| p.psp_name),
+                payment_id: r.payment.payment_id,
+                payment_time: r.payment.payment_time,
+                wallet: r.payment.psp_customer_info.and_then(|p| p.psp_name),
                 order_code: r
                     .order_code_form
                     .and_then(|f| f.code_details.into_iter().find_map(|d| d.code_value)),
@@ -138,12 +138,13 @@ impl Upstream for AntomClient {
             };
             UpstreamOutcome::Success(PaymentReport {
                 status,
-                payment_id: r.payment_id,
+                payment_id: r.payment.payment_id,
                 result_code: r.payment_result_code,
                 amount: r
+                    .payment
                     .payment_amount
                     .and_then(|a| a.minor_units().map(|v| (v, a.currency))),
-                wallet: r.psp_customer_info.and_then(|p| p.psp_name),
+                wallet: r.payment.psp_customer_info.and_then(|p| p.psp_name),
             })
         })
     }
