@@ -10,14 +10,13 @@ use crate::response_code as rc;
 /// Fields every response echoes from its request when present, so the terminal can match it.
 pub const ECHO: &[u8] = &asw_iso8583::echo::RESPONSE;
 
-/// The response to a message the front refuses itself: 39 = `code`, `RM` = `why`.
+/// The response to a message the front refuses itself (the core never saw it): 39 = `code`,
+/// `RM` = `why`, nothing else.
 pub fn rejection(dialect: &Dialect, request: &Message, code: &str, why: &str) -> Option<Message> {
-    respond_with(
-        dialect,
-        request,
-        code,
-        &Answer::bare(Outcome::Accepted, why),
-    )
+    // Only the text of this answer is used: the explicit code stands in for an outcome, and a
+    // bare answer carries no ids and no approval code.
+    let text_only = Answer::bare(Outcome::Unresolved, why);
+    respond_with(dialect, request, code, &text_only)
 }
 
 /// The response message for `request` carrying `answer`; falls back to the bare minimum (echo +
