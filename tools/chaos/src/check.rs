@@ -160,7 +160,7 @@ pub fn expectation(record: &TxRecord) -> Expectation {
                 Expectation::NotPaid
             } else {
                 // Only a 0430 with 00 acknowledges an advice; a real terminal repeats it until
-                // then, but the load tool stops after 3 attempts or at any answer (e.g. 96 while
+                // then, but the load tool stops after 5 attempts or at any answer (e.g. 96 while
                 // Redis restarts), so the switch may never have accepted it.
                 Expectation::Either("approved, reversal advice not accepted (no 0430 00)".into())
             }
