@@ -241,6 +241,15 @@ impl Origin {
             way_in: WayIn::Terminal,
         }
     }
+
+    /// A merchant's system calling the REST API with one of the merchant's API keys.
+    pub fn rest(merchant_id: impl Into<String>, api_key_id: impl Into<String>) -> Self {
+        Self {
+            merchant_id: merchant_id.into(),
+            terminal_id: api_key_id.into(),
+            way_in: WayIn::Rest,
+        }
+    }
 }
 
 /// What kind of transaction a journal record describes.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::domain::{FollowUpScope, MerchantProfile, Origin, TerminalProfile};
+use crate::domain::{FollowUpScope, MerchantProfile, Origin, TerminalProfile, WayIn};
 
 /// Why a terminal may not transact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -82,10 +82,46 @@ impl MerchantDirectory {
         Ok((Arc::clone(&merchant.profile), terminal.clone()))
     }
 
-    /// Whether `sender` may act on (void, refund, inquire about) a payment made by `owner`:
-    /// the merchant's [`FollowUpScope`] decides. Never across merchants; under the store scope,
-    /// a terminal no longer configured is in no store.
+    /// Finds the merchant of a request and checks the way it came in: a terminal must be
+    /// configured and enabled; a REST caller was authenticated by its front (its API key names
+    /// the merchant), so only the merchant must still be configured. A REST origin gets a
+    /// terminal profile of its own that may refund and stands in no store.
+    pub fn lookup_origin(
+        &self,
+        origin: &Origin,
+    ) -> Result<(Arc<MerchantProfile>, TerminalProfile), MerchantError> {
+        match origin.way_in {
+            WayIn::Terminal => self.lookup(&origin.merchant_id, &origin.terminal_id),
+            WayIn::Rest => {
+                let merchant = self
+                    .merchant(&origin.merchant_id)
+                    .ok_or(MerchantError::UnknownMerchant)?;
+                let caller = TerminalProfile {
+                    terminal_id: origin.terminal_id.clone(),
+                    enabled: true,
+                    refunds: true,
+                    store_id: None,
+                };
+                Ok((merchant, caller))
+            }
+        }
+    }
+
+    /// Whether `sender` may act on (void, refund, inquire about) a payment made by `owner`.
+    /// Never across merchants, and never across ways in: a terminal never acts on a payment made
+    /// over the REST API, nor an API key on a terminal's. Between terminals the merchant's
+    /// [`FollowUpScope`] decides (under the store scope, a terminal no longer configured is in
+    /// no store); every API key of a merchant acts on all of the merchant's REST payments, so
+    /// that rotating a key loses nothing.
     pub fn may_follow_up(&self, sender: &Origin, owner: &Origin) -> bool {
+        match (sender.way_in, owner.way_in) {
+            (WayIn::Rest, WayIn::Rest) => {
+                return sender.merchant_id.trim_end() == owner.merchant_id.trim_end()
+                    && self.merchants.contains_key(sender.merchant_id.trim_end());
+            }
+            (WayIn::Terminal, WayIn::Terminal) => {}
+            _ => return false,
+        }
         self.may_follow_up_ids(
             &sender.merchant_id,
             &sender.terminal_id,
@@ -206,6 +242,25 @@ mod tests {
             Some(MerchantError::TerminalDisabled)
         );
         assert!(directory.merchant("M2").is_some());
+    }
+
+    #[test]
+    fn rest_callers_act_on_their_merchants_rest_payments_only() {
+        let mut m = merchant("M1", &[("K1", true)]);
+        m.follow_ups = FollowUpScope::Merchant;
+        let directory = MerchantDirectory::new([m, merchant("M2", &[])]);
+        let rest = |mid: &str, key: &str| Origin::rest(mid, key);
+        assert!(directory.lookup_origin(&rest("M1", "any-key")).is_ok());
+        assert_eq!(
+            directory.lookup_origin(&rest("M9", "k")).err(),
+            Some(MerchantError::UnknownMerchant)
+        );
+        // Any key of the merchant (rotation), never another merchant's.
+        assert!(directory.may_follow_up(&rest("M1", "k2"), &rest("M1", "k1")));
+        assert!(!directory.may_follow_up(&rest("M2", "k1"), &rest("M1", "k1")));
+        // Never across ways in, even when a terminal id equals an API key id.
+        assert!(!directory.may_follow_up(&Origin::terminal("M1", "K1"), &rest("M1", "K1")));
+        assert!(!directory.may_follow_up(&rest("M1", "K1"), &Origin::terminal("M1", "K1")));
     }
 
     #[test]

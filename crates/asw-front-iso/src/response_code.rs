@@ -161,6 +161,9 @@ pub fn for_refusal(refusal: &Refusal) -> &'static str {
         | Refusal::OriginalRefunded
         | Refusal::NotVoidable => INVALID_TRANSACTION,
         Refusal::DuplicateWithOtherContent => DUPLICATE,
+        // Terminals always wait for the outcome of a re-sent request; were one ever told not
+        // to, "try again later" is what 91 means to it.
+        Refusal::StillRunning => UNAVAILABLE,
         Refusal::OriginalNotFound => NOT_FOUND,
     }
 }

@@ -6,7 +6,7 @@
 use asw_core::domain::{Origin, PaymentCode};
 use asw_core::flows::{
     OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest, ReversedRequest,
-    StatusInquiry, VoidRequest,
+    StatusInquiry, VoidRequest, WhileRunning,
 };
 use asw_core::ids::IdGenerator;
 use asw_iso8583::{Message, Mti, PrivateData, Tag};
@@ -161,6 +161,8 @@ pub fn purchase_request(
     let dated = dated(&key, derive.today)?;
     Ok(PurchaseRequest {
         content_digest: content_digest(message, &[3, 4, 12, 49, 62], Some(code)),
+        while_running: WhileRunning::WaitForOutcome,
+        store_terminal: None,
         request: request_key(&dated, derive.ids)?,
         payment_request_id: dated.payment_request_id(derive.ids, amount_minor),
         amount_minor,

@@ -72,6 +72,10 @@ impl KeyLayout {
     pub fn saf_dead(&self, shard: u32) -> String {
         format!("{}saf:dead", self.base(shard))
     }
+    /// The first response given under a front's idempotency key (its duplicate key).
+    pub fn response(&self, shard: u32, dedup_key: &str) -> String {
+        format!("{}resp:{dedup_key}", self.base(shard))
+    }
     /// Audit stream (capped).
     pub fn audit(&self, shard: u32) -> String {
         format!("{}audit", self.base(shard))

@@ -18,6 +18,7 @@ mod keys;
 pub mod metrics;
 mod ops;
 mod queue;
+mod responses;
 mod scripts;
 mod store;
 mod values;

@@ -49,6 +49,9 @@ pub enum Refusal {
     ReversedBeforeArrival,
     /// The request's key is journaled with other content.
     DuplicateWithOtherContent,
+    /// The request's key is journaled and its first request is still running (asked not to
+    /// wait, see [`WhileRunning`]).
+    StillRunning,
     /// No original the sender may act on (or none at all: the two are answered alike).
     OriginalNotFound,
     /// The original was declined: nothing to void.
@@ -80,6 +83,7 @@ impl Refusal {
             Refusal::StoreUnavailable => "STORE_UNAVAILABLE",
             Refusal::ReversedBeforeArrival => "REVERSED_BEFORE_ARRIVAL",
             Refusal::DuplicateWithOtherContent => "DUPLICATE_KEY",
+            Refusal::StillRunning => "STILL_RUNNING",
             Refusal::OriginalNotFound => "ORIGINAL_NOT_FOUND",
             Refusal::OriginalDeclined => "ORIGINAL_DECLINED",
             Refusal::OriginalNotApproved => "ORIGINAL_NOT_APPROVED",

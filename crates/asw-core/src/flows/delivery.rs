@@ -24,6 +24,12 @@ impl Core {
         if !answer.is_approval() {
             return send_plain(reply, answer).await;
         }
+        if !marked_here && record.delivery.handed_to_terminal() {
+            // Handed over already: nothing cancels it for want of delivery, so saying it again
+            // (a status inquiry, a REST read long after the payment) is true at any time, and a
+            // failed write here un-hands nothing.
+            return send_plain(reply, answer).await;
+        }
         if !marked_here && self.now_ms() >= self.send_by(&record, received_ms) {
             // The terminal has given up (or the sweeper is about to run): an approval now could
             // be read as delivered while the terminal treats it as failed. Leave it undelivered;

@@ -49,6 +49,21 @@ impl Core {
         }
     }
 
+    /// A payment or refund as the journal holds it, when `sender` may see it (the same scope,
+    /// and the same "not found" for what it may not see, as every follow-up): what a front
+    /// reads to show a payment's details beside the answer of a flow.
+    pub async fn find_payment(
+        &self,
+        sender: &Origin,
+        payment_request_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        let original = OriginalRef {
+            payment_request_id: Some(payment_request_id.to_string()),
+            ..OriginalRef::default()
+        };
+        self.find_original(sender, &original).await
+    }
+
     async fn lookup_original(
         &self,
         original: &OriginalRef,

@@ -22,7 +22,7 @@ mod void;
 pub use answer::{Answer, Outcome, Refusal, Reply, Undelivered};
 pub use requests::{
     NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest,
-    ReversedRequest, StatusInquiry, VoidRequest,
+    ReversedRequest, StatusInquiry, VoidRequest, WhileRunning,
 };
 pub use timing::Timing;
 

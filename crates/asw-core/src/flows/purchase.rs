@@ -31,6 +31,12 @@ impl Core {
         let (record, command) = match self.start_purchase(&request, received_ms).await {
             Err(refusal) => return send_plain(reply, refusal).await,
             Ok(Started::Duplicate(existing)) => {
+                if request.while_running == WhileRunning::Refuse
+                    && existing.content_digest == request.content_digest
+                    && existing.state.is_in_flight()
+                {
+                    return send_plain(reply, Answer::refused(Refusal::StillRunning)).await;
+                }
                 return self
                     .duplicate(*existing, &request.content_digest, received_ms, reply)
                     .await;
@@ -82,7 +88,7 @@ impl Core {
         let origin = &request.request.origin;
         let (merchant, _terminal) = self
             .merchants
-            .lookup(&origin.merchant_id, &origin.terminal_id)
+            .lookup_origin(origin)
             .map_err(|e| Box::new(merchant_answer(e)))?;
         if let Err(why) = self
             .settings
@@ -128,7 +134,10 @@ impl Core {
             payment_code: Some(request.payment_code.clone()),
             scenario: PayScenario::PaymentCode,
             merchant: Arc::clone(&merchant),
-            terminal_id: origin.terminal_id.clone(),
+            terminal_id: request
+                .store_terminal
+                .clone()
+                .unwrap_or_else(|| origin.terminal_id.clone()),
             terminal_request_time: terminal_time,
             reference_order_id: request.reference_order_id.clone(),
             order_description: self.settings.order_description.clone(),

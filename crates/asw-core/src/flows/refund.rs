@@ -43,7 +43,7 @@ impl Core {
         let origin = &request.request.origin;
         let (merchant, terminal) = self
             .merchants
-            .lookup(&origin.merchant_id, &origin.terminal_id)
+            .lookup_origin(origin)
             .map_err(merchant_answer)?;
         if !terminal.refunds {
             return Err(Answer::refused(Refusal::RefundsDisabled));

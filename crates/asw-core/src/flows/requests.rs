@@ -51,6 +51,23 @@ pub struct PurchaseRequest {
     pub reference_order_id: Option<String>,
     /// Digest of the request content (a re-send with other content is refused).
     pub content_digest: String,
+    /// What a re-send finds while the first is still running.
+    pub while_running: WhileRunning,
+    /// Antom's `storeTerminalId` when it is not the origin's terminal (a REST caller names the
+    /// till it stands for, or none: then its API key id is sent).
+    pub store_terminal: Option<String>,
+}
+
+/// How a re-sent request is answered while the first one is still running.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WhileRunning {
+    /// Wait for the outcome (up to the response deadline) and answer it: a terminal re-sends
+    /// because it has no other way to learn the outcome.
+    #[default]
+    WaitForOutcome,
+    /// Refuse at once with [`Refusal::StillRunning`]: a REST caller retries or reads the
+    /// payment later (the Idempotency-Key draft's 409).
+    Refuse,
 }
 
 /// A refund, full or partial.

@@ -62,7 +62,7 @@ impl Core {
         request: &StatusInquiry,
     ) -> Result<TransactionRecord, Answer> {
         self.merchants
-            .lookup(&request.origin.merchant_id, &request.origin.terminal_id)
+            .lookup_origin(&request.origin)
             .map_err(merchant_answer)?;
         self.find_original(&request.origin, &request.original)
             .await

@@ -15,10 +15,7 @@ impl Core {
     }
 
     pub(super) async fn void_inner(&self, request: &VoidRequest) -> Answer {
-        if let Err(e) = self
-            .merchants
-            .lookup(&request.origin.merchant_id, &request.origin.terminal_id)
-        {
+        if let Err(e) = self.merchants.lookup_origin(&request.origin) {
             return merchant_answer(e);
         }
         let original = match self.find_original(&request.origin, &request.original).await {

@@ -18,7 +18,7 @@ use asw_core::domain::{
 };
 use asw_core::flows::{
     CoreSettings, OriginalRef, PurchaseRequest, RefundRequest, Reply, RequestKey, ReversalRequest,
-    ReversedRequest, StatusInquiry, Timing, Undelivered, VoidRequest,
+    ReversedRequest, StatusInquiry, Timing, Undelivered, VoidRequest, WhileRunning,
 };
 use asw_core::ids::IdGenerator;
 use asw_core::merchants::MerchantDirectory;
@@ -195,6 +195,8 @@ impl Harness {
             payment_code: PaymentCode::new(CODE),
             reference_order_id: None,
             content_digest: DIGEST.into(),
+            while_running: WhileRunning::WaitForOutcome,
+            store_terminal: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The purchase flow: journal first, `pay`, inquire while unknown, cancel at the response
 //! deadline; the approval delivery protocol; duplicates; store faults between the steps.
 
-use asw_core::flows::NotifyOutcome;
+use asw_core::flows::{NotifyOutcome, WhileRunning};
 
 use crate::common::*;
 
@@ -612,4 +612,28 @@ async fn the_journal_failing_at_the_response_deadline_leaves_the_cancel_to_the_s
         [(prid.as_str().to_string(), h.t0() + GATEWAY_DEADLINE_MS)],
         "the sweeper cancels it at the gateway deadline"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resend_asked_not_to_wait_is_refused_while_running_and_replayed_once_final() {
+    let h = Harness::new();
+    let mut purchase = h.purchase_req(1);
+    purchase.while_running = WhileRunning::Refuse;
+    let prid = purchase.payment_request_id.clone();
+    h.journal_pending(&purchase).await;
+
+    let answer = h.purchase(purchase.clone()).await;
+
+    assert_eq!(answer, Answer::refused(Refusal::StillRunning));
+    assert!(h.upstream.calls().is_empty(), "a re-send calls nothing");
+    assert_eq!(h.record(&prid).state, TxnState::Pending);
+
+    // Once the first one is final, the same request is answered from the journal.
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(Status::Success)]);
+    let status = h.status(h.status_req(T1, &purchase)).await;
+    assert_eq!(status.outcome, Outcome::Approved);
+    let replay = h.purchase(purchase).await;
+    assert_eq!(replay.outcome, Outcome::Approved);
+    assert_eq!(replay.approval_code, status.approval_code);
 }

@@ -135,3 +135,20 @@ async fn an_approval_learned_too_late_to_deliver_is_withheld_and_left_watched() 
         [(prid.as_str().to_string(), pending.gateway_deadline_ms)]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_delivered_approval_is_still_approved_long_after_its_deadlines() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    let approved = h.approved_purchase(&purchase).await;
+    assert_eq!(approved.delivery, Handed::Sending);
+    // Far past the gateway deadline: nothing cancels a delivered approval, so saying it again
+    // is still true (a REST read, a late status inquiry).
+    h.sleep(ms(3_600_000)).await;
+
+    let answer = h.status(h.status_req(T1, &purchase)).await;
+
+    assert_eq!(answer.outcome, Outcome::Approved);
+    assert_eq!(answer.approval_code, approved.approval_code);
+    assert_eq!(h.record(&purchase.payment_request_id), approved);
+}
