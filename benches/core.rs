@@ -34,6 +34,7 @@ fn merchant(terminals: usize) -> MerchantProfile {
         utc_offset_minutes: 480,
         follow_ups: Default::default(),
         allowed_networks: Vec::new(),
+        api_keys: Vec::new(),
         terminals: (0..terminals)
             .map(|i| TerminalProfile {
                 terminal_id: format!("T{i:07}"),

@@ -32,7 +32,7 @@ trap cleanup EXIT INT TERM
 
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 redis_port=$(free_port); sim_port=$(free_port); pos_port=$(free_port)
-hook_port=$(free_port); admin_port=$(free_port)
+hook_port=$(free_port); admin_port=$(free_port); rest_port=$(free_port)
 
 echo "==> generating throwaway keys in $work"
 for who in merchant antom; do
@@ -40,6 +40,9 @@ for who in merchant antom; do
   openssl pkey -in "$work/${who}_private.pem" -pubout -out "$work/${who}_public.pem" 2>/dev/null
 done
 "$py" -c 'import secrets; print(secrets.token_hex(32))' > "$work/ids.secret"
+# The REST merchant's API key: the switch is configured with its SHA-256 only.
+rest_secret="sk_demo_$("$py" -c 'import secrets; print(secrets.token_hex(16))')"
+rest_key_sha256="$(printf '%s' "$rest_secret" | sha256sum | cut -d' ' -f1)"
 
 echo "==> starting redis-server on 127.0.0.1:$redis_port (AOF, appendfsync always)"
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes \
@@ -75,6 +78,10 @@ public_url = "http://127.0.0.1:$hook_port/antom/notify"
 [admin]
 listen = "127.0.0.1:$admin_port"
 
+[rest]
+listen = "127.0.0.1:$rest_port"
+sync_wait_ms = 10000
+
 # Shortened so the demo's "unknown → cancel" finishes in seconds; production keeps the defaults.
 [timing]
 terminal_timeout_ms = 15000
@@ -105,6 +112,7 @@ store_id = "DEMO-STORE-1"
 store_name = "Demo Coffee Central"
 settlement_currency = "HKD"
 utc_offset_minutes = 480
+api_keys = [{ id = "demo-key-1", sha256 = "$rest_key_sha256" }]
 
 [[merchants.terminals]]
 terminal_id = "T0000001"
@@ -159,6 +167,31 @@ run "… reversal advice"  advice --stan $((stan_base+4)) --amount 990 --origina
   --original-time "$adv_time" --original-date "$(date +%m%d)"
 : "$now_time"
 
+echo "==> a REST merchant pays with the customer's payment code (POST /v1/payments)"
+rest_out="$("$py" - "$rest_port" "$rest_secret" <<'EOF'
+import json, sys, urllib.request
+port, secret = sys.argv[1], sys.argv[2]
+body = json.dumps({"order_id": "web-order-1", "amount": {"currency": "HKD", "value": 2500},
+                   "method": {"type": "payment_code", "code": "281012345678901200"}}).encode()
+def call(method, path, data=None, key=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    req.add_header("Authorization", f"Bearer {secret}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Idempotency-Key", key)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status, r.headers.get("Idempotent-Replayed"), json.loads(r.read())
+status, _, first = call("POST", "/v1/payments", body, "web-order-1-try-1")
+print(f"    POST   -> {status} {first['status']:<10} id={first['id']}", file=sys.stderr)
+status, replayed, again = call("POST", "/v1/payments", body, "web-order-1-try-1")
+print(f"    retry  -> {status} {again['status']:<10} Idempotent-Replayed: {replayed} (same key: same answer, one payment)", file=sys.stderr)
+status, _, read = call("GET", f"/v1/payments/{first['id']}")
+print(f"    GET    -> {status} {read['status']:<10} paymentRequestId={read['antom']['payment_request_id']}", file=sys.stderr)
+print(f"REST payment|{read['status']}|{read['antom']['payment_request_id']}")
+EOF
+)"
+rows+=("$rest_out")
+
 echo "==> waiting for the store-and-forward queue to deliver the cancels"
 sleep 8
 
@@ -171,7 +204,7 @@ payments = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/__sim/paym
 if isinstance(payments, dict):
     payments = payments.get("payments", [])
 by_id = {p["paymentRequestId"]: p for p in payments}
-print(f"    {'transaction':<22} {'terminal 39':<12} {'Antom status':<14} refunded")
+print(f"    {'transaction':<22} {'told':<12} {'Antom status':<14} refunded")
 for row in rows:
     label, rc, pr = row.split("|")
     p = by_id.get(pr, {})

@@ -38,6 +38,12 @@ pub const OTHER_MERCHANT_TID: &str = "T0000999";
 pub const CLIENT_ID: &str = switch_config::CLIENT_ID;
 /// SGD, numeric.
 pub const SGD: u16 = 702;
+/// The REST API secret of merchant `MID` (key `k1`).
+pub const REST_SECRET: &str = "sk_test_m1_9b1c2d";
+/// The rotated successor of [`REST_SECRET`] (key `k2`).
+pub const REST_SECRET_ROTATED: &str = "sk_test_m1_rotated_77aa";
+/// The REST API secret of merchant `OTHER_MID`.
+pub const OTHER_REST_SECRET: &str = "sk_test_m999_5e6f";
 
 /// A payment code whose last two digits pick an antom-sim scenario (see its README).
 pub fn code(scenario_suffix: &str) -> String {
@@ -129,7 +135,22 @@ pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Confi
             store_id: Some(OTHER_STORE.into()),
         },
     ]);
+    let api_key = |id: &str, secret: &str| asw_core::domain::ApiKeyConfig {
+        id: id.into(),
+        sha256: asw_front_rest::sha256_hex(secret),
+    };
+    config.merchants[0].api_keys = vec![
+        api_key("k1", REST_SECRET),
+        api_key("k2", REST_SECRET_ROTATED),
+    ];
+    config.rest = Some(asw_app::config::RestConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        // Longer than the response deadline (4 s): a POST answers the final outcome.
+        sync_wait_ms: 6_000,
+        ..asw_app::config::RestConfig::default()
+    });
     config.merchants.push(MerchantProfile {
+        api_keys: vec![api_key("other", OTHER_REST_SECRET)],
         merchant_id: OTHER_MID.into(),
         reference_merchant_id: "SG-TEST-M999".into(),
         merchant_name: "Other Shop".into(),
@@ -178,6 +199,14 @@ impl Harness {
             .as_ref()
             .expect("switch running")
             .downstream_addr
+    }
+
+    /// The merchant REST API.
+    pub fn rest(&self) -> SocketAddr {
+        self.switch
+            .as_ref()
+            .and_then(|s| s.rest_addr)
+            .expect("switch running with [rest]")
     }
 
     /// The admin endpoint.

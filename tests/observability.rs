@@ -323,6 +323,11 @@ async fn dashboard_and_alerts_only_use_metrics_the_switch_exposes() {
         .await;
     h.wait_for_status(unknown_id, "CANCELLED", Duration::from_secs(15))
         .await;
+    // A merchant's REST request (unauthenticated: its answer is a 401 problem).
+    let rest = reqwest::get(format!("http://{}/v1/payments/pay_none", h.rest()))
+        .await
+        .expect("the REST API answers");
+    assert_eq!(rest.status().as_u16(), 401);
     // Let the engine acknowledge its entries and refresh the SAF gauges.
     tokio::time::sleep(Duration::from_millis(800)).await;
 

@@ -11,6 +11,7 @@
 mod authority;
 mod purchase;
 mod refund;
+mod rest;
 mod reversal;
 mod tls;
 mod upgrade;

@@ -52,6 +52,8 @@ pub struct RunningSwitch {
     pub webhook_addr: SocketAddr,
     /// Admin endpoints.
     pub admin_addr: SocketAddr,
+    /// The merchant REST API, when `[rest]` is configured.
+    pub rest_addr: Option<SocketAddr>,
     server: Server,
     engine_stop: CancellationToken,
     engine_tasks: tokio_util::task::TaskTracker,
@@ -82,6 +84,32 @@ impl asw_downstream::RequestHandler for Front {
         self.iso
             .handle(request, Box::new(ResponderReply(responder)))
             .await;
+    }
+}
+
+/// The REST front's first responses, kept in Redis beside the journal.
+struct RedisResponses(Arc<asw_store::RedisStore>);
+
+#[async_trait]
+impl asw_front_rest::ResponseStore for RedisResponses {
+    async fn load(
+        &self,
+        tag: &str,
+        dedup_key: &str,
+    ) -> Result<Option<String>, asw_core::ports::StoreError> {
+        self.0.load_response(tag, dedup_key).await
+    }
+
+    async fn save_first(
+        &self,
+        tag: &str,
+        dedup_key: &str,
+        response: &str,
+        ttl_ms: u64,
+    ) -> Result<String, asw_core::ports::StoreError> {
+        self.0
+            .save_first_response(tag, dedup_key, response, ttl_ms)
+            .await
     }
 }
 
@@ -250,7 +278,7 @@ impl RunningSwitch {
             verifiers,
             signed_path: config.webhook.signed_path.clone(),
         });
-        let http_tasks = vec![
+        let mut http_tasks = vec![
             serve(
                 webhook_listener,
                 webhook::router(
@@ -269,6 +297,38 @@ impl RunningSwitch {
             .await,
         ];
 
+        let rest_addr = match &config.rest {
+            Some(rest) => {
+                let listener = bind(rest.listen).await?;
+                let addr = listener.local_addr().map_err(|source| StartError::Bind {
+                    addr: rest.listen,
+                    source,
+                })?;
+                let keys = asw_front_rest::ApiKeys::from_merchants(&config.merchants)
+                    .map_err(|e| StartError::Setup(format!("api keys: {e:?}")))?;
+                let front = Arc::new(asw_front_rest::RestFront::new(
+                    core.clone(),
+                    keys,
+                    Arc::new(RedisResponses(store.clone())),
+                    asw_front_rest::RestSettings {
+                        sync_wait_ms: rest.sync_wait_ms,
+                        max_body_bytes: rest.max_body_bytes,
+                        idempotency_ttl_ms: rest.idempotency_ttl_ms,
+                    },
+                ));
+                http_tasks.push(
+                    serve(
+                        listener,
+                        asw_front_rest::router(front),
+                        http_shutdown.clone(),
+                    )
+                    .await,
+                );
+                Some(addr)
+            }
+            None => None,
+        };
+
         let front = Arc::new(Front {
             iso: IsoFront::new(core.clone(), dialect.clone()),
         });
@@ -281,11 +341,12 @@ impl RunningSwitch {
         .await
         .map_err(|e| StartError::Setup(format!("downstream: {e}")))?;
         let downstream_addr = server.local_addr();
-        info!(%downstream_addr, %webhook_addr, %admin_addr, "antom-switch started");
+        info!(%downstream_addr, %webhook_addr, %admin_addr, ?rest_addr, "antom-switch started");
         Ok(Self {
             downstream_addr,
             webhook_addr,
             admin_addr,
+            rest_addr,
             server,
             engine_stop,
             engine_tasks,

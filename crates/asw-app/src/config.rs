@@ -26,6 +26,8 @@ pub struct Config {
     pub redis: asw_store::StoreConfig,
     /// Antom's `notifyPayment` receiver.
     pub webhook: WebhookConfig,
+    /// The merchant REST API; absent, no REST listener is started.
+    pub rest: Option<RestConfig>,
     /// Metrics and health endpoints.
     pub admin: AdminConfig,
     /// The transaction time budget.
@@ -228,6 +230,66 @@ impl Default for WebhookConfig {
     }
 }
 
+/// `[rest]`: the merchant REST API (`asw-front-rest`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RestConfig {
+    /// Listen address of the API.
+    pub listen: SocketAddr,
+    /// How long a `POST /v1/payments` waits for a final result before it answers `pending`
+    /// (the payment goes on; the merchant reads it or retries with the same key).
+    pub sync_wait_ms: u64,
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// How long the first final response under an `Idempotency-Key` is replayed; at least
+    /// 24 h and at most `redis.retention_ms` (the key's journal record must outlive it).
+    pub idempotency_ttl_ms: u64,
+}
+
+/// The shortest replay window of an idempotency key (the IETF draft's and Stripe's 24 h).
+pub const MIN_IDEMPOTENCY_TTL_MS: u64 = 24 * 3600 * 1000;
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            sync_wait_ms: 20_000,
+            max_body_bytes: 16 * 1024,
+            idempotency_ttl_ms: MIN_IDEMPOTENCY_TTL_MS,
+        }
+    }
+}
+
+impl RestConfig {
+    fn problems(&self, retention_ms: u64) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if self.sync_wait_ms == 0 || self.sync_wait_ms > 120_000 {
+            problems.push(("rest.sync_wait_ms", "must be between 1 and 120000".into()));
+        }
+        if self.max_body_bytes < 1024 || self.max_body_bytes > 1024 * 1024 {
+            problems.push((
+                "rest.max_body_bytes",
+                "must be between 1024 and 1048576".into(),
+            ));
+        }
+        if self.idempotency_ttl_ms < MIN_IDEMPOTENCY_TTL_MS {
+            problems.push((
+                "rest.idempotency_ttl_ms",
+                format!("must be at least {MIN_IDEMPOTENCY_TTL_MS} (24 h)"),
+            ));
+        }
+        if self.idempotency_ttl_ms > retention_ms {
+            problems.push((
+                "rest.idempotency_ttl_ms",
+                format!(
+                    "must not exceed redis.retention_ms ({retention_ms}): a replay needs the key's journal record"
+                ),
+            ));
+        }
+        problems
+    }
+}
+
 /// `[admin]`: `/metrics`, `/health/live`, `/health/ready`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -366,6 +428,19 @@ impl Config {
         if let Err(list) = self.reversal.validate() {
             for p in list {
                 push("reversal", p);
+            }
+        }
+        if let Some(rest) = &self.rest {
+            for (key, message) in rest.problems(self.redis.retention_ms) {
+                push(key, message);
+            }
+        }
+        if let Err(errors) = asw_front_rest::ApiKeys::from_merchants(&self.merchants) {
+            for error in errors {
+                push(
+                    &format!("merchants[{}].api_keys[{}]", error.merchant, error.index),
+                    error.why,
+                );
             }
         }
         if self.upstream.client_id.is_empty() {

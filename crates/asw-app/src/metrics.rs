@@ -43,6 +43,7 @@ pub const METRICS: &[MetricSpec] = &[
 /// Every crate's declarations, in the order of the request path.
 const CRATES: &[&[MetricSpec]] = &[
     asw_downstream::metrics::METRICS,
+    asw_front_rest::metrics::METRICS,
     asw_core::metrics::METRICS,
     asw_upstream::metrics::METRICS,
     METRICS,
@@ -125,6 +126,7 @@ mod tests {
             assert!(
                 [
                     "downstream",
+                    "rest",
                     "core",
                     "upstream",
                     "webhook",

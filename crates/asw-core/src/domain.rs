@@ -317,11 +317,25 @@ pub struct MerchantProfile {
     /// Empty: any source. Checked on every message, whatever the listener's TLS settings.
     #[serde(default)]
     pub allowed_networks: Vec<String>,
+    /// The merchant's keys to the REST API: an id and the SHA-256 of the secret (never the
+    /// secret itself). Several keys let a merchant rotate without downtime.
+    #[serde(default)]
+    pub api_keys: Vec<ApiKeyConfig>,
     /// Terminals allowed to transact for this merchant. As configured; the
     /// [`crate::merchants::MerchantDirectory`] moves them into its index, so profiles handed out
     /// by the directory carry none.
     #[serde(default)]
     pub terminals: Vec<TerminalProfile>,
+}
+
+/// One REST API key of a merchant, as configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// The key's public id (in logs and the audit trail; never secret).
+    pub id: String,
+    /// Lowercase hex SHA-256 of the secret the merchant sends as `Authorization: Bearer`.
+    pub sha256: String,
 }
 
 fn default_client() -> String {

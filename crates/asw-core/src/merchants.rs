@@ -201,6 +201,7 @@ mod tests {
             utc_offset_minutes: 0,
             follow_ups: Default::default(),
             allowed_networks: Vec::new(),
+            api_keys: Vec::new(),
             terminals: terminals
                 .iter()
                 .map(|(tid, enabled)| TerminalProfile {

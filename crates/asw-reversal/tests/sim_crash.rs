@@ -93,6 +93,7 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
             utc_offset_minutes: 0,
             follow_ups: Default::default(),
             allowed_networks: Vec::new(),
+            api_keys: Vec::new(),
             terminals: vec![],
         }),
         terminal_id: "T1".into(),

@@ -272,6 +272,7 @@ fn merchant() -> MerchantProfile {
         utc_offset_minutes: 480,
         follow_ups: Default::default(),
         allowed_networks: Vec::new(),
+        api_keys: Vec::new(),
         terminals: vec![],
     }
 }

@@ -64,6 +64,26 @@ impl Core {
         self.find_original(sender, &original).await
     }
 
+    /// A refund as the journal holds it, when `sender` may see it (the same authority as over
+    /// its payment; anything else is `None`, like a refund that does not exist).
+    pub async fn find_refund(
+        &self,
+        sender: &Origin,
+        refund_request_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        // Refund ids end with the shard tag of their own request key, like payment ids.
+        let Some(tag) = PaymentRequestId::new(refund_request_id)
+            .key_tag()
+            .map(str::to_string)
+        else {
+            return Ok(None);
+        };
+        let found = self.journal.load(&tag, refund_request_id).await?;
+        Ok(found.filter(|record| {
+            record.kind == TxnKind::Refund && self.merchants.may_follow_up(sender, &record.origin)
+        }))
+    }
+
     async fn lookup_original(
         &self,
         original: &OriginalRef,

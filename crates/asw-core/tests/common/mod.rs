@@ -86,6 +86,7 @@ pub fn merchant(id: &str, follow_ups: FollowUpScope) -> MerchantProfile {
         utc_offset_minutes: 0,
         follow_ups,
         allowed_networks: Vec::new(),
+        api_keys: Vec::new(),
         terminals: vec![
             terminal(T1, None),
             terminal(T2, None),

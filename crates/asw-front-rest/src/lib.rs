@@ -1,0 +1,83 @@
+//! The REST front: merchants' POS systems and web shops call the switch over HTTPS/JSON.
+//!
+//! It owns its wire format the way `asw-front-iso` owns ISO 8583: it authenticates the caller
+//! (an API key names a merchant), turns a request into the core's domain request with ids
+//! derived from the merchant's `Idempotency-Key`, waits a bounded time for the core's answer,
+//! and renders the payment as JSON or an RFC 9457 problem. The rules (what may be said
+//! `succeeded`, who may see what, what is cancelled) stay in the core.
+
+mod auth;
+mod http;
+mod ids;
+pub mod metrics;
+mod model;
+mod payments;
+mod problem;
+mod refunds;
+mod reply;
+mod responses;
+mod view;
+
+pub use auth::{ApiKeys, Caller, KeyError, sha256_hex};
+pub use ids::{PAYMENT_ID_PREFIX, REFUND_ID_PREFIX, payment_id, payment_request_id, refund_id};
+pub use model::{
+    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, PaymentJson,
+    RefundAntomRefs, RefundJson,
+};
+pub use problem::Problem;
+pub use responses::{ResponseStore, StoredResponse};
+
+use std::sync::Arc;
+
+use asw_core::flows::Core;
+use axum::Router;
+use axum::routing::{get, post};
+
+/// Settings of the REST front (`[rest]` in the configuration).
+#[derive(Clone, Debug)]
+pub struct RestSettings {
+    /// How long a `POST` waits for a final result before it answers with the current status.
+    pub sync_wait_ms: u64,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// How long the first response under an idempotency key is kept for replays.
+    pub idempotency_ttl_ms: u64,
+}
+
+/// The REST front: the core, the merchants' keys and the saved first responses.
+pub struct RestFront {
+    pub(crate) core: Arc<Core>,
+    pub(crate) keys: ApiKeys,
+    pub(crate) responses: Arc<dyn ResponseStore>,
+    pub(crate) settings: RestSettings,
+}
+
+impl RestFront {
+    /// Wires the front.
+    pub fn new(
+        core: Arc<Core>,
+        keys: ApiKeys,
+        responses: Arc<dyn ResponseStore>,
+        settings: RestSettings,
+    ) -> Self {
+        Self {
+            core,
+            keys,
+            responses,
+            settings,
+        }
+    }
+}
+
+/// The HTTP routes of the merchant API.
+pub fn router(front: Arc<RestFront>) -> Router {
+    Router::new()
+        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments/{id}", get(payments::show))
+        .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{id}/refunds", post(refunds::create))
+        .route("/v1/refunds/{id}", get(refunds::show))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .with_state(front)
+}

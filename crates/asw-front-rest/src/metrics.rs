@@ -1,0 +1,62 @@
+//! The REST front's metrics, declared once (RED: rate, errors, duration per route), with their
+//! bounded label values: a route outside the API is `other`, a status outside the list `other`,
+//! so a caller cannot create new time series.
+
+use std::time::Instant;
+
+use asw_metrics::{MetricSpec, Zero, label};
+use metrics::Unit;
+
+/// Counter: requests answered, by `route` and `status`.
+pub const REQUESTS_TOTAL: &str = "antom_switch_rest_requests_total";
+/// Histogram: time from the request to the answer, by `route`.
+pub const REQUEST_DURATION: &str = "antom_switch_rest_request_duration_seconds";
+
+/// Every `route` label value.
+pub const ROUTES: &[&str] = &[
+    "create_payment",
+    "get_payment",
+    "cancel_payment",
+    "create_refund",
+    "get_refund",
+    "other",
+];
+/// Every `status` label value: the statuses the front answers, then `other`.
+pub const STATUSES: &[&str] = &[
+    "200", "201", "202", "400", "401", "404", "405", "409", "413", "415", "422", "429", "500",
+    "503", "other",
+];
+/// The statuses whose series start at zero (so "any 5xx" alerts work from the first scrape).
+const ZERO_STATUSES: &[&str] = &[
+    "200", "201", "202", "400", "401", "404", "409", "422", "500", "503",
+];
+
+/// Every metric of the REST front (see docs/metrics.md).
+pub const METRICS: &[MetricSpec] = &[
+    MetricSpec::counter(
+        REQUESTS_TOTAL,
+        "REST API requests answered, by route and HTTP status.",
+    )
+    .labels(&[label("route", ROUTES), label("status", STATUSES)])
+    .zero(Zero::Only(&[&[
+        label("route", ROUTES),
+        label("status", ZERO_STATUSES),
+    ]])),
+    MetricSpec::histogram(
+        REQUEST_DURATION,
+        "Time from a REST request to its answer, by route (a POST waits at most sync_wait_ms).",
+    )
+    .unit(Unit::Seconds)
+    .labels(&[label("route", ROUTES)]),
+];
+
+/// Counts one answered request.
+pub(crate) fn record(route: &'static str, status: u16, started: Instant) {
+    let status = STATUSES
+        .iter()
+        .find(|s| s.parse::<u16>().ok() == Some(status))
+        .copied()
+        .unwrap_or("other");
+    metrics::counter!(REQUESTS_TOTAL, "route" => route, "status" => status).increment(1);
+    metrics::histogram!(REQUEST_DURATION, "route" => route).record(started.elapsed().as_secs_f64());
+}

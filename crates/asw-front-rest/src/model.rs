@@ -1,0 +1,123 @@
+//! The JSON of the merchant API: snake_case, amounts in minor units with an ISO 4217 code,
+//! times in RFC 3339. Requests refuse unknown fields, so a typo is an error, not a default.
+
+use serde::{Deserialize, Serialize};
+
+/// An amount: `{ "currency": "SGD", "value": 12345 }` (minor units).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmountJson {
+    /// ISO 4217 alphabetic code.
+    pub currency: String,
+    /// Minor units (cents).
+    pub value: u64,
+}
+
+/// How the customer pays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MethodJson {
+    /// The code the customer's wallet shows, scanned at the till (seed 003's User-Presented
+    /// Mode). In answers only its masked form is shown.
+    PaymentCode {
+        /// The scanned code (masked in every answer).
+        code: String,
+    },
+}
+
+/// `POST /v1/payments`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayment {
+    /// The merchant's order reference (Antom `referenceOrderId`): 1 to 64 characters.
+    pub order_id: String,
+    /// What to charge.
+    pub amount: AmountJson,
+    /// How the customer pays.
+    pub method: MethodJson,
+    /// The till the payment is made at (Antom `storeTerminalId`); the API key id when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<String>,
+}
+
+/// Why a payment did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Antom's result code, or the switch's reason (`response_deadline`, `void`, …).
+    pub code: String,
+    /// A short explanation.
+    pub message: String,
+}
+
+/// The payment's ids at Antom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AntomRefs {
+    /// Antom `paymentRequestId`.
+    pub payment_request_id: String,
+    /// Antom `paymentId`, once Antom gave one.
+    pub payment_id: Option<String>,
+}
+
+/// A payment as the merchant sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentJson {
+    /// The switch's id of the payment (`pay_…`).
+    pub id: String,
+    /// The merchant's order reference.
+    pub order_id: Option<String>,
+    /// `pending`, `succeeded`, `failed`, `cancelled`, `expired`, `authorized`,
+    /// `partially_refunded` or `refunded`.
+    pub status: String,
+    /// What was charged (or asked).
+    pub amount: AmountJson,
+    /// What of it was refunded.
+    pub amount_refunded: AmountJson,
+    /// How the customer paid (the payment code masked).
+    pub method: MethodJson,
+    /// Why it did not succeed, when it did not.
+    pub failure: Option<Failure>,
+    /// The wallet the customer paid with, when known.
+    pub wallet: Option<String>,
+    /// Ids at Antom.
+    pub antom: AntomRefs,
+    /// When the switch received it (RFC 3339).
+    pub created_at: String,
+    /// After this instant it can no longer succeed (RFC 3339).
+    pub expires_at: String,
+}
+
+/// `POST /v1/payments/{id}/refunds`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    /// How much to give back: at most what remains of the payment, in its currency.
+    pub amount: AmountJson,
+}
+
+/// A refund as the merchant sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundJson {
+    /// The switch's id of the refund (`ref_…`).
+    pub id: String,
+    /// The payment it refunds (`pay_…`).
+    pub payment_id: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// The amount refunded (or asked).
+    pub amount: AmountJson,
+    /// Why it failed, when it did.
+    pub failure: Option<Failure>,
+    /// Ids at Antom.
+    pub antom: RefundAntomRefs,
+    /// When the switch received it (RFC 3339).
+    pub created_at: String,
+}
+
+/// A refund's ids at Antom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundAntomRefs {
+    /// Antom `refundRequestId`.
+    pub refund_request_id: String,
+    /// Antom `refundId`, once Antom gave one.
+    pub refund_id: Option<String>,
+}

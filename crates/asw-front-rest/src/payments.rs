@@ -1,0 +1,268 @@
+//! `/v1/payments`: create (a payment-code payment), read, cancel.
+//!
+//! Each handler authenticates, reads and checks its input, hands a domain request to the core
+//! and renders what the core answered. The core runs on its own task, so a caller that hangs up
+//! stops nothing: the payment goes on, and the caller learns its outcome by retrying with the
+//! same `Idempotency-Key`, by reading it, or (later) by the event.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use asw_core::domain::PaymentCode;
+use asw_core::flows::{
+    Answer, OriginalRef, Outcome, PurchaseRequest, Refusal, StatusInquiry, VoidRequest,
+    WhileRunning,
+};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use tracing::info;
+
+use crate::RestFront;
+use crate::http::{
+    Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, refusal_problem,
+    replay, request_id, respond_saved, store_problem,
+};
+use crate::ids::{self, parse_payment_id};
+use crate::model::{CreatePayment, MethodJson};
+use crate::problem::Problem;
+use crate::reply::ChannelReply;
+use crate::view::payment_json;
+
+/// The longest order id Antom takes as `referenceOrderId`.
+const MAX_ORDER_ID: usize = 64;
+/// The largest amount accepted: twelve digits, as ISO 8583's field 4.
+const MAX_AMOUNT: u64 = 999_999_999_999;
+
+fn purchase_request(
+    create: &CreatePayment,
+    request: asw_core::flows::RequestKey,
+    fingerprint: String,
+) -> Result<PurchaseRequest, Problem> {
+    let order_id = create.order_id.trim();
+    if order_id.is_empty()
+        || order_id.len() > MAX_ORDER_ID
+        || order_id.chars().any(char::is_control)
+    {
+        return Err(Problem::invalid(
+            "invalid_order_id",
+            "order_id must be 1 to 64 characters without control characters",
+        ));
+    }
+    let currency = iso_currency::Currency::from_code(create.amount.currency.trim())
+        .ok_or_else(|| Problem::invalid("invalid_currency", "not an ISO 4217 currency code"))?;
+    if create.amount.value == 0 || create.amount.value > MAX_AMOUNT {
+        return Err(Problem::invalid(
+            "invalid_amount",
+            format!("amount.value must be between 1 and {MAX_AMOUNT} minor units"),
+        ));
+    }
+    let terminal = match &create.terminal {
+        Some(t) if t.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
+            return Err(Problem::invalid(
+                "invalid_terminal",
+                "terminal must be 1 to 32 visible ASCII characters",
+            ));
+        }
+        other => other.clone(),
+    };
+    let MethodJson::PaymentCode { code } = &create.method;
+    let payment_request_id = ids::payment_request_id(&request);
+    Ok(PurchaseRequest {
+        request,
+        payment_request_id,
+        amount_minor: create.amount.value,
+        currency_numeric: currency.numeric(),
+        payment_code: PaymentCode::new(code.trim()),
+        reference_order_id: Some(order_id.to_string()),
+        content_digest: fingerprint,
+        while_running: WhileRunning::Refuse,
+        store_terminal: terminal,
+    })
+}
+
+/// `POST /v1/payments`.
+pub(crate) async fn create(State(front): Front, headers: HeaderMap, body: Body) -> Response {
+    let (started, request_id) = (Instant::now(), request_id());
+    let result = create_payment(&front, &headers, body).await;
+    finish("create_payment", started, result, &request_id)
+}
+
+async fn create_payment(
+    front: &RestFront,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let caller = authenticate(front, headers)?;
+    let key = idempotency_key(headers)?;
+    let create: CreatePayment = read_json(headers, body, front.settings.max_body_bytes).await?;
+    let fingerprint = fingerprint(&create);
+    let request = ids::request_key(front.core.ids(), &caller, &key);
+    let (tag, dedup_key) = (request.tag.clone(), request.dedup_key.clone());
+    if let Some(saved) = front
+        .responses
+        .load(&tag, &dedup_key)
+        .await
+        .map_err(store_problem)?
+    {
+        return replay(&saved, &fingerprint);
+    }
+    let purchase = purchase_request(&create, request, fingerprint.clone())?;
+    let prid = purchase.payment_request_id.clone();
+    let received_ms = front.core.clock().now_ms();
+    let (reply, answered) = ChannelReply::new();
+    let core = Arc::clone(&front.core);
+    // Its own task: a caller that hangs up (this future dropped) does not stop the payment.
+    tokio::spawn(async move { core.purchase(purchase, reply).await });
+    let wait = Duration::from_millis(front.settings.sync_wait_ms);
+    let answer = match tokio::time::timeout(wait, answered).await {
+        Ok(Ok(answer)) => Some(answer),
+        _ => None,
+    };
+    if let Some(Answer {
+        outcome: Outcome::Refused(refusal),
+        ..
+    }) = &answer
+    {
+        return Err(refusal_problem(refusal));
+    }
+    let record = front
+        .core
+        .find_payment(&caller.origin(), prid.as_str())
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| {
+            Problem::unavailable(
+                "the payment is not readable yet; retry with the same Idempotency-Key",
+            )
+        })?;
+    let replayed = record.created_at_ms < received_ms;
+    let view = payment_json(&record, answer.as_ref());
+    let is_final = view.status != "pending";
+    let body = serde_json::to_string(&view).unwrap_or_default();
+    let created = StatusCode::CREATED;
+    respond_saved(
+        front,
+        created,
+        body,
+        is_final,
+        fingerprint,
+        replayed,
+        &tag,
+        &dedup_key,
+    )
+    .await
+}
+
+/// `GET /v1/payments/{id}`: the payment, refreshed from Antom while not final; an approval
+/// read here before the closing time is delivered (it will not be cancelled).
+pub(crate) async fn show(
+    State(front): Front,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (started, request_id) = (Instant::now(), request_id());
+    let result = show_payment(&front, &headers, &id).await;
+    finish("get_payment", started, result, &request_id)
+}
+
+async fn show_payment(
+    front: &RestFront,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Response, Problem> {
+    let caller = authenticate(front, headers)?;
+    let prid = parse_payment_id(id).ok_or_else(|| Problem::not_found("no such payment"))?;
+    let (reply, answered) = ChannelReply::new();
+    let inquiry = StatusInquiry {
+        origin: caller.origin(),
+        original: OriginalRef {
+            payment_request_id: Some(prid.to_string()),
+            ..OriginalRef::default()
+        },
+    };
+    let core = Arc::clone(&front.core);
+    tokio::spawn(async move { core.status(inquiry, reply).await });
+    let answer = answered
+        .await
+        .map_err(|_| Problem::unavailable("the payment could not be read"))?;
+    if let Outcome::Refused(refusal) = &answer.outcome {
+        return Err(refusal_problem(refusal));
+    }
+    let record = front
+        .core
+        .find_payment(&caller.origin(), prid.as_str())
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found("no such payment"))?;
+    let view = payment_json(&record, Some(&answer));
+    Ok(json(
+        StatusCode::OK,
+        serde_json::to_string(&view).unwrap_or_default(),
+        false,
+    ))
+}
+
+/// `POST /v1/payments/{id}/cancel`: the merchant's safety net. Acknowledged (202) once the
+/// cancel is durably queued; it always ends with Antom holding none of the money (a cancel, or
+/// a refund outside the cancel window). Repeating it is harmless.
+pub(crate) async fn cancel(
+    State(front): Front,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (started, request_id) = (Instant::now(), request_id());
+    let result = cancel_payment(&front, &headers, &id).await;
+    finish("cancel_payment", started, result, &request_id)
+}
+
+async fn cancel_payment(
+    front: &RestFront,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Response, Problem> {
+    let caller = authenticate(front, headers)?;
+    idempotency_key(headers)?;
+    let prid = parse_payment_id(id).ok_or_else(|| Problem::not_found("no such payment"))?;
+    let origin = caller.origin();
+    let record = front
+        .core
+        .find_payment(&origin, prid.as_str())
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found("no such payment"))?;
+    let (reply, answered) = ChannelReply::new();
+    let void = VoidRequest {
+        origin: origin.clone(),
+        receipt_ref: None,
+        amount_minor: record.amount_minor,
+        original: OriginalRef {
+            payment_request_id: Some(prid.to_string()),
+            ..OriginalRef::default()
+        },
+    };
+    let core = Arc::clone(&front.core);
+    tokio::spawn(async move { core.void(void, reply).await });
+    let answer = answered
+        .await
+        .map_err(|_| Problem::unavailable("the cancel could not be queued"))?;
+    let status = match &answer.outcome {
+        Outcome::Refused(Refusal::OriginalDeclined) => StatusCode::OK,
+        Outcome::Refused(refusal) => return Err(refusal_problem(refusal)),
+        _ => StatusCode::ACCEPTED,
+    };
+    info!(payment_request_id = %prid, "cancel requested by the merchant");
+    let record = front
+        .core
+        .find_payment(&origin, prid.as_str())
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found("no such payment"))?;
+    let view = payment_json(&record, None);
+    Ok(json(
+        status,
+        serde_json::to_string(&view).unwrap_or_default(),
+        false,
+    ))
+}

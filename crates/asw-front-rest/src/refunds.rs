@@ -1,0 +1,161 @@
+//! `/v1/payments/{id}/refunds` and `/v1/refunds/{id}`: partial or full refunds of a payment.
+//!
+//! The core holds each refund's amount on its payment in the same compare-and-set that checks
+//! what remains, so concurrent refunds never exceed what was paid. A refund Antom does not
+//! decide in time is completed through the queue with the same `refundRequestId`: it is never
+//! cancelled, and stays `pending` until Antom says.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use asw_core::flows::{Answer, OriginalRef, Outcome, RefundRequest};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::RestFront;
+use crate::http::{
+    Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, refusal_problem,
+    replay, request_id, respond_saved, store_problem,
+};
+use crate::ids::{self, parse_payment_id, parse_refund_id};
+use crate::model::CreateRefund;
+use crate::problem::Problem;
+use crate::reply::ChannelReply;
+use crate::view::refund_json;
+
+/// What a refund's fingerprint covers: its body and the payment it names.
+#[derive(serde::Serialize)]
+struct Fingerprinted<'a> {
+    payment: &'a str,
+    refund: &'a CreateRefund,
+}
+
+/// `POST /v1/payments/{id}/refunds`.
+pub(crate) async fn create(
+    State(front): Front,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    let (started, request_id) = (Instant::now(), request_id());
+    let result = create_refund(&front, &headers, &id, body).await;
+    finish("create_refund", started, result, &request_id)
+}
+
+async fn create_refund(
+    front: &RestFront,
+    headers: &HeaderMap,
+    payment: &str,
+    body: Body,
+) -> Result<Response, Problem> {
+    let caller = authenticate(front, headers)?;
+    let key = idempotency_key(headers)?;
+    let create: CreateRefund = read_json(headers, body, front.settings.max_body_bytes).await?;
+    let prid = parse_payment_id(payment).ok_or_else(|| Problem::not_found("no such payment"))?;
+    let fingerprint = fingerprint(&Fingerprinted {
+        payment,
+        refund: &create,
+    });
+    let request = ids::refund_key(front.core.ids(), &caller, &key);
+    let (tag, dedup_key) = (request.tag.clone(), request.dedup_key.clone());
+    if let Some(saved) = front
+        .responses
+        .load(&tag, &dedup_key)
+        .await
+        .map_err(store_problem)?
+    {
+        return replay(&saved, &fingerprint);
+    }
+    let currency = iso_currency::Currency::from_code(create.amount.currency.trim())
+        .ok_or_else(|| Problem::invalid("invalid_currency", "not an ISO 4217 currency code"))?;
+    if create.amount.value == 0 {
+        return Err(Problem::invalid(
+            "invalid_amount",
+            "amount.value must be at least 1 minor unit",
+        ));
+    }
+    let rrid = ids::refund_request_id(&request);
+    let refund = RefundRequest {
+        request,
+        refund_request_id: rrid.clone(),
+        amount_minor: create.amount.value,
+        currency_numeric: currency.numeric(),
+        original: OriginalRef {
+            payment_request_id: Some(prid.to_string()),
+            ..OriginalRef::default()
+        },
+        content_digest: fingerprint.clone(),
+    };
+    let received_ms = front.core.clock().now_ms();
+    let (reply, answered) = ChannelReply::new();
+    let core = Arc::clone(&front.core);
+    tokio::spawn(async move { core.refund(refund, reply).await });
+    let wait = Duration::from_millis(front.settings.sync_wait_ms);
+    let answer = match tokio::time::timeout(wait, answered).await {
+        Ok(Ok(answer)) => Some(answer),
+        _ => None,
+    };
+    if let Some(Answer {
+        outcome: Outcome::Refused(refusal),
+        ..
+    }) = &answer
+    {
+        return Err(refusal_problem(refusal));
+    }
+    let record = front
+        .core
+        .find_refund(&caller.origin(), rrid.as_str())
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| {
+            Problem::unavailable(
+                "the refund is not readable yet; retry with the same Idempotency-Key",
+            )
+        })?;
+    let view = refund_json(&record);
+    let is_final = view.status != "pending";
+    let replayed = record.created_at_ms < received_ms;
+    let body = serde_json::to_string(&view).unwrap_or_default();
+    let created = StatusCode::CREATED;
+    respond_saved(
+        front,
+        created,
+        body,
+        is_final,
+        fingerprint,
+        replayed,
+        &tag,
+        &dedup_key,
+    )
+    .await
+}
+
+/// `GET /v1/refunds/{id}`.
+pub(crate) async fn show(
+    State(front): Front,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (started, request_id) = (Instant::now(), request_id());
+    let result = show_refund(&front, &headers, &id).await;
+    finish("get_refund", started, result, &request_id)
+}
+
+async fn show_refund(
+    front: &RestFront,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Response, Problem> {
+    let caller = authenticate(front, headers)?;
+    let rrid = parse_refund_id(id).ok_or_else(|| Problem::not_found("no such refund"))?;
+    let record = front
+        .core
+        .find_refund(&caller.origin(), rrid.as_str())
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found("no such refund"))?;
+    let body = serde_json::to_string(&refund_json(&record)).unwrap_or_default();
+    Ok(json(StatusCode::OK, body, false))
+}

@@ -1,0 +1,141 @@
+//! The one table from the core's view of a payment to what a merchant is shown.
+//!
+//! `succeeded` comes only from an [`Answer`] whose outcome is `Approved`: the core gives that
+//! only once the approval is marked handed over (before the closing time), so a payment shown
+//! `succeeded` is never cancelled for want of delivery. A record read without such an answer
+//! (the POST stopped waiting) shows an approval as `pending` until a read delivers it.
+
+use asw_core::flows::{Answer, Outcome};
+use asw_core::record::TransactionRecord;
+use asw_core::state::TxnState;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::ids::{payment_id, refund_id};
+use crate::model::{
+    AmountJson, AntomRefs, Failure, MethodJson, PaymentJson, RefundAntomRefs, RefundJson,
+};
+
+/// The merchant's view of a purchase record, given what the core answered about it (if it did).
+pub fn payment_json(record: &TransactionRecord, answer: Option<&Answer>) -> PaymentJson {
+    let approved = answer.is_some_and(|a| a.outcome == Outcome::Approved);
+    let status = status(record, approved);
+    let failure = failure(record, status);
+    let amount = |value| AmountJson {
+        currency: record.currency.clone(),
+        value,
+    };
+    PaymentJson {
+        id: payment_id(&record.payment_request_id),
+        order_id: record.order_ref.clone(),
+        status: status.to_string(),
+        amount: amount(record.amount_minor),
+        amount_refunded: amount(record.refunded_minor),
+        method: MethodJson::PaymentCode {
+            code: record.masked_payment_code.clone().unwrap_or_default(),
+        },
+        failure,
+        wallet: record.wallet.clone(),
+        antom: AntomRefs {
+            payment_request_id: record.payment_request_id.to_string(),
+            payment_id: record.payment_id.clone(),
+        },
+        created_at: rfc3339(record.created_at_ms),
+        expires_at: rfc3339(record.payment_expiry_ms),
+    }
+}
+
+/// The merchant's view of a refund record. A refund is never cancelled: one not decided in
+/// time is completed through the queue with the same `refundRequestId`, so it stays `pending`
+/// until Antom says.
+pub fn refund_json(record: &TransactionRecord) -> RefundJson {
+    let status = match record.state {
+        TxnState::Approved => "succeeded",
+        TxnState::Declined => "failed",
+        _ => "pending",
+    };
+    let failure = (status == "failed").then(|| Failure {
+        code: record
+            .result_code
+            .clone()
+            .unwrap_or_else(|| "DECLINED".into()),
+        message: "Antom refused the refund; nothing was refunded".into(),
+    });
+    let rrid = record
+        .refund_request_id
+        .clone()
+        .unwrap_or_else(|| asw_core::domain::RefundRequestId::new(record.journal_id().to_string()));
+    RefundJson {
+        id: refund_id(&rrid),
+        payment_id: payment_id(&record.payment_request_id),
+        status: status.to_string(),
+        amount: AmountJson {
+            currency: record.currency.clone(),
+            value: record.amount_minor,
+        },
+        failure,
+        antom: RefundAntomRefs {
+            refund_request_id: rrid.as_str().to_string(),
+            refund_id: record.refund_id.clone(),
+        },
+        created_at: rfc3339(record.created_at_ms),
+    }
+}
+
+fn status(record: &TransactionRecord, approved: bool) -> &'static str {
+    match record.state {
+        TxnState::Approved if approved => {
+            if record.refunded_minor == 0 {
+                "succeeded"
+            } else if record.refunded_minor >= record.amount_minor {
+                "refunded"
+            } else {
+                "partially_refunded"
+            }
+        }
+        // Antom holds it, but the merchant was not told: it becomes `succeeded` when a read
+        // delivers it before the closing time, or `cancelled` after it.
+        TxnState::Approved => "pending",
+        TxnState::Pending | TxnState::Unknown => "pending",
+        TxnState::Declined => "failed",
+        TxnState::CancelPending
+        | TxnState::Cancelled
+        | TxnState::RefundPending
+        | TxnState::Refunded => "cancelled",
+        // The queue gave up on the cancel: an operator reconciles; nothing here is final yet.
+        TxnState::Failed => "pending",
+        TxnState::Authorized => "authorized",
+        TxnState::Expired => "expired",
+    }
+}
+
+fn failure(record: &TransactionRecord, status: &str) -> Option<Failure> {
+    match status {
+        "failed" => Some(Failure {
+            code: record
+                .result_code
+                .clone()
+                .unwrap_or_else(|| "DECLINED".into()),
+            message: "Antom declined the payment; nothing was charged".into(),
+        }),
+        "cancelled" => Some(Failure {
+            code: record
+                .cancel_reason
+                .map_or("cancelled", |r| r.as_str())
+                .to_string(),
+            message: "the payment was cancelled at Antom; nothing stays charged".into(),
+        }),
+        "expired" => Some(Failure {
+            code: "expired".into(),
+            message: "the payment expired unpaid".into(),
+        }),
+        _ => None,
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,709 @@
+//! The merchant REST API end to end: real HTTP, real Redis, antom-sim. Payment-code payments,
+//! API keys and cross-merchant isolation, idempotency, problems for bad input, the closing
+//! time of undelivered approvals, the merchant's cancel.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use asw_e2e::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A merchant's HTTP client.
+struct Merchant {
+    http: reqwest::Client,
+    base: String,
+    secret: &'static str,
+}
+
+/// One answer: status, headers we look at, the exact body.
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    replayed: bool,
+    retry_after: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    fn field(&self, name: &str) -> String {
+        match &self.json()[name] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code.
+    fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "{}",
+            self.body
+        );
+        let problem = self.json();
+        assert_eq!(problem["code"], code, "{}", self.body);
+        assert_eq!(problem["status"], status);
+        assert!(problem["type"].as_str().is_some_and(|t| t.ends_with(code)));
+        assert!(problem["title"].is_string() && problem["detail"].is_string());
+        assert!(
+            problem["request_id"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("req_"))
+        );
+    }
+}
+
+impl Merchant {
+    fn new(addr: SocketAddr, secret: &'static str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: format!("http://{addr}"),
+            secret,
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the REST API answers");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let replayed = header("idempotent-replayed").as_deref() == Some("true");
+        let retry_after = header("retry-after");
+        let status = response.status();
+        let body = response.text().await.expect("body");
+        Answer {
+            status,
+            content_type,
+            replayed,
+            retry_after,
+            body,
+        }
+    }
+
+    async fn post(&self, path: &str, key: &str, body: &Value) -> Answer {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.secret)
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    async fn pay(&self, key: &str, body: &Value) -> Answer {
+        self.post("/v1/payments", key, body).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        let request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.secret);
+        self.send(request).await
+    }
+
+    /// Reads the payment until its status is `status`.
+    async fn wait_for(&self, id: &str, status: &str, within: Duration) -> Answer {
+        let start = Instant::now();
+        loop {
+            let answer = self.get(&format!("/v1/payments/{id}")).await;
+            if answer.status == StatusCode::OK && answer.field("status") == status {
+                return answer;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{id} never {status}: {}",
+                answer.body
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn payment(order: &str, value: u64, code: &str) -> Value {
+    json!({
+        "order_id": order,
+        "amount": { "currency": "SGD", "value": value },
+        "method": { "type": "payment_code", "code": code },
+    })
+}
+
+fn prid(answer: &Answer) -> String {
+    answer.json()["antom"]["payment_request_id"]
+        .as_str()
+        .expect("payment_request_id")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_payment_code_payment_succeeds_and_reads_back() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+
+    let created = m
+        .pay("order-1-try-1", &payment("order-1", 1250, &code("00")))
+        .await;
+
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.content_type, "application/json");
+    assert!(!created.replayed);
+    let body = created.json();
+    assert_eq!(body["status"], "succeeded");
+    assert_eq!(body["order_id"], "order-1");
+    assert_eq!(body["amount"], json!({ "currency": "SGD", "value": 1250 }));
+    assert_eq!(body["failure"], Value::Null);
+    assert!(body["antom"]["payment_id"].is_string());
+    let shown_code = body["method"]["code"].as_str().unwrap_or_default();
+    assert!(
+        !created.body.contains(&code("00")),
+        "the code is masked: {shown_code}"
+    );
+    let prid = prid(&created);
+    assert_eq!(h.payment(&prid).expect("at Antom").status, "SUCCESS");
+
+    let id = created.field("id");
+    let read = m.get(&format!("/v1/payments/{id}")).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.json()["status"], "succeeded");
+    assert_eq!(read.json()["antom"], body["antom"]);
+
+    // Long after every deadline it stays `succeeded`, and Antom keeps it.
+    tokio::time::sleep(Duration::from_millis(8_500)).await;
+    assert_eq!(
+        m.get(&format!("/v1/payments/{id}")).await.json()["status"],
+        "succeeded"
+    );
+    assert_eq!(h.payment(&prid).expect("at Antom").status, "SUCCESS");
+}
+
+#[tokio::test]
+async fn a_declined_payment_is_failed_with_antoms_code() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+
+    let created = m
+        .pay("order-2", &payment("order-2", 700, &code("10")))
+        .await;
+
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let body = created.json();
+    assert_eq!(body["status"], "failed");
+    assert_eq!(body["failure"]["code"], "USER_BALANCE_NOT_ENOUGH");
+}
+
+#[tokio::test]
+async fn keys_name_their_merchant_and_no_merchant_sees_anothers_payment() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let rotated = Merchant::new(h.rest(), REST_SECRET_ROTATED);
+    let other = Merchant::new(h.rest(), OTHER_REST_SECRET);
+    let stranger = Merchant::new(h.rest(), "sk_not_configured");
+    let created = m.pay("iso-1", &payment("iso-1", 900, &code("00"))).await;
+    assert_eq!(created.json()["status"], "succeeded");
+    let id = created.field("id");
+    let path = format!("/v1/payments/{id}");
+
+    stranger
+        .get(&path)
+        .await
+        .assert_problem(401, "unauthorized");
+    let anonymous = m.send(m.http.get(format!("{}{path}", m.base))).await;
+    anonymous.assert_problem(401, "unauthorized");
+
+    // The merchant's other key (rotation) sees it; another merchant's key gets exactly what
+    // a payment that does not exist gives.
+    assert_eq!(rotated.get(&path).await.json()["status"], "succeeded");
+    let foreign = other.get(&path).await;
+    foreign.assert_problem(404, "not_found");
+    let missing = other
+        .get("/v1/payments/pay_P000000000000000000000000000000000")
+        .await;
+    missing.assert_problem(404, "not_found");
+    let strip = |a: &Answer| {
+        let mut v = a.json();
+        v["request_id"] = Value::Null;
+        v
+    };
+    assert_eq!(strip(&foreign), strip(&missing), "no oracle");
+    assert!(!foreign.body.contains(&prid(&created)));
+
+    // Nor cancel it.
+    let cancel = other
+        .post(&format!("{path}/cancel"), "foreign-cancel", &json!({}))
+        .await;
+    cancel.assert_problem(404, "not_found");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        h.payment(&prid(&created)).expect("at Antom").status,
+        "SUCCESS"
+    );
+    assert_eq!(m.get(&path).await.json()["status"], "succeeded");
+}
+
+#[tokio::test]
+async fn the_same_key_replays_the_first_response_and_another_body_is_refused() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let request = payment("idem-1", 1300, &code("00"));
+
+    let first = m.pay("idem-key-1", &request).await;
+    let again = m.pay("idem-key-1", &request).await;
+
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert!(again.replayed, "Idempotent-Replayed: true");
+    assert_eq!(again.status, first.status);
+    assert_eq!(again.body, first.body, "byte for byte");
+    assert_eq!(h.calls("pay", &prid(&first)), 1, "one payment at Antom");
+
+    // The same body with other spacing and key order is the same request.
+    let reordered = format!(
+        "{{ \"method\": {{\"code\": \"{}\", \"type\": \"payment_code\"}}, \"amount\": {{\"value\": 1300, \"currency\": \"SGD\"}}, \"order_id\": \"idem-1\" }}",
+        code("00")
+    );
+    let respaced = m
+        .send(
+            m.http
+                .post(format!("{}/v1/payments", m.base))
+                .bearer_auth(REST_SECRET)
+                .header("idempotency-key", "idem-key-1")
+                .header("content-type", "application/json")
+                .body(reordered),
+        )
+        .await;
+    assert_eq!(respaced.body, first.body);
+
+    let other_body = m
+        .pay("idem-key-1", &payment("idem-1", 1301, &code("00")))
+        .await;
+    other_body.assert_problem(422, "idempotency_key_reused");
+
+    // Another merchant's same key is its own payment.
+    let other = Merchant::new(h.rest(), OTHER_REST_SECRET);
+    let theirs = other.pay("idem-key-1", &request).await;
+    assert_eq!(theirs.status, StatusCode::CREATED);
+    assert!(!theirs.replayed);
+    assert_ne!(prid(&theirs), prid(&first));
+
+    // The replay survives a restart of the switch (Redis holds it).
+    let mut h = h;
+    h.restart_switch().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let after = m.pay("idem-key-1", &request).await;
+    assert!(after.replayed);
+    assert_eq!(after.body, first.body);
+}
+
+#[tokio::test]
+async fn a_second_request_while_the_first_runs_is_409_then_replays_its_outcome() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    // Antom says PROCESSING until the response deadline: the switch cancels it.
+    let request = payment("busy-1", 1400, &code("32"));
+    let first = {
+        let m = Merchant::new(h.rest(), REST_SECRET);
+        let request = request.clone();
+        tokio::spawn(async move { m.pay("busy-key", &request).await })
+    };
+    let start = Instant::now();
+    let second = loop {
+        let answer = m.pay("busy-key", &request).await;
+        if answer.status == StatusCode::CONFLICT || start.elapsed() > Duration::from_secs(3) {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    second.assert_problem(409, "idempotency_key_in_use");
+    assert_eq!(second.retry_after.as_deref(), Some("1"));
+
+    let first = first.await.expect("first request");
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.json()["status"], "cancelled");
+    assert_eq!(first.json()["failure"]["code"], "response_deadline");
+    let replay = m.pay("busy-key", &request).await;
+    assert!(replay.replayed);
+    assert_eq!(replay.body, first.body);
+    h.wait_for_status(&prid(&first), "CANCELLED", Duration::from_secs(10))
+        .await;
+    assert_eq!(h.calls("pay", &prid(&first)), 1);
+}
+
+#[tokio::test]
+async fn bad_requests_get_problems_and_never_echo_the_code() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let url = format!("{}/v1/payments", m.base);
+    let post = |key: &str, content_type: &str, body: String| {
+        m.http
+            .post(&url)
+            .bearer_auth(REST_SECRET)
+            .header("idempotency-key", key)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let ok = payment("bad-1", 100, &code("00"));
+    let with = |path: &[&str], value: Value| {
+        let mut v = ok.clone();
+        let mut at = &mut v;
+        for p in &path[..path.len() - 1] {
+            at = &mut at[*p];
+        }
+        at[path[path.len() - 1]] = value;
+        v.to_string()
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        (
+            "no key",
+            m.http
+                .post(&url)
+                .bearer_auth(REST_SECRET)
+                .header("content-type", "application/json")
+                .body(ok.to_string()),
+            400,
+            "idempotency_key_missing",
+        ),
+        (
+            "bad key",
+            post("has space", "application/json", ok.to_string()),
+            400,
+            "idempotency_key_invalid",
+        ),
+        (
+            "not json",
+            post("k1", "application/json", "{\"order_id\":".into()),
+            400,
+            "malformed_json",
+        ),
+        (
+            "form",
+            post("k2", "application/x-www-form-urlencoded", "a=b".into()),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "no type",
+            m.http
+                .post(&url)
+                .bearer_auth(REST_SECRET)
+                .header("idempotency-key", "k3")
+                .body(ok.to_string()),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "unknown field",
+            post("k4", "application/json", with(&["surprise"], json!(1))),
+            422,
+            "invalid_request",
+        ),
+        (
+            "code as number",
+            post(
+                "k5",
+                "application/json",
+                with(&["method", "code"], json!(281012345678901200u64)),
+            ),
+            422,
+            "invalid_request",
+        ),
+        (
+            "unknown method",
+            post(
+                "k6",
+                "application/json",
+                with(&["method", "type"], json!("cash")),
+            ),
+            422,
+            "invalid_request",
+        ),
+        (
+            "negative",
+            post(
+                "k7",
+                "application/json",
+                with(&["amount", "value"], json!(-5)),
+            ),
+            422,
+            "invalid_request",
+        ),
+        (
+            "zero",
+            post(
+                "k8",
+                "application/json",
+                with(&["amount", "value"], json!(0)),
+            ),
+            422,
+            "invalid_amount",
+        ),
+        (
+            "huge",
+            post(
+                "k9",
+                "application/json",
+                with(&["amount", "value"], json!(1_000_000_000_000u64)),
+            ),
+            422,
+            "invalid_amount",
+        ),
+        (
+            "currency",
+            post(
+                "k10",
+                "application/json",
+                with(&["amount", "currency"], json!("XYZ")),
+            ),
+            422,
+            "invalid_currency",
+        ),
+        (
+            "order id",
+            post("k11", "application/json", with(&["order_id"], json!(""))),
+            422,
+            "invalid_order_id",
+        ),
+        (
+            "code letters",
+            post(
+                "k12",
+                "application/json",
+                with(&["method", "code"], json!("28abc")),
+            ),
+            422,
+            "invalid_payment_code",
+        ),
+        (
+            "oversize",
+            post(
+                "k13",
+                "application/json",
+                format!("{{\"order_id\":\"{}\"}}", "x".repeat(40_000)),
+            ),
+            413,
+            "body_too_large",
+        ),
+    ];
+    for (name, request, status, code_expected) in cases {
+        let answer = m.send(request).await;
+        assert_eq!(answer.status.as_u16(), status, "{name}: {}", answer.body);
+        answer.assert_problem(status, code_expected);
+        assert!(
+            !answer.body.contains("2810123456789012"),
+            "{name} echoes the code: {}",
+            answer.body
+        );
+    }
+    m.get("/v1/payments/not-an-id")
+        .await
+        .assert_problem(404, "not_found");
+    m.get("/v1/nothing-here")
+        .await
+        .assert_problem(404, "not_found");
+    let delete = m
+        .send(
+            m.http
+                .delete(format!("{}/v1/payments", m.base))
+                .bearer_auth(REST_SECRET),
+        )
+        .await;
+    delete.assert_problem(405, "method_not_allowed");
+    assert!(h.sim.calls().is_empty(), "nothing reached Antom");
+}
+
+#[tokio::test]
+async fn a_pending_answer_is_delivered_by_a_read_and_an_unread_success_is_cancelled() {
+    let h = Harness::start_with(|config, _| {
+        if let Some(rest) = config.rest.as_mut() {
+            rest.sync_wait_ms = 200;
+        }
+    })
+    .await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+
+    // Antom answers PROCESSING, then SUCCESS on the second inquiry: after the POST stopped
+    // waiting. Read before the closing time: delivered, and kept.
+    let read = m.pay("pend-1", &payment("pend-1", 1500, &code("30"))).await;
+    assert_eq!(read.status, StatusCode::CREATED);
+    assert_eq!(read.json()["status"], "pending");
+    let id = read.field("id");
+    m.wait_for(&id, "succeeded", Duration::from_secs(5)).await;
+
+    // The same, never read: Antom holds SUCCESS nobody was told about; at the closing time
+    // the switch cancels it.
+    let unread = m.pay("pend-2", &payment("pend-2", 1600, &code("30"))).await;
+    assert_eq!(unread.json()["status"], "pending");
+    let unread_prid = prid(&unread);
+    h.wait_for_status(&unread_prid, "SUCCESS", Duration::from_secs(5))
+        .await;
+    h.wait_for_status(&unread_prid, "CANCELLED", Duration::from_secs(15))
+        .await;
+    let after = m.get(&format!("/v1/payments/{}", unread.field("id"))).await;
+    assert_eq!(after.json()["status"], "cancelled", "{}", after.body);
+    assert_eq!(after.json()["failure"]["code"], "gateway_deadline");
+
+    // The one that was read is still SUCCESS at Antom.
+    assert_eq!(h.payment(&prid(&read)).expect("at Antom").status, "SUCCESS");
+}
+
+#[tokio::test]
+async fn the_merchants_cancel_leaves_antom_holding_nothing() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let created = m
+        .pay("cancel-1", &payment("cancel-1", 1700, &code("00")))
+        .await;
+    assert_eq!(created.json()["status"], "succeeded");
+    let id = created.field("id");
+
+    let cancel = m
+        .post(
+            &format!("/v1/payments/{id}/cancel"),
+            "cancel-1-c",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::ACCEPTED, "{}", cancel.body);
+    assert_eq!(cancel.json()["status"], "cancelled");
+    assert_eq!(cancel.json()["failure"]["code"], "void");
+    h.wait_for_status(&prid(&created), "CANCELLED", Duration::from_secs(10))
+        .await;
+    let again = m
+        .post(
+            &format!("/v1/payments/{id}/cancel"),
+            "cancel-1-c2",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::ACCEPTED,
+        "repeating it is harmless"
+    );
+
+    // A failed payment holds nothing: its cancel says so.
+    let failed = m
+        .pay("cancel-2", &payment("cancel-2", 1800, &code("10")))
+        .await;
+    let fid = failed.field("id");
+    let cancel = m
+        .post(
+            &format!("/v1/payments/{fid}/cancel"),
+            "cancel-2-c",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, StatusCode::OK);
+    assert_eq!(cancel.json()["status"], "failed");
+}
+
+fn refund(value: u64) -> Value {
+    json!({ "amount": { "currency": "SGD", "value": value } })
+}
+
+#[tokio::test]
+async fn refunds_are_partial_idempotent_scoped_and_never_exceed_the_payment() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let created = m
+        .pay("refund-1", &payment("refund-1", 2000, &code("00")))
+        .await;
+    assert_eq!(created.json()["status"], "succeeded");
+    let id = created.field("id");
+    let refunds = format!("/v1/payments/{id}/refunds");
+
+    let first = m.post(&refunds, "refund-1-r1", &refund(500)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let body = first.json();
+    assert_eq!(body["status"], "succeeded");
+    assert_eq!(body["payment_id"], id.as_str());
+    assert!(body["antom"]["refund_id"].is_string());
+    let again = m.post(&refunds, "refund-1-r1", &refund(500)).await;
+    assert!(again.replayed);
+    assert_eq!(
+        again.body, first.body,
+        "a retried refund is the same refund"
+    );
+    m.post(&refunds, "refund-1-r1", &refund(501))
+        .await
+        .assert_problem(422, "idempotency_key_reused");
+
+    let read = m.get(&format!("/v1/refunds/{}", first.field("id"))).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.json(), body);
+    let paid = m.get(&format!("/v1/payments/{id}")).await.json();
+    assert_eq!(paid["status"], "partially_refunded");
+    assert_eq!(paid["amount_refunded"]["value"], 500);
+
+    // Another merchant neither refunds nor reads it.
+    let other = Merchant::new(h.rest(), OTHER_REST_SECRET);
+    other
+        .post(&refunds, "steal", &refund(100))
+        .await
+        .assert_problem(404, "not_found");
+    other
+        .get(&format!("/v1/refunds/{}", first.field("id")))
+        .await
+        .assert_problem(404, "not_found");
+    m.post(
+        &refunds,
+        "refund-1-eur",
+        &json!({ "amount": { "currency": "EUR", "value": 10 } }),
+    )
+    .await
+    .assert_problem(422, "currency_mismatch");
+
+    // Two refunds of 1,000 race for the 1,500 that remain: exactly one succeeds.
+    let race = |key: &'static str| {
+        let m = Merchant::new(h.rest(), REST_SECRET);
+        let refunds = refunds.clone();
+        tokio::spawn(async move { m.post(&refunds, key, &refund(1000)).await })
+    };
+    let (a, b) = (race("refund-1-a"), race("refund-1-b"));
+    let (a, b) = (a.await.expect("a"), b.await.expect("b"));
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 422], "{} / {}", a.body, b.body);
+    let refused = if a.status == StatusCode::CREATED {
+        &b
+    } else {
+        &a
+    };
+    refused.assert_problem(422, "refund_exceeds_payment");
+
+    let last = m.post(&refunds, "refund-1-last", &refund(500)).await;
+    assert_eq!(last.json()["status"], "succeeded");
+    let paid = m.get(&format!("/v1/payments/{id}")).await.json();
+    assert_eq!(paid["status"], "refunded");
+    m.post(&refunds, "refund-1-over", &refund(1))
+        .await
+        .assert_problem(422, "refund_exceeds_payment");
+    let at_antom = h.payment(&prid(&created)).expect("at Antom");
+    assert_eq!(
+        (at_antom.status.as_str(), at_antom.refunded_total),
+        ("SUCCESS", 2000)
+    );
+
+    // A failed payment has nothing to refund.
+    let failed = m
+        .pay("refund-2", &payment("refund-2", 700, &code("10")))
+        .await;
+    m.post(
+        &format!("/v1/payments/{}/refunds", failed.field("id")),
+        "r2",
+        &refund(100),
+    )
+    .await
+    .assert_problem(409, "payment_not_succeeded");
+}
