@@ -11,6 +11,7 @@ mod http;
 mod ids;
 pub mod metrics;
 mod model;
+pub mod openapi;
 mod payments;
 mod problem;
 mod refunds;
@@ -24,7 +25,7 @@ pub use model::{
     AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, PaymentJson,
     RefundAntomRefs, RefundJson,
 };
-pub use problem::Problem;
+pub use problem::{Problem, ProblemJson};
 pub use responses::{ResponseStore, StoredResponse};
 
 use std::sync::Arc;
@@ -72,6 +73,7 @@ impl RestFront {
 /// The HTTP routes of the merchant API.
 pub fn router(front: Arc<RestFront>) -> Router {
     Router::new()
+        .route("/openapi.json", get(openapi::serve))
         .route("/v1/payments", post(payments::create))
         .route("/v1/payments/{id}", get(payments::show))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))

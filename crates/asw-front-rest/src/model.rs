@@ -2,34 +2,44 @@
 //! times in RFC 3339. Requests refuse unknown fields, so a typo is an error, not a default.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// An amount: `{ "currency": "SGD", "value": 12345 }` (minor units).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmountJson {
     /// ISO 4217 alphabetic code.
+    #[schema(pattern = "^[A-Z]{3}$", example = "SGD")]
     pub currency: String,
-    /// Minor units (cents).
+    /// Minor units (cents); at least 1 in a request.
+    #[schema(minimum = 0, maximum = 999_999_999_999_u64, example = 1250)]
     pub value: u64,
 }
 
 /// How the customer pays.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MethodJson {
     /// The code the customer's wallet shows, scanned at the till (seed 003's User-Presented
     /// Mode). In answers only its masked form is shown.
     PaymentCode {
-        /// The scanned code (masked in every answer).
+        /// The scanned code: 17 to 32 digits starting 25 to 30 (the default rule; the acquirer
+        /// may configure another). Masked in every answer, where `*` stands for hidden digits.
+        #[schema(pattern = "^(2[5-9]|30)[0-9*]{15,30}$", example = "281012345678901200")]
         code: String,
     },
 }
 
 /// `POST /v1/payments`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayment {
     /// The merchant's order reference (Antom `referenceOrderId`): 1 to 64 characters.
+    #[schema(
+        pattern = "^[!-~]([ -~]{0,62}[!-~])?$",
+        max_length = 64,
+        example = "order-1001"
+    )]
     pub order_id: String,
     /// What to charge.
     pub amount: AmountJson,
@@ -37,11 +47,12 @@ pub struct CreatePayment {
     pub method: MethodJson,
     /// The till the payment is made at (Antom `storeTerminalId`); the API key id when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[!-~]{1,32}$", example = "till-7")]
     pub terminal: Option<String>,
 }
 
 /// Why a payment did not succeed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Failure {
     /// Antom's result code, or the switch's reason (`response_deadline`, `void`, …).
     pub code: String,
@@ -50,7 +61,7 @@ pub struct Failure {
 }
 
 /// The payment's ids at Antom.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AntomRefs {
     /// Antom `paymentRequestId`.
     pub payment_request_id: String,
@@ -59,7 +70,7 @@ pub struct AntomRefs {
 }
 
 /// A payment as the merchant sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PaymentJson {
     /// The switch's id of the payment (`pay_…`).
     pub id: String,
@@ -87,7 +98,7 @@ pub struct PaymentJson {
 }
 
 /// `POST /v1/payments/{id}/refunds`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
     /// How much to give back: at most what remains of the payment, in its currency.
@@ -95,7 +106,7 @@ pub struct CreateRefund {
 }
 
 /// A refund as the merchant sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RefundJson {
     /// The switch's id of the refund (`ref_…`).
     pub id: String,
@@ -114,7 +125,7 @@ pub struct RefundJson {
 }
 
 /// A refund's ids at Antom.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RefundAntomRefs {
     /// Antom `refundRequestId`.
     pub refund_request_id: String,

@@ -25,8 +25,8 @@ use crate::http::{
     replay, request_id, respond_saved, store_problem,
 };
 use crate::ids::{self, parse_payment_id};
-use crate::model::{CreatePayment, MethodJson};
-use crate::problem::Problem;
+use crate::model::{CreatePayment, MethodJson, PaymentJson};
+use crate::problem::{Problem, ProblemJson};
 use crate::reply::ChannelReply;
 use crate::view::payment_json;
 
@@ -83,6 +83,25 @@ fn purchase_request(
 }
 
 /// `POST /v1/payments`.
+#[utoipa::path(
+    post,
+    path = "/v1/payments",
+    tag = "payments",
+    operation_id = "create_payment",
+    request_body = CreatePayment,
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "One key per attempt of an order (1-255 visible ASCII characters); a retry sends the same key and body")),
+    responses(
+        (status = 201, description = "The payment: final, or `pending` when `sync_wait_ms` passed first", body = PaymentJson),
+        (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this Idempotency-Key is still running", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid payment, or the key was used with another body", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 503, description = "The journal is unreachable; nothing was done", body = ProblemJson, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn create(State(front): Front, headers: HeaderMap, body: Body) -> Response {
     let (started, request_id) = (Instant::now(), request_id());
     let result = create_payment(&front, &headers, body).await;
@@ -157,6 +176,20 @@ async fn create_payment(
 
 /// `GET /v1/payments/{id}`: the payment, refreshed from Antom while not final; an approval
 /// read here before the closing time is delivered (it will not be cancelled).
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}",
+    tag = "payments",
+    operation_id = "get_payment",
+    params(("id" = String, Path, pattern = "^pay_P[0-9a-f]{32}$", description = "The payment's id (`pay_…`)")),
+    responses(
+        (status = 200, description = "The payment, refreshed from Antom while not final", body = PaymentJson),
+        (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 404, description = "No such payment for this merchant", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 503, description = "The journal is unreachable", body = ProblemJson, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn show(
     State(front): Front,
     headers: HeaderMap,
@@ -207,6 +240,26 @@ async fn show_payment(
 /// `POST /v1/payments/{id}/cancel`: the merchant's safety net. Acknowledged (202) once the
 /// cancel is durably queued; it always ends with Antom holding none of the money (a cancel, or
 /// a refund outside the cancel window). Repeating it is harmless.
+#[utoipa::path(
+    post,
+    path = "/v1/payments/{id}/cancel",
+    tag = "payments",
+    operation_id = "cancel_payment",
+    params(
+        ("id" = String, Path, pattern = "^pay_P[0-9a-f]{32}$", description = "The payment's id (`pay_…`)"),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "Required on every POST; repeating a cancel is harmless"),
+    ),
+    responses(
+        (status = 202, description = "The cancel is durably queued: Antom will hold none of the money", body = PaymentJson),
+        (status = 200, description = "The payment failed: nothing to cancel", body = PaymentJson),
+        (status = 400, description = "A missing or invalid Idempotency-Key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 404, description = "No such payment for this merchant", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 409, description = "The payment has a refund, or cannot be cancelled now", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 503, description = "The journal is unreachable; nothing was done", body = ProblemJson, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn cancel(
     State(front): Front,
     headers: HeaderMap,

@@ -19,15 +19,23 @@ pub struct Problem {
     pub retry_after: Option<u32>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer (RFC 9457 problem details plus a stable `code` and the
+/// request id).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemJson {
+    /// A URI naming the kind of problem; its last segment is `code`.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    code: &'a str,
-    request_id: &'a str,
+    pub kind: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What was wrong with this request.
+    pub detail: String,
+    /// Stable machine code (`invalid_amount`, `idempotency_key_reused`, …).
+    pub code: String,
+    /// The request's id (also in `X-Request-Id`): quote it when asking about a request.
+    pub request_id: String,
 }
 
 impl Problem {
@@ -132,13 +140,13 @@ impl Problem {
 
     /// The response, carrying the request id.
     pub fn into_response_with(self, request_id: &str) -> Response {
-        let body = Body {
+        let body = ProblemJson {
             kind: format!("https://antom-switch.dev/problems/{}", self.code),
-            title: self.title,
+            title: self.title.to_string(),
             status: self.status.as_u16(),
-            detail: &self.detail,
-            code: self.code,
-            request_id,
+            detail: self.detail,
+            code: self.code.to_string(),
+            request_id: request_id.to_string(),
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, bytes).into_response();

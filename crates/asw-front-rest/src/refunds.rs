@@ -20,8 +20,8 @@ use crate::http::{
     replay, request_id, respond_saved, store_problem,
 };
 use crate::ids::{self, parse_payment_id, parse_refund_id};
-use crate::model::CreateRefund;
-use crate::problem::Problem;
+use crate::model::{CreateRefund, RefundJson};
+use crate::problem::{Problem, ProblemJson};
 use crate::reply::ChannelReply;
 use crate::view::refund_json;
 
@@ -33,6 +33,29 @@ struct Fingerprinted<'a> {
 }
 
 /// `POST /v1/payments/{id}/refunds`.
+#[utoipa::path(
+    post,
+    path = "/v1/payments/{id}/refunds",
+    tag = "refunds",
+    operation_id = "create_refund",
+    request_body = CreateRefund,
+    params(
+        ("id" = String, Path, pattern = "^pay_P[0-9a-f]{32}$", description = "The payment's id (`pay_…`)"),
+        ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,255}$", description = "One key per refund; a retry sends the same key and body"),
+    ),
+    responses(
+        (status = 201, description = "The refund: final, or `pending` while Antom decides", body = RefundJson),
+        (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 404, description = "No such payment for this merchant", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 409, description = "The payment has not succeeded", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid refund (amount, currency, more than remains), or the key was used with another body", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 503, description = "The journal is unreachable; nothing was done", body = ProblemJson, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn create(
     State(front): Front,
     headers: HeaderMap,
@@ -133,6 +156,20 @@ async fn create_refund(
 }
 
 /// `GET /v1/refunds/{id}`.
+#[utoipa::path(
+    get,
+    path = "/v1/refunds/{id}",
+    tag = "refunds",
+    operation_id = "get_refund",
+    params(("id" = String, Path, pattern = "^ref_R[0-9a-f]{32}$", description = "The refund's id (`ref_…`)")),
+    responses(
+        (status = 200, description = "The refund", body = RefundJson),
+        (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 404, description = "No such refund for this merchant", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 503, description = "The journal is unreachable", body = ProblemJson, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 pub(crate) async fn show(
     State(front): Front,
     headers: HeaderMap,
