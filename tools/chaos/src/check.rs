@@ -179,11 +179,11 @@ fn amount_of(p: &PaymentView) -> u64 {
     p.amount.parse().unwrap_or(u64::MAX)
 }
 
-fn holds_success(p: &PaymentView) -> bool {
+pub(crate) fn holds_success(p: &PaymentView) -> bool {
     p.status == "SUCCESS" && p.refunded_total < amount_of(p)
 }
 
-fn antom_view(p: Option<&PaymentView>) -> String {
+pub(crate) fn antom_view(p: Option<&PaymentView>) -> String {
     match p {
         None => "never created".into(),
         Some(p) => format!(
@@ -448,7 +448,7 @@ pub fn compare(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use asw_terminal_sim::load::FollowUp;
@@ -484,7 +484,7 @@ mod tests {
         }
     }
 
-    fn payment(id: &str, status: &str, refunded: u64) -> PaymentView {
+    pub(crate) fn payment(id: &str, status: &str, refunded: u64) -> PaymentView {
         PaymentView {
             payment_request_id: id.into(),
             payment_id: format!("P{id}"),

@@ -11,6 +11,8 @@
 //! inconsistency it reports is a bug in the switch.
 
 pub mod check;
+pub mod check_rest;
+pub mod rest_load;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,13 +27,15 @@ use asw_terminal_sim::{Clock, LinkConfig, ProfileName};
 // The switches' configuration file, client id, merchant (every load terminal belongs to it)
 // and timings: the tests' one switch configuration.
 use asw_testkit::fixtures::switch_config::{
-    CLIENT_ID, GATEWAY_DEADLINE_MS, MERCHANT_ID as MID, PAY_TIMEOUT_MS, Services, SwitchToml,
-    TERMINAL_TIMEOUT_MS,
+    CLIENT_ID, GATEWAY_DEADLINE_MS, MERCHANT_ID as MID, PAY_TIMEOUT_MS, RestToml, Services,
+    SwitchToml, TERMINAL_TIMEOUT_MS,
 };
 use asw_testkit::{RedisServer, free_port};
 use serde::Serialize;
 
 pub use check::{Comparison, Finding, Table};
+pub use check_rest::{RestTable, compare_rest, is_rest_payment};
+pub use rest_load::{RestLoadConfig, RestRecord};
 
 /// SGD, numeric.
 const CURRENCY: u16 = 702;
@@ -66,6 +70,14 @@ const CODES: &str = "\
 28??????????????53
 ";
 
+/// Payment-code suffixes of the REST merchants: `??` random (mostly plain successes, where the
+/// random faults apply), the rest antom-sim scenarios (decline, processing then success or fail,
+/// processing until cancelled, U, lost answers, slow answers, bad signatures, late and duplicate
+/// notifications).
+const REST_SUFFIXES: [&str; 16] = [
+    "??", "??", "??", "??", "00", "10", "30", "31", "32", "33", "34", "40", "41", "50", "52", "53",
+];
+
 /// Settings of one chaos run.
 #[derive(Debug, Clone)]
 pub struct ChaosConfig {
@@ -89,6 +101,9 @@ pub struct ChaosConfig {
     pub work_dir: Option<PathBuf>,
     /// Load scenario weights, `--mix` syntax of terminal-sim.
     pub mix: String,
+    /// REST payments started per second (merchants over the REST API, beside the terminals);
+    /// 0 runs without them.
+    pub rest_rate_per_s: f64,
 }
 
 impl ChaosConfig {
@@ -107,6 +122,7 @@ impl ChaosConfig {
             mix:
                 "purchase=60,void=7,refund=6,advice=8,disconnect=7,resend=4,foreign=4,refundvoid=4"
                     .into(),
+            rest_rate_per_s: 5.0,
         }
     }
 }
@@ -144,6 +160,8 @@ pub enum ChaosError {
 pub struct ChaosReport {
     /// Totals, including `inconsistent`.
     pub table: Table,
+    /// The REST merchants' totals, with their own `inconsistent`.
+    pub rest: RestTable,
     /// Every inconsistency, with both views.
     pub findings: Vec<Finding>,
     /// Outcomes the terminal itself could not know (accepted either way), by reason.
@@ -165,7 +183,7 @@ pub struct ChaosReport {
 impl ChaosReport {
     /// True when terminal and Antom agree on every transaction.
     pub fn consistent(&self) -> bool {
-        self.table.inconsistent == 0
+        self.table.inconsistent == 0 && self.rest.inconsistent == 0
     }
 
     /// The table as aligned text.
@@ -175,6 +193,12 @@ impl ChaosReport {
         if let Some(map) = value.as_object() {
             for (k, v) in map {
                 out.push_str(&format!("{k:<40} {v:>10}\n"));
+            }
+        }
+        let rest = serde_json::to_value(&self.rest).unwrap_or_default();
+        if let Some(map) = rest.as_object() {
+            for (k, v) in map {
+                out.push_str(&format!("{:<40} {v:>10}\n", format!("rest_{k}")));
             }
         }
         out
@@ -218,6 +242,7 @@ struct SwitchProcess {
     log: PathBuf,
     admin: u16,
     pos: u16,
+    rest: u16,
     child: Option<Child>,
     bin: PathBuf,
 }
@@ -284,14 +309,22 @@ impl Drop for SwitchProcess {
     }
 }
 
+/// The REST merchant's API key (a throwaway for the run; the switches get its SHA-256).
+const REST_SECRET: &str = "sk_chaos_merchant_7f3a9c";
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
 fn config_text(
     name: &str,
     redis: &str,
     sim: &str,
-    ports: (u16, u16, u16),
+    ports: (u16, u16, u16, u16),
     terminals: &[String],
 ) -> String {
-    let (pos, hook, admin) = ports;
+    let (pos, hook, admin, rest) = ports;
     let services = Services {
         redis_url: redis.into(),
         downstream_port: pos,
@@ -301,6 +334,12 @@ fn config_text(
     };
     SwitchToml {
         terminals: terminals.to_vec(),
+        rest: Some(RestToml {
+            port: rest,
+            // The POST waits past the response deadline: most answers are final.
+            sync_wait_ms: 5_000,
+            api_key_sha256: sha256_hex(REST_SECRET),
+        }),
         ..SwitchToml::running(sim, keys_dir(), services)
     }
     .render()
@@ -412,7 +451,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     }
     let mut switches = Vec::new();
     for name in ["chaos-a", "chaos-b"] {
-        let ports = (free_port()?, free_port()?, free_port()?);
+        let ports = (free_port()?, free_port()?, free_port()?, free_port()?);
         let path = work.join(format!("{name}.toml"));
         std::fs::write(
             &path,
@@ -424,6 +463,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
             log: work.join(format!("{name}.log")),
             admin: ports.2,
             pos: ports.0,
+            rest: ports.3,
             child: None,
             bin: config.switch_bin.clone(),
         };
@@ -464,6 +504,21 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         lc.clock = Clock::utc();
         loads.push(tokio::spawn(load::run(lc)));
     }
+    let rest_load = (config.rest_rate_per_s > 0.0).then(|| {
+        tokio::spawn(rest_load::run(RestLoadConfig {
+            endpoints: switches
+                .iter()
+                .map(|s| std::net::SocketAddr::from(([127, 0, 0, 1], s.rest)))
+                .collect(),
+            secret: REST_SECRET.into(),
+            rate_per_s: config.rest_rate_per_s,
+            duration: config.duration,
+            // Past the gateway deadline: an orphaned first request is settled by then.
+            give_up_after: Duration::from_millis(GATEWAY_DEADLINE_MS + 4_000),
+            suffixes: REST_SUFFIXES.to_vec(),
+            seed: config.seed,
+        }))
+    });
     timeline.note(format!(
         "load started: {} tx/s for {:?} over {} connections",
         config.rate_per_s,
@@ -523,6 +578,10 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let reports: Vec<LoadReport> = finished.into_iter().flatten().collect();
+    let rest_records = match rest_load {
+        Some(task) => task.await.map_err(|e| ChaosError::Load(e.to_string()))?,
+        None => Vec::new(),
+    };
     timeline.note("load finished");
 
     // Quiet: every gateway deadline passed and the SAF queue empty (twice in a row).
@@ -573,14 +632,22 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     let payments = sim.payments();
     let calls = sim.calls();
     let year = time::OffsetDateTime::now_utc().year();
+    let (rest_payments, payments): (Vec<_>, Vec<_>) = payments
+        .into_iter()
+        .partition(|p| is_rest_payment(&p.payment_request_id));
     let mut comparison = check::compare(&records, &payments, &calls, year);
+    let (rest_table, rest_findings) = compare_rest(&rest_records, &rest_payments);
+    comparison.findings.extend(rest_findings);
     comparison.table.dead_letters = dead_letters;
     comparison.table.saf_left = final_saf;
     timeline.note(format!(
-        "compared {} transactions with {} payments: {} inconsistent",
+        "compared {} transactions with {} payments: {} inconsistent; {} REST payments with {}: {} inconsistent",
         comparison.table.transactions,
         payments.len(),
-        comparison.table.inconsistent
+        comparison.table.inconsistent,
+        rest_table.payments,
+        rest_payments.len(),
+        rest_table.inconsistent
     ));
 
     for mut switch in switches {
@@ -597,10 +664,12 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "restart_redis": config.restart_redis,
         "seed": config.seed,
         "mix": config.mix,
+        "rest_rate_per_s": config.rest_rate_per_s,
         "work_dir": work.display().to_string(),
     });
     Ok(ChaosReport {
         table: comparison.table,
+        rest: rest_table,
         findings: comparison.findings,
         uncertain: comparison.uncertain,
         events: timeline.events,

@@ -51,6 +51,9 @@ struct Args {
     /// Seconds to wait for the SAF queue to drain after the load.
     #[arg(long, default_value_t = 120)]
     quiet_timeout: u64,
+    /// REST payments per second (merchants over the REST API, beside the terminals; 0: none).
+    #[arg(long, default_value_t = 5.0)]
+    rest_rate: f64,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -62,6 +65,7 @@ async fn main() -> ExitCode {
         args.switch_bin.unwrap_or_else(locate_switch_binary),
     );
     config.rate_per_s = args.rate;
+    config.rest_rate_per_s = args.rest_rate;
     config.connections_per_instance = args.connections;
     config.kill_every = Duration::from_secs(
         args.kill_every
@@ -106,12 +110,12 @@ async fn main() -> ExitCode {
         }
     }
     if report.consistent() && report.quiet {
-        println!("consistent: every terminal agrees with Antom");
+        println!("consistent: every terminal and every REST merchant agrees with Antom");
         ExitCode::SUCCESS
     } else {
         println!(
-            "NOT CONSISTENT: {} inconsistent, quiet={}",
-            report.table.inconsistent, report.quiet
+            "NOT CONSISTENT: {} inconsistent (terminals), {} inconsistent (REST), quiet={}",
+            report.table.inconsistent, report.rest.inconsistent, report.quiet
         );
         ExitCode::FAILURE
     }
