@@ -783,3 +783,44 @@ async fn the_api_answers_as_its_openapi_document_says_under_schemathesis() {
     assert!(!out.contains(&code("00")));
     eprintln!("{out}");
 }
+
+#[tokio::test]
+async fn a_key_with_too_many_requests_in_flight_gets_429() {
+    let h = Harness::start_with(|config, _| {
+        if let Some(rest) = config.rest.as_mut() {
+            rest.max_in_flight_per_key = 1;
+        }
+    })
+    .await;
+    // Antom keeps it PROCESSING until the response deadline (4 s): one request in flight.
+    let busy = {
+        let m = Merchant::new(h.rest(), REST_SECRET);
+        tokio::spawn(async move { m.pay("busy-1", &payment("busy-1", 1400, &code("32"))).await })
+    };
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let start = Instant::now();
+    let refused = loop {
+        let answer = m
+            .get("/v1/payments/pay_P000000000000000000000000000000000")
+            .await;
+        if answer.status == StatusCode::TOO_MANY_REQUESTS
+            || start.elapsed() > Duration::from_secs(3)
+        {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    refused.assert_problem(429, "too_many_requests");
+    assert_eq!(refused.retry_after.as_deref(), Some("1"));
+    // Another key of the same merchant, and another merchant, are not held up.
+    let rotated = Merchant::new(h.rest(), REST_SECRET_ROTATED);
+    rotated
+        .get("/v1/payments/pay_P000000000000000000000000000000000")
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(busy.await.expect("busy").status, StatusCode::CREATED);
+    // The place is free again.
+    m.get("/v1/payments/pay_P000000000000000000000000000000000")
+        .await
+        .assert_problem(404, "not_found");
+}

@@ -314,6 +314,7 @@ impl RunningSwitch {
                         sync_wait_ms: rest.sync_wait_ms,
                         max_body_bytes: rest.max_body_bytes,
                         idempotency_ttl_ms: rest.idempotency_ttl_ms,
+                        max_in_flight_per_key: rest.max_in_flight_per_key,
                     },
                 ));
                 http_tasks.push(

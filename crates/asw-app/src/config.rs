@@ -244,6 +244,8 @@ pub struct RestConfig {
     /// How long the first final response under an `Idempotency-Key` is replayed; at least
     /// 24 h and at most `redis.retention_ms` (the key's journal record must outlive it).
     pub idempotency_ttl_ms: u64,
+    /// Requests one API key may have in flight at once; more get 429 with `Retry-After`.
+    pub max_in_flight_per_key: usize,
 }
 
 /// The shortest replay window of an idempotency key (the IETF draft's and Stripe's 24 h).
@@ -256,6 +258,7 @@ impl Default for RestConfig {
             sync_wait_ms: 20_000,
             max_body_bytes: 16 * 1024,
             idempotency_ttl_ms: MIN_IDEMPOTENCY_TTL_MS,
+            max_in_flight_per_key: 64,
         }
     }
 }
@@ -270,6 +273,12 @@ impl RestConfig {
             problems.push((
                 "rest.max_body_bytes",
                 "must be between 1024 and 1048576".into(),
+            ));
+        }
+        if self.max_in_flight_per_key == 0 || self.max_in_flight_per_key > 10_000 {
+            problems.push((
+                "rest.max_in_flight_per_key",
+                "must be between 1 and 10000".into(),
             ));
         }
         if self.idempotency_ttl_ms < MIN_IDEMPOTENCY_TTL_MS {

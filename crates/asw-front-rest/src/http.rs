@@ -19,6 +19,7 @@ use tracing::warn;
 use crate::RestFront;
 use crate::auth::Caller;
 use crate::ids::valid_idempotency_key;
+use crate::limits::Permit;
 use crate::problem::Problem;
 use crate::responses::StoredResponse;
 
@@ -60,11 +61,25 @@ pub(crate) fn json(status: StatusCode, body: String, replayed: bool) -> Response
     response
 }
 
-pub(crate) fn authenticate(front: &RestFront, headers: &HeaderMap) -> Result<Caller, Problem> {
-    front
+/// The caller, with its place among its key's requests in flight (held until the answer).
+pub(crate) fn authenticate(
+    front: &RestFront,
+    headers: &HeaderMap,
+) -> Result<(Caller, Permit), Problem> {
+    let caller = front
         .keys
         .authenticate(headers)
-        .ok_or_else(Problem::unauthorized)
+        .ok_or_else(Problem::unauthorized)?;
+    let permit = front
+        .in_flight
+        .try_acquire(&format!("{}|{}", caller.merchant_id, caller.key_id))
+        .ok_or_else(|| {
+            Problem::too_many(format!(
+                "this API key has {} requests in flight; retry shortly",
+                front.settings.max_in_flight_per_key
+            ))
+        })?;
+    Ok((caller, permit))
 }
 
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {

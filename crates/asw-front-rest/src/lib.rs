@@ -9,6 +9,7 @@
 mod auth;
 mod http;
 mod ids;
+pub mod limits;
 pub mod metrics;
 mod model;
 pub mod openapi;
@@ -43,6 +44,8 @@ pub struct RestSettings {
     pub max_body_bytes: usize,
     /// How long the first response under an idempotency key is kept for replays.
     pub idempotency_ttl_ms: u64,
+    /// Requests one API key may have in flight at once (429 above).
+    pub max_in_flight_per_key: usize,
 }
 
 /// The REST front: the core, the merchants' keys and the saved first responses.
@@ -51,6 +54,7 @@ pub struct RestFront {
     pub(crate) keys: ApiKeys,
     pub(crate) responses: Arc<dyn ResponseStore>,
     pub(crate) settings: RestSettings,
+    pub(crate) in_flight: limits::InFlightLimit,
 }
 
 impl RestFront {
@@ -65,6 +69,7 @@ impl RestFront {
             core,
             keys,
             responses,
+            in_flight: limits::InFlightLimit::new(settings.max_in_flight_per_key),
             settings,
         }
     }

@@ -94,6 +94,7 @@ fn purchase_request(
         (status = 201, description = "The payment: final, or `pending` when `sync_wait_ms` passed first", body = PaymentJson),
         (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key", body = ProblemJson, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 429, description = "This API key has too many requests in flight (`Retry-After`)", body = ProblemJson, content_type = "application/problem+json"),
         (status = 409, description = "The first request with this Idempotency-Key is still running", body = ProblemJson, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemJson, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = ProblemJson, content_type = "application/problem+json"),
@@ -113,7 +114,7 @@ async fn create_payment(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let caller = authenticate(front, headers)?;
+    let (caller, _permit) = authenticate(front, headers)?;
     let key = idempotency_key(headers)?;
     let create: CreatePayment = read_json(headers, body, front.settings.max_body_bytes).await?;
     let fingerprint = fingerprint(&create);
@@ -185,6 +186,7 @@ async fn create_payment(
     responses(
         (status = 200, description = "The payment, refreshed from Antom while not final", body = PaymentJson),
         (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 429, description = "This API key has too many requests in flight (`Retry-After`)", body = ProblemJson, content_type = "application/problem+json"),
         (status = 404, description = "No such payment for this merchant", body = ProblemJson, content_type = "application/problem+json"),
         (status = 503, description = "The journal is unreachable", body = ProblemJson, content_type = "application/problem+json"),
     ),
@@ -205,7 +207,7 @@ async fn show_payment(
     headers: &HeaderMap,
     id: &str,
 ) -> Result<Response, Problem> {
-    let caller = authenticate(front, headers)?;
+    let (caller, _permit) = authenticate(front, headers)?;
     let prid = parse_payment_id(id).ok_or_else(|| Problem::not_found("no such payment"))?;
     let (reply, answered) = ChannelReply::new();
     let inquiry = StatusInquiry {
@@ -254,6 +256,7 @@ async fn show_payment(
         (status = 200, description = "The payment failed: nothing to cancel", body = PaymentJson),
         (status = 400, description = "A missing or invalid Idempotency-Key", body = ProblemJson, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 429, description = "This API key has too many requests in flight (`Retry-After`)", body = ProblemJson, content_type = "application/problem+json"),
         (status = 404, description = "No such payment for this merchant", body = ProblemJson, content_type = "application/problem+json"),
         (status = 409, description = "The payment has a refund, or cannot be cancelled now", body = ProblemJson, content_type = "application/problem+json"),
         (status = 503, description = "The journal is unreachable; nothing was done", body = ProblemJson, content_type = "application/problem+json"),
@@ -275,7 +278,7 @@ async fn cancel_payment(
     headers: &HeaderMap,
     id: &str,
 ) -> Result<Response, Problem> {
-    let caller = authenticate(front, headers)?;
+    let (caller, _permit) = authenticate(front, headers)?;
     idempotency_key(headers)?;
     let prid = parse_payment_id(id).ok_or_else(|| Problem::not_found("no such payment"))?;
     let origin = caller.origin();

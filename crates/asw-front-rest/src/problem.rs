@@ -90,6 +90,18 @@ impl Problem {
         Self::new(StatusCode::CONFLICT, code, "Conflict", detail.into())
     }
 
+    /// 429: the API key has too many requests in flight.
+    pub fn too_many(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many requests",
+            detail.into(),
+        );
+        p.retry_after = Some(1);
+        p
+    }
+
     /// 413.
     pub fn too_large(limit: usize) -> Self {
         Self::new(

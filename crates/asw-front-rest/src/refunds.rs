@@ -47,6 +47,7 @@ struct Fingerprinted<'a> {
         (status = 201, description = "The refund: final, or `pending` while Antom decides", body = RefundJson),
         (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key", body = ProblemJson, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 429, description = "This API key has too many requests in flight (`Retry-After`)", body = ProblemJson, content_type = "application/problem+json"),
         (status = 404, description = "No such payment for this merchant", body = ProblemJson, content_type = "application/problem+json"),
         (status = 409, description = "The payment has not succeeded", body = ProblemJson, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemJson, content_type = "application/problem+json"),
@@ -73,7 +74,7 @@ async fn create_refund(
     payment: &str,
     body: Body,
 ) -> Result<Response, Problem> {
-    let caller = authenticate(front, headers)?;
+    let (caller, _permit) = authenticate(front, headers)?;
     let key = idempotency_key(headers)?;
     let create: CreateRefund = read_json(headers, body, front.settings.max_body_bytes).await?;
     let prid = parse_payment_id(payment).ok_or_else(|| Problem::not_found("no such payment"))?;
@@ -165,6 +166,7 @@ async fn create_refund(
     responses(
         (status = 200, description = "The refund", body = RefundJson),
         (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 429, description = "This API key has too many requests in flight (`Retry-After`)", body = ProblemJson, content_type = "application/problem+json"),
         (status = 404, description = "No such refund for this merchant", body = ProblemJson, content_type = "application/problem+json"),
         (status = 503, description = "The journal is unreachable", body = ProblemJson, content_type = "application/problem+json"),
     ),
@@ -185,7 +187,7 @@ async fn show_refund(
     headers: &HeaderMap,
     id: &str,
 ) -> Result<Response, Problem> {
-    let caller = authenticate(front, headers)?;
+    let (caller, _permit) = authenticate(front, headers)?;
     let rrid = parse_refund_id(id).ok_or_else(|| Problem::not_found("no such refund"))?;
     let record = front
         .core
