@@ -13,6 +13,9 @@
 #   * optionally (IDLE=10000) that many idle terminal connections with echo traffic: switch RSS
 #     and echo p99 (benches/idle_echo.py).
 #
+#   * MODE=rest: the same through the merchant REST API (tools/rest-load, open loop, one
+#     POST /v1/payments per payment with its own Idempotency-Key) instead of ISO 8583 terminals.
+#
 # Output: a JSON report ($OUT, default target/e2e-bench/report.json) and a summary on stdout.
 # Usage: benches/run-e2e.sh  (RATES="200 400 800 1600" DURATION=10 IDLE=10000 NOTIFY=0
 #        EXTRA_TERMINALS=10000 FSYNC=everysec ASW_BENCH_BIN=dir ...)
@@ -37,6 +40,9 @@ FSYNC=${FSYNC:-always}
 # NOTIFY=0: the switch gives Antom no notification URL, so antom-sim sends no notifyPayment.
 # Each notification costs antom-sim one more RSA signature (3 per purchase instead of 2).
 NOTIFY=${NOTIFY:-1}
+# MODE=rest: payments over the merchant REST API instead of terminals.
+MODE=${MODE:-iso}
+REST_SECRET=sk_bench_0123456789abcdef
 KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
 mkdir -p "$WORK"
 # Payment codes ending in 00 and amounts below 9901 are plain successes in antom-sim (its
@@ -44,7 +50,7 @@ mkdir -p "$WORK"
 echo '2810????????????00' > "$WORK/codes.txt"
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-  cargo build --release -p asw-app -p asw-terminal-sim -p asw-antom-sim --bins
+  cargo build --release -p asw-app -p asw-terminal-sim -p asw-antom-sim -p asw-rest-load --bins
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -59,7 +65,7 @@ SIGNS=$(openssl speed -seconds 5 -multi "$(nproc)" rsa2048 2>/dev/null |
 echo "signs/s: $SIGNS"
 
 REDIS_PORT=$(free_port); SIM_PORT=$(free_port); POS_PORT=$(free_port)
-HOOK_PORT=$(free_port); ADMIN_PORT=$(free_port)
+HOOK_PORT=$(free_port); ADMIN_PORT=$(free_port); REST_PORT=$(free_port)
 rm -rf "$WORK/redis" && mkdir -p "$WORK/redis"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendonly yes \
   --appendfsync "$FSYNC" --save '' --maxmemory-policy noeviction --logfile "$WORK/redis/redis.log" &
@@ -90,6 +96,10 @@ listen = "127.0.0.1:$HOOK_PORT"
 $( ((NOTIFY)) && echo "public_url = \"http://127.0.0.1:$HOOK_PORT/antom/notify\"" || true)
 [admin]
 listen = "127.0.0.1:$ADMIN_PORT"
+[rest]
+listen = "127.0.0.1:$REST_PORT"
+sync_wait_ms = 10000
+max_in_flight_per_key = 10000
 [reversal]
 instance = "bench"
 [ids]
@@ -105,6 +115,7 @@ mcc = "5814"
 store_id = "SG-BENCH-S1"
 store_name = "Bench Coffee One"
 settlement_currency = "SGD"
+api_keys = [{ id = "bench", sha256 = "$(printf '%s' "$REST_SECRET" | sha256sum | cut -d' ' -f1)" }]
 EOF
   for i in $(seq 0 $((CONNECTIONS - 1))); do
     printf '[[merchants.terminals]]\nterminal_id = "E%07d"\n' "$i"
@@ -134,10 +145,15 @@ run_load() { # rate duration report
   # as duplicates (94) instead of new purchases.
   RUN=$((RUN + 1))
   before=$(cpu_ticks "$SWITCH"); sim_before=$(cpu_ticks "$SIM"); redis_before=$(cpu_ticks "$REDIS")
-  "$BIN/terminal-sim" --connect "127.0.0.1:$POS_PORT" load --connections "$CONNECTIONS" \
-    --rate "$1" --duration "$2" --report "$3" --tid-prefix E --currency 702 --seed "$RUN" \
-    --codes "$WORK/codes.txt" --amount-min 100 --amount-max 9900 \
-    --late-ms 5 --threads 1 > /dev/null
+  if [[ "$MODE" == rest ]]; then
+    "$BIN/rest-load" --url "http://127.0.0.1:$REST_PORT" --secret "$REST_SECRET" \
+      --rate "$1" --duration "$2" --report "$3" --run "run$RUN-$$"
+  else
+    "$BIN/terminal-sim" --connect "127.0.0.1:$POS_PORT" load --connections "$CONNECTIONS" \
+      --rate "$1" --duration "$2" --report "$3" --tid-prefix E --currency 702 --seed "$RUN" \
+      --codes "$WORK/codes.txt" --amount-min 100 --amount-max 9900 \
+      --late-ms 5 --threads 1 > /dev/null
+  fi
   after=$(cpu_ticks "$SWITCH"); sim_after=$(cpu_ticks "$SIM"); redis_after=$(cpu_ticks "$REDIS")
   python3 - "$3" "$before" "$after" "$TICK" "$sim_before" "$sim_after" "$redis_before" "$redis_after" <<'PY'
 import json, sys
@@ -218,11 +234,12 @@ if (( IDLE > 0 )); then
   IDLE_JSON=$(cat "$WORK/idle.json")
 fi
 
-python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" "$NOTIFY" "$FSYNC" <<'PY'
+python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" "$NOTIFY" "$FSYNC" "$MODE" <<'PY'
 import json, sys, os, glob
 out, signs, best, work, idle = sys.argv[1], float(sys.argv[2] or 0), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 notify = sys.argv[6] != "0"
 fsync = sys.argv[7]
+mode = sys.argv[8]
 sweep = {}
 for f in sorted(glob.glob(os.path.join(work, "sweep-*.json.summary.json"))):
     s = json.load(open(f)); sweep[str(s["rate_per_s"])] = s
@@ -233,6 +250,7 @@ cpu = open("/proc/cpuinfo").read()
 model = next((l.split(":", 1)[1].strip() for l in cpu.splitlines() if l.startswith("model name")), "?")
 report = {
     "machine": {"nproc": os.cpu_count(), "cpu": model},
+    "mode": mode,
     "openssl_rsa2048_signs_per_s": signs,
     "max_sustained_rate": best,
     "purchases_per_s": purchases,
