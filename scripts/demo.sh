@@ -196,7 +196,7 @@ echo "==> waiting for the store-and-forward queue to deliver the cancels"
 sleep 8
 
 echo
-echo "==> what the terminal saw, next to what Antom holds"
+echo "==> what the terminal and the REST merchant were told, next to what Antom holds"
 "$py" - "$sim_port" "${rows[@]}" <<'EOF'
 import json, sys, urllib.request
 port, rows = sys.argv[1], sys.argv[2:]
