@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use asw_antom_sim::{SimConfig, Simulator};
 use asw_terminal_sim::{Clock, LinkConfig, MessageFactory, Original, ProfileName, Terminal};
-use asw_testkit::fixtures::switch_config::{CLIENT_ID, Services, SwitchToml};
+use asw_testkit::fixtures::switch_config::{CLIENT_ID, RestToml, Services, SwitchToml};
 use asw_testkit::{RedisServer, free_port};
 
 fn keys() -> PathBuf {
@@ -184,5 +184,138 @@ async fn kill_9_mid_transaction_then_restart_ends_consistent() {
             .status,
         "SUCCESS"
     );
+    kill9(&mut switch);
+}
+
+/// One POST of a payment-code payment: `(status, replayed, body)`, or `None` without an answer.
+async fn rest_pay(
+    http: &reqwest::Client,
+    port: u16,
+    key: &str,
+    amount: u64,
+    code: &str,
+) -> Option<(u16, bool, String)> {
+    let body = format!(
+        r#"{{"order_id":"{key}","amount":{{"currency":"SGD","value":{amount}}},"method":{{"type":"payment_code","code":"{code}"}}}}"#
+    );
+    let response = http
+        .post(format!("http://127.0.0.1:{port}/v1/payments"))
+        .bearer_auth(REST_SECRET)
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    let replayed = response.headers().contains_key("idempotent-replayed");
+    Some((status, replayed, response.text().await.ok()?))
+}
+
+const REST_SECRET: &str = "sk_kill_test_secret";
+
+fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    let start = body.find(&format!("\"{name}\":\""))? + name.len() + 4;
+    body.get(start..)?.split('"').next()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_rest_payments_then_same_key_retries_end_consistent() {
+    let redis = RedisServer::start().expect("redis-server (run scripts/ensure-deps.sh)");
+    let read = |name: &str| std::fs::read_to_string(keys().join(name)).expect("key");
+    let mut sim_cfg = SimConfig::from_antom_private_key(&read("antom_private_pkcs8.pem"))
+        .expect("sim key")
+        .with_client(CLIENT_ID, &read("merchant_public.pem"))
+        .expect("client");
+    sim_cfg.settle_after_inquiries = 3;
+    let sim = Simulator::start(sim_cfg).await.expect("antom-sim");
+    let (pos, hook, admin, rest) = (
+        free_port().expect("port"),
+        free_port().expect("port"),
+        free_port().expect("port"),
+        free_port().expect("port"),
+    );
+    let services = Services {
+        redis_url: redis.url(),
+        downstream_port: pos,
+        webhook_port: hook,
+        admin_port: admin,
+        instance: "kill-rest".into(),
+    };
+    let text = SwitchToml {
+        rest: Some(RestToml {
+            port: rest,
+            sync_wait_ms: 6_000,
+            api_key_sha256: asw_front_rest::sha256_hex(REST_SECRET),
+        }),
+        ..SwitchToml::running(&sim.base_url(), keys(), services)
+    }
+    .render();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("antom-switch.toml");
+    std::fs::write(&config, text).expect("config");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("client");
+    let code = |suffix: &str| format!("2810123456789012{suffix}");
+
+    let mut switch = spawn(&config);
+    wait_ready(admin).await;
+
+    // 1. Answered `succeeded` before the crash.
+    let (status, _, first) = rest_pay(&http, rest, "kill-a", 1000, &code("00"))
+        .await
+        .expect("answer");
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(field(&first, "status"), Some("succeeded"));
+    // 2. In flight when the process dies (Antom says SUCCESS on the 3rd inquiry).
+    let in_flight = {
+        let http = http.clone();
+        let code = code("30");
+        tokio::spawn(async move { rest_pay(&http, rest, "kill-b", 2000, &code).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill9(&mut switch);
+    let lost = in_flight.await.expect("task");
+    assert!(lost.is_none(), "the killed switch answered: {lost:?}");
+
+    let mut switch = spawn(&config);
+    wait_ready(admin).await;
+
+    // The answered one replays byte for byte from Redis.
+    let (status, replayed, again) = rest_pay(&http, rest, "kill-a", 1000, &code("00"))
+        .await
+        .expect("answer");
+    assert_eq!((status, replayed), (201, true));
+    assert_eq!(again, first);
+    // The lost one: the same key until a final answer (409 while its orphaned record waits
+    // for the sweeper).
+    let start = Instant::now();
+    let told = loop {
+        if let Some((201, _, body)) = rest_pay(&http, rest, "kill-b", 2000, &code("30")).await
+            && field(&body, "status") != Some("pending")
+        {
+            break body;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "never final");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let prid_b = field(&told, "payment_request_id")
+        .expect("prid")
+        .to_string();
+    let prid_a = field(&first, "payment_request_id")
+        .expect("prid")
+        .to_string();
+    // Told `succeeded` ⇔ SUCCESS at Antom, once every deadline has passed.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let at_antom = |prid: &str| sim.payment(prid).map(|p| p.status);
+    assert_eq!(at_antom(&prid_a).as_deref(), Some("SUCCESS"));
+    let expected = if field(&told, "status") == Some("succeeded") {
+        "SUCCESS"
+    } else {
+        "CANCELLED"
+    };
+    assert_eq!(at_antom(&prid_b).as_deref(), Some(expected), "told {told}");
     kill9(&mut switch);
 }
