@@ -144,3 +144,61 @@ async fn a_purchase_claiming_another_terminal_over_mutual_tls_gets_63_and_reache
     assert_eq!(answer.get_str(39), Some("00"));
     assert!(h.sim.payments().iter().all(|p| p.amount != "4400"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_api_over_tls_pays_and_plain_http_gets_nothing() {
+    let pki = TestPki::new().expect("test pki");
+    let (cert, key) = pki.issue("rest", &["localhost"]).expect("server cert");
+    let ca = pki.ca_file().expect("ca file");
+    let h = Harness::start_with(|config, _| {
+        if let Some(rest) = config.rest.as_mut() {
+            rest.tls = Some(asw_app::config::RestTlsConfig {
+                cert_file: cert,
+                key_file: key,
+                handshake_timeout_ms: 2_000,
+            });
+        }
+    })
+    .await;
+    let root =
+        reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("ca")).expect("ca certificate");
+    let https = reqwest::Client::builder()
+        .tls_certs_only([root])
+        .build()
+        .expect("client");
+    let port = h.rest().port();
+    let body = format!(
+        r#"{{"order_id":"tls-1","amount":{{"currency":"SGD","value":4300}},"method":{{"type":"payment_code","code":"{}"}}}}"#,
+        code("00")
+    );
+    let answer = https
+        .post(format!("https://localhost:{port}/v1/payments"))
+        .bearer_auth(asw_e2e::REST_SECRET)
+        .header("idempotency-key", "tls-1")
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("an answer over TLS");
+    assert_eq!(answer.status().as_u16(), 201);
+    let payment: serde_json::Value =
+        serde_json::from_slice(&answer.bytes().await.expect("body")).expect("json");
+    assert_eq!(payment["status"], "succeeded");
+    let prid = payment["antom"]["payment_request_id"]
+        .as_str()
+        .expect("prid");
+    assert_eq!(h.payment(prid).expect("at Antom").status, "SUCCESS");
+
+    // Plain HTTP to the TLS port: no HTTP answer, nothing at Antom.
+    let plain = reqwest::Client::new()
+        .post(format!("http://localhost:{port}/v1/payments"))
+        .bearer_auth(asw_e2e::REST_SECRET)
+        .header("idempotency-key", "tls-2")
+        .header("content-type", "application/json")
+        .body(body.replace("tls-1", "tls-2"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(plain.is_err(), "plain HTTP was answered: {plain:?}");
+    assert_eq!(h.sim.payments().len(), 1);
+}

@@ -317,14 +317,25 @@ impl RunningSwitch {
                         max_in_flight_per_key: rest.max_in_flight_per_key,
                     },
                 ));
-                http_tasks.push(
-                    serve(
-                        listener,
-                        asw_front_rest::router(front),
-                        http_shutdown.clone(),
-                    )
-                    .await,
-                );
+                let router = asw_front_rest::router(front);
+                let task = match &rest.tls {
+                    None => serve(listener, router, http_shutdown.clone()).await,
+                    Some(tls) => {
+                        let acceptor = tls
+                            .as_listener()
+                            .acceptor()
+                            .map_err(|e| StartError::Setup(format!("rest.tls: {e}")))?;
+                        let handshake = Duration::from_millis(tls.handshake_timeout_ms);
+                        crate::https::serve(
+                            listener,
+                            router,
+                            acceptor,
+                            handshake,
+                            http_shutdown.clone(),
+                        )
+                    }
+                };
+                http_tasks.push(task);
                 Some(addr)
             }
             None => None,

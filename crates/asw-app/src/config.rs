@@ -246,6 +246,39 @@ pub struct RestConfig {
     pub idempotency_ttl_ms: u64,
     /// Requests one API key may have in flight at once; more get 429 with `Retry-After`.
     pub max_in_flight_per_key: usize,
+    /// `[rest.tls]`: when present the API speaks HTTPS only (else terminate TLS in front).
+    pub tls: Option<RestTlsConfig>,
+}
+
+/// `[rest.tls]`: the REST API's certificate (rustls on aws-lc-rs, TLS 1.2 and 1.3).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestTlsConfig {
+    /// PEM file with the certificate chain, leaf first.
+    pub cert_file: std::path::PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: std::path::PathBuf,
+    /// The handshake must finish within this, or the connection is closed.
+    #[serde(default = "default_rest_handshake_ms")]
+    pub handshake_timeout_ms: u64,
+}
+
+fn default_rest_handshake_ms() -> u64 {
+    10_000
+}
+
+impl RestTlsConfig {
+    /// The same loader as the terminal listener's, without client certificates (merchants
+    /// authenticate with their API keys).
+    pub fn as_listener(&self) -> asw_downstream::TlsConfig {
+        asw_downstream::TlsConfig {
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+            client_ca_file: None,
+            handshake_timeout_ms: self.handshake_timeout_ms,
+            client_identity: Default::default(),
+        }
+    }
 }
 
 /// The shortest replay window of an idempotency key (the IETF draft's and Stripe's 24 h).
@@ -259,6 +292,7 @@ impl Default for RestConfig {
             max_body_bytes: 16 * 1024,
             idempotency_ttl_ms: MIN_IDEMPOTENCY_TTL_MS,
             max_in_flight_per_key: 64,
+            tls: None,
         }
     }
 }
@@ -442,6 +476,11 @@ impl Config {
         if let Some(rest) = &self.rest {
             for (key, message) in rest.problems(self.redis.retention_ms) {
                 push(key, message);
+            }
+            if let Some(tls) = &rest.tls
+                && let Err(e) = tls.as_listener().check()
+            {
+                push("rest.tls", e.to_string());
             }
         }
         if let Err(errors) = asw_front_rest::ApiKeys::from_merchants(&self.merchants) {

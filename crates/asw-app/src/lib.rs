@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod https;
 pub mod metrics;
 pub mod telemetry;
 pub mod webhook;

@@ -38,6 +38,12 @@ impl TlsConfig {
     pub fn check(&self) -> Result<(), TlsError> {
         TlsListener::load(self).map(|_| ())
     }
+
+    /// The acceptor these settings describe (another listener of the switch, such as the
+    /// REST API, serves TLS with the same rules: rustls on aws-lc-rs, TLS 1.2 and 1.3).
+    pub fn acceptor(&self) -> Result<TlsAcceptor, TlsError> {
+        acceptor(self)
+    }
 }
 
 /// What a TLS listener needs per connection: the acceptor and how long a handshake may take.
