@@ -35,6 +35,7 @@ fn merchant(terminals: usize) -> MerchantProfile {
         follow_ups: Default::default(),
         allowed_networks: Vec::new(),
         api_keys: Vec::new(),
+        rest_timeout_ms: None,
         terminals: (0..terminals)
             .map(|i| TerminalProfile {
                 terminal_id: format!("T{i:07}"),

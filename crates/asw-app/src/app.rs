@@ -196,6 +196,9 @@ impl RunningSwitch {
     /// Validates the configuration, connects to Redis, builds every part and binds every port.
     pub async fn start(config: Config) -> Result<Self, StartError> {
         config.validate()?;
+        for warning in config.warnings() {
+            warn!("{warning}");
+        }
         let prometheus = crate::telemetry::prometheus();
         crate::metrics::register_all();
         let secret = config.ids_secret().map_err(StartError::Setup)?;

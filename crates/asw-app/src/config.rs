@@ -693,6 +693,36 @@ impl Config {
             .collect()
     }
 
+    /// What is valid but risky, for `check-config` and the start-up log: a merchant whose
+    /// declared REST timeout is not longer than the switch's closing time (the gateway
+    /// deadline) or than `[rest] sync_wait_ms`.
+    pub fn warnings(&self) -> Vec<String> {
+        let closing = u64::try_from(self.timing.gateway_deadline_ms).unwrap_or(0);
+        let Some(rest) = &self.rest else {
+            return Vec::new();
+        };
+        let mut warnings = Vec::new();
+        for m in self.merchants.iter().filter(|m| !m.api_keys.is_empty()) {
+            let Some(timeout) = m.rest_timeout_ms else {
+                continue;
+            };
+            if timeout <= closing {
+                warnings.push(format!(
+                    "merchant {}: rest_timeout_ms ({timeout}) is not longer than the switch's closing time (timing.gateway_deadline_ms = {closing}): the merchant may give up on a payment the switch still delivers",
+                    m.merchant_id.trim_end()
+                ));
+            }
+            if timeout <= rest.sync_wait_ms {
+                warnings.push(format!(
+                    "merchant {}: rest_timeout_ms ({timeout}) is not longer than rest.sync_wait_ms ({}): its POSTs time out before the switch answers",
+                    m.merchant_id.trim_end(),
+                    rest.sync_wait_ms
+                ));
+            }
+        }
+        warnings
+    }
+
     /// The ids secret, from the config or its file.
     pub fn ids_secret(&self) -> Result<Vec<u8>, String> {
         if let Some(secret) = &self.ids.secret {

@@ -147,6 +147,9 @@ fn check(path: PathBuf) -> ExitCode {
             for line in config.summary() {
                 println!("  {line}");
             }
+            for warning in config.warnings() {
+                println!("  warning: {warning}");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {

@@ -290,3 +290,38 @@ merchants = ["M00000000000001"]
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("tls.client_identity.template"), "{stderr}");
 }
+
+#[test]
+fn check_config_warns_when_a_merchants_rest_timeout_is_not_longer_than_the_closing_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let text = std::fs::read_to_string(&config).expect("read");
+    let with_rest = |timeout: u64| {
+        format!(
+            "[rest]\nsync_wait_ms = 20000\n{}",
+            text.replace(
+                "store_name = \"Test Coffee One\"",
+                &format!(
+                    "store_name = \"Test Coffee One\"\nrest_timeout_ms = {timeout}\napi_keys = [{{ id = \"k\", sha256 = \"{}\" }}]",
+                    "ab".repeat(32)
+                ),
+            )
+        )
+    };
+    // The default gateway deadline is 60 s: a 30 s merchant timeout is too short.
+    std::fs::write(&config, with_rest(30_000)).expect("write");
+    let output = check(&config, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("warning: merchant M00000000000001: rest_timeout_ms (30000) is not longer than the switch's closing time"),
+        "{stdout}"
+    );
+    std::fs::write(&config, with_rest(120_000)).expect("write");
+    let stdout = String::from_utf8_lossy(&check(&config, &[]).stdout).into_owned();
+    assert!(!stdout.contains("warning:"), "{stdout}");
+}

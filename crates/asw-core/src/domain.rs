@@ -321,6 +321,12 @@ pub struct MerchantProfile {
     /// secret itself). Several keys let a merchant rotate without downtime.
     #[serde(default)]
     pub api_keys: Vec<ApiKeyConfig>,
+    /// How long the merchant's own system waits for a REST payment before it gives up, when the
+    /// merchant declared it. The switch's closing time must be shorter (seed 003), or the
+    /// merchant could give up on a payment the switch still means to deliver; `check-config`
+    /// warns when it is not.
+    #[serde(default)]
+    pub rest_timeout_ms: Option<u64>,
     /// Terminals allowed to transact for this merchant. As configured; the
     /// [`crate::merchants::MerchantDirectory`] moves them into its index, so profiles handed out
     /// by the directory carry none.

@@ -202,6 +202,7 @@ mod tests {
             follow_ups: Default::default(),
             allowed_networks: Vec::new(),
             api_keys: Vec::new(),
+            rest_timeout_ms: None,
             terminals: terminals
                 .iter()
                 .map(|(tid, enabled)| TerminalProfile {

@@ -94,6 +94,7 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
             follow_ups: Default::default(),
             allowed_networks: Vec::new(),
             api_keys: Vec::new(),
+            rest_timeout_ms: None,
             terminals: vec![],
         }),
         terminal_id: "T1".into(),

@@ -273,6 +273,7 @@ fn merchant() -> MerchantProfile {
         follow_ups: Default::default(),
         allowed_networks: Vec::new(),
         api_keys: Vec::new(),
+        rest_timeout_ms: None,
         terminals: vec![],
     }
 }
