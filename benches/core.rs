@@ -36,6 +36,7 @@ fn merchant(terminals: usize) -> MerchantProfile {
         allowed_networks: Vec::new(),
         api_keys: Vec::new(),
         rest_timeout_ms: None,
+        webhook: None,
         terminals: (0..terminals)
             .map(|i| TerminalProfile {
                 terminal_id: format!("T{i:07}"),

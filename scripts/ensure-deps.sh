@@ -23,6 +23,6 @@ venv="$root/target/pyenv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" 2>/dev/null || { python3 -m pip install --quiet virtualenv && python3 -m virtualenv -q "$venv"; }
 fi
-if ! "$venv/bin/python" -c 'import iso8583, com.alipay.ams.api, schemathesis' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import iso8583, com.alipay.ams.api, schemathesis, standardwebhooks' 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/requirements-test.txt"
 fi

@@ -50,6 +50,16 @@ pub fn code(scenario_suffix: &str) -> String {
     format!("2810123456789012{scenario_suffix}")
 }
 
+/// A program of the test suite's Python environment (`python`, `schemathesis`), made by
+/// scripts/ensure-deps.sh (or next to `$ASW_PYTHON`).
+pub fn python_bin(name: &str) -> PathBuf {
+    let python = std::env::var_os("ASW_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python"),
+        PathBuf::from,
+    );
+    python.with_file_name(name)
+}
+
 fn keys_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/keys")
 }

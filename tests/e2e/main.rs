@@ -9,6 +9,7 @@
 //! for a minute of load that would starve the timing-sensitive tests here.
 
 mod authority;
+mod events;
 mod purchase;
 mod refund;
 mod rest;

@@ -708,15 +708,6 @@ async fn refunds_are_partial_idempotent_scoped_and_never_exceed_the_payment() {
     .assert_problem(409, "payment_not_succeeded");
 }
 
-/// The Python interpreter of the test environment (scripts/ensure-deps.sh makes it).
-fn python_bin(name: &str) -> std::path::PathBuf {
-    let python = std::env::var_os("ASW_PYTHON").map_or_else(
-        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pyenv/bin/python"),
-        std::path::PathBuf::from,
-    );
-    python.with_file_name(name)
-}
-
 #[tokio::test]
 async fn the_api_answers_as_its_openapi_document_says_under_schemathesis() {
     let h = Harness::start().await;

@@ -259,6 +259,15 @@ impl RunningSwitch {
         ));
         let engine_stop = CancellationToken::new();
         let engine_tasks = engine.start(engine_stop.clone());
+        // Merchants' events: delivered beside the engine, stopped with it.
+        if let Some(task) =
+            crate::merchant_events::start(&config, core.clone(), store.clone(), engine_stop.clone())
+                .map_err(StartError::Setup)?
+        {
+            engine_tasks.spawn(async move {
+                let _ = task.await;
+            });
+        }
         readiness.set_consumers_running(true);
 
         let http_shutdown = CancellationToken::new();

@@ -248,6 +248,30 @@ pub struct RestConfig {
     pub max_in_flight_per_key: usize,
     /// `[rest.tls]`: when present the API speaks HTTPS only (else terminate TLS in front).
     pub tls: Option<RestTlsConfig>,
+    /// `[rest.webhooks]`: how events are delivered to merchants' endpoints.
+    pub webhooks: WebhookDelivery,
+}
+
+/// `[rest.webhooks]`: the delivery of merchants' events (each merchant's endpoint is its
+/// `[[merchants]] webhook`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookDelivery {
+    /// Delay before each attempt, the first included; after the last, the event goes to the
+    /// dead letters. Default: the Standard Webhooks schedule (0, 5 s, 5 min, 30 min, 2 h, 5 h,
+    /// 10 h, 10 h).
+    pub retry_schedule_ms: Vec<u64>,
+    /// One delivery's time limit.
+    pub timeout_ms: u64,
+}
+
+impl Default for WebhookDelivery {
+    fn default() -> Self {
+        Self {
+            retry_schedule_ms: asw_front_rest::webhooks::STANDARD_SCHEDULE_MS.to_vec(),
+            timeout_ms: 10_000,
+        }
+    }
 }
 
 /// `[rest.tls]`: the REST API's certificate (rustls on aws-lc-rs, TLS 1.2 and 1.3).
@@ -293,6 +317,7 @@ impl Default for RestConfig {
             idempotency_ttl_ms: MIN_IDEMPOTENCY_TTL_MS,
             max_in_flight_per_key: 64,
             tls: None,
+            webhooks: WebhookDelivery::default(),
         }
     }
 }
@@ -307,6 +332,18 @@ impl RestConfig {
             problems.push((
                 "rest.max_body_bytes",
                 "must be between 1024 and 1048576".into(),
+            ));
+        }
+        if self.webhooks.retry_schedule_ms.is_empty() {
+            problems.push((
+                "rest.webhooks.retry_schedule_ms",
+                "must list at least the first attempt's delay".into(),
+            ));
+        }
+        if self.webhooks.timeout_ms == 0 || self.webhooks.timeout_ms > 60_000 {
+            problems.push((
+                "rest.webhooks.timeout_ms",
+                "must be between 1 and 60000".into(),
             ));
         }
         if self.max_in_flight_per_key == 0 || self.max_in_flight_per_key > 10_000 {
@@ -481,6 +518,13 @@ impl Config {
                 && let Err(e) = tls.as_listener().check()
             {
                 push("rest.tls", e.to_string());
+            }
+        }
+        for (i, m) in self.merchants.iter().enumerate() {
+            if let Some(hook) = &m.webhook
+                && let Err(why) = crate::merchant_events::endpoint(hook)
+            {
+                push(&format!("merchants[{i}].webhook"), why);
             }
         }
         if let Err(errors) = asw_front_rest::ApiKeys::from_merchants(&self.merchants) {

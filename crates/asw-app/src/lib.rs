@@ -8,6 +8,7 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod https;
+pub mod merchant_events;
 pub mod metrics;
 pub mod telemetry;
 pub mod webhook;

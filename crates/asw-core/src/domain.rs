@@ -327,6 +327,10 @@ pub struct MerchantProfile {
     /// warns when it is not.
     #[serde(default)]
     pub rest_timeout_ms: Option<u64>,
+    /// Where the merchant receives its events (signed per the Standard Webhooks spec), when it
+    /// wants them.
+    #[serde(default)]
+    pub webhook: Option<MerchantWebhookConfig>,
     /// Terminals allowed to transact for this merchant. As configured; the
     /// [`crate::merchants::MerchantDirectory`] moves them into its index, so profiles handed out
     /// by the directory carry none.
@@ -342,6 +346,17 @@ pub struct ApiKeyConfig {
     pub id: String,
     /// Lowercase hex SHA-256 of the secret the merchant sends as `Authorization: Bearer`.
     pub sha256: String,
+}
+
+/// A merchant's event endpoint, as configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantWebhookConfig {
+    /// The URL events are POSTed to (`https://` in production).
+    pub url: String,
+    /// A file holding the signing secret(s), one `whsec_<base64>` per line: during a rotation
+    /// both are listed and every event carries a signature by each.
+    pub secret_file: std::path::PathBuf,
 }
 
 fn default_client() -> String {

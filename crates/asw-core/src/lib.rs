@@ -14,6 +14,7 @@ pub mod ids;
 pub mod intent;
 pub mod merchants;
 pub mod metrics;
+pub mod outbox;
 pub mod ports;
 pub mod record;
 pub mod saf;

@@ -203,6 +203,7 @@ mod tests {
             allowed_networks: Vec::new(),
             api_keys: Vec::new(),
             rest_timeout_ms: None,
+            webhook: None,
             terminals: terminals
                 .iter()
                 .map(|(tid, enabled)| TerminalProfile {

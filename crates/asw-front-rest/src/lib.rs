@@ -19,6 +19,7 @@ mod refunds;
 mod reply;
 mod responses;
 mod view;
+pub mod webhooks;
 
 pub use auth::{ApiKeys, Caller, KeyError, sha256_hex};
 pub use ids::{PAYMENT_ID_PREFIX, REFUND_ID_PREFIX, payment_id, payment_request_id, refund_id};

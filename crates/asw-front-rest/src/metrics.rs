@@ -12,6 +12,25 @@ pub const REQUESTS_TOTAL: &str = "antom_switch_rest_requests_total";
 /// Histogram: time from the request to the answer, by `route`.
 pub const REQUEST_DURATION: &str = "antom_switch_rest_request_duration_seconds";
 
+/// Counter: event deliveries to merchants, by `result`.
+pub const WEBHOOK_DELIVERIES: &str = "antom_switch_rest_webhook_deliveries_total";
+/// Gauge: events waiting for delivery (queued or scheduled for a retry).
+pub const EVENTS_WAITING: &str = "antom_switch_rest_events_waiting";
+/// Gauge: age of the oldest event waiting, seconds.
+pub const EVENTS_OLDEST_AGE: &str = "antom_switch_rest_events_oldest_age_seconds";
+/// Gauge: events given up on (dead letters).
+pub const EVENTS_DEAD: &str = "antom_switch_rest_events_dead_letters";
+
+/// Every `result` label value of [`WEBHOOK_DELIVERIES`].
+pub const DELIVERY_RESULTS: &[&str] = &[
+    "delivered",
+    "failed",
+    "gone",
+    "dead",
+    "superseded",
+    "no_endpoint",
+];
+
 /// Every `route` label value.
 pub const ROUTES: &[&str] = &[
     "create_payment",
@@ -42,6 +61,18 @@ pub const METRICS: &[MetricSpec] = &[
         label("route", ROUTES),
         label("status", ZERO_STATUSES),
     ]])),
+    MetricSpec::counter(
+        WEBHOOK_DELIVERIES,
+        "Event deliveries to merchants' endpoints, by result (failed: retried later; dead: retries exhausted; superseded: a success no longer to be told; no_endpoint: the merchant has none).",
+    )
+    .labels(&[label("result", DELIVERY_RESULTS)]),
+    MetricSpec::gauge(EVENTS_WAITING, "Merchants' events waiting for delivery."),
+    MetricSpec::gauge(
+        EVENTS_OLDEST_AGE,
+        "Age of the oldest merchant event waiting for delivery.",
+    )
+    .unit(Unit::Seconds),
+    MetricSpec::gauge(EVENTS_DEAD, "Merchants' events given up on (dead letters)."),
     MetricSpec::histogram(
         REQUEST_DURATION,
         "Time from a REST request to its answer, by route (a POST waits at most sync_wait_ms).",

@@ -18,7 +18,16 @@ use crate::model::{
 
 /// The merchant's view of a purchase record, given what the core answered about it (if it did).
 pub fn payment_json(record: &TransactionRecord, answer: Option<&Answer>) -> PaymentJson {
-    let approved = answer.is_some_and(|a| a.outcome == Outcome::Approved);
+    payment_json_told(
+        record,
+        answer.is_some_and(|a| a.outcome == Outcome::Approved),
+    )
+}
+
+/// The merchant's view of a purchase record; `told_approved` when the core handed the approval
+/// over for this very answer or event (the only way a view says `succeeded`).
+pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> PaymentJson {
+    let approved = told_approved;
     let status = status(record, approved);
     let failure = failure(record, status);
     let amount = |value| AmountJson {
@@ -133,7 +142,8 @@ fn failure(record: &TransactionRecord, status: &str) -> Option<Failure> {
     }
 }
 
-fn rfc3339(ms: i64) -> String {
+/// Milliseconds since the epoch as RFC 3339.
+pub fn rfc3339(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

@@ -387,6 +387,7 @@ async fn a_cancel_never_overtakes_its_pay() {
         cause: "pay answered U".into(),
         enqueue: None,
         deadline: DeadlineWatch::Keep,
+        outbox: None,
     };
     rig.store.commit(&change).await.unwrap();
     let current = rig.load(&rec).await;

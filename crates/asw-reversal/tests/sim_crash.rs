@@ -95,6 +95,7 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
             allowed_networks: Vec::new(),
             api_keys: Vec::new(),
             rest_timeout_ms: None,
+            webhook: None,
             terminals: vec![],
         }),
         terminal_id: "T1".into(),

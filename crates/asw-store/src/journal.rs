@@ -211,6 +211,7 @@ impl Journal for RedisStore {
                 layout.saf(shard),
                 layout.audit(shard),
                 layout.txn_log(shard, &journal_id),
+                layout.outbox(shard),
             ],
             args: vec![
                 change.expected_version.to_string(),
@@ -230,9 +231,14 @@ impl Journal for RedisStore {
                 self.audit_len(),
                 record.state.as_str().to_string(),
                 record.gateway_deadline_ms.to_string(),
+                match &change.outbox {
+                    Some(event) => to_json(event, "merchant event")?,
+                    None => String::new(),
+                },
             ],
         };
-        let durable = change.enqueue.is_some();
+        // A queued cancel or a merchant's event must survive a crash once acknowledged.
+        let durable = change.enqueue.is_some() || change.outbox.is_some();
         let reply = self.eval("commit", Access::Write, durable, call).await?;
         let (outcome, rest) = tagged(&reply, "commit")?;
         let event = change.event.name();

@@ -72,6 +72,18 @@ impl KeyLayout {
     pub fn saf_dead(&self, shard: u32) -> String {
         format!("{}saf:dead", self.base(shard))
     }
+    /// Merchants' events waiting for delivery (stream; written by the commit script).
+    pub fn outbox(&self, shard: u32) -> String {
+        format!("{}outbox", self.base(shard))
+    }
+    /// Events whose delivery waits for a retry (zset, score = due ms).
+    pub fn outbox_delayed(&self, shard: u32) -> String {
+        format!("{}outbox:delayed", self.base(shard))
+    }
+    /// Events whose delivery gave up (stream).
+    pub fn outbox_dead(&self, shard: u32) -> String {
+        format!("{}outbox:dead", self.base(shard))
+    }
     /// The first response given under a front's idempotency key (its duplicate key).
     pub fn response(&self, shard: u32, dedup_key: &str) -> String {
         format!("{}resp:{dedup_key}", self.base(shard))

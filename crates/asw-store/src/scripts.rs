@@ -39,11 +39,12 @@ return {'started'}
 
 /// Compare-and-set of a record with its side effects.
 ///
-/// KEYS: txn, dedup, deadlines, saf, audit, txnlog.
+/// KEYS: txn, dedup, deadlines, saf, audit, txnlog, outbox.
 /// ARGV: expected version, new version, record json, ttl ms, deadline index (0 keep, 1 remove,
 /// 2 add back), deadline member, SAF entry json ('' for none), journal id, log json without its
 /// opening brace (the previous state is prepended here, read from the record), audit maxlen,
-/// new state name, gateway deadline ms (the score when added back).
+/// new state name, gateway deadline ms (the score when added back), merchant event json ('' for
+/// none; appended to the outbox stream).
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -65,6 +66,7 @@ if ARGV[7] ~= '' then id = redis.call('XADD', KEYS[4], '*', 'e', ARGV[7], 'a', '
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[10], '*', 'j', ARGV[8], 'x', log)
 redis.call('RPUSH', KEYS[6], log)
 redis.call('PEXPIRE', KEYS[6], ARGV[4])
+if ARGV[13] ~= '' then redis.call('XADD', KEYS[7], '*', 'e', ARGV[13], 'a', '0') end
 return {'committed', id}
 "#,
     )

@@ -274,6 +274,7 @@ fn merchant() -> MerchantProfile {
         allowed_networks: Vec::new(),
         api_keys: Vec::new(),
         rest_timeout_ms: None,
+        webhook: None,
         terminals: vec![],
     }
 }

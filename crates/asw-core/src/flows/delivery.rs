@@ -169,3 +169,76 @@ impl Core {
             .await
     }
 }
+
+/// What telling a merchant "succeeded" by an event may do, decided before the event is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandOver {
+    /// This call marked the approval handed over: if the event is not acknowledged, undo it
+    /// with [`Core::event_not_acknowledged`].
+    MarkedNow,
+    /// Already handed over (an answer, a read or an earlier event): say it, undo nothing.
+    AlreadyHanded,
+    /// Not to be said: no longer approved, or the closing time is too near (the sweeper
+    /// cancels it, and the cancel raises its own event).
+    TooLate,
+}
+
+impl Core {
+    /// Before an event tells a REST merchant its payment succeeded: the approval is marked
+    /// handed over exactly as an answer would be, and only before its closing time (minus the
+    /// delivery margin), so no event ever says `succeeded` about a payment the sweeper cancels.
+    pub async fn hand_over_by_event(
+        &self,
+        record: TransactionRecord,
+    ) -> Result<HandOver, StoreError> {
+        if record.state != TxnState::Approved {
+            return Ok(HandOver::TooLate);
+        }
+        if record.delivery.handed_to_terminal() {
+            return Ok(HandOver::AlreadyHanded);
+        }
+        let margin = self.settings.timing.delivery_margin_ms;
+        if self.now_ms() >= record.gateway_deadline_ms - margin {
+            return Ok(HandOver::TooLate);
+        }
+        let marked_now = AtomicBool::new(false);
+        let after = self
+            .commit_planned(
+                record,
+                Event::DeliveryStarted,
+                "event sending approval",
+                |current, now| {
+                    if now >= current.gateway_deadline_ms - margin {
+                        return Ok(None);
+                    }
+                    let change = plan_change(
+                        current,
+                        Event::DeliveryStarted,
+                        now,
+                        "event sending approval",
+                    )?;
+                    marked_now.store(change.is_some(), Ordering::Relaxed);
+                    Ok(change)
+                },
+            )
+            .await?;
+        Ok(
+            match (
+                after.state,
+                after.delivery,
+                marked_now.load(Ordering::Relaxed),
+            ) {
+                (TxnState::Approved, Delivery::Sending, true) => HandOver::MarkedNow,
+                (TxnState::Approved, Delivery::Sending, false) => HandOver::AlreadyHanded,
+                _ => HandOver::TooLate,
+            },
+        )
+    }
+
+    /// The event that said "succeeded" was not acknowledged (no 2xx): the approval counts as
+    /// undelivered again, as after a failed terminal write — the merchant may still read it
+    /// before the closing time, else it is cancelled.
+    pub async fn event_not_acknowledged(&self, record: TransactionRecord) {
+        self.record_failed_delivery(record).await;
+    }
+}

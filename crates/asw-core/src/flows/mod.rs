@@ -20,6 +20,7 @@ mod timing;
 mod void;
 
 pub use answer::{Answer, Outcome, Refusal, Reply, Undelivered};
+pub use delivery::HandOver;
 pub use requests::{
     NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest,
     ReversedRequest, StatusInquiry, VoidRequest, WhileRunning,

@@ -100,5 +100,6 @@ fn bookkeeping(
         cause,
         enqueue: None,
         deadline: DeadlineWatch::Keep,
+        outbox: None,
     }
 }

@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Origin, PaymentRequestId, RefundRequestId, TxnKind};
 use crate::state::{CancelReason, Delivery, Event, Next, TxnState, next};
 
+mod events;
 mod holds;
 mod plan;
 mod saf;
 #[cfg(test)]
 mod tests;
 
+pub use events::{EVENT_KINDS, MerchantEvent, merchant_event};
 pub use holds::{HoldRefused, RefundHold, plan_refund_hold, plan_refund_release};
 pub use plan::{Change, IllegalTransition, fallback_refund_request_id, mark_sending, plan_change};
 pub use saf::{SafAction, SafEntry};

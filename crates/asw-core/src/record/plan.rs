@@ -19,6 +19,8 @@ pub struct Change {
     pub enqueue: Option<SafEntry>,
     /// What happens to the record's deadline index entry.
     pub deadline: DeadlineWatch,
+    /// The merchant's event this change raises, written in the same step (the outbox).
+    pub outbox: Option<MerchantEvent>,
 }
 
 /// The `refundRequestId` of the full refund that replaces a cancel refused with
@@ -103,6 +105,7 @@ pub fn plan_change(
                     }))
                 }
             };
+            let outbox = merchant_event(current, &record, now_ms);
             Ok(Some(Change {
                 expected_version: current.version,
                 record,
@@ -110,6 +113,7 @@ pub fn plan_change(
                 cause: cause.into(),
                 enqueue,
                 deadline,
+                outbox,
             }))
         }
     }

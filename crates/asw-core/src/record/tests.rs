@@ -161,3 +161,57 @@ fn a_success_that_becomes_a_cancel_is_not_marked_sending() {
     assert_eq!(change.record.state, TxnState::CancelPending);
     assert_eq!(change.record.delivery, Delivery::None);
 }
+
+#[test]
+fn rest_transitions_raise_one_merchant_event_each_and_terminals_none() {
+    let mut rest = pending();
+    rest.origin = Origin::rest("M1", "k1");
+    let event_of = |from: &TransactionRecord, e: Event| {
+        plan_change(from, e, 5, "t")
+            .ok()
+            .flatten()
+            .and_then(|c| c.outbox)
+            .map(|o| o.kind)
+    };
+    assert_eq!(
+        event_of(&rest, Event::Succeeded).as_deref(),
+        Some("payment.succeeded")
+    );
+    assert_eq!(
+        event_of(&rest, Event::Failed).as_deref(),
+        Some("payment.failed")
+    );
+    assert_eq!(
+        event_of(&rest, Event::Uncertain),
+        None,
+        "not final: nothing to tell"
+    );
+    let cancel = Event::CancelRequested(CancelReason::ResponseDeadline);
+    assert_eq!(
+        event_of(&rest, cancel).as_deref(),
+        Some("payment.cancelled")
+    );
+    // The SENDING mark of an approval changes nothing the merchant sees.
+    let mut approved = rest.clone();
+    approved.state = TxnState::Approved;
+    assert_eq!(event_of(&approved, Event::DeliveryStarted), None);
+    assert_eq!(
+        event_of(&approved, cancel).as_deref(),
+        Some("payment.cancelled")
+    );
+    // A terminal's transitions raise none.
+    assert_eq!(event_of(&pending(), Event::Succeeded), None);
+    // The id is stable per record and type, so a redelivery is recognisable.
+    let change = plan_change(&rest, Event::Succeeded, 5, "t").ok().flatten();
+    let event = change
+        .and_then(|c| c.outbox)
+        .map(|o| (o.id, o.merchant_id, o.tag));
+    assert_eq!(
+        event,
+        Some((
+            format!("evt_{}_payment_succeeded", rest.journal_id()),
+            "M1".to_string(),
+            rest.tag.clone()
+        ))
+    );
+}

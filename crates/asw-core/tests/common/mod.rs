@@ -88,6 +88,7 @@ pub fn merchant(id: &str, follow_ups: FollowUpScope) -> MerchantProfile {
         allowed_networks: Vec::new(),
         api_keys: Vec::new(),
         rest_timeout_ms: None,
+        webhook: None,
         terminals: vec![
             terminal(T1, None),
             terminal(T2, None),

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod events;
 mod purchase;
 mod refund;
 mod reversal;

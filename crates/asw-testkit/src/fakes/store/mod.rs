@@ -158,6 +158,11 @@ impl MemoryStore {
             .collect()
     }
 
+    /// The merchants' events the commits wrote, oldest first (the outbox stream).
+    pub fn outbox(&self) -> Vec<asw_core::record::MerchantEvent> {
+        self.state().outbox.clone()
+    }
+
     /// Dead letters, oldest first (the Redis store's `list_dead`, one shard).
     pub fn list_dead(&self) -> Vec<DeadLetter> {
         self.state().dead_letters()

@@ -65,6 +65,8 @@ pub(crate) struct State {
     dead: BTreeMap<StreamId, Dead>,
     last_id: StreamId,
     audit: Vec<AuditLine>,
+    /// Merchants' events the commits wrote, oldest first (the Redis outbox stream).
+    pub(crate) outbox: Vec<asw_core::record::MerchantEvent>,
 }
 
 /// The Redis store's shard check: a tag that is not hexadecimal names no shard.
@@ -178,6 +180,9 @@ impl State {
             DeadlineWatch::Resume => {
                 self.deadlines.insert(key, record.gateway_deadline_ms);
             }
+        }
+        if let Some(event) = &change.outbox {
+            self.outbox.push(event.clone());
         }
         if let Some(entry) = &change.enqueue {
             self.xadd(
