@@ -15,15 +15,25 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-/// The merchant's receiver: records every delivery, answers 500 while `failing` > 0.
+/// The merchant's receiver: records every delivery, answers 500 while `failing` > 0 and to
+/// every event of the `refused` type.
 #[derive(Clone, Default)]
 struct Receiver {
     seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     failing: Arc<Mutex<u32>>,
+    refused: Arc<Mutex<Option<&'static str>>>,
 }
 
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
+    let refused = r
+        .refused
+        .lock()
+        .unwrap()
+        .is_some_and(|kind| body.contains(&format!("\"type\":\"{kind}\"")));
     r.seen.lock().unwrap().push((headers, body));
+    if refused {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
     let mut failing = r.failing.lock().unwrap();
     if *failing > 0 {
         *failing -= 1;
@@ -152,6 +162,25 @@ async fn events_are_signed_retried_with_one_id_and_verified_by_the_reference_lib
         failed[0].1["data"]["failure"]["code"],
         "USER_BALANCE_NOT_ENOUGH"
     );
+    let refund = reqwest::Client::new()
+        .post(format!(
+            "http://{}/v1/payments/{}/refunds",
+            h.rest(),
+            paid["id"].as_str().unwrap()
+        ))
+        .bearer_auth(REST_SECRET)
+        .header("idempotency-key", "evt-1-refund")
+        .header("content-type", "application/json")
+        .body(json!({ "amount": { "currency": "SGD", "value": 250 } }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refund.status().as_u16(), 201);
+    let refunded = receiver
+        .wait_for("refund.succeeded", 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(refunded[0].1["data"]["payment_id"], paid["id"]);
+    assert_eq!(refunded[0].1["data"]["amount"]["value"], 250);
     // Delivered once acknowledged: no more tries of the first event.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert_eq!(receiver.of_type("payment.succeeded").len(), 3);
@@ -206,8 +235,8 @@ async fn events_are_signed_retried_with_one_id_and_verified_by_the_reference_lib
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_success_nobody_acknowledged_is_cancelled_and_the_merchant_is_told_so() {
     let receiver = Receiver::default();
-    // The endpoint fails far longer than the closing time (gateway deadline 8 s).
-    *receiver.failing.lock().unwrap() = 1_000;
+    // The endpoint refuses every success event (until long after the closing time).
+    *receiver.refused.lock().unwrap() = Some("payment.succeeded");
     let (h, _dir) = harness(&receiver, 200).await;
 
     // Antom says SUCCESS after the POST stopped waiting: the merchant was told `pending`.
@@ -223,14 +252,37 @@ async fn a_success_nobody_acknowledged_is_cancelled_and_the_merchant_is_told_so(
     receiver
         .wait_for("payment.succeeded", 1, Duration::from_secs(5))
         .await;
-    // ...and at the closing time the switch cancels it.
+    // ...and at the closing time the switch cancels it, and tells the merchant.
     h.wait_for_status(&prid, "CANCELLED", Duration::from_secs(15))
         .await;
-    // The endpoint recovers: the merchant learns it was cancelled.
-    *receiver.failing.lock().unwrap() = 0;
     let cancelled = receiver
         .wait_for("payment.cancelled", 1, Duration::from_secs(10))
         .await;
     assert_eq!(cancelled[0].1["data"]["status"], "cancelled");
     assert_eq!(cancelled[0].1["data"]["id"], paid["id"]);
+
+    // The success event ran out of retries: a dead letter (what `antom-switch events dead`
+    // lists). Replayed after the closing time it is not sent at all: superseded.
+    let store = asw_store::RedisStore::connect(h.config.redis.clone())
+        .await
+        .unwrap();
+    let dead = store.list_outbox_dead(10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].1.kind, "payment.succeeded");
+    assert!(dead[0].2.starts_with("retries exhausted"), "{}", dead[0].2);
+    *receiver.refused.lock().unwrap() = None;
+    let tries = receiver.of_type("payment.succeeded").len();
+    assert!(store.replay_outbox_dead(&dead[0].0).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        receiver.of_type("payment.succeeded").len(),
+        tries,
+        "a success no longer true is never said"
+    );
+    assert!(store.list_outbox_dead(10).await.unwrap().is_empty());
+    assert!(
+        store.list_outbox(10).await.unwrap().is_empty(),
+        "nothing left waiting"
+    );
+    assert_eq!(h.payment(&prid).unwrap().status, "CANCELLED");
 }

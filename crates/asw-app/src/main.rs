@@ -7,6 +7,8 @@ use asw_app::config::Config;
 use asw_app::{RunningSwitch, StartError, telemetry};
 use clap::{Parser, Subcommand};
 
+mod events_cli;
+
 /// Exit code for an invalid configuration (sysexits EX_USAGE... EX_DATAERR is 65; 64 = usage).
 const EXIT_CONFIG: u8 = 64;
 
@@ -42,6 +44,14 @@ enum Command {
         config: Option<PathBuf>,
         #[command(subcommand)]
         action: SafAction,
+    },
+    /// Merchants' events (REST): waiting, dead, replay.
+    Events {
+        /// The TOML configuration file (for the Redis settings).
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: events_cli::EventsAction,
     },
     /// The transaction journal.
     Txn {
@@ -130,6 +140,10 @@ fn main() -> ExitCode {
             Command::Run { config } => run(config).await,
             Command::CheckConfig { config } => check(config),
             Command::Saf { config, action } => saf(config, action).await,
+            Command::Events { config, action } => match store_for(config).await {
+                Ok(store) => events_cli::run(store, action).await,
+                Err(code) => code,
+            },
             Command::Txn { config, action } => txn(config, action).await,
         }
     })
