@@ -32,7 +32,7 @@ trap cleanup EXIT INT TERM
 
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 redis_port=$(free_port); sim_port=$(free_port); pos_port=$(free_port)
-hook_port=$(free_port); admin_port=$(free_port); rest_port=$(free_port)
+hook_port=$(free_port); admin_port=$(free_port); rest_port=$(free_port); events_port=$(free_port)
 
 echo "==> generating throwaway keys in $work"
 for who in merchant antom; do
@@ -43,6 +43,23 @@ done
 # The REST merchant's API key: the switch is configured with its SHA-256 only.
 rest_secret="sk_demo_$("$py" -c 'import secrets; print(secrets.token_hex(16))')"
 rest_key_sha256="$(printf '%s' "$rest_secret" | sha256sum | cut -d' ' -f1)"
+# The REST merchant's event endpoint secret (Standard Webhooks: whsec_ + base64 of 32 bytes).
+"$py" -c 'import base64, secrets; print("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())' > "$work/merchant.whsec"
+
+echo "==> starting the REST merchant's event receiver on 127.0.0.1:$events_port"
+"$py" - "$events_port" "$work/events.jsonl" <<'EOF' >"$work/events-receiver.log" 2>&1 &
+import http.server, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+        headers = {k: self.headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+        with open(out, "a") as f:
+            f.write(json.dumps({"headers": headers, "body": body}) + "\n")
+        self.send_response(204); self.end_headers()
+http.server.HTTPServer(("127.0.0.1", port), Receiver).serve_forever()
+EOF
+pids+=($!)
 
 echo "==> starting redis-server on 127.0.0.1:$redis_port (AOF, appendfsync always)"
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes \
@@ -113,6 +130,7 @@ store_name = "Demo Coffee Central"
 settlement_currency = "HKD"
 utc_offset_minutes = 480
 api_keys = [{ id = "demo-key-1", sha256 = "$rest_key_sha256" }]
+webhook = { url = "http://127.0.0.1:$events_port/events", secret_file = "$work/merchant.whsec" }
 
 [[merchants.terminals]]
 terminal_id = "T0000001"
@@ -191,6 +209,22 @@ print(f"REST payment|{read['status']}|{read['antom']['payment_request_id']}")
 EOF
 )"
 rows+=("$rest_out")
+sleep 1
+"$py" - "$work/merchant.whsec" "$work/events.jsonl" <<'EOF' || true
+import json, sys
+from standardwebhooks.webhooks import Webhook
+secret = open(sys.argv[1]).read().strip()
+try:
+    lines = open(sys.argv[2]).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    d = json.loads(line)
+    event = Webhook(secret).verify(d["body"], d["headers"])
+    print(f"    event  -> {event['type']:<18} signature verified (standardwebhooks)  data.status={event['data']['status']}")
+if not lines:
+    print("    (no event received yet)")
+EOF
 
 echo "==> waiting for the store-and-forward queue to deliver the cancels"
 sleep 8
