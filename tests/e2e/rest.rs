@@ -815,3 +815,51 @@ async fn a_key_with_too_many_requests_in_flight_gets_429() {
         .await
         .assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn an_order_is_paid_at_most_once_whatever_keys_its_attempts_use() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    // The first attempt stays PROCESSING at Antom until the response deadline (4 s).
+    let first = {
+        let m = Merchant::new(h.rest(), REST_SECRET);
+        tokio::spawn(async move {
+            m.pay("order-9-try-1", &payment("order-9", 900, &code("32")))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let busy = m
+        .pay("order-9-try-2", &payment("order-9", 900, &code("00")))
+        .await;
+    busy.assert_problem(409, "order_in_progress");
+    let first = first.await.expect("first");
+    assert_eq!(first.json()["status"], "cancelled", "{}", first.body);
+
+    // The order is free again: a new attempt pays it.
+    let paid = m
+        .pay("order-9-try-3", &payment("order-9", 900, &code("00")))
+        .await;
+    assert_eq!(paid.json()["status"], "succeeded", "{}", paid.body);
+    // Paid: no further attempt, under any key; its replay still answers.
+    m.pay("order-9-try-4", &payment("order-9", 900, &code("00")))
+        .await
+        .assert_problem(409, "order_already_paid");
+    let again = m
+        .pay("order-9-try-3", &payment("order-9", 900, &code("00")))
+        .await;
+    assert_eq!(again.body, paid.body);
+    // Another merchant's order of the same id is its own.
+    let other = Merchant::new(h.rest(), OTHER_REST_SECRET);
+    let theirs = other
+        .pay("order-9-try-1", &payment("order-9", 900, &code("00")))
+        .await;
+    assert_eq!(theirs.json()["status"], "succeeded");
+    let at_antom: Vec<_> = h
+        .sim
+        .payments()
+        .into_iter()
+        .filter(|p| p.status == "SUCCESS")
+        .collect();
+    assert_eq!(at_antom.len(), 2, "one success per merchant order");
+}

@@ -215,6 +215,9 @@ pub enum BeginOutcome {
     Existing(Box<TransactionRecord>),
     /// A reversal for this key arrived first: the original must be declined, not sent.
     Tombstoned,
+    /// Another attempt of the same merchant order is in flight or holds the success (the
+    /// record of that attempt): at most one success per order, so this one is not started.
+    OrderTaken(Box<TransactionRecord>),
 }
 
 /// The answer to [`Journal::commit`].

@@ -164,6 +164,8 @@ pub fn for_refusal(refusal: &Refusal) -> &'static str {
         // Terminals always wait for the outcome of a re-sent request; were one ever told not
         // to, "try again later" is what 91 means to it.
         Refusal::StillRunning => UNAVAILABLE,
+        // Terminals lock no orders; were one ever refused for its order, it is a duplicate.
+        Refusal::OrderInProgress | Refusal::OrderAlreadyPaid => DUPLICATE,
         Refusal::OriginalNotFound => NOT_FOUND,
     }
 }

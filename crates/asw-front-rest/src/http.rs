@@ -195,6 +195,15 @@ pub(crate) fn refusal_problem(refusal: &Refusal) -> Problem {
             "the first request with this Idempotency-Key is still running; retry shortly",
         )
         .retry_after(1),
+        Refusal::OrderInProgress => Problem::conflict(
+            "order_in_progress",
+            "another payment of this order_id is still in progress: wait for its outcome (or cancel it)",
+        )
+        .retry_after(1),
+        Refusal::OrderAlreadyPaid => Problem::conflict(
+            "order_already_paid",
+            "another payment of this order_id succeeded: an order is paid at most once",
+        ),
         Refusal::OriginalNotFound => Problem::not_found("no such payment"),
         Refusal::ReversedBeforeArrival => Problem::conflict("payment_cancelled", text),
         Refusal::OriginalDeclined => Problem::conflict("payment_failed", "the payment failed"),

@@ -27,10 +27,17 @@ fn dedup_key(caller: &Caller, idempotency_key: &str) -> String {
     format!("rest|{}|{}", caller.merchant_id, idempotency_key)
 }
 
-/// The request key of a payment created with `idempotency_key`.
-pub fn request_key(ids: &IdGenerator, caller: &Caller, idempotency_key: &str) -> RequestKey {
+/// The request key of a payment of `order_id` created with `idempotency_key`. Its shard tag
+/// comes from the order, so every attempt of one order lives in one shard, where the journal
+/// keeps at most one of them live (the order lock of `begin`).
+pub fn request_key(
+    ids: &IdGenerator,
+    caller: &Caller,
+    idempotency_key: &str,
+    order_id: &str,
+) -> RequestKey {
     let dedup_key = dedup_key(caller, idempotency_key);
-    let tag = ids.key_tag(&dedup_key);
+    let tag = ids.key_tag(&format!("rest-order|{}|{order_id}", caller.merchant_id));
     let prid = compose(ids, &dedup_key, &tag);
     RequestKey {
         origin: caller.origin(),
@@ -115,9 +122,9 @@ mod tests {
     #[test]
     fn ids_are_stable_per_merchant_and_key_and_round_trip() {
         let ids = IdGenerator::new(b"secret");
-        let a = request_key(&ids, &caller("M1"), "order-1");
-        let again = request_key(&ids, &caller("M1"), "order-1");
-        let other = request_key(&ids, &caller("M2"), "order-1");
+        let a = request_key(&ids, &caller("M1"), "order-1", "o1");
+        let again = request_key(&ids, &caller("M1"), "order-1", "o1");
+        let other = request_key(&ids, &caller("M2"), "order-1", "o1");
         assert_eq!(a, again);
         assert_ne!(
             a.receipt_ref, other.receipt_ref,

@@ -95,7 +95,7 @@ fn purchase_request(
         (status = 400, description = "Malformed JSON, or a missing or invalid Idempotency-Key", body = ProblemJson, content_type = "application/problem+json"),
         (status = 401, description = "No valid API key", body = ProblemJson, content_type = "application/problem+json"),
         (status = 429, description = "This API key has too many requests in flight (`Retry-After`)", body = ProblemJson, content_type = "application/problem+json"),
-        (status = 409, description = "The first request with this Idempotency-Key is still running", body = ProblemJson, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this Idempotency-Key is still running, or another payment of this order_id is in progress or succeeded (an order is paid at most once)", body = ProblemJson, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemJson, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = ProblemJson, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid payment, or the key was used with another body", body = ProblemJson, content_type = "application/problem+json"),
@@ -118,7 +118,7 @@ async fn create_payment(
     let key = idempotency_key(headers)?;
     let create: CreatePayment = read_json(headers, body, front.settings.max_body_bytes).await?;
     let fingerprint = fingerprint(&create);
-    let request = ids::request_key(front.core.ids(), &caller, &key);
+    let request = ids::request_key(front.core.ids(), &caller, &key, create.order_id.trim());
     let (tag, dedup_key) = (request.tag.clone(), request.dedup_key.clone());
     if let Some(saved) = front
         .responses

@@ -127,6 +127,11 @@ impl Journal for RedisStore {
                 layout.deadlines(shard),
                 layout.audit(shard),
                 layout.txn_log(shard, &journal_id),
+                // Records without an order lock name their own dedup key here (unused).
+                layout.order(
+                    shard,
+                    record.order_lock().as_deref().unwrap_or(&record.dedup_key),
+                ),
             ],
             args: vec![
                 journal_id.clone(),
@@ -139,6 +144,12 @@ impl Journal for RedisStore {
                 to_json(&audit, "audit")?,
                 layout.txn_prefix(shard),
                 record.state.as_str().to_string(),
+                if record.order_lock().is_some() {
+                    "1"
+                } else {
+                    "0"
+                }
+                .to_string(),
             ],
         };
         let reply = self.eval("begin", Access::Write, true, call).await?;
@@ -149,6 +160,12 @@ impl Journal for RedisStore {
                 Ok(BeginOutcome::Started)
             }
             "tombstoned" => Ok(BeginOutcome::Tombstoned),
+            "order_taken" => match record_from(rest.first())? {
+                Some(live) => Ok(BeginOutcome::OrderTaken(live)),
+                None => Err(StoreError::Corrupt(
+                    "begin: order taken without record".into(),
+                )),
+            },
             "existing" => match record_from(rest.first())? {
                 Some(existing) => Ok(BeginOutcome::Existing(existing)),
                 None => Err(StoreError::Corrupt("begin: existing without record".into())),

@@ -72,6 +72,10 @@ impl KeyLayout {
     pub fn saf_dead(&self, shard: u32) -> String {
         format!("{}saf:dead", self.base(shard))
     }
+    /// A merchant order's live attempt (`<merchant>|<order id>` → journal id).
+    pub fn order(&self, shard: u32, order: &str) -> String {
+        format!("{}order:{order}", self.base(shard))
+    }
     /// Merchants' events waiting for delivery (stream; written by the commit script).
     pub fn outbox(&self, shard: u32) -> String {
         format!("{}outbox", self.base(shard))

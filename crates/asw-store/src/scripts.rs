@@ -11,9 +11,12 @@ use redis::Script;
 
 /// Creates a transaction unless its duplicate key or a tombstone exists.
 ///
-/// KEYS: txn, dedup, tomb, deadlines, audit, txnlog.
+/// KEYS: txn, dedup, tomb, deadlines, audit, txnlog, order (the merchant order's live attempt).
 /// ARGV: journal id, version, record json, ttl ms, deadline score, deadline member,
-/// audit maxlen, log json, txn key prefix, state name.
+/// audit maxlen, log json, txn key prefix, state name, '1' when the record locks its order.
+///
+/// An order is taken while its live attempt is PENDING, UNKNOWN, APPROVED, AUTHORIZED or FAILED
+/// (a cancel given up on): then `order_taken` and that attempt's record.
 pub static BEGIN: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -25,6 +28,16 @@ end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'tombstoned'} end
 local mine = redis.call('HGET', KEYS[1], 'd')
 if mine then return {'existing', mine} end
+if ARGV[11] == '1' then
+  local live = redis.call('GET', KEYS[7])
+  if live then
+    local s = redis.call('HGET', ARGV[9] .. live, 's')
+    if s == 'PENDING' or s == 'UNKNOWN' or s == 'APPROVED' or s == 'AUTHORIZED' or s == 'FAILED' then
+      return {'order_taken', redis.call('HGET', ARGV[9] .. live, 'd')}
+    end
+  end
+  redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[4])
+end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])

@@ -52,6 +52,10 @@ pub enum Refusal {
     /// The request's key is journaled and its first request is still running (asked not to
     /// wait, see [`WhileRunning`]).
     StillRunning,
+    /// Another attempt of the same merchant order is still in flight: at most one is live.
+    OrderInProgress,
+    /// Another attempt of the same merchant order succeeded: at most one success per order.
+    OrderAlreadyPaid,
     /// No original the sender may act on (or none at all: the two are answered alike).
     OriginalNotFound,
     /// The original was declined: nothing to void.
@@ -84,6 +88,8 @@ impl Refusal {
             Refusal::ReversedBeforeArrival => "REVERSED_BEFORE_ARRIVAL",
             Refusal::DuplicateWithOtherContent => "DUPLICATE_KEY",
             Refusal::StillRunning => "STILL_RUNNING",
+            Refusal::OrderInProgress => "ORDER_IN_PROGRESS",
+            Refusal::OrderAlreadyPaid => "ORDER_ALREADY_PAID",
             Refusal::OriginalNotFound => "ORIGINAL_NOT_FOUND",
             Refusal::OriginalDeclined => "ORIGINAL_DECLINED",
             Refusal::OriginalNotApproved => "ORIGINAL_NOT_APPROVED",

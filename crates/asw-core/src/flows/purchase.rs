@@ -73,6 +73,17 @@ impl Core {
                 Err(Answer::refused(Refusal::ReversedBeforeArrival))
             }
             Ok(BeginOutcome::Existing(existing)) => Ok(Started::Duplicate(existing)),
+            Ok(BeginOutcome::OrderTaken(live)) => {
+                info!(
+                    live = live.journal_id(),
+                    "another attempt of this order is live: refused"
+                );
+                Err(Answer::refused(if live.state.is_in_flight() {
+                    Refusal::OrderInProgress
+                } else {
+                    Refusal::OrderAlreadyPaid
+                }))
+            }
             Ok(BeginOutcome::Started) => Ok(Started::Journaled(
                 Box::new(prepared.record),
                 prepared.command,

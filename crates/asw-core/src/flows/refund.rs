@@ -96,6 +96,11 @@ impl Core {
                 self.release_refund_hold(&record).await;
                 Err(Answer::refused(Refusal::ReversedBeforeArrival))
             }
+            // Refunds lock no order; a store that said so is answered like a store failure.
+            Ok(BeginOutcome::OrderTaken(_)) => {
+                self.release_refund_hold(&record).await;
+                Err(Answer::refused(Refusal::StoreUnavailable))
+            }
             Ok(BeginOutcome::Existing(existing)) => {
                 if existing.state == TxnState::Declined {
                     // A re-sent refund Antom already declined: its hold was released then, and

@@ -171,6 +171,28 @@ impl TransactionRecord {
         }
     }
 
+    /// The merchant order this record locks while it is in flight or successful: REST
+    /// payments with an order id (a terminal's invoice reference locks nothing). At most one
+    /// attempt of an order is live at a time, so at most one can succeed.
+    pub fn order_lock(&self) -> Option<String> {
+        let order = self.order_ref.as_deref()?;
+        (self.kind == TxnKind::Purchase && self.origin.way_in == crate::domain::WayIn::Rest)
+            .then(|| format!("{}|{}", self.origin.merchant_id.trim_end(), order))
+    }
+
+    /// Whether an attempt in this state keeps its order taken: still in flight, paid or
+    /// authorised, or a cancel the queue gave up on (Antom may hold the money).
+    pub fn holds_its_order(&self) -> bool {
+        matches!(
+            self.state,
+            TxnState::Pending
+                | TxnState::Unknown
+                | TxnState::Approved
+                | TxnState::Authorized
+                | TxnState::Failed
+        )
+    }
+
     /// True if Antom must be assumed to hold no SUCCESS for a purchase in this state.
     pub fn is_settled_without_success(&self) -> bool {
         matches!(

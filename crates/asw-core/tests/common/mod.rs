@@ -255,6 +255,14 @@ impl Harness {
         }
     }
 
+    /// A status inquiry by the original's own origin (a REST key, a terminal).
+    pub fn status_req_for(&self, original: &PurchaseRequest) -> StatusInquiry {
+        StatusInquiry {
+            origin: original.request.origin.clone(),
+            original: by_prid(original),
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // Running flows
 
@@ -329,6 +337,7 @@ impl Harness {
         record.receipt_ref = request.request.receipt_ref.clone();
         record.content_digest = request.content_digest.clone();
         record.amount_minor = request.amount_minor;
+        record.order_ref = request.reference_order_id.clone();
         record.call_over_at_ms = now + t.pay_timeout_ms + t.call_margin_ms;
         record.response_deadline_ms = now + t.response_deadline_ms;
         record.terminal_deadline_ms = now + t.terminal_timeout_ms;

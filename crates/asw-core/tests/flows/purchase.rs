@@ -637,3 +637,43 @@ async fn a_resend_asked_not_to_wait_is_refused_while_running_and_replayed_once_f
     assert_eq!(replay.outcome, Outcome::Approved);
     assert_eq!(replay.approval_code, status.approval_code);
 }
+
+/// A REST attempt of merchant order `order`, with its own idempotency key `n`.
+fn rest_attempt(h: &Harness, n: u32, order: &str) -> asw_core::flows::PurchaseRequest {
+    let mut request = h.purchase_req(n);
+    request.request.origin = asw_core::domain::Origin::rest(MERCHANT, "k1");
+    request.reference_order_id = Some(order.to_string());
+    request.while_running = WhileRunning::Refuse;
+    request
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_live_attempt_per_merchant_order_and_at_most_one_success() {
+    let h = Harness::new();
+    let first = rest_attempt(&h, 1, "order-7");
+    h.journal_pending(&first).await;
+
+    // In flight: another attempt of the order is refused without calling Antom.
+    let second = rest_attempt(&h, 2, "order-7");
+    assert_eq!(
+        h.purchase(second.clone()).await,
+        Answer::refused(Refusal::OrderInProgress)
+    );
+    assert!(h.upstream.calls().is_empty());
+
+    // Declined: the order is free again, and the next attempt succeeds.
+    h.upstream
+        .script_inquiry(first.payment_request_id.as_str(), [inquiry(Status::Fail)]);
+    let status = h.status(h.status_req_for(&first)).await;
+    assert!(matches!(status.outcome, Outcome::Declined { .. }));
+    let approved = h.approved_purchase(&second).await;
+    assert_eq!(approved.state, TxnState::Approved);
+
+    // Paid: every further attempt is refused; another order is not affected.
+    assert_eq!(
+        h.purchase(rest_attempt(&h, 3, "order-7")).await,
+        Answer::refused(Refusal::OrderAlreadyPaid)
+    );
+    let other = rest_attempt(&h, 4, "order-8");
+    assert_eq!(h.approved_purchase(&other).await.state, TxnState::Approved);
+}

@@ -120,6 +120,46 @@ pub async fn a_tombstone_and_begin_exclude_each_other<S: ContractSubject>(subjec
     assert_eq!(queued[0].attempts, 0);
 }
 
+/// A REST attempt of a merchant order is refused while another attempt of the order is in flight
+/// or approved (with that attempt's record), and allowed once it declined; terminal records and
+/// other orders lock nothing.
+pub async fn begin_keeps_one_live_attempt_per_merchant_order<S: ContractSubject>(subject: &S) {
+    let store = subject.store();
+    let attempt = |seq: u32| {
+        let mut r = purchase(20 + seq, NOW);
+        r.origin = asw_core::domain::Origin::rest("M1", "k1");
+        r.order_ref = Some("order-1".into());
+        // Every attempt of an order shares the order's shard tag.
+        r.tag = "00000abc".into();
+        r
+    };
+    let first = attempt(1);
+    assert_eq!(store.begin(&first).await.unwrap(), BeginOutcome::Started);
+    let second = attempt(2);
+    assert_eq!(
+        store.begin(&second).await.unwrap(),
+        BeginOutcome::OrderTaken(Box::new(first.clone()))
+    );
+    let declined = apply(store, &first, Event::Failed, NOW).await;
+    assert_eq!(declined.state, TxnState::Declined);
+    assert_eq!(store.begin(&second).await.unwrap(), BeginOutcome::Started);
+    let approved = apply(store, &second, Event::Succeeded, NOW).await;
+    let third = attempt(3);
+    assert_eq!(
+        store.begin(&third).await.unwrap(),
+        BeginOutcome::OrderTaken(Box::new(approved))
+    );
+    let mut other_order = attempt(4);
+    other_order.order_ref = Some("order-2".into());
+    assert_eq!(
+        store.begin(&other_order).await.unwrap(),
+        BeginOutcome::Started
+    );
+    let mut terminal = attempt(5);
+    terminal.origin = asw_core::domain::Origin::terminal("M1", "T1");
+    assert_eq!(store.begin(&terminal).await.unwrap(), BeginOutcome::Started);
+}
+
 /// A stale version or a vanished record is a conflict and writes nothing; a change whose
 /// version does not step by one is refused as corrupt.
 pub async fn commit_is_compare_and_set<S: ContractSubject>(subject: &S) {

@@ -131,6 +131,7 @@ macro_rules! store_contract_tests {
             begin_takes_a_duplicate_key_once,
             loads_by_journal_id_and_by_duplicate_key,
             a_tombstone_and_begin_exclude_each_other,
+            begin_keeps_one_live_attempt_per_merchant_order,
             commit_is_compare_and_set,
             a_commit_queues_its_saf_entry_with_the_state,
             the_deadline_index_follows_keep_stop_resume,

@@ -65,6 +65,8 @@ pub(crate) struct State {
     dead: BTreeMap<StreamId, Dead>,
     last_id: StreamId,
     audit: Vec<AuditLine>,
+    /// A merchant order's live attempt (`order:` keys of the Redis store).
+    orders: BTreeMap<String, String>,
     /// Merchants' events the commits wrote, oldest first (the Redis outbox stream).
     pub(crate) outbox: Vec<asw_core::record::MerchantEvent>,
 }
@@ -125,6 +127,17 @@ impl State {
         let journal_id = record.journal_id().to_string();
         if let Some(mine) = self.records.get(&journal_id) {
             return BeginOutcome::Existing(Box::new(mine.clone()));
+        }
+        if let Some(order) = record.order_lock() {
+            if let Some(live) = self
+                .orders
+                .get(&order)
+                .and_then(|jid| self.records.get(jid))
+                .filter(|live| live.holds_its_order())
+            {
+                return BeginOutcome::OrderTaken(Box::new(live.clone()));
+            }
+            self.orders.insert(order, journal_id.clone());
         }
         self.records.insert(journal_id.clone(), record.clone());
         self.dedup
