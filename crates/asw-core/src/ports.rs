@@ -265,6 +265,13 @@ pub trait Journal: Send + Sync + 'static {
         tag: &str,
         journal_id: &str,
     ) -> Result<Option<TransactionRecord>, StoreError>;
+    /// Every attempt of a merchant order (`<merchant>|<order id>`, see
+    /// [`TransactionRecord::order_lock`]), oldest first; the order's tag names its shard.
+    async fn order_attempts(
+        &self,
+        tag: &str,
+        order: &str,
+    ) -> Result<Vec<TransactionRecord>, StoreError>;
     /// Loads the record that holds a duplicate-detection key.
     async fn load_by_dedup_key(
         &self,

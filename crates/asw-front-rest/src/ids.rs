@@ -27,6 +27,11 @@ fn dedup_key(caller: &Caller, idempotency_key: &str) -> String {
     format!("rest|{}|{}", caller.merchant_id, idempotency_key)
 }
 
+/// The journal shard tag of every attempt of one of the caller's orders.
+pub fn order_tag(ids: &IdGenerator, caller: &Caller, order_id: &str) -> String {
+    ids.key_tag(&format!("rest-order|{}|{order_id}", caller.merchant_id))
+}
+
 /// The request key of a payment of `order_id` created with `idempotency_key`. Its shard tag
 /// comes from the order, so every attempt of one order lives in one shard, where the journal
 /// keeps at most one of them live (the order lock of `begin`).
@@ -37,7 +42,7 @@ pub fn request_key(
     order_id: &str,
 ) -> RequestKey {
     let dedup_key = dedup_key(caller, idempotency_key);
-    let tag = ids.key_tag(&format!("rest-order|{}|{order_id}", caller.merchant_id));
+    let tag = order_tag(ids, caller, order_id);
     let prid = compose(ids, &dedup_key, &tag);
     RequestKey {
         origin: caller.origin(),

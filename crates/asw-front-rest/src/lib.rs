@@ -13,6 +13,7 @@ pub mod limits;
 pub mod metrics;
 mod model;
 pub mod openapi;
+mod orders;
 mod payments;
 mod problem;
 mod refunds;
@@ -24,8 +25,8 @@ pub mod webhooks;
 pub use auth::{ApiKeys, Caller, KeyError, sha256_hex};
 pub use ids::{PAYMENT_ID_PREFIX, REFUND_ID_PREFIX, payment_id, payment_request_id, refund_id};
 pub use model::{
-    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, PaymentJson,
-    RefundAntomRefs, RefundJson,
+    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
+    PaymentJson, RefundAntomRefs, RefundJson,
 };
 pub use problem::{Problem, ProblemJson};
 pub use responses::{ResponseStore, StoredResponse};
@@ -85,6 +86,7 @@ pub fn router(front: Arc<RestFront>) -> Router {
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/refunds", post(refunds::create))
         .route("/v1/refunds/{id}", get(refunds::show))
+        .route("/v1/orders/{order_id}", get(orders::show))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .with_state(front)

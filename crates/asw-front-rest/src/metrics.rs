@@ -38,6 +38,7 @@ pub const ROUTES: &[&str] = &[
     "cancel_payment",
     "create_refund",
     "get_refund",
+    "get_order",
     "other",
 ];
 /// Every `status` label value: the statuses the front answers, then `other`.

@@ -97,6 +97,17 @@ pub struct PaymentJson {
     pub expires_at: String,
 }
 
+/// A merchant order and its payment attempts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OrderJson {
+    /// The merchant's order reference.
+    pub order_id: String,
+    /// Whether one attempt succeeded (at most one can).
+    pub paid: bool,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<PaymentJson>,
+}
+
 /// `POST /v1/payments/{id}/refunds`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -8,8 +8,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, PaymentJson,
-    RefundAntomRefs, RefundJson,
+    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
+    PaymentJson, RefundAntomRefs, RefundJson,
 };
 use crate::problem::ProblemJson;
 
@@ -27,10 +27,11 @@ use crate::problem::ProblemJson;
         crate::payments::cancel,
         crate::refunds::create,
         crate::refunds::show,
+        crate::orders::show,
     ),
     components(schemas(
-        AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, PaymentJson,
-        RefundAntomRefs, RefundJson, ProblemJson
+        AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
+        PaymentJson, RefundAntomRefs, RefundJson, ProblemJson
     )),
     modifiers(&BearerKey),
     tags(

@@ -65,6 +65,13 @@ impl Journal for Crashing {
     ) -> Result<Option<TransactionRecord>, StoreError> {
         self.store.load_by_dedup_key(tag, key).await
     }
+    async fn order_attempts(
+        &self,
+        tag: &str,
+        order: &str,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        self.store.order_attempts(tag, order).await
+    }
     async fn commit(&self, change: &Change) -> Result<CommitOutcome, StoreError> {
         self.maybe_die(Point::Commit).await;
         self.store.commit(change).await

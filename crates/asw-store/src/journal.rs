@@ -132,6 +132,10 @@ impl Journal for RedisStore {
                     shard,
                     record.order_lock().as_deref().unwrap_or(&record.dedup_key),
                 ),
+                layout.order_attempts(
+                    shard,
+                    record.order_lock().as_deref().unwrap_or(&record.dedup_key),
+                ),
             ],
             args: vec![
                 journal_id.clone(),
@@ -182,6 +186,29 @@ impl Journal for RedisStore {
         journal_id: &str,
     ) -> Result<Option<TransactionRecord>, StoreError> {
         self.load_on(self.shard(tag)?, journal_id).await
+    }
+
+    async fn order_attempts(
+        &self,
+        tag: &str,
+        order: &str,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        let shard = self.shard(tag)?;
+        let mut cmd = redis::cmd("LRANGE");
+        cmd.arg(self.layout().order_attempts(shard, order))
+            .arg(0)
+            .arg(-1);
+        let reply = self.query("order_attempts", Access::Read, cmd).await?;
+        let mut out = Vec::new();
+        for journal_id in crate::values::list(&reply)
+            .iter()
+            .filter_map(crate::values::text)
+        {
+            if let Some(record) = self.load_on(shard, &journal_id).await? {
+                out.push(record);
+            }
+        }
+        Ok(out)
     }
 
     async fn load_by_dedup_key(

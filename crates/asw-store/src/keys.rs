@@ -76,6 +76,10 @@ impl KeyLayout {
     pub fn order(&self, shard: u32, order: &str) -> String {
         format!("{}order:{order}", self.base(shard))
     }
+    /// Every attempt of a merchant order, oldest first (list of journal ids).
+    pub fn order_attempts(&self, shard: u32, order: &str) -> String {
+        format!("{}order:{order}:attempts", self.base(shard))
+    }
     /// Merchants' events waiting for delivery (stream; written by the commit script).
     pub fn outbox(&self, shard: u32) -> String {
         format!("{}outbox", self.base(shard))

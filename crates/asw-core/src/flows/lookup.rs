@@ -84,6 +84,23 @@ impl Core {
         }))
     }
 
+    /// Every attempt of one of the sender's merchant orders, oldest first (the order's shard
+    /// `tag` comes from the front that derived the attempts' ids); attempts the sender may not
+    /// see are left out, so another merchant's order of the same id is empty.
+    pub async fn order_attempts(
+        &self,
+        sender: &Origin,
+        tag: &str,
+        order_id: &str,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        let order = format!("{}|{order_id}", sender.merchant_id.trim_end());
+        let attempts = self.journal.order_attempts(tag, &order).await?;
+        Ok(attempts
+            .into_iter()
+            .filter(|r| self.merchants.may_follow_up(sender, &r.origin))
+            .collect())
+    }
+
     async fn lookup_original(
         &self,
         original: &OriginalRef,

@@ -37,6 +37,17 @@ impl Journal for MemoryStore {
         })
     }
 
+    async fn order_attempts(
+        &self,
+        tag: &str,
+        order: &str,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        check_tag(tag)?;
+        self.step(StoreOp::LoadByDedupKey, |state, _| {
+            Ok(state.order_attempts(order))
+        })
+    }
+
     async fn commit(&self, change: &Change) -> Result<CommitOutcome, StoreError> {
         check_tag(&change.record.tag)?;
         // The Redis store refuses a change whose version does not step by one before sending

@@ -67,6 +67,8 @@ pub(crate) struct State {
     audit: Vec<AuditLine>,
     /// A merchant order's live attempt (`order:` keys of the Redis store).
     orders: BTreeMap<String, String>,
+    /// Every attempt of a merchant order, oldest first.
+    order_attempts: BTreeMap<String, Vec<String>>,
     /// Merchants' events the commits wrote, oldest first (the Redis outbox stream).
     pub(crate) outbox: Vec<asw_core::record::MerchantEvent>,
 }
@@ -113,6 +115,17 @@ impl State {
     // Journal
 
     /// `scripts::BEGIN`.
+    pub(crate) fn order_attempts(&self, order: &str) -> Vec<TransactionRecord> {
+        self.order_attempts
+            .get(order)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| self.records.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub(crate) fn begin(&mut self, record: &TransactionRecord) -> BeginOutcome {
         if let Some(existing) = self
             .dedup
@@ -137,6 +150,10 @@ impl State {
             {
                 return BeginOutcome::OrderTaken(Box::new(live.clone()));
             }
+            self.order_attempts
+                .entry(order.clone())
+                .or_default()
+                .push(journal_id.clone());
             self.orders.insert(order, journal_id.clone());
         }
         self.records.insert(journal_id.clone(), record.clone());
