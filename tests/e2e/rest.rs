@@ -875,3 +875,63 @@ async fn an_order_is_paid_at_most_once_whatever_keys_its_attempts_use() {
         .await
         .assert_problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn payments_are_listed_newest_first_a_page_at_a_time_and_only_the_callers() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let mut ids = Vec::new();
+    for (n, suffix) in ["00", "10", "00", "00", "10"].iter().enumerate() {
+        let order = format!("list-{n}");
+        let created = m
+            .pay(&order, &payment(&order, 100 + n as u64, &code(suffix)))
+            .await;
+        ids.push(created.field("id"));
+    }
+    let other = Merchant::new(h.rest(), OTHER_REST_SECRET);
+    other
+        .pay("theirs", &payment("theirs", 500, &code("00")))
+        .await;
+
+    // Two per page, newest first, then the cursor: all five, once each, none of the other's.
+    let mut seen = Vec::new();
+    let mut path = "/v1/payments?limit=2".to_string();
+    loop {
+        let page = m.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let page = page.json();
+        for p in page["data"].as_array().expect("data") {
+            seen.push(p["id"].as_str().unwrap_or_default().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/payments?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+
+    let failed = m.get("/v1/payments?status=failed").await.json();
+    let failed: Vec<&str> = failed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|p| p["id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(failed, [ids[4].as_str(), ids[1].as_str()]);
+    let by_order = m.get("/v1/payments?order_id=list-2").await.json();
+    assert_eq!(by_order["data"][0]["id"], ids[2].as_str());
+    assert_eq!(
+        other.get("/v1/payments").await.json()["data"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    m.get("/v1/payments?limit=500")
+        .await
+        .assert_problem(400, "invalid_query");
+    m.get("/v1/payments?cursor=garbage")
+        .await
+        .assert_problem(400, "invalid_query");
+}

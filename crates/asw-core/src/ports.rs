@@ -272,6 +272,15 @@ pub trait Journal: Send + Sync + 'static {
         tag: &str,
         order: &str,
     ) -> Result<Vec<TransactionRecord>, StoreError>;
+    /// A page of a merchant's REST payments, newest first: created strictly before `before`
+    /// (created ms, journal id; ties ordered by journal id), and after `created_after` ms.
+    async fn merchant_payments(
+        &self,
+        merchant_id: &str,
+        before: Option<(i64, String)>,
+        created_after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>, StoreError>;
     /// Loads the record that holds a duplicate-detection key.
     async fn load_by_dedup_key(
         &self,

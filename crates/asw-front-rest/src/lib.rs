@@ -10,6 +10,7 @@ mod auth;
 mod http;
 mod ids;
 pub mod limits;
+mod list;
 pub mod metrics;
 mod model;
 pub mod openapi;
@@ -26,7 +27,7 @@ pub use auth::{ApiKeys, Caller, KeyError, sha256_hex};
 pub use ids::{PAYMENT_ID_PREFIX, REFUND_ID_PREFIX, payment_id, payment_request_id, refund_id};
 pub use model::{
     AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
-    PaymentJson, RefundAntomRefs, RefundJson,
+    PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson,
 };
 pub use problem::{Problem, ProblemJson};
 pub use responses::{ResponseStore, StoredResponse};
@@ -81,7 +82,7 @@ impl RestFront {
 pub fn router(front: Arc<RestFront>) -> Router {
     Router::new()
         .route("/openapi.json", get(openapi::serve))
-        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments", post(payments::create).get(list::list))
         .route("/v1/payments/{id}", get(payments::show))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/refunds", post(refunds::create))

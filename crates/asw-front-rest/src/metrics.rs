@@ -39,6 +39,7 @@ pub const ROUTES: &[&str] = &[
     "create_refund",
     "get_refund",
     "get_order",
+    "list_payments",
     "other",
 ];
 /// Every `status` label value: the statuses the front answers, then `other`.

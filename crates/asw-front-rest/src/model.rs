@@ -97,6 +97,15 @@ pub struct PaymentJson {
     pub expires_at: String,
 }
 
+/// A page of payments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentListJson {
+    /// The payments, newest first.
+    pub data: Vec<PaymentJson>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
 /// A merchant order and its payment attempts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OrderJson {

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::model::{
     AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
-    PaymentJson, RefundAntomRefs, RefundJson,
+    PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson,
 };
 use crate::problem::ProblemJson;
 
@@ -28,10 +28,11 @@ use crate::problem::ProblemJson;
         crate::refunds::create,
         crate::refunds::show,
         crate::orders::show,
+        crate::list::list,
     ),
     components(schemas(
         AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
-        PaymentJson, RefundAntomRefs, RefundJson, ProblemJson
+        PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, ProblemJson
     )),
     modifiers(&BearerKey),
     tags(

@@ -65,6 +65,17 @@ impl Journal for Crashing {
     ) -> Result<Option<TransactionRecord>, StoreError> {
         self.store.load_by_dedup_key(tag, key).await
     }
+    async fn merchant_payments(
+        &self,
+        merchant_id: &str,
+        before: Option<(i64, String)>,
+        created_after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        self.store
+            .merchant_payments(merchant_id, before, created_after, limit)
+            .await
+    }
     async fn order_attempts(
         &self,
         tag: &str,

@@ -136,6 +136,7 @@ impl Journal for RedisStore {
                     shard,
                     record.order_lock().as_deref().unwrap_or(&record.dedup_key),
                 ),
+                layout.merchant_payments(shard, record.origin.merchant_id.trim_end()),
             ],
             args: vec![
                 journal_id.clone(),
@@ -154,6 +155,11 @@ impl Journal for RedisStore {
                     "0"
                 }
                 .to_string(),
+                record.created_at_ms.to_string(),
+                record
+                    .created_at_ms
+                    .saturating_sub(i64::try_from(self.config().retention_ms).unwrap_or(i64::MAX))
+                    .to_string(),
             ],
         };
         let reply = self.eval("begin", Access::Write, true, call).await?;
@@ -204,6 +210,64 @@ impl Journal for RedisStore {
             .iter()
             .filter_map(crate::values::text)
         {
+            if let Some(record) = self.load_on(shard, &journal_id).await? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn merchant_payments(
+        &self,
+        merchant_id: &str,
+        before: Option<(i64, String)>,
+        created_after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        let min = created_after.map_or("-inf".to_string(), |ms| format!("({ms}"));
+        let mut candidates: Vec<(i64, String, u32)> = Vec::new();
+        for shard in 0..self.layout().shards() {
+            let key = self.layout().merchant_payments(shard, merchant_id);
+            let (max, ties) = match &before {
+                None => ("+inf".to_string(), 0),
+                Some((ms, _)) => {
+                    // Entries sharing the cursor's millisecond come back too and are sorted
+                    // out below; ask for enough to cover them.
+                    let mut cmd = redis::cmd("ZCOUNT");
+                    cmd.arg(&key).arg(ms).arg(ms);
+                    let reply = self.query("merchant_payments", Access::Read, cmd).await?;
+                    (ms.to_string(), crate::values::int(&reply).unwrap_or(0))
+                }
+            };
+            let mut cmd = redis::cmd("ZREVRANGEBYSCORE");
+            cmd.arg(&key)
+                .arg(&max)
+                .arg(&min)
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit as i64 + ties);
+            let reply = self.query("merchant_payments", Access::Read, cmd).await?;
+            let items = crate::values::list(&reply);
+            for pair in items.chunks(2) {
+                let (Some(id), Some(score)) = (
+                    pair.first().and_then(crate::values::text),
+                    pair.get(1)
+                        .and_then(crate::values::text)
+                        .and_then(|s| s.parse::<f64>().ok()),
+                ) else {
+                    continue;
+                };
+                candidates.push((score as i64, id, shard));
+            }
+        }
+        // Newest first, ties by journal id (descending); strictly after the cursor.
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+        if let Some((ms, id)) = &before {
+            candidates.retain(|(m, j, _)| (m, j) < (ms, id));
+        }
+        let mut out = Vec::new();
+        for (_, journal_id, shard) in candidates.into_iter().take(limit) {
             if let Some(record) = self.load_on(shard, &journal_id).await? {
                 out.push(record);
             }

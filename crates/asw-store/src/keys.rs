@@ -76,6 +76,10 @@ impl KeyLayout {
     pub fn order(&self, shard: u32, order: &str) -> String {
         format!("{}order:{order}", self.base(shard))
     }
+    /// A merchant's REST payments in this shard (sorted set: created ms → journal id).
+    pub fn merchant_payments(&self, shard: u32, merchant_id: &str) -> String {
+        format!("{}merchant:{merchant_id}:payments", self.base(shard))
+    }
     /// Every attempt of a merchant order, oldest first (list of journal ids).
     pub fn order_attempts(&self, shard: u32, order: &str) -> String {
         format!("{}order:{order}:attempts", self.base(shard))

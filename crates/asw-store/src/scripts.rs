@@ -12,7 +12,9 @@ use redis::Script;
 /// Creates a transaction unless its duplicate key or a tombstone exists.
 ///
 /// KEYS: txn, dedup, tomb, deadlines, audit, txnlog, order (the merchant order's live attempt),
-/// order attempts (every attempt's journal id).
+/// order attempts (every attempt's journal id), the merchant's payments index of the shard.
+/// With the order lock, ARGV also has: created ms (the index score), the oldest score kept
+/// (entries older than the retention are pruned).
 /// ARGV: journal id, version, record json, ttl ms, deadline score, deadline member,
 /// audit maxlen, log json, txn key prefix, state name, '1' when the record locks its order.
 ///
@@ -40,6 +42,9 @@ if ARGV[11] == '1' then
   redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[4])
   redis.call('RPUSH', KEYS[8], ARGV[1])
   redis.call('PEXPIRE', KEYS[8], ARGV[4])
+  redis.call('ZADD', KEYS[9], ARGV[12], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. ARGV[13])
+  redis.call('PEXPIRE', KEYS[9], ARGV[4])
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])

@@ -101,6 +101,25 @@ impl Core {
             .collect())
     }
 
+    /// A page of the sender's merchant's REST payments, newest first (see
+    /// [`crate::ports::Journal::merchant_payments`]); only what the sender may see.
+    pub async fn merchant_payments(
+        &self,
+        sender: &Origin,
+        before: Option<(i64, String)>,
+        created_after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        let page = self
+            .journal
+            .merchant_payments(sender.merchant_id.trim_end(), before, created_after, limit)
+            .await?;
+        Ok(page
+            .into_iter()
+            .filter(|r| self.merchants.may_follow_up(sender, &r.origin))
+            .collect())
+    }
+
     async fn lookup_original(
         &self,
         original: &OriginalRef,

@@ -158,6 +158,48 @@ pub async fn begin_keeps_one_live_attempt_per_merchant_order<S: ContractSubject>
     let mut terminal = attempt(5);
     terminal.origin = asw_core::domain::Origin::terminal("M1", "T1");
     assert_eq!(store.begin(&terminal).await.unwrap(), BeginOutcome::Started);
+
+    // The order lists its attempts; the merchant's payments page newest first (ties by
+    // journal id), one at a time after a cursor, terminal records left out.
+    let attempts = store
+        .order_attempts(&first.tag, "M1|order-1")
+        .await
+        .unwrap();
+    let ids = |records: &[asw_core::record::TransactionRecord]| {
+        records
+            .iter()
+            .map(|r| r.journal_id().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&attempts), [first.journal_id(), second.journal_id()]);
+    let mut expected = vec![
+        first.journal_id().to_string(),
+        second.journal_id().to_string(),
+        other_order.journal_id().to_string(),
+    ];
+    expected.sort();
+    expected.reverse();
+    let all = store.merchant_payments("M1", None, None, 10).await.unwrap();
+    assert_eq!(ids(&all), expected);
+    let mut walked = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .merchant_payments("M1", cursor, None, 1)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        cursor = Some((last.created_at_ms, last.journal_id().to_string()));
+        walked.extend(ids(&page));
+    }
+    assert_eq!(walked, expected);
+    assert!(
+        store
+            .merchant_payments("M1", None, Some(NOW), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A stale version or a vanished record is a conflict and writes nothing; a change whose

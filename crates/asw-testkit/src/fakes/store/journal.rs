@@ -48,6 +48,18 @@ impl Journal for MemoryStore {
         })
     }
 
+    async fn merchant_payments(
+        &self,
+        merchant_id: &str,
+        before: Option<(i64, String)>,
+        created_after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        self.step(StoreOp::LoadByDedupKey, |state, _| {
+            Ok(state.merchant_payments(merchant_id, before.as_ref(), created_after, limit))
+        })
+    }
+
     async fn commit(&self, change: &Change) -> Result<CommitOutcome, StoreError> {
         check_tag(&change.record.tag)?;
         // The Redis store refuses a change whose version does not step by one before sending

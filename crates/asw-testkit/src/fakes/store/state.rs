@@ -115,6 +115,30 @@ impl State {
     // Journal
 
     /// `scripts::BEGIN`.
+    pub(crate) fn merchant_payments(
+        &self,
+        merchant_id: &str,
+        before: Option<&(i64, String)>,
+        created_after: Option<i64>,
+        limit: usize,
+    ) -> Vec<TransactionRecord> {
+        let mut found: Vec<&TransactionRecord> = self
+            .records
+            .values()
+            .filter(|r| r.order_lock().is_some() && r.origin.merchant_id == merchant_id)
+            .filter(|r| created_after.is_none_or(|after| r.created_at_ms > after))
+            .filter(|r| {
+                before.is_none_or(|(ms, id)| (r.created_at_ms, r.journal_id()) < (*ms, id.as_str()))
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            b.created_at_ms
+                .cmp(&a.created_at_ms)
+                .then_with(|| b.journal_id().cmp(a.journal_id()))
+        });
+        found.into_iter().take(limit).cloned().collect()
+    }
+
     pub(crate) fn order_attempts(&self, order: &str) -> Vec<TransactionRecord> {
         self.order_attempts
             .get(order)
