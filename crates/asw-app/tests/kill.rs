@@ -242,16 +242,25 @@ async fn kill_9_during_rest_payments_then_same_key_retries_end_consistent() {
         admin_port: admin,
         instance: "kill-rest".into(),
     };
+    // The merchant's event endpoint: down (500) until after the restart.
+    let events = EventReceiver::default();
+    let events_port = events.start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret_file = dir.path().join("merchant.whsec");
+    std::fs::write(&secret_file, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n").expect("secret");
     let text = SwitchToml {
         rest: Some(RestToml {
             port: rest,
             sync_wait_ms: 6_000,
             api_key_sha256: asw_front_rest::sha256_hex(REST_SECRET),
+            webhook: Some((
+                format!("http://127.0.0.1:{events_port}/events"),
+                secret_file.clone(),
+            )),
         }),
         ..SwitchToml::running(&sim.base_url(), keys(), services)
     }
     .render();
-    let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("antom-switch.toml");
     std::fs::write(&config, text).expect("config");
     let http = reqwest::Client::builder()
@@ -282,6 +291,9 @@ async fn kill_9_during_rest_payments_then_same_key_retries_end_consistent() {
 
     let mut switch = spawn(&config);
     wait_ready(admin).await;
+    // The endpoint recovers after the restart: the event the killed switch was retrying is
+    // delivered from Redis.
+    events.up();
 
     // The answered one replays byte for byte from Redis.
     let (status, replayed, again) = rest_pay(&http, rest, "kill-a", 1000, &code("00"))
@@ -317,5 +329,54 @@ async fn kill_9_during_rest_payments_then_same_key_retries_end_consistent() {
         "CANCELLED"
     };
     assert_eq!(at_antom(&prid_b).as_deref(), Some(expected), "told {told}");
+    // The success event raised before the kill was delivered after the restart.
+    let delivered = events.delivered();
+    assert!(
+        delivered
+            .iter()
+            .any(|b| b.contains("payment.succeeded") && b.contains(&prid_a)),
+        "{delivered:?}"
+    );
     kill9(&mut switch);
+}
+
+/// A merchant's event endpoint: answers 500 until `up`, then 204; keeps the bodies it accepted.
+#[derive(Clone, Default)]
+struct EventReceiver {
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    delivered: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl EventReceiver {
+    async fn start(&self) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/events",
+            axum::routing::post(move |body: String| {
+                let me = me.clone();
+                async move {
+                    if me.up.load(std::sync::atomic::Ordering::SeqCst) {
+                        me.delivered.lock().expect("lock").push(body);
+                        axum::http::StatusCode::NO_CONTENT
+                    } else {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        port
+    }
+
+    fn up(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn delivered(&self) -> Vec<String> {
+        self.delivered.lock().expect("lock").clone()
+    }
 }

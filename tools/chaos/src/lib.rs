@@ -339,6 +339,7 @@ fn config_text(
             // The POST waits past the response deadline: most answers are final.
             sync_wait_ms: 5_000,
             api_key_sha256: sha256_hex(REST_SECRET),
+            webhook: None,
         }),
         ..SwitchToml::running(sim, keys_dir(), services)
     }
