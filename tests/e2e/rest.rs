@@ -174,6 +174,8 @@ async fn a_payment_code_payment_succeeds_and_reads_back() {
     let prid = prid(&created);
     assert_eq!(h.payment(&prid).expect("at Antom").status, "SUCCESS");
 
+    assert_eq!(body["description"], Value::Null);
+    assert_eq!(body["metadata"], json!({}));
     let id = created.field("id");
     let read = m.get(&format!("/v1/payments/{id}")).await;
     assert_eq!(read.status, StatusCode::OK);
@@ -187,6 +189,37 @@ async fn a_payment_code_payment_succeeds_and_reads_back() {
         "succeeded"
     );
     assert_eq!(h.payment(&prid).expect("at Antom").status, "SUCCESS");
+}
+
+#[tokio::test]
+async fn description_and_metadata_are_kept_and_shown_back_and_checked() {
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let mut request = payment("meta-1", 800, &code("00"));
+    request["description"] = json!("2 coffees");
+    request["metadata"] = json!({ "cart": "c-77", "table.no": "4" });
+
+    let created = m.pay("meta-1", &request).await;
+
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let body = created.json();
+    assert_eq!(body["description"], "2 coffees");
+    assert_eq!(body["metadata"], json!({ "cart": "c-77", "table.no": "4" }));
+    let read = m
+        .get(&format!("/v1/payments/{}", created.field("id")))
+        .await
+        .json();
+    assert_eq!(read["metadata"]["cart"], "c-77");
+    let mut too_long = payment("meta-2", 800, &code("00"));
+    too_long["description"] = json!("x".repeat(257));
+    m.pay("meta-2", &too_long)
+        .await
+        .assert_problem(422, "invalid_description");
+    let mut bad_key = payment("meta-3", 800, &code("00"));
+    bad_key["metadata"] = json!({ "no spaces": "v" });
+    m.pay("meta-3", &bad_key)
+        .await
+        .assert_problem(422, "invalid_metadata");
 }
 
 #[tokio::test]

@@ -163,6 +163,8 @@ pub fn purchase_request(
         content_digest: content_digest(message, &[3, 4, 12, 49, 62], Some(code)),
         while_running: WhileRunning::WaitForOutcome,
         store_terminal: None,
+        description: None,
+        metadata: Default::default(),
         request: request_key(&dated, derive.ids)?,
         payment_request_id: dated.payment_request_id(derive.ids, amount_minor),
         amount_minor,

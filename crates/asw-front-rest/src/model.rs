@@ -49,6 +49,15 @@ pub struct CreatePayment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[!-~]{1,32}$", example = "till-7")]
     pub terminal: Option<String>,
+    /// What is bought, shown to the customer by the wallet (Antom `orderDescription`; the
+    /// acquirer's default when absent): up to 256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 256, example = "2 coffees")]
+    pub description: Option<String>,
+    /// Your own key/value pairs, kept with the payment and shown back: up to 20 keys of 1–40
+    /// characters (letters, digits, `_`, `-`, `.`), values up to 500 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Why a payment did not succeed.
@@ -85,6 +94,10 @@ pub struct PaymentJson {
     pub amount_refunded: AmountJson,
     /// How the customer paid (the payment code masked).
     pub method: MethodJson,
+    /// The description given with the payment.
+    pub description: Option<String>,
+    /// The key/value pairs given with the payment.
+    pub metadata: std::collections::BTreeMap<String, String>,
     /// Why it did not succeed, when it did not.
     pub failure: Option<Failure>,
     /// The wallet the customer paid with, when known.

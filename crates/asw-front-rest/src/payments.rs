@@ -67,6 +67,31 @@ fn purchase_request(
         }
         other => other.clone(),
     };
+    let description = match &create.description {
+        Some(d) if d.chars().count() > 256 || d.chars().any(char::is_control) => {
+            return Err(Problem::invalid(
+                "invalid_description",
+                "description must be at most 256 characters without control characters",
+            ));
+        }
+        other => other.clone(),
+    };
+    let metadata = create.metadata.clone().unwrap_or_default();
+    let key_ok = |k: &str| {
+        (1..=40).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    };
+    if metadata.len() > 20
+        || metadata
+            .iter()
+            .any(|(k, v)| !key_ok(k) || v.chars().count() > 500 || v.chars().any(char::is_control))
+    {
+        return Err(Problem::invalid(
+            "invalid_metadata",
+            "metadata holds at most 20 keys of 1 to 40 letters, digits, _ - . and values of at most 500 characters",
+        ));
+    }
     let MethodJson::PaymentCode { code } = &create.method;
     let payment_request_id = ids::payment_request_id(&request);
     Ok(PurchaseRequest {
@@ -79,6 +104,8 @@ fn purchase_request(
         content_digest: fingerprint,
         while_running: WhileRunning::Refuse,
         store_terminal: terminal,
+        description,
+        metadata,
     })
 }
 

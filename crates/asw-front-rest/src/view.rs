@@ -43,6 +43,8 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         method: MethodJson::PaymentCode {
             code: record.masked_payment_code.clone().unwrap_or_default(),
         },
+        description: record.description.clone(),
+        metadata: record.metadata.clone(),
         failure,
         wallet: record.wallet.clone(),
         antom: AntomRefs {

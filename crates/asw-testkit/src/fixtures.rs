@@ -72,6 +72,8 @@ pub fn purchase_record_of(terminal_id: &str, n: u32, now_ms: i64) -> Transaction
         refunded_minor: 0,
         refund_holds: Vec::new(),
         order_ref: None,
+        description: None,
+        metadata: Default::default(),
         cancel_reason: None,
         created_at_ms: now_ms,
         updated_at_ms: now_ms,

@@ -137,6 +137,8 @@ impl Core {
             now_ms,
         );
         record.order_ref = request.reference_order_id.clone();
+        record.description = request.description.clone();
+        record.metadata = request.metadata.clone();
         let timing = &self.settings.timing;
         let command = PayCommand {
             client: merchant.client.clone(),
@@ -151,7 +153,10 @@ impl Core {
                 .unwrap_or_else(|| origin.terminal_id.clone()),
             terminal_request_time: terminal_time,
             reference_order_id: request.reference_order_id.clone(),
-            order_description: self.settings.order_description.clone(),
+            order_description: request
+                .description
+                .clone()
+                .unwrap_or_else(|| self.settings.order_description.clone()),
             notify_url: self.settings.notify_url.clone(),
             payment_expiry: ms_to_datetime(now_ms + timing.payment_expiry_ms),
         };
@@ -197,6 +202,8 @@ impl Core {
             refunded_minor: 0,
             refund_holds: Vec::new(),
             order_ref: None,
+            description: None,
+            metadata: Default::default(),
             cancel_reason: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,

@@ -56,6 +56,10 @@ pub struct PurchaseRequest {
     /// Antom's `storeTerminalId` when it is not the origin's terminal (a REST caller names the
     /// till it stands for, or none: then its API key id is sent).
     pub store_terminal: Option<String>,
+    /// Antom's `orderDescription` when the requester gave one (else the configured default).
+    pub description: Option<String>,
+    /// The requester's key/value pairs, kept with the payment.
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// How a re-sent request is answered while the first one is still running.

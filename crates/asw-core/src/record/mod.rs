@@ -89,6 +89,12 @@ pub struct TransactionRecord {
     /// [`crate::intent`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_ref: Option<String>,
+    /// The requester's description of the purchase (Antom `orderDescription`), when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The requester's own key/value pairs, kept with the payment and shown back to it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub metadata: std::collections::BTreeMap<String, String>,
     /// Why a cancel was queued, when one was.
     #[serde(default)]
     pub cancel_reason: Option<CancelReason>,

@@ -49,6 +49,8 @@ fn pending() -> TransactionRecord {
         refunded_minor: 0,
         refund_holds: Vec::new(),
         order_ref: None,
+        description: None,
+        metadata: Default::default(),
         cancel_reason: None,
         created_at_ms: 0,
         updated_at_ms: 0,

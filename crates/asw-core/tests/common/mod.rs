@@ -200,6 +200,8 @@ impl Harness {
             content_digest: DIGEST.into(),
             while_running: WhileRunning::WaitForOutcome,
             store_terminal: None,
+            description: None,
+            metadata: Default::default(),
         }
     }
 
