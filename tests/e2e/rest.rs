@@ -210,6 +210,19 @@ async fn description_and_metadata_are_kept_and_shown_back_and_checked() {
         .await
         .json();
     assert_eq!(read["metadata"]["cart"], "c-77");
+    // One of the merchant's other stores (a terminal stands in it), and one it does not have.
+    let mut in_store = payment("meta-4", 800, &code("00"));
+    in_store["store"] = json!(OTHER_STORE);
+    assert_eq!(
+        m.pay("meta-4", &in_store).await.json()["status"],
+        "succeeded"
+    );
+    let mut elsewhere = payment("meta-5", 800, &code("00"));
+    elsewhere["store"] = json!("SG-NOT-OURS");
+    m.pay("meta-5", &elsewhere)
+        .await
+        .assert_problem(422, "unknown_store");
+
     let mut too_long = payment("meta-2", 800, &code("00"));
     too_long["description"] = json!("x".repeat(257));
     m.pay("meta-2", &too_long)

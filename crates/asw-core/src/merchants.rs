@@ -164,6 +164,29 @@ impl MerchantDirectory {
         }
     }
 
+    /// The merchant's profile for one of its stores (its own `store_id`, or a store one of its
+    /// terminals stands in), or `None` when the merchant has no such store.
+    pub fn in_store(
+        &self,
+        merchant: &Arc<MerchantProfile>,
+        store_id: &str,
+    ) -> Option<Arc<MerchantProfile>> {
+        if merchant.store_id == store_id {
+            return Some(Arc::clone(merchant));
+        }
+        let entry = self.merchants.get(merchant.merchant_id.trim_end())?;
+        entry
+            .terminals
+            .values()
+            .any(|t| t.store_id.as_deref() == Some(store_id))
+            .then(|| {
+                Arc::new(MerchantProfile {
+                    store_id: store_id.to_string(),
+                    ..(**merchant).clone()
+                })
+            })
+    }
+
     /// The merchant alone (reversals of unknown terminals still need the client to cancel with).
     pub fn merchant(&self, merchant_id: &str) -> Option<Arc<MerchantProfile>> {
         self.merchants
@@ -245,6 +268,24 @@ mod tests {
             Some(MerchantError::TerminalDisabled)
         );
         assert!(directory.merchant("M2").is_some());
+    }
+
+    #[test]
+    fn a_merchant_pays_in_its_own_stores_only() {
+        let mut m = merchant("M1", &[("T1", true), ("T2", true)]);
+        m.terminals[1].store_id = Some("S2".into());
+        let directory = MerchantDirectory::new([m, merchant("M2", &[])]);
+        let m1 = directory.merchant("M1").unwrap_or_else(|| unreachable!());
+        let main = m1.store_id.clone();
+        assert_eq!(
+            directory.in_store(&m1, &main).map(|p| p.store_id.clone()),
+            Some(main)
+        );
+        assert_eq!(
+            directory.in_store(&m1, "S2").map(|p| p.store_id.clone()),
+            Some("S2".to_string())
+        );
+        assert!(directory.in_store(&m1, "S9").is_none());
     }
 
     #[test]

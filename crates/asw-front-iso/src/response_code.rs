@@ -166,6 +166,7 @@ pub fn for_refusal(refusal: &Refusal) -> &'static str {
         Refusal::StillRunning => UNAVAILABLE,
         // Terminals lock no orders; were one ever refused for its order, it is a duplicate.
         Refusal::OrderInProgress | Refusal::OrderAlreadyPaid => DUPLICATE,
+        Refusal::UnknownStore => INVALID_MERCHANT,
         Refusal::OriginalNotFound => NOT_FOUND,
     }
 }

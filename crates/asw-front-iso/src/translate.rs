@@ -163,6 +163,7 @@ pub fn purchase_request(
         content_digest: content_digest(message, &[3, 4, 12, 49, 62], Some(code)),
         while_running: WhileRunning::WaitForOutcome,
         store_terminal: None,
+        store: None,
         description: None,
         metadata: Default::default(),
         request: request_key(&dated, derive.ids)?,

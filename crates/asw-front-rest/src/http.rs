@@ -195,6 +195,10 @@ pub(crate) fn refusal_problem(refusal: &Refusal) -> Problem {
             "the first request with this Idempotency-Key is still running; retry shortly",
         )
         .retry_after(1),
+        Refusal::UnknownStore => Problem::invalid(
+            "unknown_store",
+            "store is not one of the merchant's configured stores",
+        ),
         Refusal::OrderInProgress => Problem::conflict(
             "order_in_progress",
             "another payment of this order_id is still in progress: wait for its outcome (or cancel it)",

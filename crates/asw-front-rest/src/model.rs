@@ -49,6 +49,11 @@ pub struct CreatePayment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[!-~]{1,32}$", example = "till-7")]
     pub terminal: Option<String>,
+    /// The merchant's store the payment is made in (Antom `store.referenceStoreId`), one of
+    /// the stores the acquirer configured for the merchant; its main store when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[!-~]{1,64}$", example = "SG-STORE-0002")]
+    pub store: Option<String>,
     /// What is bought, shown to the customer by the wallet (Antom `orderDescription`; the
     /// acquirer's default when absent): up to 256 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]

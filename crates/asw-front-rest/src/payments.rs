@@ -104,6 +104,7 @@ fn purchase_request(
         content_digest: fingerprint,
         while_running: WhileRunning::Refuse,
         store_terminal: terminal,
+        store: create.store.clone(),
         description,
         metadata,
     })

@@ -52,6 +52,8 @@ pub enum Refusal {
     /// The request's key is journaled and its first request is still running (asked not to
     /// wait, see [`WhileRunning`]).
     StillRunning,
+    /// The store named is not one of the merchant's.
+    UnknownStore,
     /// Another attempt of the same merchant order is still in flight: at most one is live.
     OrderInProgress,
     /// Another attempt of the same merchant order succeeded: at most one success per order.
@@ -88,6 +90,7 @@ impl Refusal {
             Refusal::ReversedBeforeArrival => "REVERSED_BEFORE_ARRIVAL",
             Refusal::DuplicateWithOtherContent => "DUPLICATE_KEY",
             Refusal::StillRunning => "STILL_RUNNING",
+            Refusal::UnknownStore => "UNKNOWN_STORE",
             Refusal::OrderInProgress => "ORDER_IN_PROGRESS",
             Refusal::OrderAlreadyPaid => "ORDER_ALREADY_PAID",
             Refusal::OriginalNotFound => "ORIGINAL_NOT_FOUND",

@@ -101,6 +101,13 @@ impl Core {
             .merchants
             .lookup_origin(origin)
             .map_err(|e| Box::new(merchant_answer(e)))?;
+        let merchant = match request.store.as_deref() {
+            None => merchant,
+            Some(store) => self
+                .merchants
+                .in_store(&merchant, store)
+                .ok_or_else(|| Box::new(Answer::refused(Refusal::UnknownStore)))?,
+        };
         if let Err(why) = self
             .settings
             .payment_code_rule

@@ -56,6 +56,9 @@ pub struct PurchaseRequest {
     /// Antom's `storeTerminalId` when it is not the origin's terminal (a REST caller names the
     /// till it stands for, or none: then its API key id is sent).
     pub store_terminal: Option<String>,
+    /// The merchant's store the payment is made in (Antom `store.referenceStoreId`), when the
+    /// requester named one: it must be one of the merchant's configured stores.
+    pub store: Option<String>,
     /// Antom's `orderDescription` when the requester gave one (else the configured default).
     pub description: Option<String>,
     /// The requester's key/value pairs, kept with the payment.

@@ -200,6 +200,7 @@ impl Harness {
             content_digest: DIGEST.into(),
             while_running: WhileRunning::WaitForOutcome,
             store_terminal: None,
+            store: None,
             description: None,
             metadata: Default::default(),
         }
