@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use asw_core::flows::Refusal;
+use asw_core::flows::{Answer, Core, Outcome, Refusal};
 use asw_core::ports::StoreError;
 use aws_lc_rs::digest;
 use axum::body::Body;
@@ -241,6 +241,31 @@ pub(crate) fn replay(saved: &str, fingerprint: &str) -> Result<Response, Problem
     }
     let status = StatusCode::from_u16(saved.status).unwrap_or(StatusCode::CREATED);
     Ok(json(status, saved.body, true))
+}
+
+/// Runs a flow of the core on its own task — a caller that hangs up (this future dropped)
+/// stops nothing — and waits at most `sync_wait_ms` for its answer: `None` when it was not in
+/// time (the flow goes on), a refusal turned into its problem.
+pub(crate) async fn run_flow<F, Fut>(front: &RestFront, flow: F) -> Result<Option<Answer>, Problem>
+where
+    F: FnOnce(Arc<Core>, Box<crate::reply::ChannelReply>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (reply, answered) = crate::reply::ChannelReply::new();
+    tokio::spawn(flow(Arc::clone(&front.core), reply));
+    let wait = std::time::Duration::from_millis(front.settings.sync_wait_ms);
+    let answer = match tokio::time::timeout(wait, answered).await {
+        Ok(Ok(answer)) => Some(answer),
+        _ => None,
+    };
+    if let Some(Answer {
+        outcome: Outcome::Refused(refusal),
+        ..
+    }) = &answer
+    {
+        return Err(refusal_problem(refusal));
+    }
+    Ok(answer)
 }
 
 /// Answers `status` with `body`. A final answer is saved first under the idempotency key (the

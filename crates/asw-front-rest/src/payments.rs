@@ -6,12 +6,11 @@
 //! same `Idempotency-Key`, by reading it, or (later) by the event.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use asw_core::domain::PaymentCode;
 use asw_core::flows::{
-    Answer, OriginalRef, Outcome, PurchaseRequest, Refusal, StatusInquiry, VoidRequest,
-    WhileRunning,
+    OriginalRef, Outcome, PurchaseRequest, Refusal, StatusInquiry, VoidRequest, WhileRunning,
 };
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -22,7 +21,7 @@ use tracing::info;
 use crate::RestFront;
 use crate::http::{
     Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, refusal_problem,
-    replay, request_id, respond_saved, store_problem,
+    replay, request_id, respond_saved, run_flow, store_problem,
 };
 use crate::ids::{self, parse_payment_id};
 use crate::model::{CreatePayment, MethodJson, PaymentJson};
@@ -159,22 +158,10 @@ async fn create_payment(
     let purchase = purchase_request(&create, request, fingerprint.clone())?;
     let prid = purchase.payment_request_id.clone();
     let received_ms = front.core.clock().now_ms();
-    let (reply, answered) = ChannelReply::new();
-    let core = Arc::clone(&front.core);
-    // Its own task: a caller that hangs up (this future dropped) does not stop the payment.
-    tokio::spawn(async move { core.purchase(purchase, reply).await });
-    let wait = Duration::from_millis(front.settings.sync_wait_ms);
-    let answer = match tokio::time::timeout(wait, answered).await {
-        Ok(Ok(answer)) => Some(answer),
-        _ => None,
-    };
-    if let Some(Answer {
-        outcome: Outcome::Refused(refusal),
-        ..
-    }) = &answer
-    {
-        return Err(refusal_problem(refusal));
-    }
+    let answer = run_flow(front, |core, reply| async move {
+        core.purchase(purchase, reply).await;
+    })
+    .await?;
     let record = front
         .core
         .find_payment(&caller.origin(), prid.as_str())

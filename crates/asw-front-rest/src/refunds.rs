@@ -5,10 +5,9 @@
 //! decide in time is completed through the queue with the same `refundRequestId`: it is never
 //! cancelled, and stays `pending` until Antom says.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use asw_core::flows::{Answer, OriginalRef, Outcome, RefundRequest};
+use asw_core::flows::{OriginalRef, RefundRequest};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,13 +15,12 @@ use axum::response::Response;
 
 use crate::RestFront;
 use crate::http::{
-    Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, refusal_problem,
-    replay, request_id, respond_saved, store_problem,
+    Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, replay, request_id,
+    respond_saved, run_flow, store_problem,
 };
 use crate::ids::{self, parse_payment_id, parse_refund_id};
 use crate::model::{CreateRefund, RefundJson};
 use crate::problem::{Problem, ProblemJson};
-use crate::reply::ChannelReply;
 use crate::view::refund_json;
 
 /// What a refund's fingerprint covers: its body and the payment it names.
@@ -113,21 +111,11 @@ async fn create_refund(
         content_digest: fingerprint.clone(),
     };
     let received_ms = front.core.clock().now_ms();
-    let (reply, answered) = ChannelReply::new();
-    let core = Arc::clone(&front.core);
-    tokio::spawn(async move { core.refund(refund, reply).await });
-    let wait = Duration::from_millis(front.settings.sync_wait_ms);
-    let answer = match tokio::time::timeout(wait, answered).await {
-        Ok(Ok(answer)) => Some(answer),
-        _ => None,
-    };
-    if let Some(Answer {
-        outcome: Outcome::Refused(refusal),
-        ..
-    }) = &answer
-    {
-        return Err(refusal_problem(refusal));
-    }
+    // The refund's own record says what became of it: the answer adds nothing to the view.
+    run_flow(front, |core, reply| async move {
+        core.refund(refund, reply).await;
+    })
+    .await?;
     let record = front
         .core
         .find_refund(&caller.origin(), rrid.as_str())
