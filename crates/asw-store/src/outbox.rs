@@ -8,7 +8,7 @@ use asw_core::outbox::{EventQueue, OutboxStats, QueuedEvent};
 use asw_core::ports::StoreError;
 use asw_core::record::MerchantEvent;
 use async_trait::async_trait;
-use redis::{RedisError, Value};
+use redis::Value;
 
 use crate::queue::DelayedMember;
 use crate::scripts;
@@ -35,23 +35,8 @@ fn split(qualified: &str) -> Result<(u32, &str), StoreError> {
 
 impl RedisStore {
     async fn outbox_group(&self, shard: u32) -> Result<(), StoreError> {
-        let key = self.layout().outbox(shard);
-        let mut conn = self.inner_conn();
-        self.timed("outbox_group", Access::Write, async move {
-            let created: Result<Value, RedisError> = redis::cmd("XGROUP")
-                .arg("CREATE")
-                .arg(&key)
-                .arg(OUTBOX_GROUP)
-                .arg("0")
-                .arg("MKSTREAM")
-                .query_async(&mut conn)
-                .await;
-            match created {
-                Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-                other => other.map(|_| ()),
-            }
-        })
-        .await
+        self.create_group(self.layout().outbox(shard), OUTBOX_GROUP.to_string())
+            .await
     }
 
     async fn outbox_events(

@@ -190,6 +190,12 @@ impl RedisStore {
     pub(crate) async fn ensure_group(&self, shard: u32) -> Result<(), StoreError> {
         let key = self.inner.layout.saf(shard);
         let group = self.inner.config.consumer_group.clone();
+        self.create_group(key, group).await
+    }
+
+    /// Creates a consumer group reading a stream from its start (and the stream), unless it
+    /// exists.
+    pub(crate) async fn create_group(&self, key: String, group: String) -> Result<(), StoreError> {
         let mut conn = self.inner.conn.clone();
         self.timed("group_create", Access::Write, async move {
             let created: Result<Value, RedisError> = redis::cmd("XGROUP")
