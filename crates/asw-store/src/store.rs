@@ -150,6 +150,14 @@ impl RedisStore {
                 .ensure_group(shard)
                 .await
                 .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+            // The merchants' events queue too, so its first read finds its group.
+            store
+                .create_group(
+                    store.inner.layout.outbox(shard),
+                    crate::OUTBOX_GROUP.to_string(),
+                )
+                .await
+                .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
         }
         if let Some(inner) = Arc::get_mut(&mut store.inner) {
             inner.findings = report.findings;
