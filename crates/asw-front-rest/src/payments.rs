@@ -162,16 +162,23 @@ async fn create_payment(
         core.purchase(purchase, reply).await;
     })
     .await?;
-    let record = front
-        .core
-        .find_payment(&caller.origin(), prid.as_str())
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(|| {
-            Problem::unavailable(
-                "the payment is not readable yet; retry with the same Idempotency-Key",
-            )
-        })?;
+    // The answer carries the record it was made from; read it back only when the POST stopped
+    // waiting first.
+    let record = match answer.as_ref().and_then(|a| a.record.clone()) {
+        Some(record) => record,
+        None => Arc::new(
+            front
+                .core
+                .find_payment(&caller.origin(), prid.as_str())
+                .await
+                .map_err(store_problem)?
+                .ok_or_else(|| {
+                    Problem::unavailable(
+                        "the payment is not readable yet; retry with the same Idempotency-Key",
+                    )
+                })?,
+        ),
+    };
     let replayed = record.created_at_ms < received_ms;
     let view = payment_json(&record, answer.as_ref());
     let is_final = view.status != "pending";
@@ -240,12 +247,17 @@ async fn show_payment(
     if let Outcome::Refused(refusal) = &answer.outcome {
         return Err(refusal_problem(refusal));
     }
-    let record = front
-        .core
-        .find_payment(&caller.origin(), prid.as_str())
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(|| Problem::not_found("no such payment"))?;
+    let record = match answer.record.clone() {
+        Some(record) => record,
+        None => Arc::new(
+            front
+                .core
+                .find_payment(&caller.origin(), prid.as_str())
+                .await
+                .map_err(store_problem)?
+                .ok_or_else(|| Problem::not_found("no such payment"))?,
+        ),
+    };
     let view = payment_json(&record, Some(&answer));
     Ok(json(
         StatusCode::OK,

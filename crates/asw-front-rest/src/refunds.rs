@@ -111,21 +111,27 @@ async fn create_refund(
         content_digest: fingerprint.clone(),
     };
     let received_ms = front.core.clock().now_ms();
-    // The refund's own record says what became of it: the answer adds nothing to the view.
-    run_flow(front, |core, reply| async move {
+    // The refund's record says what became of it: the answer carries it, unless the POST
+    // stopped waiting first.
+    let answer = run_flow(front, |core, reply| async move {
         core.refund(refund, reply).await;
     })
     .await?;
-    let record = front
-        .core
-        .find_refund(&caller.origin(), rrid.as_str())
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(|| {
-            Problem::unavailable(
-                "the refund is not readable yet; retry with the same Idempotency-Key",
-            )
-        })?;
+    let record = match answer.and_then(|a| a.record) {
+        Some(record) => record,
+        None => std::sync::Arc::new(
+            front
+                .core
+                .find_refund(&caller.origin(), rrid.as_str())
+                .await
+                .map_err(store_problem)?
+                .ok_or_else(|| {
+                    Problem::unavailable(
+                        "the refund is not readable yet; retry with the same Idempotency-Key",
+                    )
+                })?,
+        ),
+    };
     let view = refund_json(&record);
     let is_final = view.status != "pending";
     let replayed = record.created_at_ms < received_ms;

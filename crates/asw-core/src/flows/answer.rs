@@ -106,7 +106,7 @@ impl Refusal {
 }
 
 /// What the core answers a front: the outcome and the references of the payment it concerns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Answer {
     /// How the request ended.
     pub outcome: Outcome,
@@ -126,7 +126,27 @@ pub struct Answer {
     pub wallet: Option<String>,
     /// A short result text (Antom's result code, or the refusal's text).
     pub result_text: Option<String>,
+    /// The journal record the answer was made from, for a front that shows more than the
+    /// outcome (so it need not read it back). Not part of what the answer says: two answers
+    /// are equal when they say the same.
+    pub record: Option<std::sync::Arc<TransactionRecord>>,
 }
+
+impl PartialEq for Answer {
+    fn eq(&self, other: &Self) -> bool {
+        self.outcome == other.outcome
+            && self.receipt_ref == other.receipt_ref
+            && self.approval_code == other.approval_code
+            && self.payment_request_id == other.payment_request_id
+            && self.payment_id == other.payment_id
+            && self.refund_request_id == other.refund_request_id
+            && self.refund_id == other.refund_id
+            && self.wallet == other.wallet
+            && self.result_text == other.result_text
+    }
+}
+
+impl Eq for Answer {}
 
 impl Answer {
     /// An answer that names no payment: a refusal, or an acknowledgement of nothing known.
@@ -141,6 +161,7 @@ impl Answer {
             refund_id: None,
             wallet: None,
             result_text: Some(text.into()),
+            record: None,
         }
     }
 
@@ -175,6 +196,7 @@ impl Answer {
             refund_id: record.refund_id.clone(),
             wallet: record.wallet.clone(),
             result_text: record.result_code.clone(),
+            record: Some(std::sync::Arc::new(record.clone())),
         }
     }
 
