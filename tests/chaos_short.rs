@@ -36,7 +36,8 @@ async fn short_chaos_run_ends_consistent() {
     assert!(report.quiet, "the SAF queue never drained:\n{text}");
     assert!(
         report.consistent(),
-        "terminals and Antom disagree:\n{text}\n{:#?}",
+        "{:?}:\n{text}\n{:#?}",
+        report.violations(),
         report.findings
     );
 }

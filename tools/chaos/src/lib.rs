@@ -181,9 +181,19 @@ pub struct ChaosReport {
 }
 
 impl ChaosReport {
-    /// True when terminal and Antom agree on every transaction.
+    /// True when the verdict found nothing: see [`ChaosReport::violations`].
     pub fn consistent(&self) -> bool {
-        self.table.inconsistent == 0 && self.rest.inconsistent == 0
+        self.violations().is_empty()
+    }
+
+    /// Everything the verdict judges and found wrong, one line each (empty: the run passed).
+    /// Not only disagreements between the merchants and Antom: a dead letter, a second `pay`
+    /// for one payment, something still processing or queued after the drain, a transaction
+    /// record lost by the load (fewer records than scheduled), a REST payment left without a
+    /// final answer or cancel — each is a failure of the switch, or a hole in the proof.
+    pub fn violations(&self) -> Vec<String> {
+        let scheduled: u64 = self.loads.iter().map(|s| s.scheduled).sum();
+        verdict(&self.table, &self.rest, scheduled)
     }
 
     /// The table as aligned text.
@@ -203,6 +213,37 @@ impl ChaosReport {
         }
         out
     }
+}
+
+/// What the run's totals violate, one line each (see [`ChaosReport::violations`]).
+pub fn verdict(t: &Table, rest: &RestTable, scheduled: u64) -> Vec<String> {
+    let checks = [
+        (t.inconsistent, "terminal transactions disagree with Antom"),
+        (rest.inconsistent, "REST payments disagree with Antom"),
+        (t.dead_letters, "SAF entries dead-lettered"),
+        (
+            t.duplicate_pay_calls,
+            "pay calls beyond the first for one payment",
+        ),
+        (
+            t.still_processing,
+            "payments still PROCESSING at Antom after the drain",
+        ),
+        (t.saf_left, "SAF entries still queued after the drain"),
+        (
+            rest.unresolved,
+            "REST payments without a final answer or a cancel",
+        ),
+        (
+            scheduled.abs_diff(t.transactions),
+            "transaction records lost or invented (records != scheduled)",
+        ),
+    ];
+    checks
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect()
 }
 
 /// Finds `antom-switch`: `$ASW_SWITCH_BIN`, else next to the running executable (or one level
@@ -694,4 +735,56 @@ async fn not_recorded(http: &reqwest::Client, sim: &SimHandle) -> u64 {
         return 0;
     };
     value["notRecorded"].as_u64().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    #[test]
+    fn every_class_fails_the_run_not_only_disagreement() {
+        let clean = Table {
+            transactions: 10,
+            ..Table::default()
+        };
+        assert!(verdict(&clean, &RestTable::default(), 10).is_empty());
+        assert_eq!(
+            verdict(&clean, &RestTable::default(), 11),
+            ["1 transaction records lost or invented (records != scheduled)"]
+        );
+        for broken in [
+            Table {
+                dead_letters: 1,
+                ..clean.clone()
+            },
+            Table {
+                duplicate_pay_calls: 1,
+                ..clean.clone()
+            },
+            Table {
+                still_processing: 1,
+                ..clean.clone()
+            },
+            Table {
+                saf_left: 2,
+                ..clean.clone()
+            },
+            Table {
+                inconsistent: 1,
+                ..clean.clone()
+            },
+        ] {
+            assert_eq!(
+                verdict(&broken, &RestTable::default(), 10).len(),
+                1,
+                "{broken:?}"
+            );
+        }
+        let rest = RestTable {
+            unresolved: 1,
+            inconsistent: 1,
+            ..RestTable::default()
+        };
+        assert_eq!(verdict(&clean, &rest, 10).len(), 2);
+    }
 }

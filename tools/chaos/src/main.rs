@@ -109,14 +109,17 @@ async fn main() -> ExitCode {
             }
         }
     }
-    if report.consistent() && report.quiet {
-        println!("consistent: every terminal and every REST merchant agrees with Antom");
+    let violations = report.violations();
+    if violations.is_empty() && report.quiet {
+        println!(
+            "consistent: every terminal and every REST merchant agrees with Antom; no dead letter, no duplicate pay, nothing left after the drain, every record accounted for"
+        );
         ExitCode::SUCCESS
     } else {
-        println!(
-            "NOT CONSISTENT: {} inconsistent (terminals), {} inconsistent (REST), quiet={}",
-            report.table.inconsistent, report.rest.inconsistent, report.quiet
-        );
+        println!("NOT CONSISTENT (quiet={}):", report.quiet);
+        for violation in violations {
+            println!("  {violation}");
+        }
         ExitCode::FAILURE
     }
 }
