@@ -16,6 +16,8 @@ pub struct Readiness {
     store: Arc<asw_store::RedisStore>,
     draining: AtomicBool,
     consumers_running: AtomicBool,
+    /// Every configured listener (terminals, the REST API) is bound and serving.
+    listening: AtomicBool,
 }
 
 impl Readiness {
@@ -25,6 +27,7 @@ impl Readiness {
             store,
             draining: AtomicBool::new(false),
             consumers_running: AtomicBool::new(false),
+            listening: AtomicBool::new(false),
         }
     }
 
@@ -38,6 +41,11 @@ impl Readiness {
         self.consumers_running.store(running, Ordering::SeqCst);
     }
 
+    /// Records that every configured listener (terminals, REST API) is bound and serving.
+    pub fn set_listening(&self) {
+        self.listening.store(true, Ordering::SeqCst);
+    }
+
     /// Checks every condition; the reasons it is not ready.
     pub async fn check(&self) -> Vec<&'static str> {
         let mut reasons = Vec::new();
@@ -46,6 +54,9 @@ impl Readiness {
         }
         if !self.consumers_running.load(Ordering::SeqCst) {
             reasons.push("reversal consumers not running");
+        }
+        if !self.listening.load(Ordering::SeqCst) {
+            reasons.push("listeners not bound yet");
         }
         match tokio::time::timeout(Duration::from_secs(1), self.store.ping()).await {
             Ok(Ok(())) => {}

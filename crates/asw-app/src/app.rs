@@ -365,6 +365,9 @@ impl RunningSwitch {
         .await
         .map_err(|e| StartError::Setup(format!("downstream: {e}")))?;
         let downstream_addr = server.local_addr();
+        // Every listener is bound (the REST API's above, the terminals' here): only now can a
+        // load balancer send anything.
+        readiness.set_listening();
         info!(%downstream_addr, %webhook_addr, %admin_addr, ?rest_addr, "antom-switch started");
         Ok(Self {
             downstream_addr,
