@@ -557,6 +557,13 @@ async fn bad_requests_get_problems_and_never_echo_the_code() {
     m.get("/v1/nothing-here")
         .await
         .assert_problem(404, "not_found");
+    // A path that is not valid UTF-8 once decoded: still a problem, not the framework's text.
+    m.get("/v1/payments/%FF%FE")
+        .await
+        .assert_problem(404, "not_found");
+    m.get("/v1/orders/%C3%28")
+        .await
+        .assert_problem(404, "not_found");
     let delete = m
         .send(
             m.http

@@ -254,10 +254,7 @@ where
     let (reply, answered) = crate::reply::ChannelReply::new();
     tokio::spawn(flow(Arc::clone(&front.core), reply));
     let wait = std::time::Duration::from_millis(front.settings.sync_wait_ms);
-    let answer = match tokio::time::timeout(wait, answered).await {
-        Ok(Ok(answer)) => Some(answer),
-        _ => None,
-    };
+    let answer = crate::reply::answer_within(answered, wait).await;
     if let Some(Answer {
         outcome: Outcome::Refused(refusal),
         ..

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use asw_core::state::{Delivery, TxnState};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -34,9 +35,11 @@ use crate::view::payment_json_told;
 pub(crate) async fn show(
     State(front): Front,
     headers: HeaderMap,
-    Path(order_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Response {
     let (started, request_id) = (Instant::now(), request_id());
+    // A path that cannot be decoded names nothing: the same 404 as an unknown order.
+    let order_id = path.map(|Path(id)| id).unwrap_or_default();
     let result = show_order(&front, &headers, &order_id).await;
     finish("get_order", started, result, &request_id)
 }

@@ -13,6 +13,7 @@ use asw_core::flows::{
     OriginalRef, Outcome, PurchaseRequest, Refusal, StatusInquiry, VoidRequest, WhileRunning,
 };
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -217,9 +218,11 @@ async fn create_payment(
 pub(crate) async fn show(
     State(front): Front,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Response {
     let (started, request_id) = (Instant::now(), request_id());
+    // A path that cannot be decoded names nothing: the same 404 as an unknown id.
+    let id = path.map(|Path(id)| id).unwrap_or_default();
     let result = show_payment(&front, &headers, &id).await;
     finish("get_payment", started, result, &request_id)
 }
@@ -293,9 +296,11 @@ async fn show_payment(
 pub(crate) async fn cancel(
     State(front): Front,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Response {
     let (started, request_id) = (Instant::now(), request_id());
+    // A path that cannot be decoded names nothing: the same 404 as an unknown id.
+    let id = path.map(|Path(id)| id).unwrap_or_default();
     let result = cancel_payment(&front, &headers, &id).await;
     finish("cancel_payment", started, result, &request_id)
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use asw_core::flows::{OriginalRef, RefundRequest};
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -58,10 +59,12 @@ struct Fingerprinted<'a> {
 pub(crate) async fn create(
     State(front): Front,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Response {
     let (started, request_id) = (Instant::now(), request_id());
+    // A path that cannot be decoded names nothing: the same 404 as an unknown id.
+    let id = path.map(|Path(id)| id).unwrap_or_default();
     let result = create_refund(&front, &headers, &id, body).await;
     finish("create_refund", started, result, &request_id)
 }
@@ -169,9 +172,11 @@ async fn create_refund(
 pub(crate) async fn show(
     State(front): Front,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Response {
     let (started, request_id) = (Instant::now(), request_id());
+    // A path that cannot be decoded names nothing: the same 404 as an unknown id.
+    let id = path.map(|Path(id)| id).unwrap_or_default();
     let result = show_refund(&front, &headers, &id).await;
     finish("get_refund", started, result, &request_id)
 }
