@@ -21,12 +21,64 @@ pub enum Durability {
     },
 }
 
+/// Where the master of a Sentinel group is found.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelConfig {
+    /// The name the sentinels monitor the master under (`sentinel monitor <name> …`).
+    pub master_name: String,
+    /// The sentinels, as `redis://host:port` (their own port, 26379 by default).
+    pub nodes: Vec<String>,
+    /// User on the data nodes (ACL), if any.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password on the data nodes, if any; never logged.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Database number on the data nodes.
+    #[serde(default)]
+    pub db: i64,
+}
+
+impl std::fmt::Debug for SentinelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentinelConfig")
+            .field("master_name", &self.master_name)
+            .field("nodes", &self.nodes.len())
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("db", &self.db)
+            .finish()
+    }
+}
+
+/// The deployment the store connects to, decided from [`StoreConfig`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// One server (`url`).
+    Single(String),
+    /// A Redis Cluster reached through these seed nodes.
+    Cluster(Vec<String>),
+    /// The master of a Sentinel group.
+    Sentinel(SentinelConfig),
+}
+
+/// The server used when none is configured.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379/";
+
 /// Everything the Redis adapter needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// `redis://[user:password@]host:port/db`; never logged (it may hold a password).
+    /// One server: `redis://[user:password@]host:port/db`; never logged (it may hold a
+    /// password). Empty means [`DEFAULT_URL`] unless `cluster_nodes` or `sentinel` is given.
     pub url: String,
+    /// Seed nodes of a Redis Cluster (`redis://host:port` each); exclusive with `url` and
+    /// `sentinel`.
+    pub cluster_nodes: Vec<String>,
+    /// A Sentinel group whose master the store follows across failovers; exclusive with `url`
+    /// and `cluster_nodes`.
+    pub sentinel: Option<SentinelConfig>,
     /// First segment of every key, so several deployments can share one Redis.
     pub key_prefix: String,
     /// Number of hash-tag shards (Redis Cluster slots) the keys are spread over.
@@ -51,7 +103,9 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
-            url: "redis://127.0.0.1:6379/".to_string(),
+            url: String::new(),
+            cluster_nodes: Vec::new(),
+            sentinel: None,
             key_prefix: "asw".to_string(),
             shards: 1,
             retention_ms: 7 * 24 * 3600 * 1000,
@@ -73,6 +127,24 @@ impl StoreConfig {
     /// Checks the values that would make the store unsafe; returns every problem found.
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
+        let given = [
+            !self.url.is_empty(),
+            !self.cluster_nodes.is_empty(),
+            self.sentinel.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            problems.push(
+                "redis takes exactly one of url, cluster_nodes and sentinel, not a mix".to_string(),
+            );
+        }
+        if let Some(sentinel) = &self.sentinel {
+            if sentinel.master_name.trim().is_empty() {
+                problems.push("redis.sentinel.master_name must not be empty".to_string());
+            }
+            if sentinel.nodes.is_empty() {
+                problems.push("redis.sentinel.nodes must list at least one sentinel".to_string());
+            }
+        }
         if self.shards == 0 {
             problems.push("store.shards must be at least 1".to_string());
         }
@@ -98,6 +170,32 @@ impl StoreConfig {
         } else {
             Err(problems)
         }
+    }
+
+    /// The deployment to connect to.
+    pub fn topology(&self) -> Topology {
+        if let Some(sentinel) = &self.sentinel {
+            Topology::Sentinel(sentinel.clone())
+        } else if !self.cluster_nodes.is_empty() {
+            Topology::Cluster(self.cluster_nodes.clone())
+        } else if self.url.is_empty() {
+            Topology::Single(DEFAULT_URL.to_string())
+        } else {
+            Topology::Single(self.url.clone())
+        }
+    }
+
+    /// Advice that does not make the configuration unsafe but likely wrong (for `check-config`).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if !self.cluster_nodes.is_empty() && self.shards == 1 {
+            warnings.push(
+                "redis.shards is 1 on a Redis Cluster: every key lands on one master; use at \
+                 least 4 shards per master"
+                    .to_string(),
+            );
+        }
+        warnings
     }
 
     /// [`StoreConfig::command_timeout_ms`] as a duration.
@@ -128,5 +226,39 @@ mod tests {
             ..StoreConfig::default()
         };
         assert_eq!(config.validate().unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn one_deployment_only() {
+        let default = StoreConfig::default();
+        assert_eq!(
+            default.topology(),
+            Topology::Single(DEFAULT_URL.to_string())
+        );
+        let cluster = StoreConfig {
+            cluster_nodes: vec!["redis://10.0.0.1:6379".to_string()],
+            ..StoreConfig::default()
+        };
+        assert!(matches!(cluster.topology(), Topology::Cluster(_)));
+        assert_eq!(cluster.warnings().len(), 1);
+        let mixed = StoreConfig {
+            url: "redis://10.0.0.9:6379".to_string(),
+            ..cluster.clone()
+        };
+        let problems = mixed.validate().unwrap_err();
+        assert!(problems[0].contains("exactly one"), "{problems:?}");
+        let sentinel = SentinelConfig {
+            master_name: "asw".to_string(),
+            nodes: vec!["redis://10.0.0.2:26379".to_string()],
+            username: None,
+            password: Some("hunter2".to_string()),
+            db: 0,
+        };
+        assert!(!format!("{sentinel:?}").contains("hunter2"));
+        let both = StoreConfig {
+            sentinel: Some(sentinel),
+            ..cluster
+        };
+        assert!(both.validate().is_err());
     }
 }

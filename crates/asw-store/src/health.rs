@@ -5,7 +5,7 @@ use asw_core::ports::StoreError;
 use serde::Serialize;
 
 use crate::config::Durability;
-use crate::store::{Access, ConnectError, RedisStore};
+use crate::store::{ConnectError, RedisStore};
 
 /// One server setting that does not match what durable payments need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -33,21 +33,28 @@ pub struct ServerReport {
 
 /// Reads `INFO server` and the persistence settings.
 pub async fn inspect(store: &RedisStore) -> Result<ServerReport, StoreError> {
-    let info = store
-        .query("info", Access::Read, {
+    let infos = store
+        .query_every_master("info", {
             let mut cmd = redis::cmd("INFO");
             cmd.arg("server");
             cmd
         })
         .await?;
-    let info = crate::values::text(&info).unwrap_or_default();
-    let version_text = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .unwrap_or("unknown")
-        .trim()
-        .to_string();
-    let version = parse_version(&version_text);
+    // On a cluster the oldest master decides what the deployment supports.
+    let (version, version_text) = infos
+        .iter()
+        .map(|(_, info)| {
+            let info = crate::values::text(info).unwrap_or_default();
+            let text = info
+                .lines()
+                .find_map(|l| l.strip_prefix("redis_version:"))
+                .unwrap_or("unknown")
+                .trim()
+                .to_string();
+            (parse_version(&text), text)
+        })
+        .min()
+        .unwrap_or((None, "unknown".to_string()));
     let mut findings = Vec::new();
     let durability = store.config().durability.clone();
     let expect =
@@ -74,26 +81,22 @@ pub async fn inspect(store: &RedisStore) -> Result<ServerReport, StoreError> {
     for (setting, expected, why) in checks {
         let mut cmd = redis::cmd("CONFIG");
         cmd.arg("GET").arg(setting);
-        match store.query("config_get", Access::Read, cmd).await {
-            Ok(reply) => {
-                let values = crate::values::list(&reply);
-                let found = values
-                    .get(1)
-                    .and_then(crate::values::text)
-                    .or_else(|| match &reply {
-                        redis::Value::Map(pairs) => {
-                            pairs.first().and_then(|(_, v)| crate::values::text(v))
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                if !found.eq_ignore_ascii_case(expected) {
-                    findings.push(Finding {
-                        setting,
-                        found,
-                        expected,
-                        why,
-                    });
+        match store.query_every_master("config_get", cmd).await {
+            Ok(replies) => {
+                for (node, reply) in replies {
+                    let found = config_value(&reply);
+                    if !found.eq_ignore_ascii_case(expected) {
+                        findings.push(Finding {
+                            setting,
+                            found: if node.is_empty() {
+                                found
+                            } else {
+                                format!("{found} on {node}")
+                            },
+                            expected,
+                            why,
+                        });
+                    }
                 }
             }
             Err(StoreError::Unavailable(e)) if !e.contains("timed out") => {
@@ -112,6 +115,18 @@ pub async fn inspect(store: &RedisStore) -> Result<ServerReport, StoreError> {
         version_text,
         findings,
     })
+}
+
+/// The value of a `CONFIG GET <one setting>` reply (a flat list under RESP2, a map under RESP3).
+fn config_value(reply: &redis::Value) -> String {
+    crate::values::list(reply)
+        .get(1)
+        .and_then(crate::values::text)
+        .or_else(|| match reply {
+            redis::Value::Map(pairs) => pairs.first().and_then(|(_, v)| crate::values::text(v)),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Refuses a durability mode the server cannot honour.

@@ -345,9 +345,11 @@ impl Journal for RedisStore {
                 },
             ],
         };
-        // A queued cancel or a merchant's event must survive a crash once acknowledged.
-        let durable = change.enqueue.is_some() || change.outbox.is_some();
-        let reply = self.eval("commit", Access::Write, durable, call).await?;
+        // Every commit waits for the configured durability: besides a queued cancel or a
+        // merchant's event, a commit may be what the merchant is about to be told (SUCCESS),
+        // and a failover that lost it would let the sweeper cancel a payment reported paid.
+        // Under `aof-always` this costs nothing extra (the reply already follows the fsync).
+        let reply = self.eval("commit", Access::Write, true, call).await?;
         let (outcome, rest) = tagged(&reply, "commit")?;
         let event = change.event.name();
         match outcome.as_str() {

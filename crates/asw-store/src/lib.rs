@@ -12,6 +12,7 @@
 //! audit entry — all or nothing. See `README.md` in this crate for the key layout.
 
 mod config;
+mod conn;
 mod health;
 mod journal;
 mod keys;
@@ -24,7 +25,9 @@ mod scripts;
 mod store;
 mod values;
 
-pub use config::{Durability, MIN_RETENTION_MS, StoreConfig};
+pub use config::{
+    DEFAULT_URL, Durability, MIN_RETENTION_MS, SentinelConfig, StoreConfig, Topology,
+};
 pub use health::{Finding, ServerReport, inspect};
 pub use journal::AuditEntry;
 pub use keys::KeyLayout;

@@ -18,6 +18,8 @@ pub const ERRORS_TOTAL: &str = "antom_switch_store_errors_total";
 /// naming rule (it would be `antom_switch_store_state_transitions_total`); renaming it would
 /// break dashboards, see docs/metrics.md.
 pub const STATE_TRANSITIONS_TOTAL: &str = "antom_switch_state_transitions_total";
+/// Counter: times the store followed a Sentinel group's master to another node.
+pub const MASTER_CHANGES_TOTAL: &str = "antom_switch_store_master_changes_total";
 
 /// Redis operations of the store (`op` label).
 pub const OPS: &[&str] = &[
@@ -127,6 +129,10 @@ pub const METRICS: &[MetricSpec] = &[
         label("event", asw_core::state::Event::NAMES),
         label("outcome", CAS_OUTCOMES),
     ]),
+    MetricSpec::counter(
+        MASTER_CHANGES_TOTAL,
+        "Times the store followed its Sentinel group's master to another node.",
+    ),
 ];
 
 #[cfg(test)]

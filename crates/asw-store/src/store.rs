@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use asw_core::ports::StoreError;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, ErrorKind, RedisError, Script, ServerErrorKind, Value};
 
-use crate::config::{Durability, StoreConfig};
+use crate::config::{Durability, StoreConfig, Topology};
+use crate::conn::{self, Conn, Timeouts};
 use crate::health::{self, Finding};
 use crate::keys::KeyLayout;
 use crate::scripts;
@@ -49,11 +49,11 @@ pub(crate) enum Access {
 pub(crate) struct Inner {
     pub(crate) config: StoreConfig,
     pub(crate) layout: KeyLayout,
-    client: redis::Client,
-    conn: ConnectionManager,
+    topology: Topology,
+    conn: Conn,
     /// One dedicated connection per consumer for blocking stream reads: a `BLOCK` on the shared
     /// multiplexed connection would stall every other command behind it.
-    blocking: tokio::sync::Mutex<HashMap<String, ConnectionManager>>,
+    blocking: tokio::sync::Mutex<HashMap<String, Conn>>,
     pub(crate) findings: Vec<Finding>,
 }
 
@@ -96,34 +96,32 @@ impl RedisStore {
     /// scripts and creates the SAF consumer groups.
     pub async fn connect(config: StoreConfig) -> Result<Self, ConnectError> {
         config.validate().map_err(ConnectError::InvalidConfig)?;
-        let info = redis::IntoConnectionInfo::into_connection_info(config.url.as_str())
-            .map_err(|e| ConnectError::InvalidUrl(e.category().to_string()))?
-            // Without TCP_NODELAY a command written while an earlier one on the multiplexed
-            // connection is still unacknowledged waits for Redis's ACK (Nagle), and Redis
-            // answers only after its fsync: every journal write queued behind another paid
-            // for both. redis-rs leaves the option off by default.
-            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-        let client = redis::Client::open(info)
-            .map_err(|e| ConnectError::InvalidUrl(e.category().to_string()))?;
+        let topology = config.topology();
+        if let Topology::Single(url) = &topology {
+            // Checked apart so the error names a bad URL rather than an unreachable server.
+            redis::IntoConnectionInfo::into_connection_info(url.as_str())
+                .map_err(|e| ConnectError::InvalidUrl(e.category().to_string()))?;
+        }
         let timeout = config.command_timeout();
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout + durability_wait(&config)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = tokio::time::timeout(
-            timeout * 3,
-            ConnectionManager::new_with_config(client.clone(), manager_config),
-        )
-        .await
-        .map_err(|_| ConnectError::Unreachable("connect timed out".to_string()))?
-        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        let timeouts = Timeouts {
+            connect: timeout,
+            response: Some(timeout + durability_wait(&config)),
+        };
+        let conn = tokio::time::timeout(timeout * 3, conn::open(&topology, timeouts))
+            .await
+            .map_err(|_| ConnectError::Unreachable("connect timed out".to_string()))?
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidClientConfig => {
+                    ConnectError::InvalidUrl(e.category().to_string())
+                }
+                _ => ConnectError::Unreachable(e.to_string()),
+            })?;
         let layout = KeyLayout::new(&config.key_prefix, config.shards);
         let mut store = Self {
             inner: Arc::new(Inner {
                 config,
                 layout,
-                client,
+                topology,
                 conn,
                 blocking: tokio::sync::Mutex::new(HashMap::new()),
                 findings: Vec::new(),
@@ -345,6 +343,21 @@ impl RedisStore {
             .await
     }
 
+    /// A command run on every master of the deployment (start-up checks): each node's reply.
+    pub(crate) async fn query_every_master(
+        &self,
+        op: &'static str,
+        cmd: Cmd,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        let mut conn = self.inner.conn.clone();
+        self.timed(
+            op,
+            Access::Read,
+            async move { conn.on_every_master(cmd).await },
+        )
+        .await
+    }
+
     /// A blocking stream read on the consumer's dedicated connection.
     pub(crate) async fn query_blocking(
         &self,
@@ -360,30 +373,27 @@ impl RedisStore {
         .await
     }
 
-    async fn blocking_conn(&self, consumer: &str) -> Result<ConnectionManager, StoreError> {
+    async fn blocking_conn(&self, consumer: &str) -> Result<Conn, StoreError> {
         let mut pool = self.inner.blocking.lock().await;
         if let Some(conn) = pool.get(consumer) {
             return Ok(conn.clone());
         }
         let timeout = self.inner.config.command_timeout();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(None)
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = tokio::time::timeout(
-            timeout,
-            ConnectionManager::new_with_config(self.inner.client.clone(), config),
-        )
-        .await
-        .map_err(|_| StoreError::Unavailable("saf_read: connect timed out".to_string()))?
-        .map_err(|e| classify("saf_read", &e, Access::Read))?;
+        let timeouts = Timeouts {
+            connect: timeout,
+            // The read blocks on purpose; the caller bounds it.
+            response: None,
+        };
+        let conn = tokio::time::timeout(timeout, conn::open(&self.inner.topology, timeouts))
+            .await
+            .map_err(|_| StoreError::Unavailable("saf_read: connect timed out".to_string()))?
+            .map_err(|e| classify("saf_read", &e, Access::Read))?;
         pool.insert(consumer.to_string(), conn.clone());
         Ok(conn)
     }
 
     /// A handle on the shared multiplexed connection.
-    pub(crate) fn inner_conn(&self) -> ConnectionManager {
+    pub(crate) fn inner_conn(&self) -> Conn {
         self.inner.conn.clone()
     }
 
@@ -449,7 +459,7 @@ pub(crate) fn classify(op: &str, err: &RedisError, access: Access) -> StoreError
 }
 
 async fn run_eval(
-    conn: &mut ConnectionManager,
+    conn: &mut Conn,
     evalsha: &Cmd,
     wait: Option<&Cmd>,
 ) -> Result<(Value, Option<Value>), RedisError> {

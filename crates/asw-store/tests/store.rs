@@ -548,13 +548,20 @@ async fn misconfigured_server_is_reported_and_unsupported_modes_refused() {
         store.begin(&rec).await,
         Err(StoreError::Indeterminate(_))
     ));
-    // A commit without queued work does not wait.
+    // A commit waits too, even without queued work: a SUCCESS about to be told to the
+    // merchant must survive a failover as much as a queued cancel.
     let loaded = store
         .load(&rec.tag, rec.journal_id())
         .await
         .unwrap()
         .unwrap();
-    apply(&store, &loaded, Event::Succeeded).await;
+    let change = plan_change(&loaded, Event::Succeeded, NOW + 1, "test")
+        .unwrap()
+        .expect("a move");
+    assert!(matches!(
+        store.commit(&change).await,
+        Err(StoreError::Indeterminate(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,8 +13,10 @@ pub mod contract;
 pub mod fakes;
 pub mod fixtures;
 mod pki;
+pub mod topologies;
 
 pub use pki::{PkiError, Subject, TestPki};
+pub use topologies::{RedisCluster, SentinelGroup};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
