@@ -72,9 +72,13 @@ pub async fn commit_planned(
             Ok(CommitOutcome::Conflict(Some(current))) => record = *current,
             Ok(CommitOutcome::Conflict(None)) => return Ok(Committed::Vanished),
             Err(StoreError::Indeterminate(why)) => {
-                // The write may have happened: re-read and decide again.
+                // The write may have happened: re-read and decide again — a read confirmed as
+                // durable, or a write no replica has yet would pass for a safe one.
                 warn!(%why, journal_id = record.journal_id(), "journal write indeterminate: re-reading");
-                match journal.load(&record.tag, record.journal_id()).await? {
+                match journal
+                    .load_confirmed(&record.tag, record.journal_id())
+                    .await?
+                {
                     Some(current) => record = current,
                     None => return Err(StoreError::Indeterminate(why)),
                 }

@@ -265,6 +265,18 @@ pub trait Journal: Send + Sync + 'static {
         tag: &str,
         journal_id: &str,
     ) -> Result<Option<TransactionRecord>, StoreError>;
+    /// Loads a record after a write to it ended `Indeterminate`, returning only what is as
+    /// durable as an acknowledged write: when the store confirms writes beyond the node that
+    /// took them (replicas), a record that node merely holds is not proof, and the store answers
+    /// `Indeterminate` until it can confirm. Stores whose reads only see durable data need not
+    /// override it.
+    async fn load_confirmed(
+        &self,
+        tag: &str,
+        journal_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        self.load(tag, journal_id).await
+    }
     /// Every attempt of a merchant order (`<merchant>|<order id>`, see
     /// [`TransactionRecord::order_lock`]), oldest first; the order's tag names its shard.
     async fn order_attempts(

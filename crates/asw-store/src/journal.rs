@@ -194,6 +194,30 @@ impl Journal for RedisStore {
         self.load_on(self.shard(tag)?, journal_id).await
     }
 
+    async fn load_confirmed(
+        &self,
+        tag: &str,
+        journal_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        if self.config().durability == crate::config::Durability::AofAlways {
+            // A reply, even to a read, leaves only after the fsync of the writes it can see.
+            return self.load(tag, journal_id).await;
+        }
+        let shard = self.shard(tag)?;
+        let call = Call {
+            script: &scripts::LOAD_CONFIRMED,
+            keys: vec![self.layout().txn(shard, journal_id)],
+            args: vec![self.ttl_arg()],
+        };
+        let reply = self
+            .eval("load_confirmed", Access::Write, true, call)
+            .await?;
+        match text(&reply) {
+            Some(json) => Ok(Some(parse_record(&json)?)),
+            None => Ok(None),
+        }
+    }
+
     async fn order_attempts(
         &self,
         tag: &str,

@@ -28,6 +28,7 @@ pub const OPS: &[&str] = &[
     "reverse_unseen",
     "due_for_sweep",
     "load",
+    "load_confirmed",
     "load_dedup",
     "saf_read",
     "saf_ack",

@@ -139,6 +139,20 @@ return out
     )
 });
 
+/// Reads a record with a write that replicates (its retention renewed), so the `WAIT` that
+/// follows on the same connection confirms every earlier write to the record's master too:
+/// replication is one ordered stream per master.
+///
+/// KEYS: txn. ARGV: ttl ms.
+pub static LOAD_CONFIRMED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return redis.call('HGET', KEYS[1], 'd')
+"#,
+    )
+});
+
 /// Acknowledge and delete a delivery. KEYS: saf. ARGV: group, id.
 pub static ACK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(

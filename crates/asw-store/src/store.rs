@@ -486,6 +486,7 @@ pub(crate) async fn load_scripts(store: &RedisStore) -> Result<(), StoreError> {
         &*scripts::PROMOTE_DUE,
         &*scripts::DEAD_LETTER,
         &*scripts::REPLAY_DEAD,
+        &*scripts::LOAD_CONFIRMED,
     ] {
         let mut conn = store.inner.conn.clone();
         store

@@ -648,3 +648,55 @@ async fn a_write_that_times_out_after_sending_is_indeterminate_and_may_still_lan
         Some(rec)
     );
 }
+
+/// Under `wait-replicas` a write the master took but no replica confirmed is not durable: a
+/// failover can drop it. Re-reading it from the master after an indeterminate commit must not
+/// pass for a confirmation (the commit loop would go on as if the SUCCESS or the queued cancel
+/// were safe, and a failover would then lose what the merchant was told).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unconfirmed_write_is_not_confirmed_by_reading_it_back() {
+    let server = RedisServer::start().unwrap();
+    let plain = connect(&server).await;
+    let rec = purchase_record(41);
+    plain.begin(&rec).await.unwrap();
+    let store = RedisStore::connect(StoreConfig {
+        durability: Durability::WaitReplicas { replicas: 1 },
+        durability_timeout_ms: 100,
+        ..config(&server)
+    })
+    .await
+    .unwrap();
+    let outcome = asw_core::commit::commit_planned(
+        &store,
+        || NOW + 1,
+        rec.clone(),
+        Event::Succeeded,
+        "test",
+        3,
+        |current, now| plan_change(current, Event::Succeeded, now, "test"),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Err(StoreError::Indeterminate(_))),
+        "a write no replica confirmed came back as {outcome:?}"
+    );
+    // The master does hold it (what a plain read sees), which is exactly why a read is no proof.
+    let seen = plain
+        .load(&rec.tag, rec.journal_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.state, TxnState::Approved);
+    assert!(matches!(
+        store.load_confirmed(&rec.tag, rec.journal_id()).await,
+        Err(StoreError::Indeterminate(_))
+    ));
+    // On a server that confirms (aof-always), the confirmed read is the plain read.
+    assert_eq!(
+        plain
+            .load_confirmed(&rec.tag, rec.journal_id())
+            .await
+            .unwrap(),
+        Some(seen)
+    );
+}
