@@ -739,13 +739,13 @@ impl Config {
 
     /// What is valid but risky, for `check-config` and the start-up log: a merchant whose
     /// declared REST timeout is not longer than the switch's closing time (the gateway
-    /// deadline) or than `[rest] sync_wait_ms`.
+    /// deadline) or than `[rest] sync_wait_ms`; a Redis Cluster with one shard.
     pub fn warnings(&self) -> Vec<String> {
         let closing = u64::try_from(self.timing.gateway_deadline_ms).unwrap_or(0);
+        let mut warnings = self.redis.warnings();
         let Some(rest) = &self.rest else {
-            return Vec::new();
+            return warnings;
         };
-        let mut warnings = Vec::new();
         for m in self.merchants.iter().filter(|m| !m.api_keys.is_empty()) {
             let Some(timeout) = m.rest_timeout_ms else {
                 continue;

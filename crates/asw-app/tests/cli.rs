@@ -325,3 +325,53 @@ fn check_config_warns_when_a_merchants_rest_timeout_is_not_longer_than_the_closi
     let stdout = String::from_utf8_lossy(&check(&config, &[]).stdout).into_owned();
     assert!(!stdout.contains("warning:"), "{stdout}");
 }
+
+#[test]
+fn check_config_takes_one_redis_deployment_and_warns_on_a_one_shard_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let text = std::fs::read_to_string(&config).expect("read");
+    let with_redis = |lines: &str| format!("{text}\n[redis]\n{lines}\n");
+    let url_line = "url = \"redis://127.0.0.1:6379/\"";
+    let cluster = "cluster_nodes = [\"redis://127.0.0.1:7000\", \"redis://127.0.0.1:7001\"]";
+
+    // url and cluster_nodes together: refused, naming the rule.
+    std::fs::write(&config, with_redis(&format!("{url_line}\n{cluster}"))).expect("write");
+    let output = check(&config, &[]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("exactly one of url, cluster_nodes and sentinel"),
+        "{stderr}"
+    );
+
+    // A cluster alone passes, with a warning while every key would sit on one master.
+    std::fs::write(&config, with_redis(cluster)).expect("write");
+    let output = check(&config, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("warning: redis.shards is 1 on a Redis Cluster"),
+        "{stdout}"
+    );
+    std::fs::write(&config, with_redis(&format!("{cluster}\nshards = 16"))).expect("write");
+    let stdout = String::from_utf8_lossy(&check(&config, &[]).stdout).into_owned();
+    assert!(!stdout.contains("warning:"), "{stdout}");
+
+    // A Sentinel group passes too.
+    std::fs::write(
+        &config,
+        with_redis("sentinel = { master_name = \"asw\", nodes = [\"redis://127.0.0.1:26379\"] }"),
+    )
+    .expect("write");
+    let output = check(&config, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

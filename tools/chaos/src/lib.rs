@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod check_rest;
+pub mod deployment;
 pub mod rest_load;
 
 use std::path::{Path, PathBuf};
@@ -30,11 +31,12 @@ use asw_testkit::fixtures::switch_config::{
     CLIENT_ID, GATEWAY_DEADLINE_MS, MERCHANT_ID as MID, PAY_TIMEOUT_MS, RestToml, Services,
     SwitchToml, TERMINAL_TIMEOUT_MS,
 };
-use asw_testkit::{RedisServer, free_port};
+use asw_testkit::free_port;
 use serde::Serialize;
 
 pub use check::{Comparison, Finding, Table};
 pub use check_rest::{RestTable, compare_rest, is_rest_payment};
+pub use deployment::{Deployment, RedisKind};
 pub use rest_load::{RestLoadConfig, RestRecord};
 
 /// SGD, numeric.
@@ -104,6 +106,8 @@ pub struct ChaosConfig {
     /// REST payments started per second (merchants over the REST API, beside the terminals);
     /// 0 runs without them.
     pub rest_rate_per_s: f64,
+    /// The Redis deployment the switches share (and whose master the run kills).
+    pub redis: RedisKind,
 }
 
 impl ChaosConfig {
@@ -122,6 +126,7 @@ impl ChaosConfig {
             mix:
                 "purchase=60,void=7,refund=6,advice=8,disconnect=7,resend=4,foreign=4,refundvoid=4"
                     .into(),
+            redis: RedisKind::Single,
             rest_rate_per_s: 5.0,
         }
     }
@@ -360,14 +365,15 @@ fn sha256_hex(text: &str) -> String {
 
 fn config_text(
     name: &str,
-    redis: &str,
+    redis: &Deployment,
     sim: &str,
     ports: (u16, u16, u16, u16),
     terminals: &[String],
 ) -> String {
     let (pos, hook, admin, rest) = ports;
     let services = Services {
-        redis_url: redis.into(),
+        // Replaced by the deployment's own `[redis]` body below.
+        redis_url: String::new(),
         downstream_port: pos,
         webhook_port: hook,
         admin_port: admin,
@@ -382,6 +388,7 @@ fn config_text(
             api_key_sha256: sha256_hex(REST_SECRET),
             webhook: None,
         }),
+        redis_toml: Some(redis.redis_toml()),
         ..SwitchToml::running(sim, keys_dir(), services)
     }
     .render()
@@ -475,8 +482,8 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&work)?;
 
-    let mut redis = RedisServer::start()?;
-    timeline.note(format!("redis-server on {} (AOF always)", redis.url()));
+    let mut redis = tokio::task::block_in_place(|| Deployment::start(config.redis))?;
+    timeline.note(redis.describe());
     let sim = Simulator::start(sim_config(config.seed)?)
         .await
         .map_err(|e| ChaosError::Simulator(e.to_string()))?;
@@ -497,7 +504,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         let path = work.join(format!("{name}.toml"));
         std::fs::write(
             &path,
-            config_text(name, &redis.url(), &sim.base_url(), ports, &all_terminals),
+            config_text(name, &redis, &sim.base_url(), ports, &all_terminals),
         )?;
         let mut switch = SwitchProcess {
             name: name.into(),
@@ -576,6 +583,9 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     let mut redis_at = config
         .restart_redis
         .then(|| run_start + config.duration / 2);
+    let mut second_redis_fault_at = config
+        .restart_redis
+        .then(|| run_start + config.duration * 3 / 4);
     let mut victim = 0usize;
     let mut load_handles = loads;
     let mut finished: Vec<Option<LoadReport>> = vec![None, None];
@@ -600,10 +610,15 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
             && let Some(at) = redis_at
             && now >= at
         {
-            timeline.note("kill -9 redis-server");
-            tokio::task::block_in_place(|| redis.restart())?;
-            timeline.note("redis-server restarted (AOF replayed)");
+            tokio::task::block_in_place(|| redis.first_fault(&mut |n| timeline.note(n)))?;
             redis_at = None;
+        }
+        if sending
+            && let Some(at) = second_redis_fault_at
+            && now >= at
+        {
+            tokio::task::block_in_place(|| redis.second_fault(&mut |n| timeline.note(n)))?;
+            second_redis_fault_at = None;
         }
         if sending && now >= next_kill {
             let count = switches.len();
@@ -704,6 +719,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "connections_per_instance": connections,
         "kill_every_s": config.kill_every.as_secs_f64(),
         "restart_redis": config.restart_redis,
+        "redis": config.redis,
         "seed": config.seed,
         "mix": config.mix,
         "rest_rate_per_s": config.rest_rate_per_s,

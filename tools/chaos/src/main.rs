@@ -54,6 +54,11 @@ struct Args {
     /// REST payments per second (merchants over the REST API, beside the terminals; 0: none).
     #[arg(long, default_value_t = 5.0)]
     rest_rate: f64,
+    /// The Redis the switches share: `single` (killed and restarted half-way), `cluster` (3
+    /// masters + 3 replicas: a master killed half-way and rejoining, a manual failover at three
+    /// quarters) or `sentinel` (1 master, 2 replicas, 3 sentinels: the master killed half-way).
+    #[arg(long, default_value = "single")]
+    redis: asw_chaos::RedisKind,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -72,6 +77,7 @@ async fn main() -> ExitCode {
             .unwrap_or_else(|| (args.duration / 3).clamp(1, 20)),
     );
     config.restart_redis = !args.no_redis_restart;
+    config.redis = args.redis;
     config.seed = args.seed;
     config.work_dir = args.work_dir;
     config.mix = args.mix;
