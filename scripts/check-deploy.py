@@ -83,6 +83,10 @@ for path in sorted(list(DEPLOY.rglob("*.yml")) + list(DEPLOY.rglob("*.yaml"))):
 # ---- deploy/cluster ---------------------------------------------------------------------------------
 cluster = DEPLOY / "cluster"
 compose = load_yaml_all(cluster / "docker-compose.yml")[0]
+check(
+    "<<:" not in (cluster / "docker-compose.yml").read_text(),
+    "cluster compose: no YAML merge keys (the Rust tests' YAML parser does not apply them)",
+)
 services = compose["services"]
 for name in ["keygen", "redis-cluster-init", "antom-sim", "switch-a", "switch-b", "prometheus"] + [
     f"redis-{i}" for i in range(1, 7)
