@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/ensure-deps.sh
 export ASW_PYTHON="$PWD/target/pyenv/bin/python"
+# Deployment files the Rust tests do not load (deploy/cluster, deploy/k8s): static checks, < 1 s.
+"$ASW_PYTHON" scripts/check-deploy.py
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
