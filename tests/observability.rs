@@ -686,6 +686,8 @@ fn shipped_switch_configs_load_and_validate() {
     for path in [
         "deploy/compose/antom-switch.toml",
         "deploy/ha/antom-switch.toml",
+        "deploy/cluster/antom-switch.toml",
+        "deploy/k8s/antom-switch.toml",
     ] {
         let config = load_config_with_test_keys(path);
         if let Err(errors) = config.validate() {
