@@ -58,6 +58,15 @@ impl Deployment {
         })
     }
 
+    /// Which deployment this is.
+    pub fn kind(&self) -> RedisKind {
+        match self {
+            Self::Single(_) => RedisKind::Single,
+            Self::Cluster(_) => RedisKind::Cluster,
+            Self::Sentinel(_) => RedisKind::Sentinel,
+        }
+    }
+
     /// One line for the timeline.
     pub fn describe(&self) -> String {
         match self {

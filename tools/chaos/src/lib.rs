@@ -108,6 +108,9 @@ pub struct ChaosConfig {
     pub rest_rate_per_s: f64,
     /// The Redis deployment the switches share (and whose master the run kills).
     pub redis: RedisKind,
+    /// Redis faults this often (the deployment's first and second fault in turn); `None`: the
+    /// first half-way and the second at three quarters.
+    pub redis_fault_every: Option<Duration>,
 }
 
 impl ChaosConfig {
@@ -127,6 +130,7 @@ impl ChaosConfig {
                 "purchase=60,void=7,refund=6,advice=8,disconnect=7,resend=4,foreign=4,refundvoid=4"
                     .into(),
             redis: RedisKind::Single,
+            redis_fault_every: None,
             rest_rate_per_s: 5.0,
         }
     }
@@ -576,16 +580,22 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     ));
 
     // Fault injector: kill -9 one instance every `kill_every` (alternating) and restart it;
-    // kill -9 Redis once half-way and restart it (AOF replay).
+    // Redis faults half-way and at three quarters, or every `redis_fault_every`.
     let load_done = Arc::new(AtomicBool::new(false));
     let run_start = Instant::now();
     let mut next_kill = run_start + config.kill_every;
-    let mut redis_at = config
-        .restart_redis
-        .then(|| run_start + config.duration / 2);
-    let mut second_redis_fault_at = config
-        .restart_redis
-        .then(|| run_start + config.duration * 3 / 4);
+    let (mut redis_at, mut second_redis_fault_at) = match config.redis_fault_every {
+        Some(every) if config.restart_redis => (Some(run_start + every), None),
+        _ => (
+            config
+                .restart_redis
+                .then(|| run_start + config.duration / 2),
+            config
+                .restart_redis
+                .then(|| run_start + config.duration * 3 / 4),
+        ),
+    };
+    let mut redis_faults = 0u32;
     let mut victim = 0usize;
     let mut load_handles = loads;
     let mut finished: Vec<Option<LoadReport>> = vec![None, None];
@@ -610,8 +620,14 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
             && let Some(at) = redis_at
             && now >= at
         {
-            tokio::task::block_in_place(|| redis.first_fault(&mut |n| timeline.note(n)))?;
-            redis_at = None;
+            let note = &mut |n| timeline.note(n);
+            if redis_faults % 2 == 1 && redis.kind() == RedisKind::Cluster {
+                tokio::task::block_in_place(|| redis.second_fault(note))?;
+            } else {
+                tokio::task::block_in_place(|| redis.first_fault(note))?;
+            }
+            redis_faults += 1;
+            redis_at = config.redis_fault_every.map(|every| Instant::now() + every);
         }
         if sending
             && let Some(at) = second_redis_fault_at
@@ -720,6 +736,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "kill_every_s": config.kill_every.as_secs_f64(),
         "restart_redis": config.restart_redis,
         "redis": config.redis,
+        "redis_fault_every_s": config.redis_fault_every.map(|d| d.as_secs_f64()),
         "seed": config.seed,
         "mix": config.mix,
         "rest_rate_per_s": config.rest_rate_per_s,

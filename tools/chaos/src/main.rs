@@ -59,6 +59,10 @@ struct Args {
     /// quarters) or `sentinel` (1 master, 2 replicas, 3 sentinels: the master killed half-way).
     #[arg(long, default_value = "single")]
     redis: asw_chaos::RedisKind,
+    /// Seconds between Redis faults (a cluster alternates a master kill with a manual
+    /// failover); default: one half-way and one at three quarters.
+    #[arg(long)]
+    redis_fault_every: Option<u64>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -78,6 +82,7 @@ async fn main() -> ExitCode {
     );
     config.restart_redis = !args.no_redis_restart;
     config.redis = args.redis;
+    config.redis_fault_every = args.redis_fault_every.map(Duration::from_secs);
     config.seed = args.seed;
     config.work_dir = args.work_dir;
     config.mix = args.mix;
