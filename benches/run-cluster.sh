@@ -109,10 +109,11 @@ start_switch() { # name redis-body
 }
 stop_switches() { for p in "${SWITCH_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; SWITCH_PIDS=(); POS_PORTS=(); }
 
-RUN=0
 load() { # rate duration tag -> one terminal-sim per instance, rate split evenly
-  local rate=$1 duration=$2 tag=$3 n=${#POS_PORTS[@]} i pids=()
-  RUN=$((RUN + 1))
+  local rate=$1 duration=$2 tag=$3 n=${#POS_PORTS[@]} i pids=() RUN
+  # A new seed per run (a counter in a file: sweeps run in subshells), or the switch would
+  # answer the repeated STANs as duplicates (94).
+  RUN=$(( $(cat "$WORK/run" 2>/dev/null || echo 0) + 1 )); echo "$RUN" > "$WORK/run"
   for i in $(seq 0 $((n - 1))); do
     local prefix; prefix=$([[ $i == 0 ]] && echo A || echo B)
     "$BIN/terminal-sim" --connect "127.0.0.1:${POS_PORTS[$i]}" load \

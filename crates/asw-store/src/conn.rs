@@ -29,8 +29,8 @@ pub(crate) enum Conn {
     /// One server; reconnects by itself.
     Single(ConnectionManager),
     /// A Redis Cluster: follows `MOVED`/`ASK`, waits out `TRYAGAIN`/`CLUSTERDOWN`, refreshes its
-    /// slot map when a replica was promoted.
-    Cluster(ClusterConnection),
+    /// slot map when a replica was promoted, and is rebuilt when it stops answering.
+    Cluster(ClusterConn),
     /// The master of a Sentinel group, re-resolved when it stops behaving as the master.
     Sentinel(SentinelConn),
 }
@@ -75,7 +75,15 @@ pub(crate) async fn open(topology: &Topology, timeouts: Timeouts) -> RedisResult
                 builder = builder.response_timeout(response);
             }
             let client = builder.build()?;
-            Ok(Conn::Cluster(client.get_async_connection().await?))
+            let connection = client.get_async_connection().await?;
+            Ok(Conn::Cluster(ClusterConn {
+                shared: Arc::new(ClusterShared {
+                    client,
+                    connect: timeouts.connect,
+                    current: Mutex::new(connection),
+                    rebuilding: AtomicBool::new(false),
+                }),
+            }))
         }
         Topology::Sentinel(config) => {
             Ok(Conn::Sentinel(SentinelConn::open(config, timeouts).await?))
@@ -84,11 +92,24 @@ pub(crate) async fn open(topology: &Topology, timeouts: Timeouts) -> RedisResult
 }
 
 impl Conn {
+    /// Told by the store that a command failed in a way that may mean the connection no longer
+    /// reaches the right node (a timeout, a dropped or refused connection, a redirection, a
+    /// cluster or master that is changing): the connection re-discovers where to go, in the
+    /// background, at most one such task at a time.
+    pub(crate) fn suspect(&self) {
+        match self {
+            Conn::Single(_) => {}
+            Conn::Cluster(c) => c.rebuild(),
+            Conn::Sentinel(c) => c.follow_master(),
+        }
+    }
+
     /// Runs a command on every master (one server on a single node or Sentinel) and returns each
     /// node's reply, named by its address (empty when there is one node).
     pub(crate) async fn on_every_master(&mut self, cmd: Cmd) -> RedisResult<Vec<(String, Value)>> {
         match self {
-            Conn::Cluster(c) => {
+            Conn::Cluster(cluster) => {
+                let mut c = cluster.connection();
                 let routing = redis::cluster_routing::RoutingInfo::MultiNode((
                     redis::cluster_routing::MultipleNodeRoutingInfo::AllMasters,
                     None,
@@ -140,6 +161,87 @@ impl ConnectionLike for Conn {
             Conn::Cluster(c) => c.get_db(),
             Conn::Sentinel(c) => c.get_db(),
         }
+    }
+}
+
+/// A Redis Cluster connection that can be replaced. The client's own recovery (slot refresh on
+/// `MOVED`, reconnects) covers most failovers, but under load it was seen to stay wedged after a
+/// master was killed and its node came back — every command timing out for as long as the
+/// process lived. A fresh connection re-reads the topology from the seed nodes; the store asks
+/// for one whenever a command times out or meets a connection or topology error.
+#[derive(Clone)]
+pub(crate) struct ClusterConn {
+    shared: Arc<ClusterShared>,
+}
+
+struct ClusterShared {
+    client: ClusterClient,
+    connect: Duration,
+    current: Mutex<ClusterConnection>,
+    rebuilding: AtomicBool,
+}
+
+/// The least time between two rebuilds: a failover produces bursts of errors.
+const REBUILD_EVERY: Duration = Duration::from_secs(1);
+
+impl ClusterConn {
+    fn connection(&self) -> ClusterConnection {
+        match self.shared.current.lock() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn rebuild(&self) {
+        if self.shared.rebuilding.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let conn = self.clone();
+        tokio::spawn(async move {
+            let fresh = tokio::time::timeout(
+                conn.shared.connect * 3,
+                conn.shared.client.get_async_connection(),
+            )
+            .await;
+            match fresh {
+                Ok(Ok(connection)) => {
+                    match conn.shared.current.lock() {
+                        Ok(mut current) => *current = connection,
+                        Err(poisoned) => *poisoned.into_inner() = connection,
+                    }
+                    metrics::counter!(crate::metrics::RECONNECTS_TOTAL).increment(1);
+                    tracing::info!("redis cluster: connection rebuilt from the seed nodes");
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "redis cluster: rebuild failed"),
+                Err(_) => tracing::warn!("redis cluster: rebuild timed out"),
+            }
+            // Held through the pause, so a burst of failures costs one rebuild per second.
+            tokio::time::sleep(REBUILD_EVERY).await;
+            conn.shared.rebuilding.store(false, Ordering::Release);
+        });
+    }
+}
+
+impl ConnectionLike for ClusterConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move { self.connection().req_packed_command(cmd).await })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            self.connection()
+                .req_packed_commands(pipeline, offset, count)
+                .await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
     }
 }
 
@@ -286,6 +388,13 @@ fn suggests_new_master(e: &RedisError) -> bool {
         || e.is_connection_refusal()
         || e.is_timeout()
         || matches!(e.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"))
+}
+
+/// Errors after which the connection may no longer reach the right node: those above, and a
+/// cluster's redirections or topology changes that surfaced instead of being followed (a
+/// pipeline's `MOVED`, for one).
+pub(crate) fn suggests_moved(e: &RedisError) -> bool {
+    suggests_new_master(e) || matches!(e.code(), Some("MOVED" | "ASK" | "CLUSTERDOWN" | "TRYAGAIN"))
 }
 
 /// A reply that is the server saying it is no longer (or not yet) the master.

@@ -21,6 +21,9 @@ pub const STATE_TRANSITIONS_TOTAL: &str = "antom_switch_state_transitions_total"
 /// Counter: times the store followed a Sentinel group's master to another node.
 pub const MASTER_CHANGES_TOTAL: &str = "antom_switch_store_master_changes_total";
 
+/// Counter: times the store replaced its Redis Cluster connection (re-reading the topology).
+pub const RECONNECTS_TOTAL: &str = "antom_switch_store_cluster_reconnects_total";
+
 /// Redis operations of the store (`op` label).
 pub const OPS: &[&str] = &[
     "begin",
@@ -130,6 +133,10 @@ pub const METRICS: &[MetricSpec] = &[
         label("event", asw_core::state::Event::NAMES),
         label("outcome", CAS_OUTCOMES),
     ]),
+    MetricSpec::counter(
+        RECONNECTS_TOTAL,
+        "Times the store replaced its Redis Cluster connection after timeouts or topology errors.",
+    ),
     MetricSpec::counter(
         MASTER_CHANGES_TOTAL,
         "Times the store followed its Sentinel group's master to another node.",

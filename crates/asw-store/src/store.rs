@@ -250,11 +250,19 @@ impl RedisStore {
             .record(started.elapsed().as_secs_f64());
         let error = match outcome {
             Ok(Ok(value)) => return Ok(value),
-            Ok(Err(e)) => classify(op, &e, access),
-            Err(_) => match access {
-                Access::Read => StoreError::Unavailable(format!("{op}: timed out")),
-                Access::Write => StoreError::Indeterminate(format!("{op}: timed out")),
-            },
+            Ok(Err(e)) => {
+                if conn::suggests_moved(&e) {
+                    self.inner.conn.suspect();
+                }
+                classify(op, &e, access)
+            }
+            Err(_) => {
+                self.inner.conn.suspect();
+                match access {
+                    Access::Read => StoreError::Unavailable(format!("{op}: timed out")),
+                    Access::Write => StoreError::Indeterminate(format!("{op}: timed out")),
+                }
+            }
         };
         let kind = match &error {
             StoreError::Unavailable(_) => "unavailable",
@@ -365,12 +373,18 @@ impl RedisStore {
         block: Duration,
         cmd: Cmd,
     ) -> Result<Value, StoreError> {
-        let mut conn = self.blocking_conn(consumer).await?;
+        let conn = self.blocking_conn(consumer).await?;
         let limit = self.inner.config.command_timeout() + block;
-        self.timed_within("saf_read", Access::Read, limit, async move {
-            cmd.query_async(&mut conn).await
-        })
-        .await
+        let mut reader = conn.clone();
+        let result = self
+            .timed_within("saf_read", Access::Read, limit, async move {
+                cmd.query_async(&mut reader).await
+            })
+            .await;
+        if result.is_err() {
+            conn.suspect();
+        }
+        result
     }
 
     async fn blocking_conn(&self, consumer: &str) -> Result<Conn, StoreError> {
