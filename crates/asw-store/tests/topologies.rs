@@ -217,7 +217,8 @@ async fn the_store_follows_a_sentinel_failover_without_losing_an_acknowledged_wr
         }),
         shards: 4,
         command_timeout_ms: 1_000,
-        durability: Durability::WaitReplicas { replicas: 1 },
+        // Both replicas: whichever the sentinels promote holds every acknowledged write.
+        durability: Durability::WaitReplicas { replicas: 2 },
         durability_timeout_ms: 1_000,
         ..StoreConfig::default()
     })
@@ -228,9 +229,15 @@ async fn the_store_follows_a_sentinel_failover_without_losing_an_acknowledged_wr
 
     let old = group.kill_master_and_wait_failover().unwrap();
     assert_ne!(group.master_port(), Some(old));
-    // The first writes after the kill fail (the old master is gone); the store then follows
-    // the sentinels to the new master by itself, without a restart.
-    begin_through_failover(&store, &batch(1_000)).await;
+    // Writes fail from the kill (the old master is gone, then the new one has one replica of
+    // the two required) until the old master is back, demoted to a replica by the sentinels;
+    // the store follows the sentinels to the new master by itself, without a restart.
+    let writes = tokio::spawn({
+        let store = store.clone();
+        async move { begin_through_failover(&store, &batch(1_000)).await }
+    });
+    tokio::task::block_in_place(|| group.server_on(old).unwrap().restart().unwrap());
+    writes.await.unwrap();
     assert_all_present(&store, &batch(0)).await;
     assert_all_present(&store, &batch(1_000)).await;
     store.ping().await.unwrap();

@@ -15,7 +15,7 @@ pub enum RedisKind {
     Single,
     /// Three masters with one replica each, `wait-replicas 1`.
     Cluster,
-    /// One master, two replicas, three sentinels, `wait-replicas 1`.
+    /// One master, two replicas, three sentinels, `wait-replicas 2`.
     Sentinel,
 }
 
@@ -76,7 +76,7 @@ impl Deployment {
                 cluster.urls().len()
             ),
             Self::Sentinel(group) => format!(
-                "redis sentinel group {:?}: master on port {:?}, 2 replicas, 3 sentinels (wait-replicas 1)",
+                "redis sentinel group {:?}: master on port {:?}, 2 replicas, 3 sentinels (wait-replicas 2)",
                 group.master_name,
                 group.master_port()
             ),
@@ -93,18 +93,26 @@ impl Deployment {
         };
         // Replicated deployments acknowledge a write once a replica has it, so a failover
         // cannot lose what a terminal was told.
-        let durable = "durability = { mode = \"wait-replicas\", replicas = 1 }\n\
-                       durability_timeout_ms = 1000";
+        // replicas = every replica of a master: whichever one a failover promotes has every
+        // acknowledged write (with fewer, the promoted one may be one that had not confirmed).
+        let durable = |replicas: u32| {
+            format!(
+                "durability = {{ mode = \"wait-replicas\", replicas = {replicas} }}\n\
+                 durability_timeout_ms = 1000"
+            )
+        };
         match self {
             Self::Single(server) => format!("url = {:?}", server.url()),
             Self::Cluster(cluster) => format!(
-                "cluster_nodes = [{}]\nshards = 16\n{durable}",
-                list(cluster.urls())
+                "cluster_nodes = [{}]\nshards = 16\n{}",
+                list(cluster.urls()),
+                durable(1)
             ),
             Self::Sentinel(group) => format!(
-                "sentinel = {{ master_name = {:?}, nodes = [{}] }}\nshards = 4\n{durable}",
+                "sentinel = {{ master_name = {:?}, nodes = [{}] }}\nshards = 4\n{}",
                 group.master_name,
-                list(group.sentinel_urls())
+                list(group.sentinel_urls()),
+                durable(2)
             ),
         }
     }
