@@ -246,6 +246,7 @@ impl RunningSwitch {
                 payment_code_rule: config.payment_code.clone(),
                 notify_url,
                 order_description: "In-store payment".into(),
+                max_in_flight_payments: config.admission.max_in_flight_payments,
             },
         ));
 

@@ -32,6 +32,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// The transaction time budget.
     pub timing: Timing,
+    /// How much work the switch takes on at once.
+    pub admission: AdmissionConfig,
     /// The reversal engine (SAF consumers, sweeper).
     pub reversal: asw_reversal::EngineConfig,
     /// Deterministic ids.
@@ -42,6 +44,25 @@ pub struct Config {
     pub log: LogConfig,
     /// Merchants and their terminals.
     pub merchants: Vec<MerchantProfile>,
+}
+
+/// `[admission]`: load shedding. Past its budget the switch refuses a new payment at once with
+/// a "try again" answer (field 39 `19`, REST 503 with `Retry-After`) rather than queueing it
+/// behind work that would then miss its deadlines too. Reversals, voids, refunds, advices and
+/// inquiries are never shed: they settle money already moving.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdmissionConfig {
+    /// Payments in flight at once, from arrival to answer, over every way in; 0: no limit.
+    pub max_in_flight_payments: usize,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight_payments: 2_048,
+        }
+    }
 }
 
 /// `[downstream]`: the terminal listener. See `asw_downstream::ServerConfig` for the limits.

@@ -1,7 +1,7 @@
 //! The core's metrics, declared once: the names the flows emit under and their declarations
 //! ([`METRICS`], registered by the binary at start-up), with their bounded label values.
 
-use asw_metrics::{MetricSpec, label};
+use asw_metrics::{MetricSpec, Zero, label};
 use metrics::Unit;
 
 /// Terminal transactions by flow and outcome class.
@@ -20,6 +20,10 @@ pub const STORE_FAILURES: &str = "antom_switch_core_store_failures_total";
 pub const OUT_OF_SCOPE: &str = "antom_switch_core_follow_ups_out_of_scope_total";
 /// Reversals of a void or refund, acknowledged without action.
 pub const UNREVERSIBLE_REVERSALS: &str = "antom_switch_core_unreversible_reversals_total";
+/// Counter: payments refused at once because the switch was at its in-flight budget.
+pub const SHED_TOTAL: &str = "antom_switch_core_shed_total";
+/// Flows that can be shed (`flow` label of [`SHED_TOTAL`]).
+pub const SHED_FLOWS: &[&str] = &["purchase"];
 
 /// Flows of the core (`flow` label).
 pub const FLOWS: &[&str] = &[
@@ -75,6 +79,12 @@ pub const METRICS: &[MetricSpec] = &[
         UNREVERSIBLE_REVERSALS,
         "Reversals of a void or refund, acknowledged without action (reconcile by hand).",
     ),
+    MetricSpec::counter(
+        SHED_TOTAL,
+        "Payments refused at once (try again) because the switch was at its in-flight budget.",
+    )
+    .labels(&[label("flow", SHED_FLOWS)])
+    .zero(Zero::Every),
 ];
 
 #[cfg(test)]

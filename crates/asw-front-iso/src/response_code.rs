@@ -19,6 +19,9 @@ pub const INVALID_TRANSACTION: &str = "12";
 pub const INVALID_AMOUNT: &str = "13";
 /// Invalid payment code.
 pub const INVALID_CODE: &str = "14";
+/// Re-enter transaction: the switch was at its in-flight budget and did nothing with it; the
+/// terminal may send it again at once (as a new transaction: it was never journaled).
+pub const RE_ENTER: &str = "19";
 /// Unable to locate the original.
 pub const NOT_FOUND: &str = "25";
 /// Format error.
@@ -41,13 +44,14 @@ pub const DUPLICATE: &str = "94";
 pub const SYSTEM_ERROR: &str = "96";
 
 /// Every code the switch can answer, for metric label sets.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     APPROVED,
     INVALID_MERCHANT,
     DO_NOT_HONOUR,
     INVALID_TRANSACTION,
     INVALID_AMOUNT,
     INVALID_CODE,
+    RE_ENTER,
     NOT_FOUND,
     FORMAT_ERROR,
     INSUFFICIENT_FUNDS,
@@ -155,6 +159,7 @@ pub fn for_refusal(refusal: &Refusal) -> &'static str {
         | Refusal::RefundExceedsPayment => INVALID_AMOUNT,
         Refusal::Malformed(_) => FORMAT_ERROR,
         Refusal::StoreUnavailable => SYSTEM_ERROR,
+        Refusal::Busy => RE_ENTER,
         Refusal::ReversedBeforeArrival
         | Refusal::OriginalDeclined
         | Refusal::OriginalNotApproved
@@ -218,6 +223,7 @@ mod tests {
         );
         assert_eq!(for_outcome(&declined(None)), "05");
         let refusals = [
+            (Refusal::Busy, "19"),
             (Refusal::UnknownMerchant, "03"),
             (Refusal::UnknownTerminal, "58"),
             (Refusal::TerminalDisabled, "58"),

@@ -186,6 +186,9 @@ pub(crate) fn refusal_problem(refusal: &Refusal) -> Problem {
         Refusal::StoreUnavailable => {
             Problem::unavailable("the switch cannot reach its journal; nothing was done")
         }
+        Refusal::Busy => Problem::unavailable(
+            "the switch is at its limit of payments in flight; nothing was done: retry after a second",
+        ),
         Refusal::DuplicateWithOtherContent => Problem::invalid(
             "idempotency_key_reused",
             "this Idempotency-Key was used with another request body",

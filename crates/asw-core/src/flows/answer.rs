@@ -56,6 +56,9 @@ pub enum Refusal {
     UnknownStore,
     /// Another attempt of the same merchant order is still in flight: at most one is live.
     OrderInProgress,
+    /// The switch is at its budget of payments in flight: nothing was journaled or sent, the
+    /// payment may be tried again at once (a first transmission, not a duplicate).
+    Busy,
     /// Another attempt of the same merchant order succeeded: at most one success per order.
     OrderAlreadyPaid,
     /// No original the sender may act on (or none at all: the two are answered alike).
@@ -90,6 +93,7 @@ impl Refusal {
             Refusal::ReversedBeforeArrival => "REVERSED_BEFORE_ARRIVAL",
             Refusal::DuplicateWithOtherContent => "DUPLICATE_KEY",
             Refusal::StillRunning => "STILL_RUNNING",
+            Refusal::Busy => "SWITCH_BUSY",
             Refusal::UnknownStore => "UNKNOWN_STORE",
             Refusal::OrderInProgress => "ORDER_IN_PROGRESS",
             Refusal::OrderAlreadyPaid => "ORDER_ALREADY_PAID",

@@ -64,6 +64,10 @@ pub struct CoreSettings {
     pub notify_url: Option<String>,
     /// `order.orderDescription` sent with every `pay`.
     pub order_description: String,
+    /// At most this many payments in flight at once (from arrival to answer); past it a new
+    /// payment is refused at once with [`Refusal::Busy`] instead of queueing behind the others
+    /// until every one of them misses its deadline. 0: no limit.
+    pub max_in_flight_payments: usize,
 }
 
 /// The core: flows over the ports.
@@ -74,6 +78,8 @@ pub struct Core {
     ids: IdGenerator,
     merchants: MerchantDirectory,
     settings: CoreSettings,
+    /// Permits of the payment budget (`None`: no limit).
+    payment_budget: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 // The metric names are declared once, in `crate::metrics`.
@@ -115,6 +121,13 @@ impl Core {
         merchants: MerchantDirectory,
         settings: CoreSettings,
     ) -> Self {
+        let payment_budget = (settings.max_in_flight_payments > 0).then(|| {
+            Arc::new(tokio::sync::Semaphore::new(
+                settings
+                    .max_in_flight_payments
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            ))
+        });
         Self {
             upstream,
             journal,
@@ -122,6 +135,22 @@ impl Core {
             ids,
             merchants,
             settings,
+            payment_budget,
+        }
+    }
+
+    /// A place in the payment budget, or `None` when the switch is full: it sheds the payment
+    /// before doing any work for it, so what it has already accepted keeps its time.
+    fn admit_payment(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Refusal> {
+        let Some(budget) = &self.payment_budget else {
+            return Ok(None);
+        };
+        match budget.clone().try_acquire_owned() {
+            Ok(permit) => Ok(Some(permit)),
+            Err(_) => {
+                metrics::counter!(metric::SHED_TOTAL, "flow" => "purchase").increment(1);
+                Err(Refusal::Busy)
+            }
         }
     }
 

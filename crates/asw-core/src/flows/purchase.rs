@@ -10,6 +10,14 @@ impl Core {
     /// A customer-presented code purchase: journal, pay, inquire, cancel when still unknown.
     pub async fn purchase(&self, request: PurchaseRequest, reply: Box<dyn Reply>) {
         let started = Instant::now();
+        let _admitted = match self.admit_payment() {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                let answer = send_plain(reply, Answer::refused(refusal)).await;
+                record_outcome("purchase", started, &answer);
+                return;
+            }
+        };
         let _in_flight = InFlight::enter("purchase");
         let span = info_span!("purchase",
             terminal_id = %request.request.origin.terminal_id,

@@ -122,6 +122,11 @@ impl Harness {
 
     /// The given merchants, default timing.
     pub fn with_merchants(profiles: Vec<MerchantProfile>) -> Self {
+        Self::with_budget(profiles, 0)
+    }
+
+    /// The given merchants and at most `max_in_flight_payments` payments at once (0: no limit).
+    pub fn with_budget(profiles: Vec<MerchantProfile>, max_in_flight_payments: usize) -> Self {
         let clock = Arc::new(VirtualClock::at_test_epoch());
         let store = MemoryStore::new(clock.clone());
         let upstream = Arc::new(ScriptedUpstream::with_clock(clock.clone()));
@@ -136,6 +141,7 @@ impl Harness {
                 payment_code_rule: PaymentCodeRule::default(),
                 notify_url: None,
                 order_description: "flow test".into(),
+                max_in_flight_payments,
             },
         );
         Self {

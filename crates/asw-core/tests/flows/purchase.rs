@@ -677,3 +677,35 @@ async fn one_live_attempt_per_merchant_order_and_at_most_one_success() {
     let other = rest_attempt(&h, 4, "order-8");
     assert_eq!(h.approved_purchase(&other).await.state, TxnState::Approved);
 }
+
+#[tokio::test(start_paused = true)]
+async fn past_the_in_flight_budget_a_new_payment_is_told_to_try_again_and_nothing_is_journaled() {
+    let h = Harness::with_budget(merchants(), 1);
+    let first = h.purchase_req(1);
+    let second = h.purchase_req(2);
+    let (first_prid, second_prid) = (
+        first.payment_request_id.clone(),
+        second.payment_request_id.clone(),
+    );
+    h.upstream
+        .script_pay_after(first_prid.as_str(), ms(5_000), pay_ok("P1"));
+
+    let (first, second) = tokio::join!(h.purchase(first), async {
+        h.sleep(ms(100)).await;
+        h.purchase(second).await
+    });
+
+    assert_eq!(first.outcome, Outcome::Approved);
+    assert_eq!(second, Answer::refused(Refusal::Busy));
+    assert_eq!(h.upstream.count(CallKind::Pay, second_prid.as_str()), 0);
+    assert!(
+        h.store.record(second_prid.as_str()).is_none(),
+        "a shed payment leaves no record: its re-send is a first transmission, never a duplicate"
+    );
+
+    // The budget is free again once the first is answered.
+    let third = h.purchase_req(3);
+    h.upstream
+        .script_pay(third.payment_request_id.as_str(), [pay_ok("P3")]);
+    assert_eq!(h.purchase(third).await.outcome, Outcome::Approved);
+}
