@@ -198,7 +198,47 @@ else
   HALF=$(python3 -c "print(max(1, $BEST / 2))")
 fi
 echo "== latency at half the maximum sustained rate ($HALF/s, 30 s)"
+curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-before.txt"
 run_load "$HALF" 30 "$WORK/half.json"
+curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-after.txt"
+# Where a purchase's time goes inside the switch, from its own histograms over the half-rate
+# run (sum and count deltas): the journal's begin and commits, the pay call (antom-sim's time
+# included), and the rest of the flow (decode, checks, signing, the terminal write, queueing).
+python3 - "$WORK/metrics-before.txt" "$WORK/metrics-after.txt" "$WORK/half.json.summary.json" "$MODE" <<'PY'
+import json, re, sys
+def read(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r'^(\w+)(\{[^}]*\})? ([0-9.eE+-]+)$', line.strip())
+        if m:
+            out[(m.group(1), m.group(2) or "")] = float(m.group(3))
+    return out
+before, after = read(sys.argv[1]), read(sys.argv[2])
+def delta(name, labels):
+    s = c = 0.0
+    for (n, l), v in after.items():
+        if all(x in l for x in labels):
+            if n == name + "_sum": s += v - before.get((n, l), 0.0)
+            if n == name + "_count": c += v - before.get((n, l), 0.0)
+    return s, c
+summary = json.load(open(sys.argv[3]))
+ok = max(summary["approved"], 1)
+steps = {}
+for step, name, labels in [
+    ("journal_begin", "antom_switch_store_command_duration_seconds", ['op="begin"']),
+    ("journal_commits", "antom_switch_store_command_duration_seconds", ['op="commit"']),
+    ("pay_call", "antom_switch_upstream_request_duration_seconds", ['api="pay"']),
+    ("whole_flow", "antom_switch_core_transaction_duration_seconds", ['flow="purchase"']),
+]:
+    s, c = delta(name, labels)
+    steps[step] = {"us_per_purchase": round(s / ok * 1e6), "calls_per_purchase": round(c / ok, 2)}
+known = sum(steps[k]["us_per_purchase"] for k in ("journal_begin", "journal_commits", "pay_call"))
+steps["rest_of_flow"] = {"us_per_purchase": steps["whole_flow"]["us_per_purchase"] - known}
+summary["step_breakdown"] = steps
+json.dump(summary, open(sys.argv[3], "w"), indent=1)
+print("where a purchase's time goes in the switch (us, mean):",
+      ", ".join(f'{k} {v["us_per_purchase"]}' for k, v in steps.items()))
+PY
 # The latency the switch adds: what the terminal measured minus the time antom-sim itself spent
 # on that transaction's calls (its `handledUs`: arrival to answer ready, its RSA signature
 # included). The simulator's own queueing before a call reaches its handler stays in the added
