@@ -233,10 +233,16 @@ pub struct FollowUp {
     pub mti: String,
     /// Its F11.
     pub stan: String,
-    /// Messages sent (advices are repeated until acknowledged, up to 5 times).
+    /// Messages sent (advices are repeated until acknowledged, up to [`ADVICE_ATTEMPTS`]
+    /// times).
     pub attempts: u32,
-    /// F39 of the answer.
+    /// F39 of the answer to the last message sent.
     pub response_code: Option<String>,
+    /// F39 of the answer to each message sent, in order, `none` where nothing came back: a
+    /// refusal (e.g. `96`) before the acknowledgement is otherwise lost from the record, and
+    /// the checker judges every answer the switch gave, not only the last one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
     /// F37 of the answer.
     pub rrn: Option<String>,
     /// From sending to the answer.
@@ -244,6 +250,14 @@ pub struct FollowUp {
     /// Why there was no answer.
     pub error: Option<String>,
 }
+
+/// How many times a reversal advice is sent at most: the 0420, then 0421 repeats until a 0430
+/// with `00` acknowledges it. A real terminal keeps repeating (for hours, across restarts); the
+/// load tool must end, so an advice still unacknowledged after this many is recorded as such.
+pub const ADVICE_ATTEMPTS: u32 = 5;
+
+/// Pause before each 0421 repeat of a reversal advice.
+pub const ADVICE_REPEAT_DELAY: Duration = Duration::from_millis(500);
 
 /// What the terminal saw of one transaction.
 #[derive(Debug, Clone, Serialize)]
@@ -854,6 +868,7 @@ async fn resend_and_hang_up(ctx: &Ctx, purchase: &Message) -> FollowUp {
         stan: purchase.get_str(11).unwrap_or_default().to_owned(),
         attempts: 1,
         response_code: None,
+        answers: Vec::new(),
         rrn: None,
         latency_us: None,
         error: None,
@@ -885,6 +900,7 @@ fn failed_follow_up(kind: &'static str, stan: &u32, error: String) -> FollowUp {
         stan: format!("{stan:06}"),
         attempts: 0,
         response_code: None,
+        answers: Vec::new(),
         rrn: None,
         latency_us: None,
         error: Some(error),
@@ -901,17 +917,20 @@ async fn advice(
         return failed_follow_up("reversal_advice", &0, "original not readable".into());
     };
     let mut last = failed_follow_up("reversal_advice", &original.stan, "not sent".into());
+    let mut answers = Vec::new();
     // An advice must be acknowledged: repeat it (as 0421) until a 0430 with 00 arrives — a
     // 0430 with another code (e.g. 96 while the switch's store is down) is not an
-    // acknowledgement, as real terminals treat it.
-    for attempt in 1..=5u32 {
+    // acknowledgement, as real terminals treat it, so it is repeated too.
+    for attempt in 1..=ADVICE_ATTEMPTS {
         if attempt > 1 {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            tokio::time::sleep(ADVICE_REPEAT_DELAY).await;
         }
         let transmission = ctx.config.clock.stamp(original.stan).transmission;
         match factory.reversal_advice(&transmission, original, "98", attempt > 1) {
             Ok(message) => {
                 last = follow_up(ctx, slot, "reversal_advice", &message, attempt).await;
+                answers.push(last.response_code.clone().unwrap_or_else(|| "none".into()));
+                last.answers.clone_from(&answers);
                 if last.response_code.as_deref() == Some("00") {
                     break;
                 }
@@ -942,6 +961,7 @@ async fn follow_up(
         stan: message.get_str(11).unwrap_or_default().to_owned(),
         attempts,
         response_code: None,
+        answers: Vec::new(),
         rrn: None,
         latency_us: None,
         error: None,
