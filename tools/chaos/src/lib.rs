@@ -7,12 +7,16 @@
 //! comparison of what every terminal saw with what Antom holds ([`check`]).
 //!
 //! It must not know the switch's internals: it talks to the switch only through its binary, its
-//! configuration file, ISO 8583 over TCP, `/health/ready` and the `saf` CLI commands. Every
-//! inconsistency it reports is a bug in the switch.
+//! configuration file, ISO 8583 over TCP, `/health/ready` and the `saf` and `txn show` CLI
+//! commands; the one rule it shares is the documented derivation of terminal payment ids (with
+//! the `[ids] secret` it wrote into the configuration). Every violation it reports
+//! ([`verdict::CLASSES`]) is a bug in the switch or a hole in the proof.
 
 pub mod check;
 pub mod check_rest;
+pub mod history;
 pub mod rest_load;
+pub mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use asw_antom_sim::{FaultMix, SimConfig, SimHandle, Simulator};
 use asw_terminal_sim::codes::CodeList;
-use asw_terminal_sim::load::{self, LoadConfig, LoadReport, Mix, Summary, TxRecord};
+use asw_terminal_sim::load::{self, LoadConfig, LoadReport, Mix, Summary};
 use asw_terminal_sim::{Clock, LinkConfig, ProfileName};
 // The switches' configuration file, client id, merchant (every load terminal belongs to it)
 // and timings: the tests' one switch configuration.
@@ -33,9 +37,11 @@ use asw_testkit::fixtures::switch_config::{
 use asw_testkit::{RedisServer, free_port};
 use serde::Serialize;
 
-pub use check::{Comparison, Finding, Table};
+pub use check::{Cause, Comparison, Finding, IdRule, Table};
 pub use check_rest::{RestTable, compare_rest, is_rest_payment};
+pub use history::Offender;
 pub use rest_load::{RestLoadConfig, RestRecord};
+pub use verdict::{Evidence, Judgement, LoadEvidence, UncertainBounds, UncertainReport, Violation};
 
 /// SGD, numeric.
 const CURRENCY: u16 = 702;
@@ -104,6 +110,8 @@ pub struct ChaosConfig {
     /// REST payments started per second (merchants over the REST API, beside the terminals);
     /// 0 runs without them.
     pub rest_rate_per_s: f64,
+    /// How many outcomes may be accepted either way before the run fails.
+    pub uncertain_bounds: UncertainBounds,
 }
 
 impl ChaosConfig {
@@ -123,6 +131,7 @@ impl ChaosConfig {
                 "purchase=60,void=7,refund=6,advice=8,disconnect=7,resend=4,foreign=4,refundvoid=4"
                     .into(),
             rest_rate_per_s: 5.0,
+            uncertain_bounds: UncertainBounds::default(),
         }
     }
 }
@@ -155,17 +164,26 @@ pub enum ChaosError {
     Io(#[from] std::io::Error),
 }
 
-/// The outcome of a run: the table, every finding, and what happened when.
+/// The outcome of a run: the verdict, the table, every finding, the offenders' histories and
+/// what happened when.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChaosReport {
+    /// Every violation class with something in it (empty: the run passed).
+    pub verdict: Vec<Violation>,
     /// Totals, including `inconsistent`.
     pub table: Table,
     /// The REST merchants' totals, with their own `inconsistent`.
     pub rest: RestTable,
-    /// Every inconsistency, with both views.
+    /// Every violation finding, grouped by class, with both views.
     pub findings: Vec<Finding>,
-    /// Outcomes the terminal itself could not know (accepted either way), by reason.
-    pub uncertain: std::collections::BTreeMap<String, u64>,
+    /// The first offenders ([`history::OFFENDERS`]) with their full history: record, payment,
+    /// Antom's calls, SAF entries and the journal's audit trail.
+    pub offenders: Vec<Offender>,
+    /// Outcomes the terminal itself could not know (accepted either way), per cause, against
+    /// their bounds.
+    pub uncertain: UncertainReport,
+    /// Each record accepted either way, one finding each.
+    pub uncertain_records: Vec<Finding>,
     /// Kills, restarts and the quiet wait, with seconds since the start.
     pub events: Vec<String>,
     /// Whether the SAF queue drained before `quiet_timeout`.
@@ -183,17 +201,57 @@ pub struct ChaosReport {
 impl ChaosReport {
     /// True when the verdict found nothing: see [`ChaosReport::violations`].
     pub fn consistent(&self) -> bool {
-        self.violations().is_empty()
+        self.verdict.is_empty()
     }
 
-    /// Everything the verdict judges and found wrong, one line each (empty: the run passed).
-    /// Not only disagreements between the merchants and Antom: a dead letter, a second `pay`
-    /// for one payment, something still processing or queued after the drain, a transaction
-    /// record lost by the load (fewer records than scheduled), a REST payment left without a
-    /// final answer or cancel — each is a failure of the switch, or a hole in the proof.
+    /// Everything the verdict judged and found wrong, one line per class (empty: the run
+    /// passed). Not only disagreements between the merchants and Antom: a refused advice, a
+    /// payment of the wrong request or named twice, a dead letter, a second `pay` for one
+    /// payment, something still processing or queued after the drain, a lost record, too many
+    /// outcomes left in doubt — each is a failure of the switch, or a hole in the proof
+    /// ([`verdict::CLASSES`]).
     pub fn violations(&self) -> Vec<String> {
-        let scheduled: u64 = self.loads.iter().map(|s| s.scheduled).sum();
-        verdict(&self.table, &self.rest, scheduled)
+        self.verdict.iter().map(ToString::to_string).collect()
+    }
+
+    /// The process exit status the verdict asks for: 0 consistent, 1 not.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(!self.verdict.is_empty())
+    }
+
+    /// The human summary: the verdict, the uncertain shares and the offenders' histories.
+    pub fn summary_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "uncertain (accepted either way): {} of {} records = {:.2}% (bound {:.2}%)\n",
+            self.uncertain.total,
+            self.uncertain.records,
+            self.uncertain.share * 100.0,
+            self.uncertain.bound * 100.0
+        ));
+        for (cause, c) in &self.uncertain.by_cause {
+            out.push_str(&format!(
+                "  {:<20} {:>6} {:>7.2}%{}  {}\n",
+                cause.name(),
+                c.count,
+                c.share * 100.0,
+                c.bound
+                    .map(|b| format!(" (bound {:.2}%)", b * 100.0))
+                    .unwrap_or_default(),
+                c.description
+            ));
+        }
+        if !self.offenders.is_empty() {
+            out.push_str(&format!(
+                "first {} offenders of {} findings:\n",
+                self.offenders.len(),
+                self.findings.len()
+            ));
+            for (i, o) in self.offenders.iter().enumerate() {
+                out.push_str(&history::offender_text(i + 1, o));
+            }
+        }
+        out
     }
 
     /// The table as aligned text.
@@ -213,37 +271,6 @@ impl ChaosReport {
         }
         out
     }
-}
-
-/// What the run's totals violate, one line each (see [`ChaosReport::violations`]).
-pub fn verdict(t: &Table, rest: &RestTable, scheduled: u64) -> Vec<String> {
-    let checks = [
-        (t.inconsistent, "terminal transactions disagree with Antom"),
-        (rest.inconsistent, "REST payments disagree with Antom"),
-        (t.dead_letters, "SAF entries dead-lettered"),
-        (
-            t.duplicate_pay_calls,
-            "pay calls beyond the first for one payment",
-        ),
-        (
-            t.still_processing,
-            "payments still PROCESSING at Antom after the drain",
-        ),
-        (t.saf_left, "SAF entries still queued after the drain"),
-        (
-            rest.unresolved,
-            "REST payments without a final answer or a cancel",
-        ),
-        (
-            scheduled.abs_diff(t.transactions),
-            "transaction records lost or invented (records != scheduled)",
-        ),
-    ];
-    checks
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect()
 }
 
 /// Finds `antom-switch`: `$ASW_SWITCH_BIN`, else next to the running executable (or one level
@@ -423,7 +450,9 @@ fn terminal_ids(index: usize, connections: usize) -> Vec<String> {
         .collect()
 }
 
-async fn saf_count(bin: &Path, config: &Path, what: &str) -> Option<u64> {
+/// The entries `antom-switch saf <what>` prints (`list`: queued, `dead`: dead letters), as
+/// JSON values; `None` when the CLI could not answer (e.g. Redis restarting).
+async fn saf_entries(bin: &Path, config: &Path, what: &str) -> Option<Vec<serde_json::Value>> {
     let output = tokio::process::Command::new(bin)
         .args(["saf", what, "--max", "100000", "--config"])
         .arg(config)
@@ -435,7 +464,33 @@ async fn saf_count(bin: &Path, config: &Path, what: &str) -> Option<u64> {
         return None;
     }
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-    value.as_array().map(|a| a.len() as u64)
+    match value {
+        serde_json::Value::Array(entries) => Some(entries),
+        _ => None,
+    }
+}
+
+/// The `[ids] secret` of a switch configuration text (the checker rebuilds exact payment ids
+/// with it); `None` when the text has none inline.
+pub fn ids_secret(config_text: &str) -> Option<Vec<u8>> {
+    let mut in_ids = false;
+    for line in config_text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_ids = line == "[ids]";
+            continue;
+        }
+        if in_ids
+            && let Some(value) = line.strip_prefix("secret")
+            && let Some(value) = value.trim_start().strip_prefix('=')
+        {
+            let value = value.trim();
+            return value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .map(|v| v.as_bytes().to_vec());
+        }
+    }
+    None
 }
 
 struct Timeline {
@@ -492,13 +547,13 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         all_terminals.extend(terminal_ids(index, connections));
     }
     let mut switches = Vec::new();
+    let mut secret = None;
     for name in ["chaos-a", "chaos-b"] {
         let ports = (free_port()?, free_port()?, free_port()?, free_port()?);
         let path = work.join(format!("{name}.toml"));
-        std::fs::write(
-            &path,
-            config_text(name, &redis.url(), &sim.base_url(), ports, &all_terminals),
-        )?;
+        let text = config_text(name, &redis.url(), &sim.base_url(), ports, &all_terminals);
+        secret = secret.or_else(|| ids_secret(&text));
+        std::fs::write(&path, text)?;
         let mut switch = SwitchProcess {
             name: name.into(),
             config: path,
@@ -631,20 +686,20 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     let quiet_start = Instant::now();
     let mut quiet = false;
     let mut empty_in_a_row = 0;
-    let mut saf_left = 0;
+    let mut saf_left = Vec::new();
     while quiet_start.elapsed() < config.quiet_timeout {
-        match saf_count(&config.switch_bin, &switches[0].config, "list").await {
-            Some(0) => {
+        match saf_entries(&config.switch_bin, &switches[0].config, "list").await {
+            Some(entries) if entries.is_empty() => {
                 empty_in_a_row += 1;
-                saf_left = 0;
+                saf_left = entries;
                 if empty_in_a_row >= 3 {
                     quiet = true;
                     break;
                 }
             }
-            Some(n) => {
+            Some(entries) => {
                 empty_in_a_row = 0;
-                saf_left = n;
+                saf_left = entries;
             }
             None => empty_in_a_row = 0,
         }
@@ -654,43 +709,51 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "quiet: SAF empty".to_string()
     } else {
         format!(
-            "not quiet after {:?}: {saf_left} SAF entries left",
-            config.quiet_timeout
+            "not quiet after {:?}: {} SAF entries left",
+            config.quiet_timeout,
+            saf_left.len()
         )
     });
     // Late notifications still in flight must not change the verdict: let them land first.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let dead_letters = saf_count(&config.switch_bin, &switches[0].config, "dead")
+    let dead_letters = saf_entries(&config.switch_bin, &switches[0].config, "dead")
         .await
-        .unwrap_or(0);
-    let final_saf = saf_count(&config.switch_bin, &switches[0].config, "list")
+        .unwrap_or_default();
+    let final_saf = saf_entries(&config.switch_bin, &switches[0].config, "list")
         .await
         .unwrap_or(saf_left);
 
-    let records: Vec<TxRecord> = reports
-        .iter()
-        .flat_map(|r| r.transactions.iter().cloned())
-        .collect();
-    let payments = sim.payments();
-    let calls = sim.calls();
     let year = time::OffsetDateTime::now_utc().year();
-    let (rest_payments, payments): (Vec<_>, Vec<_>) = payments
-        .into_iter()
-        .partition(|p| is_rest_payment(&p.payment_request_id));
-    let mut comparison = check::compare(&records, &payments, &calls, year);
-    let (rest_table, rest_findings) = compare_rest(&rest_records, &rest_payments);
-    comparison.findings.extend(rest_findings);
-    comparison.table.dead_letters = dead_letters;
-    comparison.table.saf_left = final_saf;
+    let evidence = Evidence {
+        loads: reports
+            .iter()
+            .zip(TID_PREFIXES)
+            .map(|(r, label)| LoadEvidence {
+                label: label.into(),
+                scheduled: r.summary.scheduled,
+                records: r.transactions.clone(),
+            })
+            .collect(),
+        rest_records,
+        payments: sim.payments(),
+        calls: sim.calls(),
+        dead_letters,
+        saf_left: final_saf,
+        quiet,
+        ids: IdRule::new(year, secret),
+    };
+    let judgement = verdict::judge(&evidence, &config.uncertain_bounds);
     timeline.note(format!(
-        "compared {} transactions with {} payments: {} inconsistent; {} REST payments with {}: {} inconsistent",
-        comparison.table.transactions,
-        payments.len(),
-        comparison.table.inconsistent,
-        rest_table.payments,
-        rest_payments.len(),
-        rest_table.inconsistent
+        "compared {} transactions and {} REST payments with {} payments at Antom: {} violation classes, {} findings",
+        judgement.table.transactions,
+        judgement.rest.payments,
+        evidence.payments.len(),
+        judgement.violations.len(),
+        judgement.findings.len()
     ));
+    // Before the switches and Redis go: the journal is read through the switch CLI.
+    let mut offenders = history::offenders(&judgement.findings, &evidence, history::OFFENDERS);
+    history::attach_journals(&mut offenders, &config.switch_bin, &switches[0].config).await;
 
     for mut switch in switches {
         switch.kill9();
@@ -707,13 +770,17 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "seed": config.seed,
         "mix": config.mix,
         "rest_rate_per_s": config.rest_rate_per_s,
+        "uncertain_bounds": config.uncertain_bounds,
         "work_dir": work.display().to_string(),
     });
     Ok(ChaosReport {
-        table: comparison.table,
-        rest: rest_table,
-        findings: comparison.findings,
-        uncertain: comparison.uncertain,
+        verdict: judgement.violations,
+        table: judgement.table,
+        rest: judgement.rest,
+        findings: judgement.findings,
+        offenders,
+        uncertain: judgement.uncertain,
+        uncertain_records: judgement.uncertain_findings,
         events: timeline.events,
         quiet,
         loads: reports.iter().map(|r| r.summary.clone()).collect(),
@@ -735,56 +802,4 @@ async fn not_recorded(http: &reqwest::Client, sim: &SimHandle) -> u64 {
         return 0;
     };
     value["notRecorded"].as_u64().unwrap_or(0)
-}
-
-#[cfg(test)]
-mod verdict_tests {
-    use super::*;
-
-    #[test]
-    fn every_class_fails_the_run_not_only_disagreement() {
-        let clean = Table {
-            transactions: 10,
-            ..Table::default()
-        };
-        assert!(verdict(&clean, &RestTable::default(), 10).is_empty());
-        assert_eq!(
-            verdict(&clean, &RestTable::default(), 11),
-            ["1 transaction records lost or invented (records != scheduled)"]
-        );
-        for broken in [
-            Table {
-                dead_letters: 1,
-                ..clean.clone()
-            },
-            Table {
-                duplicate_pay_calls: 1,
-                ..clean.clone()
-            },
-            Table {
-                still_processing: 1,
-                ..clean.clone()
-            },
-            Table {
-                saf_left: 2,
-                ..clean.clone()
-            },
-            Table {
-                inconsistent: 1,
-                ..clean.clone()
-            },
-        ] {
-            assert_eq!(
-                verdict(&broken, &RestTable::default(), 10).len(),
-                1,
-                "{broken:?}"
-            );
-        }
-        let rest = RestTable {
-            unresolved: 1,
-            inconsistent: 1,
-            ..RestTable::default()
-        };
-        assert_eq!(verdict(&clean, &rest, 10).len(), 2);
-    }
 }
