@@ -93,6 +93,10 @@ pub struct Table {
     pub sent: u64,
     /// Purchases that could not be written (switch down): nothing may exist at Antom for them.
     pub not_sent: u64,
+    /// Records whose load process was killed with one of their messages in flight (counted
+    /// in `not_sent` when it was the purchase: whether it left is unknown, so the never-sent
+    /// rule does not apply; the restarted process reversed it).
+    pub killed_in_flight: u64,
     /// Of those, with a payment or a call at Antom all the same (each one a violation).
     pub never_sent_at_antom: u64,
     /// Purchases answered `00`.
@@ -537,7 +541,12 @@ pub fn compare(
                 ),
             ));
         }
-        if !r.sent {
+        // A message in flight when the load process was killed may have reached the switch.
+        let maybe_sent = r.sent || r.killed_while.is_some() || r.in_flight.is_some();
+        if r.killed_while.is_some() || r.in_flight.is_some() {
+            t.killed_in_flight += 1;
+        }
+        if !maybe_sent {
             let calls_for_it = match &expected.full {
                 Some(full) => called.contains(full.as_str()),
                 None => called.iter().any(|id| expected.matches(id)),
@@ -849,9 +858,23 @@ fn pay_counts<'a>(calls: &'a [CallRecord], t: &mut Table) -> HashMap<&'a str, u6
     pays
 }
 
-/// Records a load lost or wrote twice: every scheduled sequence number `0..scheduled` must have
-/// exactly one record. `label` names the load in the findings.
-pub fn lost_records(label: &str, scheduled: u64, records: &[TxRecord]) -> Vec<Finding> {
+/// Records a load lost or wrote twice: every sequence number a run scheduled must have exactly
+/// one record — in a run that was killed, only those it started (a durable snapshot precedes
+/// every send, so a number without one never reached the wire). A load that ran once in this
+/// process is one run of `0..scheduled` that ended.
+pub fn lost_records(load: &crate::verdict::LoadEvidence) -> Vec<Finding> {
+    let label = load.label.as_str();
+    let records = &load.records;
+    let runs = if load.runs.is_empty() {
+        vec![asw_terminal_sim::durable::RunView {
+            run: 1,
+            first_seq: 0,
+            scheduled: load.scheduled,
+            ended: true,
+        }]
+    } else {
+        load.runs.clone()
+    };
     let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
     for r in records {
         *seen.entry(r.seq).or_default() += 1;
@@ -869,28 +892,39 @@ pub fn lost_records(label: &str, scheduled: u64, records: &[TxRecord]) -> Vec<Fi
         antom_view: String::new(),
         detail,
     };
-    for seq in 0..scheduled {
-        match seen.get(&seq).copied().unwrap_or(0) {
-            0 => out.push(missing(
-                seq,
-                "record_missing",
-                format!("transaction {seq} of load {label} was scheduled but has no record"),
-            )),
-            1 => {}
-            n => out.push(missing(
-                seq,
-                "record_duplicated",
-                format!("transaction {seq} of load {label} has {n} records"),
-            )),
+    for run in &runs {
+        for seq in run.first_seq..run.first_seq + run.scheduled {
+            match seen.get(&seq).copied().unwrap_or(0) {
+                0 if run.ended => out.push(missing(
+                    seq,
+                    "record_missing",
+                    format!(
+                        "transaction {seq} of load {label} (run {}) was scheduled but has no record",
+                        run.run
+                    ),
+                )),
+                0 | 1 => {}
+                n => out.push(missing(
+                    seq,
+                    "record_duplicated",
+                    format!("transaction {seq} of load {label} has {n} records"),
+                )),
+            }
         }
     }
-    for (&seq, _) in seen.range(scheduled..) {
-        out.push(missing(
-            seq,
-            "record_not_scheduled",
-            format!("load {label} scheduled {scheduled} transactions, yet has a record {seq}"),
-        ));
+    for &seq in seen.keys() {
+        if !runs
+            .iter()
+            .any(|run| (run.first_seq..run.first_seq + run.scheduled).contains(&seq))
+        {
+            out.push(missing(
+                seq,
+                "record_not_scheduled",
+                format!("load {label} has a record {seq} no run of it scheduled"),
+            ));
+        }
     }
+    out.sort_by_key(|f| f.seq);
     out
 }
 
@@ -936,6 +970,8 @@ pub(crate) mod tests {
             follow_up: None,
             other_follow_ups: Vec::new(),
             terminal_believes_paid: code == Some("00"),
+            in_flight: None,
+            killed_while: None,
         };
         if code.is_some() {
             r.payment_request_id = Some(id_of(&r));
@@ -1230,7 +1266,7 @@ pub(crate) mod tests {
             record(2, None),
             record(5, None),
         ];
-        let found = lost_records("CA", 4, &records);
+        let found = lost_records(&load(4, records.clone()));
         let seen: Vec<(Option<u64>, &str)> = found.iter().map(|f| (f.seq, f.kind)).collect();
         assert_eq!(
             seen,
@@ -1241,6 +1277,68 @@ pub(crate) mod tests {
                 (Some(5), "record_not_scheduled"),
             ]
         );
-        assert!(lost_records("CA", 1, &records[..1]).is_empty());
+        assert!(lost_records(&load(1, records[..1].to_vec())).is_empty());
+    }
+
+    fn load(scheduled: u64, records: Vec<TxRecord>) -> crate::verdict::LoadEvidence {
+        crate::verdict::LoadEvidence {
+            label: "CA".into(),
+            scheduled,
+            records,
+            runs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_killed_run_owes_only_the_records_it_started() {
+        use asw_terminal_sim::durable::RunView;
+        // Run 1 (0..10) was killed after starting 0, 1 and 3 (2 never reached its snapshot,
+        // so it never left); run 2 (10..14) ended: each of its numbers needs a record.
+        let mut records = vec![
+            record(0, None),
+            record(1, None),
+            record(3, None),
+            record(4, None),
+            record(5, None),
+            record(7, None),
+        ];
+        for (r, seq) in records[3..].iter_mut().zip([10, 11, 13]) {
+            r.seq = seq;
+        }
+        let mut evidence = load(0, records);
+        evidence.runs = vec![
+            RunView {
+                run: 1,
+                first_seq: 0,
+                scheduled: 10,
+                ended: false,
+            },
+            RunView {
+                run: 2,
+                first_seq: 10,
+                scheduled: 4,
+                ended: true,
+            },
+        ];
+        let found = lost_records(&evidence);
+        let seen: Vec<(Option<u64>, &str)> = found.iter().map(|f| (f.seq, f.kind)).collect();
+        assert_eq!(seen, [(Some(12), "record_missing")]);
+        assert_eq!(evidence.accountable(), 3 + 4);
+    }
+
+    #[test]
+    fn a_purchase_killed_in_flight_may_have_left() {
+        // The terminal process died writing the purchase; Antom has a payment for it, which
+        // the restarted terminal's advice cancelled: not a never-sent violation.
+        let mut r = record(0, None);
+        r.sent = false;
+        r.killed_while = Some("purchase".into());
+        r.follow_up = Some(advice(&["00"]));
+        let c = compare(&[r.clone()], &[paid(&r, "CANCELLED", 0)], &[], &ids());
+        assert!(c.findings.is_empty(), "{:?}", c.findings);
+        assert_eq!(c.table.killed_in_flight, 1);
+        // Had it paid, the advice's acknowledgement would be broken: still caught.
+        let c = compare(&[r.clone()], &[paid(&r, "SUCCESS", 0)], &[], &ids());
+        assert_eq!(kinds(&c), ["acknowledged_reversal_not_executed"]);
     }
 }

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use asw_antom_sim::{FaultMix, SimConfig, SimHandle, Simulator};
 use asw_terminal_sim::codes::CodeList;
+use asw_terminal_sim::durable::Journal;
 use asw_terminal_sim::load::{self, LoadConfig, LoadReport, Mix, Summary};
 use asw_terminal_sim::{Clock, LinkConfig, ProfileName};
 // The switches' configuration file, client id, merchant (every load terminal belongs to it)
@@ -112,6 +113,16 @@ pub struct ChaosConfig {
     pub rest_rate_per_s: f64,
     /// How many outcomes may be accepted either way before the run fails.
     pub uncertain_bounds: UncertainBounds,
+    /// Run each instance's terminals as a separate `terminal-sim load` process (this binary)
+    /// writing durable records, killed with SIGKILL and restarted every `kill_terminals_every`;
+    /// `None`: the load runs in this process and is never killed.
+    pub terminal_sim_bin: Option<PathBuf>,
+    /// How often a terminal process is killed (alternating), when they are processes.
+    pub kill_terminals_every: Duration,
+    /// Also kill -9 (and restart) during the drain: a switch instance as the quiet wait starts
+    /// and, with terminal processes, one terminal process while it finishes its last
+    /// transactions.
+    pub kill_during_drain: bool,
 }
 
 impl ChaosConfig {
@@ -132,6 +143,9 @@ impl ChaosConfig {
                     .into(),
             rest_rate_per_s: 5.0,
             uncertain_bounds: UncertainBounds::default(),
+            terminal_sim_bin: None,
+            kill_terminals_every: Duration::from_secs(15),
+            kill_during_drain: true,
         }
     }
 }
@@ -159,6 +173,12 @@ pub enum ChaosError {
     /// The load generator refused its settings or could not connect.
     #[error("terminal-sim load: {0}")]
     Load(String),
+    /// The terminal-sim binary is missing; build it first.
+    #[error("terminal-sim binary not found at {0} (cargo build --release -p asw-terminal-sim)")]
+    TerminalSimBinaryMissing(PathBuf),
+    /// A terminal process's durable records cannot be read.
+    #[error("terminal records: {0}")]
+    Records(#[from] asw_terminal_sim::durable::DurableError),
     /// Local file or process I/O.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -276,13 +296,22 @@ impl ChaosReport {
 /// Finds `antom-switch`: `$ASW_SWITCH_BIN`, else next to the running executable (or one level
 /// up, for test binaries under `deps/`).
 pub fn locate_switch_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("ASW_SWITCH_BIN") {
+    locate_binary("ASW_SWITCH_BIN", "antom-switch")
+}
+
+/// Finds `terminal-sim`: `$ASW_TERMINAL_SIM_BIN`, else next to the running executable.
+pub fn locate_terminal_sim_binary() -> PathBuf {
+    locate_binary("ASW_TERMINAL_SIM_BIN", "terminal-sim")
+}
+
+fn locate_binary(variable: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(variable) {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().unwrap_or_default();
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     for _ in 0..2 {
-        let candidate = dir.join("antom-switch");
+        let candidate = dir.join(name);
         if candidate.is_file() {
             return candidate;
         }
@@ -291,8 +320,8 @@ pub fn locate_switch_binary() -> PathBuf {
         }
     }
     exe.parent()
-        .map(|d| d.join("antom-switch"))
-        .unwrap_or_else(|| PathBuf::from("antom-switch"))
+        .map(|d| d.join(name))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn keys_dir() -> PathBuf {
@@ -372,6 +401,97 @@ impl SwitchProcess {
 }
 
 impl Drop for SwitchProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// One instance's `terminal-sim load` process and what it needs to be restarted: the same
+/// durable records file, so a restarted process continues the numbering and the STANs and
+/// settles what the killed one left in flight.
+struct TerminalProcess {
+    label: &'static str,
+    bin: PathBuf,
+    /// Every argument but `--duration`, `--seed` and `--report`.
+    args: Vec<String>,
+    records: PathBuf,
+    work: PathBuf,
+    seed: u64,
+    child: Option<Child>,
+    runs: u32,
+    reports: Vec<PathBuf>,
+    /// The last run exited normally with nothing left to send.
+    done: bool,
+    /// The last run was started with nothing left to send (a settling run).
+    last_run_final: bool,
+    failures: u32,
+}
+
+impl TerminalProcess {
+    fn spawn(&mut self, remaining: Duration) -> Result<(), ChaosError> {
+        self.runs += 1;
+        let report = self
+            .work
+            .join(format!("load-{}-{}.json", self.label, self.runs));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.work.join(format!("terminal-sim-{}.log", self.label)))?;
+        let child = Command::new(&self.bin)
+            .args(&self.args)
+            .arg("--duration")
+            .arg(format!("{:.3}", remaining.as_secs_f64()))
+            .arg("--seed")
+            .arg(
+                self.seed
+                    .wrapping_add(u64::from(self.runs) * 1_000)
+                    .to_string(),
+            )
+            .arg("--report")
+            .arg(&report)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| ChaosError::Load(format!("spawn terminal-sim: {e}")))?;
+        self.child = Some(child);
+        self.reports.push(report);
+        self.last_run_final = remaining.is_zero();
+        self.done = false;
+        Ok(())
+    }
+
+    /// SIGKILL: the process writes nothing more; its records file ends where it was.
+    fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Reaps an exited process: `Some(true)` when it ended normally.
+    fn reap(&mut self) -> Option<bool> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        Some(status.success())
+    }
+
+    /// The summaries the runs that completed wrote.
+    fn summaries(&self) -> Vec<Summary> {
+        self.reports
+            .iter()
+            .filter_map(|path| std::fs::read(path).ok())
+            .filter_map(|bytes| serde_json::from_slice::<LoadReport>(&bytes).ok())
+            .map(|report| report.summary)
+            .collect()
+    }
+}
+
+impl Drop for TerminalProcess {
     fn drop(&mut self) {
         self.kill9();
     }
@@ -573,33 +693,101 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         switches.push(switch);
     }
 
-    // Two loads, one per instance, running concurrently with the fault injector.
+    // Two loads, one per instance, running concurrently with the fault injector: in this
+    // process, or as `terminal-sim load` processes that are killed and restarted too.
     let mut loads = Vec::new();
+    let mut terminals: Vec<TerminalProcess> = Vec::new();
     let mix: Mix = config.mix.parse().map_err(ChaosError::Load)?;
     let codes = CodeList::parse(CODES).map_err(|e| ChaosError::Load(e.to_string()))?;
-    for (index, switch) in switches.iter().enumerate() {
-        let link = LinkConfig::for_profile(ProfileName::PosBinary)
-            .map_err(|e| ChaosError::Load(e.to_string()))?;
-        let mut lc = LoadConfig::new(
-            std::net::SocketAddr::from(([127, 0, 0, 1], switch.pos)),
-            link,
-        );
-        lc.connections = connections;
-        lc.rate_per_s = config.rate_per_s / TID_PREFIXES.len() as f64;
-        lc.duration = config.duration;
-        lc.mix = mix.clone();
-        lc.codes = codes.clone();
-        lc.amount_min = 100;
-        lc.amount_max = 99_999;
-        lc.currency = CURRENCY;
-        lc.merchant_id = MID.into();
-        lc.terminal_prefix = TID_PREFIXES[index].into();
-        lc.response_timeout = Duration::from_millis(TERMINAL_TIMEOUT_MS);
-        lc.reverse_on_timeout = true;
-        lc.late_after = Duration::from_millis(200);
-        lc.seed = config.seed.wrapping_mul(31).wrapping_add(index as u64);
-        lc.clock = Clock::utc();
-        loads.push(tokio::spawn(load::run(lc)));
+    let rate_per_instance = config.rate_per_s / TID_PREFIXES.len() as f64;
+    if let Some(bin) = &config.terminal_sim_bin {
+        if !bin.is_file() {
+            return Err(ChaosError::TerminalSimBinaryMissing(bin.clone()));
+        }
+        let codes_path = work.join("codes.txt");
+        std::fs::write(&codes_path, CODES)?;
+        for (index, switch) in switches.iter().enumerate() {
+            let label = TID_PREFIXES[index % TID_PREFIXES.len()];
+            let records = work.join(format!("terminals-{label}.jsonl"));
+            // A reused work dir must not resume an earlier run's records.
+            match std::fs::remove_file(&records) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+            let args: Vec<String> = vec![
+                "--connect".into(),
+                format!("127.0.0.1:{}", switch.pos),
+                "--profile".into(),
+                "B".into(),
+                "--timeout-ms".into(),
+                TERMINAL_TIMEOUT_MS.to_string(),
+                "load".into(),
+                "--connections".into(),
+                connections.to_string(),
+                "--rate".into(),
+                rate_per_instance.to_string(),
+                "--mix".into(),
+                config.mix.clone(),
+                "--codes".into(),
+                codes_path.display().to_string(),
+                "--amount-min".into(),
+                "100".into(),
+                "--amount-max".into(),
+                "99999".into(),
+                "--currency".into(),
+                CURRENCY.to_string(),
+                "--mid".into(),
+                MID.into(),
+                "--tid-prefix".into(),
+                label.into(),
+                "--late-ms".into(),
+                "200".into(),
+                "--records".into(),
+                records.display().to_string(),
+                "--utc".into(),
+            ];
+            let mut process = TerminalProcess {
+                label,
+                bin: bin.clone(),
+                args,
+                records,
+                work: work.clone(),
+                seed: config.seed.wrapping_mul(31).wrapping_add(index as u64),
+                child: None,
+                runs: 0,
+                reports: Vec::new(),
+                done: false,
+                last_run_final: false,
+                failures: 0,
+            };
+            process.spawn(config.duration)?;
+            terminals.push(process);
+        }
+    } else {
+        for (index, switch) in switches.iter().enumerate() {
+            let link = LinkConfig::for_profile(ProfileName::PosBinary)
+                .map_err(|e| ChaosError::Load(e.to_string()))?;
+            let mut lc = LoadConfig::new(
+                std::net::SocketAddr::from(([127, 0, 0, 1], switch.pos)),
+                link,
+            );
+            lc.connections = connections;
+            lc.rate_per_s = rate_per_instance;
+            lc.duration = config.duration;
+            lc.mix = mix.clone();
+            lc.codes = codes.clone();
+            lc.amount_min = 100;
+            lc.amount_max = 99_999;
+            lc.currency = CURRENCY;
+            lc.merchant_id = MID.into();
+            lc.terminal_prefix = TID_PREFIXES[index].into();
+            lc.response_timeout = Duration::from_millis(TERMINAL_TIMEOUT_MS);
+            lc.reverse_on_timeout = true;
+            lc.late_after = Duration::from_millis(200);
+            lc.seed = config.seed.wrapping_mul(31).wrapping_add(index as u64);
+            lc.clock = Clock::utc();
+            loads.push(tokio::spawn(load::run(lc)));
+        }
     }
     let rest_load = (config.rest_rate_per_s > 0.0).then(|| {
         tokio::spawn(rest_load::run(RestLoadConfig {
@@ -633,7 +821,11 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         .then(|| run_start + config.duration / 2);
     let mut victim = 0usize;
     let mut load_handles = loads;
-    let mut finished: Vec<Option<LoadReport>> = vec![None, None];
+    let mut finished: Vec<Option<LoadReport>> = load_handles.iter().map(|_| None).collect();
+    // Terminal kills fall between switch kills.
+    let mut next_terminal_kill = run_start + config.kill_terminals_every / 2;
+    let mut terminal_victim = 0usize;
+    let mut drain_kill_done = !config.kill_during_drain || terminals.is_empty();
     loop {
         // Poll the loads.
         for (i, handle) in load_handles.iter_mut().enumerate() {
@@ -645,12 +837,66 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
                 finished[i] = Some(report);
             }
         }
-        if finished.iter().all(Option::is_some) {
+        let remaining = config.duration.saturating_sub(run_start.elapsed());
+        for process in &mut terminals {
+            match process.reap() {
+                Some(true) => process.done = true,
+                Some(false) => {
+                    // Mostly a start while its switch was down (the first connections are
+                    // refused): try again with what is left of the window.
+                    process.failures += 1;
+                    if process.failures > 50 {
+                        return Err(ChaosError::Load(format!(
+                            "terminal-sim {} keeps failing; see {}",
+                            process.label,
+                            work.join(format!("terminal-sim-{}.log", process.label))
+                                .display()
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    process.spawn(remaining)?;
+                }
+                None => {}
+            }
+        }
+        if finished.iter().all(Option::is_some) && terminals.iter().all(|t| t.done) {
             load_done.store(true, Ordering::SeqCst);
             break;
         }
         let sending = run_start.elapsed() < config.duration;
         let now = Instant::now();
+        if sending && !terminals.is_empty() && now >= next_terminal_kill {
+            let count = terminals.len();
+            let process = &mut terminals[terminal_victim % count];
+            if process.running() {
+                process.kill9();
+                timeline.note(format!("kill -9 terminal-sim {}", process.label));
+                process.spawn(remaining)?;
+                timeline.note(format!(
+                    "terminal-sim {} restarted on its records ({:.1} s of load left)",
+                    process.label,
+                    remaining.as_secs_f64()
+                ));
+            }
+            terminal_victim += 1;
+            next_terminal_kill = now + config.kill_terminals_every;
+        }
+        if !drain_kill_done && run_start.elapsed() >= config.duration + Duration::from_secs(2) {
+            // The window is over but answers, voids and advices are still in flight.
+            if let Some(process) = terminals.iter_mut().find(|t| t.running()) {
+                process.kill9();
+                timeline.note(format!(
+                    "kill -9 terminal-sim {} while it drains",
+                    process.label
+                ));
+                process.spawn(Duration::ZERO)?;
+                timeline.note(format!(
+                    "terminal-sim {} restarted to settle what it left in flight",
+                    process.label
+                ));
+            }
+            drain_kill_done = true;
+        }
         if sending
             && let Some(at) = redis_at
             && now >= at
@@ -680,6 +926,21 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         None => Vec::new(),
     };
     timeline.note("load finished");
+    if config.kill_during_drain {
+        // The queue drains across a crash too: whatever the killed instance held is taken
+        // over by the other one or by itself after the restart.
+        let count = switches.len();
+        let switch = &mut switches[victim % count];
+        switch.kill9();
+        timeline.note(format!(
+            "kill -9 switch {} as the drain starts",
+            switch.name
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        switch.spawn()?;
+        switch.wait_ready(&http).await?;
+        timeline.note(format!("switch {} restarted and ready", switch.name));
+    }
 
     // Quiet: every gateway deadline passed and the SAF queue empty (twice in a row).
     tokio::time::sleep(Duration::from_millis(GATEWAY_DEADLINE_MS + 2_000)).await;
@@ -724,16 +985,37 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         .unwrap_or(saf_left);
 
     let year = time::OffsetDateTime::now_utc().year();
+    let mut load_evidence: Vec<LoadEvidence> = reports
+        .iter()
+        .zip(TID_PREFIXES)
+        .map(|(r, label)| LoadEvidence {
+            label: label.into(),
+            scheduled: r.summary.scheduled,
+            records: r.transactions.clone(),
+            runs: Vec::new(),
+        })
+        .collect();
+    let mut summaries: Vec<Summary> = reports.iter().map(|r| r.summary.clone()).collect();
+    for process in &terminals {
+        // What each terminal process made durable is the record: the killed runs' reports
+        // were never written.
+        let journal = Journal::read(&process.records)?;
+        load_evidence.push(LoadEvidence::from_journal(process.label, &journal));
+        summaries.extend(process.summaries());
+        timeline.note(format!(
+            "terminal-sim {}: {} runs, {} records{}",
+            process.label,
+            journal.runs.len(),
+            journal.records.len(),
+            if journal.torn_tail {
+                ", a torn last line skipped"
+            } else {
+                ""
+            }
+        ));
+    }
     let evidence = Evidence {
-        loads: reports
-            .iter()
-            .zip(TID_PREFIXES)
-            .map(|(r, label)| LoadEvidence {
-                label: label.into(),
-                scheduled: r.summary.scheduled,
-                records: r.transactions.clone(),
-            })
-            .collect(),
+        loads: load_evidence,
         rest_records,
         payments: sim.payments(),
         calls: sim.calls(),
@@ -771,6 +1053,9 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "mix": config.mix,
         "rest_rate_per_s": config.rest_rate_per_s,
         "uncertain_bounds": config.uncertain_bounds,
+        "terminal_processes": config.terminal_sim_bin.is_some(),
+        "kill_terminals_every_s": config.kill_terminals_every.as_secs_f64(),
+        "kill_during_drain": config.kill_during_drain,
         "work_dir": work.display().to_string(),
     });
     Ok(ChaosReport {
@@ -783,7 +1068,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         uncertain_records: judgement.uncertain_findings,
         events: timeline.events,
         quiet,
-        loads: reports.iter().map(|r| r.summary.clone()).collect(),
+        loads: summaries,
         calls_not_recorded,
         elapsed_s: timeline.start.elapsed().as_secs_f64(),
         settings,

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use asw_chaos::{Cause, ChaosConfig, UncertainBounds, locate_switch_binary, run};
+use asw_chaos::{
+    Cause, ChaosConfig, UncertainBounds, locate_switch_binary, locate_terminal_sim_binary, run,
+};
 use clap::Parser;
 
 /// Chaos run of antom-switch: two instances, kill -9, a Redis restart, antom-sim faults,
@@ -63,6 +65,19 @@ struct Args {
     /// advice_refused, void_unanswered, refund_unresolved.
     #[arg(long, value_parser = cause_bound)]
     max_uncertain_cause: Vec<(Cause, f64)>,
+    /// Run the terminals as separate `terminal-sim load` processes writing fsync'd records
+    /// before each send, killed with SIGKILL and restarted (see --kill-terminals-every).
+    #[arg(long)]
+    terminal_processes: bool,
+    /// The terminal-sim binary (default: $ASW_TERMINAL_SIM_BIN or next to this executable).
+    #[arg(long)]
+    terminal_sim_bin: Option<PathBuf>,
+    /// Seconds between kills of a terminal process (alternating), with --terminal-processes.
+    #[arg(long, default_value_t = 15)]
+    kill_terminals_every: u64,
+    /// Do not kill a switch (and a terminal process) during the drain.
+    #[arg(long)]
+    no_drain_kill: bool,
 }
 
 fn share(text: &str) -> Result<f64, String> {
@@ -107,6 +122,12 @@ async fn main() -> ExitCode {
     config.work_dir = args.work_dir;
     config.mix = args.mix;
     config.quiet_timeout = Duration::from_secs(args.quiet_timeout);
+    config.terminal_sim_bin = args.terminal_processes.then(|| {
+        args.terminal_sim_bin
+            .unwrap_or_else(locate_terminal_sim_binary)
+    });
+    config.kill_terminals_every = Duration::from_secs(args.kill_terminals_every.max(1));
+    config.kill_during_drain = !args.no_drain_kill;
     config.uncertain_bounds = UncertainBounds {
         total: args.max_uncertain_share,
         per_cause: args.max_uncertain_cause.into_iter().collect(),

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use asw_antom_sim::{CallRecord, PaymentView};
+use asw_terminal_sim::durable::{Journal, RunView};
 use asw_terminal_sim::load::TxRecord;
 use serde::Serialize;
 
@@ -75,6 +76,46 @@ pub struct LoadEvidence {
     pub scheduled: u64,
     /// Its records, one per transaction it knows of.
     pub records: Vec<TxRecord>,
+    /// The process runs of a load whose records are durable (killed and restarted); empty for
+    /// a load that ran once in this process.
+    pub runs: Vec<RunView>,
+}
+
+impl LoadEvidence {
+    /// The evidence of a durable records file.
+    pub fn from_journal(label: &str, journal: &Journal) -> Self {
+        let mut evidence = LoadEvidence {
+            label: label.into(),
+            scheduled: 0,
+            records: journal.transactions(),
+            runs: journal.runs.clone(),
+        };
+        evidence.scheduled = evidence.accountable();
+        evidence
+    }
+
+    /// How many records this load must have: a run that ended owes one per transaction it
+    /// scheduled; a killed run only those it started (the rest never reached the wire, as a
+    /// snapshot is durable before anything is sent).
+    pub fn accountable(&self) -> u64 {
+        if self.runs.is_empty() {
+            return self.scheduled;
+        }
+        self.runs
+            .iter()
+            .map(|run| {
+                if run.ended {
+                    run.scheduled
+                } else {
+                    let range = run.first_seq..run.first_seq + run.scheduled;
+                    self.records
+                        .iter()
+                        .filter(|r| range.contains(&r.seq))
+                        .count() as u64
+                }
+            })
+            .sum()
+    }
 }
 
 /// Everything a run collected, as the checker judges it.
@@ -299,11 +340,7 @@ pub fn judge(evidence: &Evidence, bounds: &UncertainBounds) -> Judgement {
     }
     let scheduled: u64 = evidence.loads.iter().map(|l| l.scheduled).sum();
     for load in &evidence.loads {
-        findings.extend(check::lost_records(
-            &load.label,
-            load.scheduled,
-            &load.records,
-        ));
+        findings.extend(check::lost_records(load));
     }
     // Grouped by class, the order of the report; stable, so each class keeps record order.
     findings.sort_by_key(|f| class_rank(f.class));
@@ -452,6 +489,7 @@ mod tests {
             label: "CA".into(),
             scheduled: 5,
             records,
+            runs: Vec::new(),
         }];
         evidence.rest_records = vec![RestRecord {
             key: "k1".into(),
