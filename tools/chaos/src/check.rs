@@ -25,9 +25,6 @@ pub enum Cause {
     /// An approved purchase whose reversal advice got no answer at all in the load tool's
     /// attempts: the switch may never have received it.
     AdviceUnanswered,
-    /// An approved purchase whose reversal advice was only ever refused (e.g. `96`): the switch
-    /// did not accept it. The refusal itself is also the `advice_refused` violation.
-    AdviceRefused,
     /// A void that got no answer.
     VoidUnanswered,
     /// A refund answered `91` or not at all (the switch completes refunds through its queue).
@@ -36,9 +33,8 @@ pub enum Cause {
 
 impl Cause {
     /// Every cause, in report order.
-    pub const ALL: [Cause; 4] = [
+    pub const ALL: [Cause; 3] = [
         Cause::AdviceUnanswered,
-        Cause::AdviceRefused,
         Cause::VoidUnanswered,
         Cause::RefundUnresolved,
     ];
@@ -47,7 +43,6 @@ impl Cause {
     pub fn name(self) -> &'static str {
         match self {
             Cause::AdviceUnanswered => "advice_unanswered",
-            Cause::AdviceRefused => "advice_refused",
             Cause::VoidUnanswered => "void_unanswered",
             Cause::RefundUnresolved => "refund_unresolved",
         }
@@ -59,7 +54,6 @@ impl Cause {
             Cause::AdviceUnanswered => {
                 "approved, reversal advice never answered (the switch may not have received it)"
             }
-            Cause::AdviceRefused => "approved, reversal advice refused and never acknowledged",
             Cause::VoidUnanswered => "void without answer",
             Cause::RefundUnresolved => "refund answered 91 or not at all",
         }
@@ -82,6 +76,10 @@ pub enum Expectation {
     /// The terminal itself cannot know (e.g. its void got no answer); either end is accepted
     /// and counted by cause, against a bound.
     Either(Cause),
+    /// The switch refused the message that would settle it (a 0430 other than `00` to the
+    /// advice of an approved purchase): that refusal is the violation (`advice_refused`); the
+    /// payment is judged neither as agreement nor as uncertain.
+    Refused,
 }
 
 /// The totals printed as the run's table.
@@ -362,9 +360,9 @@ pub fn expectation(record: &TxRecord) -> Expectation {
                 Expectation::NotPaid
             } else if f.response_code.is_some() {
                 // Only a 0430 with 00 acknowledges an advice. The load tool repeats it up to
-                // ADVICE_ATTEMPTS times (a real terminal keeps going), so after refusals only
-                // the switch may never have stored it.
-                Expectation::Either(Cause::AdviceRefused)
+                // ADVICE_ATTEMPTS times (a real terminal keeps going); refused every time, the
+                // switch failed to store it — a failure of the switch, not an outcome in doubt.
+                Expectation::Refused
             } else {
                 Expectation::Either(Cause::AdviceUnanswered)
             }
@@ -639,6 +637,8 @@ pub fn compare(
                     cause.describe().into(),
                 ));
             }
+            // Already an `advice_refused` finding above.
+            Expectation::Refused => {}
         }
         for f in &r.other_follow_ups {
             match (f.kind, f.response_code.as_deref()) {
@@ -1158,13 +1158,13 @@ pub(crate) mod tests {
         let good = compare(&[r.clone()], &[paid(&r, "SUCCESS", 1250)], &[], &ids());
         assert_eq!(good.table.inconsistent, 0);
         assert!(good.findings.is_empty(), "{:?}", good.findings);
-        // Refused every time: not acknowledged, so either end is accepted — but the refusal
-        // is its own violation.
+        // Refused every time: a failure of the switch, its own violation — neither an
+        // outcome in doubt nor a disagreement.
         r.follow_up = Some(advice(&["96", "96", "96", "96", "96"]));
         let refused = compare(&[r.clone()], &[paid(&r, "SUCCESS", 0)], &[], &ids());
         assert_eq!(refused.table.inconsistent, 0);
         assert_eq!(refused.table.advices_refused, 1);
-        assert_eq!(refused.uncertain[&Cause::AdviceRefused], 1);
+        assert!(refused.uncertain.is_empty(), "{:?}", refused.uncertain);
         assert_eq!(kinds(&refused), ["reversal_advice_answered_not_00"]);
         r.follow_up = Some(advice(&["none", "none", "none", "none", "none"]));
         let unknown = compare(&[r.clone()], &[paid(&r, "SUCCESS", 0)], &[], &ids());

@@ -1088,3 +1088,30 @@ async fn not_recorded(http: &reqwest::Client, sim: &SimHandle) -> u64 {
     };
     value["notRecorded"].as_u64().unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ids_secret_is_read_from_the_ids_section_only() {
+        let text = "[rest]\nsecret = \"not-this\"\n[ids]\nsecret = \"s3cret\"\n[[merchants]]\n";
+        assert_eq!(ids_secret(text), Some(b"s3cret".to_vec()));
+        assert_eq!(ids_secret("[ids]\nsecret_file = \"/x\"\n"), None);
+        assert_eq!(ids_secret("[rest]\nsecret = \"x\"\n"), None);
+    }
+
+    #[test]
+    fn the_switch_configuration_the_run_writes_carries_the_ids_secret() {
+        // Without it the checker could only compare id prefixes: a configuration change that
+        // moves the secret out of the file must show up here.
+        let text = config_text(
+            "chaos-a",
+            "redis://127.0.0.1:1",
+            "http://127.0.0.1:2",
+            (3, 4, 5, 6),
+            &terminal_ids(0, 2),
+        );
+        assert!(ids_secret(&text).is_some_and(|s| !s.is_empty()));
+    }
+}

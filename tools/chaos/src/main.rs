@@ -62,7 +62,7 @@ struct Args {
     #[arg(long, default_value_t = 0.05, value_parser = share)]
     max_uncertain_share: f64,
     /// A bound of its own for one cause, `CAUSE=SHARE` (repeatable); causes: advice_unanswered,
-    /// advice_refused, void_unanswered, refund_unresolved.
+    /// void_unanswered, refund_unresolved.
     #[arg(long, value_parser = cause_bound)]
     max_uncertain_cause: Vec<(Cause, f64)>,
     /// Run the terminals as separate `terminal-sim load` processes writing fsync'd records

@@ -711,6 +711,13 @@ mod tests {
             j.findings[0]
         );
         assert_eq!(j.violations.len(), 1, "{:?}", j.violations);
+        // An approved purchase whose advice is refused every time (while Antom keeps the
+        // payment): the refusal is the violation, not an outcome in doubt.
+        let mut e = consistent();
+        records_mut(&mut e)[0].follow_up = Some(advice(&["96"; 5]));
+        let j = fails_with(&e, "advice_refused");
+        assert_eq!(j.uncertain.total, 0);
+        assert_eq!(j.violations.len(), 1, "{:?}", j.violations);
     }
 
     #[test]
