@@ -1022,6 +1022,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         dead_letters,
         saf_left: final_saf,
         quiet,
+        calls_not_recorded: not_recorded(&http, &sim).await,
         ids: IdRule::new(year, secret),
     };
     let judgement = verdict::judge(&evidence, &config.uncertain_bounds);
@@ -1040,7 +1041,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     for mut switch in switches {
         switch.kill9();
     }
-    let calls_not_recorded = not_recorded(&http, &sim).await;
+    let calls_not_recorded = evidence.calls_not_recorded;
     sim.shutdown().await;
     drop(redis);
     let settings = serde_json::json!({

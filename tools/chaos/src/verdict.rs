@@ -15,7 +15,7 @@ use crate::check_rest::{RestTable, compare_rest, is_rest_payment};
 use crate::rest_load::RestRecord;
 
 /// Every violation class, in the order the report lists them, with what it means.
-pub const CLASSES: [(&str, &str); 16] = [
+pub const CLASSES: [(&str, &str); 17] = [
     ("inconsistent", "terminal transactions disagree with Antom"),
     ("rest_inconsistent", "REST payments disagree with Antom"),
     (
@@ -64,6 +64,10 @@ pub const CLASSES: [(&str, &str); 16] = [
     (
         "uncertain_over_bound",
         "outcomes accepted either way above their bound",
+    ),
+    (
+        "calls_not_recorded",
+        "calls antom-sim did not keep (its log is full): the call-based checks saw less than everything",
     ),
 ];
 
@@ -135,6 +139,8 @@ pub struct Evidence {
     pub saf_left: Vec<serde_json::Value>,
     /// Whether the SAF queue drained within the quiet timeout.
     pub quiet: bool,
+    /// Calls antom-sim received but did not keep (its call log is capped).
+    pub calls_not_recorded: u64,
     /// How terminal payment ids are derived.
     pub ids: IdRule,
 }
@@ -150,6 +156,7 @@ impl Evidence {
             dead_letters: Vec::new(),
             saf_left: Vec::new(),
             quiet: true,
+            calls_not_recorded: 0,
             ids,
         }
     }
@@ -335,6 +342,20 @@ pub fn judge(evidence: &Evidence, bounds: &UncertainBounds) -> Judgement {
             format!(
                 "{} SAF entries still queued when the quiet timeout ran out",
                 evidence.saf_left.len()
+            ),
+        ));
+    }
+    if evidence.calls_not_recorded > 0 {
+        // Duplicate pays and calls for purchases never sent are found in the call log: a
+        // log that lost calls would let them pass unseen.
+        findings.push(Finding::about_payment(
+            "calls_not_recorded",
+            "call_log_full",
+            None,
+            String::new(),
+            format!(
+                "antom-sim kept no record of {} calls",
+                evidence.calls_not_recorded
             ),
         ));
     }
@@ -757,6 +778,14 @@ mod tests {
         let j = judge(&e, &per_cause);
         assert!(j.names("uncertain_over_bound"), "{:?}", j.violations);
         assert!(j.violations[0].what.contains("advice_unanswered"));
+    }
+
+    #[test]
+    fn calls_not_recorded() {
+        let mut e = consistent();
+        e.calls_not_recorded = 3;
+        let j = fails_with(&e, "calls_not_recorded");
+        assert_eq!(j.violations.len(), 1, "{:?}", j.violations);
     }
 
     #[test]
