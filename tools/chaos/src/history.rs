@@ -55,6 +55,12 @@ pub struct Offender {
     /// The REST merchant's record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rest_record: Option<RestRecord>,
+    /// Other terminal records that name the same payment (a payment matched twice).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_records: Vec<TxRecord>,
+    /// Other REST records that name the same payment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_rest_records: Vec<RestRecord>,
     /// The payment at Antom.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentView>,
@@ -152,6 +158,34 @@ fn offender(finding: &Finding, evidence: &Evidence) -> Offender {
         .as_ref()
         .map(|p| p.payment_request_id.clone())
         .or_else(|| prid.map(str::to_owned));
+    // Everyone else who names this payment: for a payment matched twice, the other side.
+    let related_records = match the_id.as_deref() {
+        Some(id) => evidence
+            .records()
+            .filter(|r| {
+                let same = terminal_record
+                    .as_ref()
+                    .is_some_and(|t| t.seq == r.seq && t.terminal_id == r.terminal_id);
+                !same
+                    && (r.payment_request_id.as_deref() == Some(id)
+                        || evidence.ids.expected(r).matches(id))
+            })
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
+    let related_rest_records = match the_id.as_deref() {
+        Some(id) => evidence
+            .rest_records
+            .iter()
+            .filter(|r| {
+                r.payment_request_id.as_deref() == Some(id)
+                    && rest_record.as_ref().is_none_or(|own| own.key != r.key)
+            })
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     let saf_entries = evidence
         .dead_letters
         .iter()
@@ -169,6 +203,8 @@ fn offender(finding: &Finding, evidence: &Evidence) -> Offender {
         expected_payment_request_id: expected,
         terminal_record,
         rest_record,
+        related_records,
+        related_rest_records,
         payment,
         antom_calls,
         saf_entries,
@@ -279,7 +315,17 @@ pub fn offender_text(index: usize, o: &Offender) -> String {
     if let Some(e) = &o.expected_payment_request_id {
         let _ = writeln!(out, "    expected: {}", e.display());
     }
-    if let Some(r) = &o.rest_record {
+    for r in &o.related_records {
+        let _ = writeln!(
+            out,
+            "    also:     {} seq {} stan {}: {}",
+            r.terminal_id,
+            r.seq,
+            r.stan,
+            crate::check::terminal_view(r)
+        );
+    }
+    for r in o.rest_record.iter().chain(&o.related_rest_records) {
         let _ = writeln!(
             out,
             "    merchant: key {} told {:?} cancel requested {} transport errors {} conflicts {}",

@@ -677,6 +677,19 @@ mod tests {
         records_mut(&mut e)[1].payment_request_id = first;
         let j = fails_with(&e, "payment_matched_twice");
         assert!(j.names("wrong_request_id"));
+        // The offender shows both records.
+        let offenders = crate::history::offenders(&j.findings, &e, 20);
+        let twice = offenders
+            .iter()
+            .find(|o| o.finding.class == "payment_matched_twice")
+            .unwrap();
+        let seqs: Vec<u64> = twice
+            .terminal_record
+            .iter()
+            .chain(&twice.related_records)
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(seqs, [0, 1]);
         let twice = j
             .findings
             .iter()
