@@ -3,7 +3,8 @@
 //! What this crate owns: a [`Terminal`] client that keeps several requests outstanding on
 //! one connection and matches answers by (MTI class, F41, F11); message builders for each
 //! flow of the default dialect ([`flows`]); the STAN counter and terminal clock; an
-//! open-loop load generator with a per-transaction report ([`load`]); and hex/JSON
+//! open-loop load generator with a per-transaction report ([`load`]), durable when asked
+//! ([`durable`]: fsync'd before each send, so a killed load can be restarted); and hex/JSON
 //! conversion for the `encode`/`decode` commands ([`tool`]).
 //!
 //! What it must not know: anything of the switch beyond the wire (no core, no Redis, no
@@ -12,6 +13,7 @@
 pub mod answer;
 pub mod clock;
 pub mod codes;
+pub mod durable;
 pub mod flows;
 pub mod link;
 pub mod load;

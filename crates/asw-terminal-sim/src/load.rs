@@ -18,19 +18,20 @@ use asw_iso8583::{Message, Mti};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::codes::CodeList;
+use crate::durable::{DurableError, Entry, InFlight, Journal, RecordLog, STAN_MARGIN};
 use crate::flows::{MessageFactory, Original, Reference};
 use crate::link::LinkConfig;
 use crate::stan::StanCounter;
 use crate::terminal::{Terminal, TerminalError};
 
 /// What a generated transaction does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scenario {
     /// A purchase.
@@ -183,6 +184,10 @@ pub struct LoadConfig {
     pub seed: u64,
     /// Terminal clock.
     pub clock: Clock,
+    /// Write every record to this append-only file, made durable before each message is sent
+    /// ([`crate::durable`]); a run on a file that already holds records continues its numbering
+    /// and STANs and settles what a killed predecessor left in flight.
+    pub durable_records: Option<std::path::PathBuf>,
 }
 
 impl LoadConfig {
@@ -207,6 +212,7 @@ impl LoadConfig {
             late_after: Duration::from_millis(5),
             seed: 1,
             clock: Clock::utc(),
+            durable_records: None,
         }
     }
 }
@@ -220,6 +226,66 @@ pub enum LoadError {
     /// The first connections could not be opened.
     #[error(transparent)]
     Connect(#[from] TerminalError),
+    /// The durable records file cannot be read or written.
+    #[error(transparent)]
+    Durable(#[from] DurableError),
+}
+
+/// The follow-up kinds, as static names (records read back from a file name them by text).
+const FOLLOW_UP_KINDS: [&str; 8] = [
+    "void",
+    "refund",
+    "reversal_advice",
+    "resend",
+    "partial_refund",
+    "foreign_refund",
+    "foreign_void",
+    "purchase",
+];
+
+/// The static name of follow-up kind `kind`.
+pub fn follow_up_kind(kind: &str) -> Option<&'static str> {
+    FOLLOW_UP_KINDS.into_iter().find(|k| *k == kind)
+}
+
+/// A [`FollowUp`] as read back from a file: its kind as text, made static on the way in.
+#[derive(Deserialize)]
+struct FollowUpText {
+    kind: String,
+    mti: String,
+    stan: String,
+    attempts: u32,
+    response_code: Option<String>,
+    #[serde(default)]
+    answers: Vec<String>,
+    rrn: Option<String>,
+    latency_us: Option<u64>,
+    error: Option<String>,
+}
+
+// By hand: a derived impl would borrow the `&'static str` kind from the input.
+impl<'de> Deserialize<'de> for FollowUp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        FollowUp::try_from(FollowUpText::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<FollowUpText> for FollowUp {
+    type Error = String;
+    fn try_from(f: FollowUpText) -> Result<Self, String> {
+        Ok(FollowUp {
+            kind: follow_up_kind(&f.kind)
+                .ok_or_else(|| format!("unknown follow-up kind {:?}", f.kind))?,
+            mti: f.mti,
+            stan: f.stan,
+            attempts: f.attempts,
+            response_code: f.response_code,
+            answers: f.answers,
+            rrn: f.rrn,
+            latency_us: f.latency_us,
+            error: f.error,
+        })
+    }
 }
 
 /// A message sent after the purchase (void, refund, reversal advice) and its answer.
@@ -233,10 +299,16 @@ pub struct FollowUp {
     pub mti: String,
     /// Its F11.
     pub stan: String,
-    /// Messages sent (advices are repeated until acknowledged, up to 5 times).
+    /// Messages sent (advices are repeated until acknowledged, up to [`ADVICE_ATTEMPTS`]
+    /// times).
     pub attempts: u32,
-    /// F39 of the answer.
+    /// F39 of the answer to the last message sent.
     pub response_code: Option<String>,
+    /// F39 of the answer to each message sent, in order, `none` where nothing came back: a
+    /// refusal (e.g. `96`) before the acknowledgement is otherwise lost from the record, and
+    /// the checker judges every answer the switch gave, not only the last one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
     /// F37 of the answer.
     pub rrn: Option<String>,
     /// From sending to the answer.
@@ -245,8 +317,16 @@ pub struct FollowUp {
     pub error: Option<String>,
 }
 
+/// How many times a reversal advice is sent at most: the 0420, then 0421 repeats until a 0430
+/// with `00` acknowledges it. A real terminal keeps repeating (for hours, across restarts); the
+/// load tool must end, so an advice still unacknowledged after this many is recorded as such.
+pub const ADVICE_ATTEMPTS: u32 = 5;
+
+/// Pause before each 0421 repeat of a reversal advice.
+pub const ADVICE_REPEAT_DELAY: Duration = Duration::from_millis(500);
+
 /// What the terminal saw of one transaction.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TxRecord {
     /// Sequence number in the schedule.
     pub seq: u64,
@@ -303,10 +383,19 @@ pub struct TxRecord {
     pub other_follow_ups: Vec<FollowUp>,
     /// The terminal's final belief: approved and neither voided nor reversed.
     pub terminal_believes_paid: bool,
+    /// In a durable snapshot: the message about to be sent when it was written (none once the
+    /// transaction is finished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<InFlight>,
+    /// The load process was killed while this message was in flight (`purchase`, `void`…):
+    /// it may or may not have reached the switch; a restarted process settled it as a real
+    /// terminal does after a power loss (a reversal advice for a purchase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killed_while: Option<String>,
 }
 
 /// Latency percentiles in microseconds.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Samples.
     pub count: u64,
@@ -323,7 +412,7 @@ pub struct Percentiles {
 }
 
 /// Totals of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     /// Switch address.
     pub target: String,
@@ -373,7 +462,7 @@ pub struct Summary {
 }
 
 /// A run's summary and every transaction record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     /// Totals.
     pub summary: Summary,
@@ -412,6 +501,40 @@ struct Ctx {
     records: Mutex<Vec<TxRecord>>,
     /// Every terminal of the run, for follow-ups sent by a terminal other than the payer's.
     slots: std::sync::OnceLock<Vec<Arc<Slot>>>,
+    /// The durable records file, when there is one.
+    log: Option<RecordLog>,
+}
+
+impl Ctx {
+    /// Writes a snapshot of `record` to the durable file, `flight` being the message about to
+    /// be sent (none: the transaction is finished). The message must not be sent when this
+    /// fails: it would be on the wire without a record.
+    fn persist(&self, record: &TxRecord, flight: Option<InFlight>) -> Result<(), String> {
+        let Some(log) = &self.log else {
+            return Ok(());
+        };
+        let mut snapshot = record.clone();
+        snapshot.in_flight = flight;
+        log.append(&Entry::Record(Box::new(snapshot)))
+            .map_err(|e| format!("records file: {e}"))
+    }
+
+    fn persist_before(
+        &self,
+        record: &TxRecord,
+        kind: &str,
+        terminal_id: &str,
+        stan: &str,
+    ) -> Result<(), String> {
+        self.persist(
+            record,
+            Some(InFlight {
+                kind: kind.into(),
+                terminal_id: terminal_id.into(),
+                stan: stan.into(),
+            }),
+        )
+    }
 }
 
 fn terminal_ids(prefix: &str, count: usize) -> Result<Vec<String>, String> {
@@ -438,13 +561,29 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     }
     let ids =
         terminal_ids(&config.terminal_prefix, config.connections).map_err(LoadError::Config)?;
+    let journal = match &config.durable_records {
+        Some(path) => Some(Journal::read(path)?),
+        None => None,
+    };
+    let log = match &config.durable_records {
+        Some(path) => Some(RecordLog::open(path)?),
+        None => None,
+    };
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut slots = Vec::with_capacity(ids.len());
     for terminal_id in ids {
         let terminal = Terminal::connect(config.addr, config.link.clone()).await?;
+        let random = rng.random_range(1..=StanCounter::MAX);
+        // A restarted terminal continues after the STANs it used before its kill.
+        let first = journal
+            .as_ref()
+            .and_then(|j| j.last_stans.get(&terminal_id))
+            .map_or(random, |last| {
+                (last + STAN_MARGIN - 1) % StanCounter::MAX + 1
+            });
         slots.push(Arc::new(Slot {
             terminal_id,
-            stan: StanCounter::starting_at(rng.random_range(1..=StanCounter::MAX)),
+            stan: StanCounter::starting_at(first),
             terminal: tokio::sync::Mutex::new(Some(Arc::new(terminal))),
             unmatched_of_closed: Default::default(),
         }));
@@ -456,8 +595,31 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
         records: Mutex::new(Vec::with_capacity(scheduled as usize)),
         slots: std::sync::OnceLock::new(),
         config,
+        log,
     });
     let _ = ctx.slots.set(slots.clone());
+    let first_seq = journal.as_ref().map_or(0, Journal::next_seq);
+    let run_number = journal.as_ref().map_or(1, Journal::next_run);
+    if let Some(journal) = &journal {
+        // What the killed predecessor left in flight is settled before anything new is sent,
+        // as a terminal does when it powers up again.
+        for record in journal.in_flight() {
+            let settled = settle(&ctx, &slots, record.clone()).await;
+            ctx.persist(&settled, None).map_err(|e| {
+                LoadError::Durable(DurableError::Io {
+                    path: ctx.config.durable_records.clone().unwrap_or_default(),
+                    source: std::io::Error::other(e),
+                })
+            })?;
+        }
+    }
+    if let Some(log) = &ctx.log {
+        log.append(&Entry::Run {
+            run: run_number,
+            first_seq,
+            scheduled,
+        })?;
+    }
     let tracker = TaskTracker::new();
     let cpu_before = process_cpu_seconds();
     let mut seq = 0u64;
@@ -475,9 +637,12 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
             let amount = rng.random_range(ctx.config.amount_min..=ctx.config.amount_max);
             let slot = Arc::clone(&slots[(seq % slots.len() as u64) as usize]);
             let ctx = Arc::clone(&ctx);
-            let this = seq;
+            let this = first_seq + seq;
             tracker.spawn(async move {
                 let record = transaction(&ctx, &slot, this, at, scenario, code, amount).await;
+                // A failed final write leaves the last in-flight snapshot: the next run on the
+                // file settles it as interrupted, which is safe.
+                let _ = ctx.persist(&record, None);
                 if let Ok(mut records) = ctx.records.lock() {
                     records.push(record);
                 }
@@ -492,6 +657,9 @@ pub async fn run(config: LoadConfig) -> Result<LoadReport, LoadError> {
     let sending_window = ctx.start.elapsed();
     tracker.close();
     tracker.wait().await;
+    if let Some(log) = &ctx.log {
+        log.append(&Entry::End { run: run_number })?;
+    }
     let mut unmatched = 0;
     for slot in &slots {
         unmatched += slot
@@ -673,6 +841,8 @@ async fn transaction(
         follow_up: None,
         other_follow_ups: Vec::new(),
         terminal_believes_paid: false,
+        in_flight: None,
+        killed_while: None,
     };
     let purchase = match factory.purchase(&stamp, amount, config.currency, &code) {
         Ok(purchase) => purchase,
@@ -681,6 +851,10 @@ async fn transaction(
             return record;
         }
     };
+    if let Err(error) = ctx.persist_before(&record, "purchase", &slot.terminal_id, &record.stan) {
+        record.error = Some(error);
+        return record;
+    }
     if scenario == Scenario::Disconnect {
         // Its own connection, so hanging up does not disturb the shared ones.
         match Terminal::connect(config.addr, config.link.clone()).await {
@@ -702,8 +876,16 @@ async fn transaction(
             // advice settles that race. Waiting the full timeout first leaves the switch's own
             // cancellation of an undelivered approval to act alone until then.
             tokio::time::sleep_until(scheduled + config.response_timeout).await;
-            record.follow_up =
-                Some(advice(ctx, slot, &factory, Original::of(&purchase).as_ref()).await);
+            record.follow_up = Some(
+                advice(
+                    ctx,
+                    slot,
+                    &factory,
+                    Original::of(&purchase).as_ref(),
+                    &record,
+                )
+                .await,
+            );
         }
         return record;
     }
@@ -760,33 +942,34 @@ async fn transaction(
                 )
             };
             Some(match message {
-                Ok(message) => follow_up(ctx, slot, kind, &message, 1).await,
+                Ok(message) => follow_up(ctx, slot, kind, &message, 1, &record).await,
                 Err(error) => failed_follow_up(kind, &stamp.stan, error.to_string()),
             })
         }
         Scenario::RefundVoid if approved => {
             let stamp = config.clock.stamp(slot.stan.next());
             let partial = match factory.refund(&stamp, amount / 2, config.currency, &reference) {
-                Ok(message) => follow_up(ctx, slot, "partial_refund", &message, 1).await,
+                Ok(message) => follow_up(ctx, slot, "partial_refund", &message, 1, &record).await,
                 Err(error) => failed_follow_up("partial_refund", &stamp.stan, error.to_string()),
             };
             record.other_follow_ups.push(partial);
             let stamp = config.clock.stamp(slot.stan.next());
             Some(
                 match factory.void(&stamp, amount, config.currency, &reference) {
-                    Ok(message) => follow_up(ctx, slot, "void", &message, 1).await,
+                    Ok(message) => follow_up(ctx, slot, "void", &message, 1, &record).await,
                     Err(error) => failed_follow_up("void", &stamp.stan, error.to_string()),
                 },
             )
         }
         Scenario::Foreign if approved => {
-            record.other_follow_ups = foreign_follow_ups(ctx, seq, amount, &reference).await;
+            record.other_follow_ups =
+                foreign_follow_ups(ctx, slot, amount, &reference, &record).await;
             None
         }
-        Scenario::Advice => Some(advice(ctx, slot, &factory, original.as_ref()).await),
-        Scenario::Resend if !unanswered => Some(resend_and_hang_up(ctx, &purchase).await),
+        Scenario::Advice => Some(advice(ctx, slot, &factory, original.as_ref(), &record).await),
+        Scenario::Resend if !unanswered => Some(resend_and_hang_up(ctx, &purchase, &record).await),
         _ if unanswered && config.reverse_on_timeout => {
-            Some(advice(ctx, slot, &factory, original.as_ref()).await)
+            Some(advice(ctx, slot, &factory, original.as_ref(), &record).await)
         }
         _ => None,
     };
@@ -802,9 +985,10 @@ async fn transaction(
 /// on its own connection (so its identity is its own; only its authority is missing).
 async fn foreign_follow_ups(
     ctx: &Ctx,
-    seq: u64,
+    payer: &Slot,
     amount: u64,
     reference: &Reference,
+    record: &TxRecord,
 ) -> Vec<FollowUp> {
     let config = &ctx.config;
     let slots = ctx.slots.get().map(Vec::as_slice).unwrap_or_default();
@@ -815,7 +999,13 @@ async fn foreign_follow_ups(
             "needs at least two connections".into(),
         )];
     }
-    let other = &slots[((seq + 1) % slots.len() as u64) as usize];
+    // The slot after the payer's: never the payer itself, whatever the sequence numbers (a
+    // restarted load does not start at 0).
+    let payer_index = slots
+        .iter()
+        .position(|s| s.terminal_id == payer.terminal_id)
+        .unwrap_or(0);
+    let other = &slots[(payer_index + 1) % slots.len()];
     let mut factory = MessageFactory::new(
         &config.link.dialect,
         &config.merchant_id,
@@ -839,7 +1029,7 @@ async fn foreign_follow_ups(
             factory.void(&stamp, amount, config.currency, &by_id)
         };
         sent.push(match message {
-            Ok(message) => follow_up(ctx, other, kind, &message, 1).await,
+            Ok(message) => follow_up(ctx, other, kind, &message, 1, record).await,
             Err(error) => failed_follow_up(kind, &stamp.stan, error.to_string()),
         });
     }
@@ -847,17 +1037,22 @@ async fn foreign_follow_ups(
 }
 
 /// Writes `purchase` again on a new connection and closes it at once, without reading.
-async fn resend_and_hang_up(ctx: &Ctx, purchase: &Message) -> FollowUp {
+async fn resend_and_hang_up(ctx: &Ctx, purchase: &Message, record: &TxRecord) -> FollowUp {
     let mut follow = FollowUp {
         kind: "resend",
         mti: purchase.mti().to_string(),
         stan: purchase.get_str(11).unwrap_or_default().to_owned(),
         attempts: 1,
         response_code: None,
+        answers: Vec::new(),
         rrn: None,
         latency_us: None,
         error: None,
     };
+    if let Err(error) = ctx.persist_before(record, "resend", &record.terminal_id, &follow.stan) {
+        follow.error = Some(error);
+        return follow;
+    }
     match Terminal::connect(ctx.config.addr, ctx.config.link.clone()).await {
         Ok(terminal) => match terminal.send(purchase).await {
             Ok(pending) => {
@@ -885,6 +1080,7 @@ fn failed_follow_up(kind: &'static str, stan: &u32, error: String) -> FollowUp {
         stan: format!("{stan:06}"),
         attempts: 0,
         response_code: None,
+        answers: Vec::new(),
         rrn: None,
         latency_us: None,
         error: Some(error),
@@ -896,22 +1092,26 @@ async fn advice(
     slot: &Slot,
     factory: &MessageFactory<'_>,
     original: Option<&Original>,
+    record: &TxRecord,
 ) -> FollowUp {
     let Some(original) = original else {
         return failed_follow_up("reversal_advice", &0, "original not readable".into());
     };
     let mut last = failed_follow_up("reversal_advice", &original.stan, "not sent".into());
+    let mut answers = Vec::new();
     // An advice must be acknowledged: repeat it (as 0421) until a 0430 with 00 arrives — a
     // 0430 with another code (e.g. 96 while the switch's store is down) is not an
-    // acknowledgement, as real terminals treat it.
-    for attempt in 1..=5u32 {
+    // acknowledgement, as real terminals treat it, so it is repeated too.
+    for attempt in 1..=ADVICE_ATTEMPTS {
         if attempt > 1 {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            tokio::time::sleep(ADVICE_REPEAT_DELAY).await;
         }
         let transmission = ctx.config.clock.stamp(original.stan).transmission;
         match factory.reversal_advice(&transmission, original, "98", attempt > 1) {
             Ok(message) => {
-                last = follow_up(ctx, slot, "reversal_advice", &message, attempt).await;
+                last = follow_up(ctx, slot, "reversal_advice", &message, attempt, record).await;
+                answers.push(last.response_code.clone().unwrap_or_else(|| "none".into()));
+                last.answers.clone_from(&answers);
                 if last.response_code.as_deref() == Some("00") {
                     break;
                 }
@@ -924,14 +1124,109 @@ async fn advice(
     last
 }
 
+/// The original of a recorded purchase, for its reversal advice.
+fn original_of(record: &TxRecord) -> Option<Original> {
+    Some(Original {
+        // F3 of a purchase, as `MessageFactory::purchase` builds it.
+        processing_code: "000000".into(),
+        amount: record.amount,
+        currency: record.currency,
+        stan: record.stan.parse().ok()?,
+        local_time: record.local_time.clone(),
+        local_date: record.local_date.clone(),
+        rrn: record.rrn.clone(),
+    })
+}
+
+/// Settles a transaction a killed predecessor left in flight, as a terminal does when it
+/// powers up again: a purchase (or its reversal advice) that may have reached the switch
+/// without an answer is reversed with an advice; any other message is recorded as unanswered.
+async fn settle(ctx: &Ctx, slots: &[Arc<Slot>], mut record: TxRecord) -> TxRecord {
+    let Some(flight) = record.in_flight.take() else {
+        return record;
+    };
+    const KILLED: &str = "the terminal was killed before the answer";
+    record.killed_while = Some(flight.kind.clone());
+    let interrupted = |kind: &'static str| FollowUp {
+        kind,
+        mti: String::new(),
+        stan: flight.stan.clone(),
+        attempts: 1,
+        response_code: None,
+        answers: Vec::new(),
+        rrn: None,
+        latency_us: None,
+        error: Some(KILLED.into()),
+    };
+    match follow_up_kind(&flight.kind) {
+        Some(kind @ ("purchase" | "reversal_advice")) => {
+            if kind == "purchase" {
+                record.error = Some(KILLED.into());
+            }
+            let slot = slots.iter().find(|s| s.terminal_id == record.terminal_id);
+            match (slot, original_of(&record)) {
+                (Some(slot), Some(original)) if ctx.config.reverse_on_timeout => {
+                    let mut factory = MessageFactory::new(
+                        &ctx.config.link.dialect,
+                        &ctx.config.merchant_id,
+                        &record.terminal_id,
+                    );
+                    if let Some(nii) = &ctx.config.nii {
+                        factory = factory.with_nii(nii);
+                    }
+                    record.follow_up =
+                        Some(advice(ctx, slot, &factory, Some(&original), &record).await);
+                }
+                _ if kind == "reversal_advice" => {
+                    record.follow_up = Some(interrupted("reversal_advice"));
+                }
+                _ => {}
+            }
+        }
+        Some(kind @ ("partial_refund" | "foreign_refund" | "foreign_void")) => {
+            record.other_follow_ups.push(interrupted(kind));
+        }
+        Some(kind) => record.follow_up = Some(interrupted(kind)),
+        None => {
+            record.error = Some(format!("killed while sending an unknown {:?}", flight.kind));
+        }
+    }
+    let approved = record.response_code.as_deref() == Some("00");
+    let voided = record.follow_up.as_ref().is_some_and(|f| {
+        f.kind == "reversal_advice"
+            || (f.kind == "void" && f.response_code.as_deref() == Some("00"))
+    });
+    record.terminal_believes_paid = approved && !voided;
+    record
+}
+
 async fn follow_up(
     ctx: &Ctx,
     slot: &Slot,
     kind: &'static str,
     message: &Message,
     attempts: u32,
+    record: &TxRecord,
 ) -> FollowUp {
     let started = Instant::now();
+    let stan = message.get_str(11).unwrap_or_default();
+    // Only the first message of a follow-up needs its own snapshot: repeats of an advice are
+    // the same advice, settled again by a restarted process.
+    if attempts <= 1
+        && let Err(error) = ctx.persist_before(record, kind, &slot.terminal_id, stan)
+    {
+        return FollowUp {
+            kind,
+            mti: message.mti().to_string(),
+            stan: stan.to_owned(),
+            attempts: 0,
+            response_code: None,
+            answers: Vec::new(),
+            rrn: None,
+            latency_us: None,
+            error: Some(error),
+        };
+    }
     let result = match slot.terminal(ctx).await {
         Ok(terminal) => terminal.request(message, ctx.config.response_timeout).await,
         Err(error) => Err(error),
@@ -942,6 +1237,7 @@ async fn follow_up(
         stan: message.get_str(11).unwrap_or_default().to_owned(),
         attempts,
         response_code: None,
+        answers: Vec::new(),
         rrn: None,
         latency_us: None,
         error: None,

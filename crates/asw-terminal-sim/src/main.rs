@@ -208,6 +208,14 @@ struct LoadArgs {
     /// Runtime worker threads (1 = a single core).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Append every transaction record to this file, made durable (fsync) before each
+    /// message is sent; a run on a file that already holds records continues its numbering
+    /// and STANs and first settles what a killed run left in flight.
+    #[arg(long)]
+    records: Option<std::path::PathBuf>,
+    /// Use UTC for F12/F13 instead of the local time zone.
+    #[arg(long)]
+    utc: bool,
 }
 
 fn main() -> ExitCode {
@@ -424,7 +432,8 @@ async fn run_load(
     config.reverse_on_timeout = !args.no_reverse_on_timeout;
     config.late_after = Duration::try_from_secs_f64(args.late_ms / 1000.0).context("--late-ms")?;
     config.seed = args.seed.unwrap_or_else(|| rng.random());
-    config.clock = clock;
+    config.clock = if args.utc { Clock::utc() } else { clock };
+    config.durable_records = args.records.clone();
     let report = load::run(config).await?;
     let file = std::fs::File::create(&args.report)
         .with_context(|| format!("cannot create {}", args.report.display()))?;

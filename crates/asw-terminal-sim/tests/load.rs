@@ -291,3 +291,110 @@ async fn the_load_command_writes_its_report() {
     assert_eq!(full["summary"]["response_codes"]["00"], 50);
     server.shutdown().await;
 }
+
+/// A load on a records file: every message of the run is preceded by its snapshot; a
+/// restarted load settles what a killed one left in flight (a reversal advice for a purchase,
+/// an unanswered void) and continues the numbering and the STANs.
+#[tokio::test]
+async fn a_restarted_load_settles_what_was_in_flight_and_continues() {
+    use asw_terminal_sim::durable::{Entry, InFlight, Journal, RecordLog};
+    let (server, recorder) = common::server(Profile::PosBinary).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.jsonl");
+    let config = |duration_ms: u64| {
+        let link = LinkConfig::for_profile(ProfileName::PosBinary).unwrap();
+        let mut config = LoadConfig::new(server.local_addr(), link);
+        config.connections = 2;
+        config.rate_per_s = 50.0;
+        config.duration = Duration::from_millis(duration_ms);
+        config.terminal_prefix = "LR".into();
+        config.response_timeout = Duration::from_secs(5);
+        config.durable_records = Some(path.clone());
+        config
+    };
+    let first = load::run(config(200)).await.unwrap();
+    assert_eq!(first.transactions.len(), 10);
+    let journal = Journal::read(&path).unwrap();
+    assert_eq!(journal.runs.len(), 1);
+    assert!(journal.runs[0].ended);
+    assert_eq!(journal.records.len(), 10);
+    assert_eq!(journal.in_flight().count(), 0);
+    // Each purchase's in-flight snapshot came before its final one.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let in_flight_lines = text
+        .lines()
+        .filter(|l| l.contains("\"in_flight\":{\"kind\":\"purchase\""))
+        .count();
+    assert_eq!(in_flight_lines, 10);
+
+    // A killed process: it wrote the snapshots of a purchase and of a void, then died.
+    let last_stan: u32 = journal.last_stans["LR000000"];
+    let mut purchase = journal.records[&0].clone();
+    purchase.seq = 10;
+    purchase.terminal_id = "LR000000".into();
+    purchase.stan = format!("{:06}", last_stan + 1);
+    purchase.sent = false;
+    purchase.response_code = None;
+    purchase.rrn = None;
+    purchase.payment_request_id = None;
+    purchase.payment_id = None;
+    purchase.terminal_believes_paid = false;
+    purchase.in_flight = Some(InFlight {
+        kind: "purchase".into(),
+        terminal_id: "LR000000".into(),
+        stan: purchase.stan.clone(),
+    });
+    let mut void = journal.records[&1].clone();
+    void.seq = 11;
+    void.in_flight = Some(InFlight {
+        kind: "void".into(),
+        terminal_id: void.terminal_id.clone(),
+        stan: "999990".into(),
+    });
+    let log = RecordLog::open(&path).unwrap();
+    log.append(&Entry::Record(Box::new(purchase.clone())))
+        .unwrap();
+    log.append(&Entry::Record(Box::new(void))).unwrap();
+    drop(log);
+
+    // Restarted with nothing left to send: it only settles.
+    let settling = load::run(config(0)).await.unwrap();
+    assert!(settling.transactions.is_empty());
+    let journal = Journal::read(&path).unwrap();
+    assert_eq!(journal.in_flight().count(), 0);
+    let settled = &journal.records[&10];
+    assert_eq!(settled.killed_while.as_deref(), Some("purchase"));
+    let advice = settled.follow_up.as_ref().unwrap();
+    assert_eq!(advice.kind, "reversal_advice");
+    assert_eq!(advice.response_code.as_deref(), Some("00"));
+    let sent_advice =
+        recorder.requests.lock().unwrap().iter().any(|m| {
+            m.mti().to_string() == "0420" && m.get_str(11) == Some(purchase.stan.as_str())
+        });
+    assert!(sent_advice, "no 0420 for the purchase left in flight");
+    let void = &journal.records[&11];
+    assert_eq!(void.killed_while.as_deref(), Some("void"));
+    let follow = void.follow_up.as_ref().unwrap();
+    assert_eq!(
+        (follow.kind, follow.response_code.as_deref()),
+        ("void", None)
+    );
+    assert_eq!(journal.runs[1].first_seq, 12);
+
+    // A third run continues the numbering, and its STANs skip past the last one written.
+    let third = load::run(config(100)).await.unwrap();
+    let seqs: Vec<u64> = third.transactions.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [12, 13, 14, 15, 16]);
+    let journal = Journal::read(&path).unwrap();
+    assert!(journal.runs.iter().all(|r| r.ended));
+    let first_stan: u32 = third
+        .transactions
+        .iter()
+        .find(|r| r.terminal_id == "LR000000")
+        .unwrap()
+        .stan
+        .parse()
+        .unwrap();
+    assert!(first_stan > last_stan + 1, "{first_stan} after {last_stan}");
+    server.shutdown().await;
+}

@@ -41,6 +41,8 @@ pub struct RestTable {
     pub at_antom: u64,
     /// Of those, SUCCESS at the end.
     pub at_antom_success: u64,
+    /// Of those, still `PROCESSING` at the end (each one a violation).
+    pub still_processing: u64,
     /// Merchant and Antom disagree.
     pub inconsistent: u64,
 }
@@ -55,25 +57,31 @@ pub fn compare_rest(records: &[RestRecord], payments: &[PaymentView]) -> (RestTa
         .map(|p| (p.payment_request_id.as_str(), p))
         .collect();
     let mut told_success: HashSet<&str> = HashSet::new();
-    let finding =
-        |kind: &'static str, r: Option<&RestRecord>, prid: &str, p: Option<&PaymentView>| Finding {
-            kind,
-            seq: None,
-            terminal_id: "rest".into(),
-            stan: r.map(|r| r.key.clone()).unwrap_or_default(),
-            scenario: String::new(),
-            payment_request_id: Some(prid.to_string()),
-            terminal_view: r.map_or_else(
-                || "no merchant was told anything about it".into(),
-                |r| {
-                    format!(
-                        "told {:?} (cancel requested: {})",
-                        r.told, r.cancel_requested
-                    )
-                },
-            ),
-            antom_view: antom_view(p),
-        };
+    let finding = |class: &'static str,
+                   kind: &'static str,
+                   r: Option<&RestRecord>,
+                   prid: &str,
+                   p: Option<&PaymentView>,
+                   detail: String| Finding {
+        class,
+        kind,
+        seq: None,
+        terminal_id: "rest".into(),
+        stan: r.map(|r| r.key.clone()).unwrap_or_default(),
+        scenario: String::new(),
+        payment_request_id: Some(prid.to_string()),
+        terminal_view: r.map_or_else(
+            || "no merchant was told anything about it".into(),
+            |r| {
+                format!(
+                    "told {:?} (cancel requested: {})",
+                    r.told, r.cancel_requested
+                )
+            },
+        ),
+        antom_view: antom_view(p),
+        detail,
+    };
     for r in records {
         t.payments += 1;
         t.transport_errors += u64::from(r.transport_errors);
@@ -81,7 +89,19 @@ pub fn compare_rest(records: &[RestRecord], payments: &[PaymentView]) -> (RestTa
         match r.told.as_deref() {
             Some("succeeded") => t.told_succeeded += 1,
             Some("cancel_requested") => t.cancels_requested += 1,
-            Some("pending") | None => t.unresolved += 1,
+            Some("pending") | None => {
+                t.unresolved += 1;
+                let prid = r.payment_request_id.as_deref().unwrap_or_default();
+                let payment = by_id.get(prid).copied();
+                findings.push(finding(
+                    "rest_unresolved",
+                    "rest_payment_without_final_answer",
+                    Some(r),
+                    prid,
+                    payment,
+                    "the merchant got neither a final status nor an acknowledged cancel".into(),
+                ));
+            }
             Some(_) => t.told_not_succeeded += 1,
         }
         if r.told_succeeded() {
@@ -91,29 +111,71 @@ pub fn compare_rest(records: &[RestRecord], payments: &[PaymentView]) -> (RestTa
             if !payment.is_some_and(holds_success) {
                 t.inconsistent += 1;
                 findings.push(finding(
+                    "rest_inconsistent",
                     "rest_told_succeeded_not_success",
                     Some(r),
                     prid,
                     payment,
+                    String::new(),
                 ));
             }
         }
     }
-    let by_prid: HashMap<&str, &RestRecord> = records
+    let mut named: HashMap<&str, Vec<&RestRecord>> = HashMap::new();
+    for r in records {
+        if let Some(prid) = r.payment_request_id.as_deref() {
+            named.entry(prid).or_default().push(r);
+        }
+    }
+    let by_prid: HashMap<&str, &RestRecord> = named
         .iter()
-        .filter_map(|r| Some((r.payment_request_id.as_deref()?, r)))
+        .filter_map(|(prid, rs)| Some((*prid, *rs.first()?)))
         .collect();
-    for (prid, p) in &by_id {
+    // Sorted, so that the findings come in the same order on every run of the same data.
+    let mut at_antom: Vec<(&str, &PaymentView)> = by_id.iter().map(|(k, v)| (*k, *v)).collect();
+    at_antom.sort_unstable_by_key(|(prid, _)| *prid);
+    let mut twice: Vec<(&str, &Vec<&RestRecord>)> = named
+        .iter()
+        .filter(|(_, rs)| rs.len() > 1)
+        .map(|(k, v)| (*k, v))
+        .collect();
+    twice.sort_unstable_by_key(|(prid, _)| *prid);
+    for (prid, rs) in twice {
+        // Two merchant payments (two idempotency keys) answered with one Antom payment.
+        let keys: Vec<&str> = rs.iter().map(|r| r.key.as_str()).collect();
+        findings.push(finding(
+            "payment_matched_twice",
+            "rest_payment_named_by_several_requests",
+            rs.first().copied(),
+            prid,
+            by_id.get(prid).copied(),
+            format!("named by the requests with keys {}", keys.join(", ")),
+        ));
+    }
+    for (prid, p) in at_antom {
         t.at_antom += 1;
+        if p.status == "PROCESSING" {
+            t.still_processing += 1;
+            findings.push(finding(
+                "still_processing",
+                "payment_still_processing",
+                by_prid.get(prid).copied(),
+                prid,
+                Some(p),
+                "PROCESSING at Antom after the drain: nobody settled it".into(),
+            ));
+        }
         if holds_success(p) {
             t.at_antom_success += 1;
-            if !told_success.contains(prid) {
+            if !told_success.contains(&prid) {
                 t.inconsistent += 1;
                 findings.push(finding(
+                    "rest_inconsistent",
                     "rest_success_not_told",
                     by_prid.get(prid).copied(),
                     prid,
                     Some(p),
+                    String::new(),
                 ));
             }
         }

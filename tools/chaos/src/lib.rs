@@ -7,13 +7,17 @@
 //! comparison of what every terminal saw with what Antom holds ([`check`]).
 //!
 //! It must not know the switch's internals: it talks to the switch only through its binary, its
-//! configuration file, ISO 8583 over TCP, `/health/ready` and the `saf` CLI commands. Every
-//! inconsistency it reports is a bug in the switch.
+//! configuration file, ISO 8583 over TCP, `/health/ready` and the `saf` and `txn show` CLI
+//! commands; the one rule it shares is the documented derivation of terminal payment ids (with
+//! the `[ids] secret` it wrote into the configuration). Every violation it reports
+//! ([`verdict::CLASSES`]) is a bug in the switch or a hole in the proof.
 
 pub mod check;
 pub mod check_rest;
 pub mod deployment;
+pub mod history;
 pub mod rest_load;
+pub mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,7 +27,8 @@ use std::time::{Duration, Instant};
 
 use asw_antom_sim::{FaultMix, SimConfig, SimHandle, Simulator};
 use asw_terminal_sim::codes::CodeList;
-use asw_terminal_sim::load::{self, LoadConfig, LoadReport, Mix, Summary, TxRecord};
+use asw_terminal_sim::durable::Journal;
+use asw_terminal_sim::load::{self, LoadConfig, LoadReport, Mix, Summary};
 use asw_terminal_sim::{Clock, LinkConfig, ProfileName};
 // The switches' configuration file, client id, merchant (every load terminal belongs to it)
 // and timings: the tests' one switch configuration.
@@ -34,10 +39,12 @@ use asw_testkit::fixtures::switch_config::{
 use asw_testkit::free_port;
 use serde::Serialize;
 
-pub use check::{Comparison, Finding, Table};
+pub use check::{Cause, Comparison, Finding, IdRule, Table};
 pub use check_rest::{RestTable, compare_rest, is_rest_payment};
 pub use deployment::{Deployment, RedisKind};
+pub use history::Offender;
 pub use rest_load::{RestLoadConfig, RestRecord};
+pub use verdict::{Evidence, Judgement, LoadEvidence, UncertainBounds, UncertainReport, Violation};
 
 /// SGD, numeric.
 const CURRENCY: u16 = 702;
@@ -111,6 +118,18 @@ pub struct ChaosConfig {
     /// Redis faults this often (the deployment's first and second fault in turn); `None`: the
     /// first half-way and the second at three quarters.
     pub redis_fault_every: Option<Duration>,
+    /// How many outcomes may be accepted either way before the run fails.
+    pub uncertain_bounds: UncertainBounds,
+    /// Run each instance's terminals as a separate `terminal-sim load` process (this binary)
+    /// writing durable records, killed with SIGKILL and restarted every `kill_terminals_every`;
+    /// `None`: the load runs in this process and is never killed.
+    pub terminal_sim_bin: Option<PathBuf>,
+    /// How often a terminal process is killed (alternating), when they are processes.
+    pub kill_terminals_every: Duration,
+    /// Also kill -9 (and restart) during the drain: a switch instance as the quiet wait starts
+    /// and, with terminal processes, one terminal process while it finishes its last
+    /// transactions.
+    pub kill_during_drain: bool,
 }
 
 impl ChaosConfig {
@@ -132,6 +151,10 @@ impl ChaosConfig {
             redis: RedisKind::Single,
             redis_fault_every: None,
             rest_rate_per_s: 5.0,
+            uncertain_bounds: UncertainBounds::default(),
+            terminal_sim_bin: None,
+            kill_terminals_every: Duration::from_secs(15),
+            kill_during_drain: true,
         }
     }
 }
@@ -159,22 +182,37 @@ pub enum ChaosError {
     /// The load generator refused its settings or could not connect.
     #[error("terminal-sim load: {0}")]
     Load(String),
+    /// The terminal-sim binary is missing; build it first.
+    #[error("terminal-sim binary not found at {0} (cargo build --release -p asw-terminal-sim)")]
+    TerminalSimBinaryMissing(PathBuf),
+    /// A terminal process's durable records cannot be read.
+    #[error("terminal records: {0}")]
+    Records(#[from] asw_terminal_sim::durable::DurableError),
     /// Local file or process I/O.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// The outcome of a run: the table, every finding, and what happened when.
+/// The outcome of a run: the verdict, the table, every finding, the offenders' histories and
+/// what happened when.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChaosReport {
+    /// Every violation class with something in it (empty: the run passed).
+    pub verdict: Vec<Violation>,
     /// Totals, including `inconsistent`.
     pub table: Table,
     /// The REST merchants' totals, with their own `inconsistent`.
     pub rest: RestTable,
-    /// Every inconsistency, with both views.
+    /// Every violation finding, grouped by class, with both views.
     pub findings: Vec<Finding>,
-    /// Outcomes the terminal itself could not know (accepted either way), by reason.
-    pub uncertain: std::collections::BTreeMap<String, u64>,
+    /// The first offenders ([`history::OFFENDERS`]) with their full history: record, payment,
+    /// Antom's calls, SAF entries and the journal's audit trail.
+    pub offenders: Vec<Offender>,
+    /// Outcomes the terminal itself could not know (accepted either way), per cause, against
+    /// their bounds.
+    pub uncertain: UncertainReport,
+    /// Each record accepted either way, one finding each.
+    pub uncertain_records: Vec<Finding>,
     /// Kills, restarts and the quiet wait, with seconds since the start.
     pub events: Vec<String>,
     /// Whether the SAF queue drained before `quiet_timeout`.
@@ -192,17 +230,57 @@ pub struct ChaosReport {
 impl ChaosReport {
     /// True when the verdict found nothing: see [`ChaosReport::violations`].
     pub fn consistent(&self) -> bool {
-        self.violations().is_empty()
+        self.verdict.is_empty()
     }
 
-    /// Everything the verdict judges and found wrong, one line each (empty: the run passed).
-    /// Not only disagreements between the merchants and Antom: a dead letter, a second `pay`
-    /// for one payment, something still processing or queued after the drain, a transaction
-    /// record lost by the load (fewer records than scheduled), a REST payment left without a
-    /// final answer or cancel — each is a failure of the switch, or a hole in the proof.
+    /// Everything the verdict judged and found wrong, one line per class (empty: the run
+    /// passed). Not only disagreements between the merchants and Antom: a refused advice, a
+    /// payment of the wrong request or named twice, a dead letter, a second `pay` for one
+    /// payment, something still processing or queued after the drain, a lost record, too many
+    /// outcomes left in doubt — each is a failure of the switch, or a hole in the proof
+    /// ([`verdict::CLASSES`]).
     pub fn violations(&self) -> Vec<String> {
-        let scheduled: u64 = self.loads.iter().map(|s| s.scheduled).sum();
-        verdict(&self.table, &self.rest, scheduled)
+        self.verdict.iter().map(ToString::to_string).collect()
+    }
+
+    /// The process exit status the verdict asks for: 0 consistent, 1 not.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(!self.verdict.is_empty())
+    }
+
+    /// The human summary: the verdict, the uncertain shares and the offenders' histories.
+    pub fn summary_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "uncertain (accepted either way): {} of {} records = {:.2}% (bound {:.2}%)\n",
+            self.uncertain.total,
+            self.uncertain.records,
+            self.uncertain.share * 100.0,
+            self.uncertain.bound * 100.0
+        ));
+        for (cause, c) in &self.uncertain.by_cause {
+            out.push_str(&format!(
+                "  {:<20} {:>6} {:>7.2}%{}  {}\n",
+                cause.name(),
+                c.count,
+                c.share * 100.0,
+                c.bound
+                    .map(|b| format!(" (bound {:.2}%)", b * 100.0))
+                    .unwrap_or_default(),
+                c.description
+            ));
+        }
+        if !self.offenders.is_empty() {
+            out.push_str(&format!(
+                "first {} offenders of {} findings:\n",
+                self.offenders.len(),
+                self.findings.len()
+            ));
+            for (i, o) in self.offenders.iter().enumerate() {
+                out.push_str(&history::offender_text(i + 1, o));
+            }
+        }
+        out
     }
 
     /// The table as aligned text.
@@ -224,47 +302,25 @@ impl ChaosReport {
     }
 }
 
-/// What the run's totals violate, one line each (see [`ChaosReport::violations`]).
-pub fn verdict(t: &Table, rest: &RestTable, scheduled: u64) -> Vec<String> {
-    let checks = [
-        (t.inconsistent, "terminal transactions disagree with Antom"),
-        (rest.inconsistent, "REST payments disagree with Antom"),
-        (t.dead_letters, "SAF entries dead-lettered"),
-        (
-            t.duplicate_pay_calls,
-            "pay calls beyond the first for one payment",
-        ),
-        (
-            t.still_processing,
-            "payments still PROCESSING at Antom after the drain",
-        ),
-        (t.saf_left, "SAF entries still queued after the drain"),
-        (
-            rest.unresolved,
-            "REST payments without a final answer or a cancel",
-        ),
-        (
-            scheduled.abs_diff(t.transactions),
-            "transaction records lost or invented (records != scheduled)",
-        ),
-    ];
-    checks
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect()
-}
-
 /// Finds `antom-switch`: `$ASW_SWITCH_BIN`, else next to the running executable (or one level
 /// up, for test binaries under `deps/`).
 pub fn locate_switch_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("ASW_SWITCH_BIN") {
+    locate_binary("ASW_SWITCH_BIN", "antom-switch")
+}
+
+/// Finds `terminal-sim`: `$ASW_TERMINAL_SIM_BIN`, else next to the running executable.
+pub fn locate_terminal_sim_binary() -> PathBuf {
+    locate_binary("ASW_TERMINAL_SIM_BIN", "terminal-sim")
+}
+
+fn locate_binary(variable: &str, name: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(variable) {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().unwrap_or_default();
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     for _ in 0..2 {
-        let candidate = dir.join("antom-switch");
+        let candidate = dir.join(name);
         if candidate.is_file() {
             return candidate;
         }
@@ -273,8 +329,8 @@ pub fn locate_switch_binary() -> PathBuf {
         }
     }
     exe.parent()
-        .map(|d| d.join("antom-switch"))
-        .unwrap_or_else(|| PathBuf::from("antom-switch"))
+        .map(|d| d.join(name))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn keys_dir() -> PathBuf {
@@ -359,6 +415,97 @@ impl Drop for SwitchProcess {
     }
 }
 
+/// One instance's `terminal-sim load` process and what it needs to be restarted: the same
+/// durable records file, so a restarted process continues the numbering and the STANs and
+/// settles what the killed one left in flight.
+struct TerminalProcess {
+    label: &'static str,
+    bin: PathBuf,
+    /// Every argument but `--duration`, `--seed` and `--report`.
+    args: Vec<String>,
+    records: PathBuf,
+    work: PathBuf,
+    seed: u64,
+    child: Option<Child>,
+    runs: u32,
+    reports: Vec<PathBuf>,
+    /// The last run exited normally with nothing left to send.
+    done: bool,
+    /// The last run was started with nothing left to send (a settling run).
+    last_run_final: bool,
+    failures: u32,
+}
+
+impl TerminalProcess {
+    fn spawn(&mut self, remaining: Duration) -> Result<(), ChaosError> {
+        self.runs += 1;
+        let report = self
+            .work
+            .join(format!("load-{}-{}.json", self.label, self.runs));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.work.join(format!("terminal-sim-{}.log", self.label)))?;
+        let child = Command::new(&self.bin)
+            .args(&self.args)
+            .arg("--duration")
+            .arg(format!("{:.3}", remaining.as_secs_f64()))
+            .arg("--seed")
+            .arg(
+                self.seed
+                    .wrapping_add(u64::from(self.runs) * 1_000)
+                    .to_string(),
+            )
+            .arg("--report")
+            .arg(&report)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| ChaosError::Load(format!("spawn terminal-sim: {e}")))?;
+        self.child = Some(child);
+        self.reports.push(report);
+        self.last_run_final = remaining.is_zero();
+        self.done = false;
+        Ok(())
+    }
+
+    /// SIGKILL: the process writes nothing more; its records file ends where it was.
+    fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Reaps an exited process: `Some(true)` when it ended normally.
+    fn reap(&mut self) -> Option<bool> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        Some(status.success())
+    }
+
+    /// The summaries the runs that completed wrote.
+    fn summaries(&self) -> Vec<Summary> {
+        self.reports
+            .iter()
+            .filter_map(|path| std::fs::read(path).ok())
+            .filter_map(|bytes| serde_json::from_slice::<LoadReport>(&bytes).ok())
+            .map(|report| report.summary)
+            .collect()
+    }
+}
+
+impl Drop for TerminalProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
 /// The REST merchant's API key (a throwaway for the run; the switches get its SHA-256).
 const REST_SECRET: &str = "sk_chaos_merchant_7f3a9c";
 
@@ -369,7 +516,7 @@ fn sha256_hex(text: &str) -> String {
 
 fn config_text(
     name: &str,
-    redis: &Deployment,
+    redis_toml: &str,
     sim: &str,
     ports: (u16, u16, u16, u16),
     terminals: &[String],
@@ -392,7 +539,7 @@ fn config_text(
             api_key_sha256: sha256_hex(REST_SECRET),
             webhook: None,
         }),
-        redis_toml: Some(redis.redis_toml()),
+        redis_toml: Some(redis_toml.to_string()),
         ..SwitchToml::running(sim, keys_dir(), services)
     }
     .render()
@@ -434,7 +581,9 @@ fn terminal_ids(index: usize, connections: usize) -> Vec<String> {
         .collect()
 }
 
-async fn saf_count(bin: &Path, config: &Path, what: &str) -> Option<u64> {
+/// The entries `antom-switch saf <what>` prints (`list`: queued, `dead`: dead letters), as
+/// JSON values; `None` when the CLI could not answer (e.g. Redis restarting).
+async fn saf_entries(bin: &Path, config: &Path, what: &str) -> Option<Vec<serde_json::Value>> {
     let output = tokio::process::Command::new(bin)
         .args(["saf", what, "--max", "100000", "--config"])
         .arg(config)
@@ -446,7 +595,33 @@ async fn saf_count(bin: &Path, config: &Path, what: &str) -> Option<u64> {
         return None;
     }
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-    value.as_array().map(|a| a.len() as u64)
+    match value {
+        serde_json::Value::Array(entries) => Some(entries),
+        _ => None,
+    }
+}
+
+/// The `[ids] secret` of a switch configuration text (the checker rebuilds exact payment ids
+/// with it); `None` when the text has none inline.
+pub fn ids_secret(config_text: &str) -> Option<Vec<u8>> {
+    let mut in_ids = false;
+    for line in config_text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_ids = line == "[ids]";
+            continue;
+        }
+        if in_ids
+            && let Some(value) = line.strip_prefix("secret")
+            && let Some(value) = value.trim_start().strip_prefix('=')
+        {
+            let value = value.trim();
+            return value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .map(|v| v.as_bytes().to_vec());
+        }
+    }
+    None
 }
 
 struct Timeline {
@@ -503,13 +678,19 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         all_terminals.extend(terminal_ids(index, connections));
     }
     let mut switches = Vec::new();
+    let mut secret = None;
     for name in ["chaos-a", "chaos-b"] {
         let ports = (free_port()?, free_port()?, free_port()?, free_port()?);
         let path = work.join(format!("{name}.toml"));
-        std::fs::write(
-            &path,
-            config_text(name, &redis, &sim.base_url(), ports, &all_terminals),
-        )?;
+        let text = config_text(
+            name,
+            &redis.redis_toml(),
+            &sim.base_url(),
+            ports,
+            &all_terminals,
+        );
+        secret = secret.or_else(|| ids_secret(&text));
+        std::fs::write(&path, text)?;
         let mut switch = SwitchProcess {
             name: name.into(),
             config: path,
@@ -529,33 +710,101 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         switches.push(switch);
     }
 
-    // Two loads, one per instance, running concurrently with the fault injector.
+    // Two loads, one per instance, running concurrently with the fault injector: in this
+    // process, or as `terminal-sim load` processes that are killed and restarted too.
     let mut loads = Vec::new();
+    let mut terminals: Vec<TerminalProcess> = Vec::new();
     let mix: Mix = config.mix.parse().map_err(ChaosError::Load)?;
     let codes = CodeList::parse(CODES).map_err(|e| ChaosError::Load(e.to_string()))?;
-    for (index, switch) in switches.iter().enumerate() {
-        let link = LinkConfig::for_profile(ProfileName::PosBinary)
-            .map_err(|e| ChaosError::Load(e.to_string()))?;
-        let mut lc = LoadConfig::new(
-            std::net::SocketAddr::from(([127, 0, 0, 1], switch.pos)),
-            link,
-        );
-        lc.connections = connections;
-        lc.rate_per_s = config.rate_per_s / TID_PREFIXES.len() as f64;
-        lc.duration = config.duration;
-        lc.mix = mix.clone();
-        lc.codes = codes.clone();
-        lc.amount_min = 100;
-        lc.amount_max = 99_999;
-        lc.currency = CURRENCY;
-        lc.merchant_id = MID.into();
-        lc.terminal_prefix = TID_PREFIXES[index].into();
-        lc.response_timeout = Duration::from_millis(TERMINAL_TIMEOUT_MS);
-        lc.reverse_on_timeout = true;
-        lc.late_after = Duration::from_millis(200);
-        lc.seed = config.seed.wrapping_mul(31).wrapping_add(index as u64);
-        lc.clock = Clock::utc();
-        loads.push(tokio::spawn(load::run(lc)));
+    let rate_per_instance = config.rate_per_s / TID_PREFIXES.len() as f64;
+    if let Some(bin) = &config.terminal_sim_bin {
+        if !bin.is_file() {
+            return Err(ChaosError::TerminalSimBinaryMissing(bin.clone()));
+        }
+        let codes_path = work.join("codes.txt");
+        std::fs::write(&codes_path, CODES)?;
+        for (index, switch) in switches.iter().enumerate() {
+            let label = TID_PREFIXES[index % TID_PREFIXES.len()];
+            let records = work.join(format!("terminals-{label}.jsonl"));
+            // A reused work dir must not resume an earlier run's records.
+            match std::fs::remove_file(&records) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+            let args: Vec<String> = vec![
+                "--connect".into(),
+                format!("127.0.0.1:{}", switch.pos),
+                "--profile".into(),
+                "B".into(),
+                "--timeout-ms".into(),
+                TERMINAL_TIMEOUT_MS.to_string(),
+                "load".into(),
+                "--connections".into(),
+                connections.to_string(),
+                "--rate".into(),
+                rate_per_instance.to_string(),
+                "--mix".into(),
+                config.mix.clone(),
+                "--codes".into(),
+                codes_path.display().to_string(),
+                "--amount-min".into(),
+                "100".into(),
+                "--amount-max".into(),
+                "99999".into(),
+                "--currency".into(),
+                CURRENCY.to_string(),
+                "--mid".into(),
+                MID.into(),
+                "--tid-prefix".into(),
+                label.into(),
+                "--late-ms".into(),
+                "200".into(),
+                "--records".into(),
+                records.display().to_string(),
+                "--utc".into(),
+            ];
+            let mut process = TerminalProcess {
+                label,
+                bin: bin.clone(),
+                args,
+                records,
+                work: work.clone(),
+                seed: config.seed.wrapping_mul(31).wrapping_add(index as u64),
+                child: None,
+                runs: 0,
+                reports: Vec::new(),
+                done: false,
+                last_run_final: false,
+                failures: 0,
+            };
+            process.spawn(config.duration)?;
+            terminals.push(process);
+        }
+    } else {
+        for (index, switch) in switches.iter().enumerate() {
+            let link = LinkConfig::for_profile(ProfileName::PosBinary)
+                .map_err(|e| ChaosError::Load(e.to_string()))?;
+            let mut lc = LoadConfig::new(
+                std::net::SocketAddr::from(([127, 0, 0, 1], switch.pos)),
+                link,
+            );
+            lc.connections = connections;
+            lc.rate_per_s = rate_per_instance;
+            lc.duration = config.duration;
+            lc.mix = mix.clone();
+            lc.codes = codes.clone();
+            lc.amount_min = 100;
+            lc.amount_max = 99_999;
+            lc.currency = CURRENCY;
+            lc.merchant_id = MID.into();
+            lc.terminal_prefix = TID_PREFIXES[index].into();
+            lc.response_timeout = Duration::from_millis(TERMINAL_TIMEOUT_MS);
+            lc.reverse_on_timeout = true;
+            lc.late_after = Duration::from_millis(200);
+            lc.seed = config.seed.wrapping_mul(31).wrapping_add(index as u64);
+            lc.clock = Clock::utc();
+            loads.push(tokio::spawn(load::run(lc)));
+        }
     }
     let rest_load = (config.rest_rate_per_s > 0.0).then(|| {
         tokio::spawn(rest_load::run(RestLoadConfig {
@@ -598,7 +847,11 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     let mut redis_faults = 0u32;
     let mut victim = 0usize;
     let mut load_handles = loads;
-    let mut finished: Vec<Option<LoadReport>> = vec![None, None];
+    let mut finished: Vec<Option<LoadReport>> = load_handles.iter().map(|_| None).collect();
+    // Terminal kills fall between switch kills.
+    let mut next_terminal_kill = run_start + config.kill_terminals_every / 2;
+    let mut terminal_victim = 0usize;
+    let mut drain_kill_done = !config.kill_during_drain || terminals.is_empty();
     loop {
         // Poll the loads.
         for (i, handle) in load_handles.iter_mut().enumerate() {
@@ -610,12 +863,66 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
                 finished[i] = Some(report);
             }
         }
-        if finished.iter().all(Option::is_some) {
+        let remaining = config.duration.saturating_sub(run_start.elapsed());
+        for process in &mut terminals {
+            match process.reap() {
+                Some(true) => process.done = true,
+                Some(false) => {
+                    // Mostly a start while its switch was down (the first connections are
+                    // refused): try again with what is left of the window.
+                    process.failures += 1;
+                    if process.failures > 50 {
+                        return Err(ChaosError::Load(format!(
+                            "terminal-sim {} keeps failing; see {}",
+                            process.label,
+                            work.join(format!("terminal-sim-{}.log", process.label))
+                                .display()
+                        )));
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    process.spawn(remaining)?;
+                }
+                None => {}
+            }
+        }
+        if finished.iter().all(Option::is_some) && terminals.iter().all(|t| t.done) {
             load_done.store(true, Ordering::SeqCst);
             break;
         }
         let sending = run_start.elapsed() < config.duration;
         let now = Instant::now();
+        if sending && !terminals.is_empty() && now >= next_terminal_kill {
+            let count = terminals.len();
+            let process = &mut terminals[terminal_victim % count];
+            if process.running() {
+                process.kill9();
+                timeline.note(format!("kill -9 terminal-sim {}", process.label));
+                process.spawn(remaining)?;
+                timeline.note(format!(
+                    "terminal-sim {} restarted on its records ({:.1} s of load left)",
+                    process.label,
+                    remaining.as_secs_f64()
+                ));
+            }
+            terminal_victim += 1;
+            next_terminal_kill = now + config.kill_terminals_every;
+        }
+        if !drain_kill_done && run_start.elapsed() >= config.duration + Duration::from_secs(2) {
+            // The window is over but answers, voids and advices are still in flight.
+            if let Some(process) = terminals.iter_mut().find(|t| t.running()) {
+                process.kill9();
+                timeline.note(format!(
+                    "kill -9 terminal-sim {} while it drains",
+                    process.label
+                ));
+                process.spawn(Duration::ZERO)?;
+                timeline.note(format!(
+                    "terminal-sim {} restarted to settle what it left in flight",
+                    process.label
+                ));
+            }
+            drain_kill_done = true;
+        }
         if sending
             && let Some(at) = redis_at
             && now >= at
@@ -656,26 +963,41 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         None => Vec::new(),
     };
     timeline.note("load finished");
+    if config.kill_during_drain {
+        // The queue drains across a crash too: whatever the killed instance held is taken
+        // over by the other one or by itself after the restart.
+        let count = switches.len();
+        let switch = &mut switches[victim % count];
+        switch.kill9();
+        timeline.note(format!(
+            "kill -9 switch {} as the drain starts",
+            switch.name
+        ));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        switch.spawn()?;
+        switch.wait_ready(&http).await?;
+        timeline.note(format!("switch {} restarted and ready", switch.name));
+    }
 
     // Quiet: every gateway deadline passed and the SAF queue empty (twice in a row).
     tokio::time::sleep(Duration::from_millis(GATEWAY_DEADLINE_MS + 2_000)).await;
     let quiet_start = Instant::now();
     let mut quiet = false;
     let mut empty_in_a_row = 0;
-    let mut saf_left = 0;
+    let mut saf_left = Vec::new();
     while quiet_start.elapsed() < config.quiet_timeout {
-        match saf_count(&config.switch_bin, &switches[0].config, "list").await {
-            Some(0) => {
+        match saf_entries(&config.switch_bin, &switches[0].config, "list").await {
+            Some(entries) if entries.is_empty() => {
                 empty_in_a_row += 1;
-                saf_left = 0;
+                saf_left = entries;
                 if empty_in_a_row >= 3 {
                     quiet = true;
                     break;
                 }
             }
-            Some(n) => {
+            Some(entries) => {
                 empty_in_a_row = 0;
-                saf_left = n;
+                saf_left = entries;
             }
             None => empty_in_a_row = 0,
         }
@@ -685,48 +1007,78 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "quiet: SAF empty".to_string()
     } else {
         format!(
-            "not quiet after {:?}: {saf_left} SAF entries left",
-            config.quiet_timeout
+            "not quiet after {:?}: {} SAF entries left",
+            config.quiet_timeout,
+            saf_left.len()
         )
     });
     // Late notifications still in flight must not change the verdict: let them land first.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let dead_letters = saf_count(&config.switch_bin, &switches[0].config, "dead")
+    let dead_letters = saf_entries(&config.switch_bin, &switches[0].config, "dead")
         .await
-        .unwrap_or(0);
-    let final_saf = saf_count(&config.switch_bin, &switches[0].config, "list")
+        .unwrap_or_default();
+    let final_saf = saf_entries(&config.switch_bin, &switches[0].config, "list")
         .await
         .unwrap_or(saf_left);
 
-    let records: Vec<TxRecord> = reports
-        .iter()
-        .flat_map(|r| r.transactions.iter().cloned())
-        .collect();
-    let payments = sim.payments();
-    let calls = sim.calls();
     let year = time::OffsetDateTime::now_utc().year();
-    let (rest_payments, payments): (Vec<_>, Vec<_>) = payments
-        .into_iter()
-        .partition(|p| is_rest_payment(&p.payment_request_id));
-    let mut comparison = check::compare(&records, &payments, &calls, year);
-    let (rest_table, rest_findings) = compare_rest(&rest_records, &rest_payments);
-    comparison.findings.extend(rest_findings);
-    comparison.table.dead_letters = dead_letters;
-    comparison.table.saf_left = final_saf;
+    let mut load_evidence: Vec<LoadEvidence> = reports
+        .iter()
+        .zip(TID_PREFIXES)
+        .map(|(r, label)| LoadEvidence {
+            label: label.into(),
+            scheduled: r.summary.scheduled,
+            records: r.transactions.clone(),
+            runs: Vec::new(),
+        })
+        .collect();
+    let mut summaries: Vec<Summary> = reports.iter().map(|r| r.summary.clone()).collect();
+    for process in &terminals {
+        // What each terminal process made durable is the record: the killed runs' reports
+        // were never written.
+        let journal = Journal::read(&process.records)?;
+        load_evidence.push(LoadEvidence::from_journal(process.label, &journal));
+        summaries.extend(process.summaries());
+        timeline.note(format!(
+            "terminal-sim {}: {} runs, {} records{}",
+            process.label,
+            journal.runs.len(),
+            journal.records.len(),
+            if journal.torn_tail {
+                ", a torn last line skipped"
+            } else {
+                ""
+            }
+        ));
+    }
+    let evidence = Evidence {
+        loads: load_evidence,
+        rest_records,
+        payments: sim.payments(),
+        calls: sim.calls(),
+        dead_letters,
+        saf_left: final_saf,
+        quiet,
+        calls_not_recorded: not_recorded(&http, &sim).await,
+        ids: IdRule::new(year, secret),
+    };
+    let judgement = verdict::judge(&evidence, &config.uncertain_bounds);
     timeline.note(format!(
-        "compared {} transactions with {} payments: {} inconsistent; {} REST payments with {}: {} inconsistent",
-        comparison.table.transactions,
-        payments.len(),
-        comparison.table.inconsistent,
-        rest_table.payments,
-        rest_payments.len(),
-        rest_table.inconsistent
+        "compared {} transactions and {} REST payments with {} payments at Antom: {} violation classes, {} findings",
+        judgement.table.transactions,
+        judgement.rest.payments,
+        evidence.payments.len(),
+        judgement.violations.len(),
+        judgement.findings.len()
     ));
+    // Before the switches and Redis go: the journal is read through the switch CLI.
+    let mut offenders = history::offenders(&judgement.findings, &evidence, history::OFFENDERS);
+    history::attach_journals(&mut offenders, &config.switch_bin, &switches[0].config).await;
 
     for mut switch in switches {
         switch.kill9();
     }
-    let calls_not_recorded = not_recorded(&http, &sim).await;
+    let calls_not_recorded = evidence.calls_not_recorded;
     sim.shutdown().await;
     drop(redis);
     let settings = serde_json::json!({
@@ -740,16 +1092,23 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "seed": config.seed,
         "mix": config.mix,
         "rest_rate_per_s": config.rest_rate_per_s,
+        "uncertain_bounds": config.uncertain_bounds,
+        "terminal_processes": config.terminal_sim_bin.is_some(),
+        "kill_terminals_every_s": config.kill_terminals_every.as_secs_f64(),
+        "kill_during_drain": config.kill_during_drain,
         "work_dir": work.display().to_string(),
     });
     Ok(ChaosReport {
-        table: comparison.table,
-        rest: rest_table,
-        findings: comparison.findings,
-        uncertain: comparison.uncertain,
+        verdict: judgement.violations,
+        table: judgement.table,
+        rest: judgement.rest,
+        findings: judgement.findings,
+        offenders,
+        uncertain: judgement.uncertain,
+        uncertain_records: judgement.uncertain_findings,
         events: timeline.events,
         quiet,
-        loads: reports.iter().map(|r| r.summary.clone()).collect(),
+        loads: summaries,
         calls_not_recorded,
         elapsed_s: timeline.start.elapsed().as_secs_f64(),
         settings,
@@ -771,53 +1130,28 @@ async fn not_recorded(http: &reqwest::Client, sim: &SimHandle) -> u64 {
 }
 
 #[cfg(test)]
-mod verdict_tests {
+mod tests {
     use super::*;
 
     #[test]
-    fn every_class_fails_the_run_not_only_disagreement() {
-        let clean = Table {
-            transactions: 10,
-            ..Table::default()
-        };
-        assert!(verdict(&clean, &RestTable::default(), 10).is_empty());
-        assert_eq!(
-            verdict(&clean, &RestTable::default(), 11),
-            ["1 transaction records lost or invented (records != scheduled)"]
+    fn the_ids_secret_is_read_from_the_ids_section_only() {
+        let text = "[rest]\nsecret = \"not-this\"\n[ids]\nsecret = \"s3cret\"\n[[merchants]]\n";
+        assert_eq!(ids_secret(text), Some(b"s3cret".to_vec()));
+        assert_eq!(ids_secret("[ids]\nsecret_file = \"/x\"\n"), None);
+        assert_eq!(ids_secret("[rest]\nsecret = \"x\"\n"), None);
+    }
+
+    #[test]
+    fn the_switch_configuration_the_run_writes_carries_the_ids_secret() {
+        // Without it the checker could only compare id prefixes: a configuration change that
+        // moves the secret out of the file must show up here.
+        let text = config_text(
+            "chaos-a",
+            "url = \"redis://127.0.0.1:1\"",
+            "http://127.0.0.1:2",
+            (3, 4, 5, 6),
+            &terminal_ids(0, 2),
         );
-        for broken in [
-            Table {
-                dead_letters: 1,
-                ..clean.clone()
-            },
-            Table {
-                duplicate_pay_calls: 1,
-                ..clean.clone()
-            },
-            Table {
-                still_processing: 1,
-                ..clean.clone()
-            },
-            Table {
-                saf_left: 2,
-                ..clean.clone()
-            },
-            Table {
-                inconsistent: 1,
-                ..clean.clone()
-            },
-        ] {
-            assert_eq!(
-                verdict(&broken, &RestTable::default(), 10).len(),
-                1,
-                "{broken:?}"
-            );
-        }
-        let rest = RestTable {
-            unresolved: 1,
-            inconsistent: 1,
-            ..RestTable::default()
-        };
-        assert_eq!(verdict(&clean, &rest, 10).len(), 2);
+        assert!(ids_secret(&text).is_some_and(|s| !s.is_empty()));
     }
 }
