@@ -153,39 +153,29 @@ impl SafQueue for RedisStore {
     ) -> Result<Vec<SafMessage>, StoreError> {
         let shards = self.layout().shards();
         // Own pending first: what this consumer held when it stopped is handled before new work.
+        // Skipped while the last scan found none and nothing was handed out since (an entry
+        // handed out stays pending until acknowledged: that is when a scan is due again).
         let mut out = Vec::new();
-        for shard in 0..shards {
-            out.extend(
-                self.read_group(shard, consumer, max - out.len(), "0", None)
-                    .await?,
-            );
-            if out.len() >= max {
-                return Ok(out);
-            }
-        }
-        if !out.is_empty() {
-            return Ok(out);
-        }
-        if shards > 1 {
+        if !self.pending_clean(consumer) {
             for shard in 0..shards {
                 out.extend(
-                    self.read_group(shard, consumer, max - out.len(), ">", None)
+                    self.read_group(shard, consumer, max - out.len(), "0", None)
                         .await?,
                 );
                 if out.len() >= max {
-                    break;
+                    return Ok(out);
                 }
             }
-            if !out.is_empty() || block.is_zero() {
+            if !out.is_empty() {
                 return Ok(out);
             }
-            let shard = BLOCK_ROTATION.fetch_add(1, Ordering::Relaxed) % shards;
-            return self
-                .read_group(shard, consumer, max, ">", Some(block / shards))
-                .await;
+            self.set_pending_clean(consumer, true);
         }
-        let block = (!block.is_zero()).then_some(block);
-        self.read_group(0, consumer, max, ">", block).await
+        let new = self.fetch_new(consumer, max, block, shards).await?;
+        if !new.is_empty() {
+            self.set_pending_clean(consumer, false);
+        }
+        Ok(new)
     }
 
     async fn claim_stale(
@@ -194,32 +184,12 @@ impl SafQueue for RedisStore {
         min_idle: Duration,
         max: usize,
     ) -> Result<Vec<SafMessage>, StoreError> {
-        let mut out = Vec::new();
-        for shard in 0..self.layout().shards() {
-            if out.len() >= max {
-                break;
-            }
-            let mut cmd = redis::cmd("XAUTOCLAIM");
-            cmd.arg(self.layout().saf(shard))
-                .arg(&self.config().consumer_group)
-                .arg(consumer)
-                .arg(min_idle.as_millis() as u64)
-                .arg("0-0")
-                .arg("COUNT")
-                .arg(max - out.len());
-            let reply = self.query("saf_claim", Access::Write, cmd).await?;
-            let entries = list(&reply).get(1).map(stream_entries).unwrap_or_default();
-            for message in self.to_messages(shard, entries).await? {
-                tracing::info!(
-                    journal_id = %message.entry.journal_id,
-                    stream_id = %message.id,
-                    consumer,
-                    "claimed a SAF entry from a stalled consumer"
-                );
-                out.push(message);
-            }
+        let claimed = self.claim_stale_entries(consumer, min_idle, max).await?;
+        if !claimed.is_empty() {
+            // Now this consumer's pending entries, like what a fetch hands out.
+            self.set_pending_clean(consumer, false);
         }
-        Ok(out)
+        Ok(claimed)
     }
 
     async fn release(
@@ -379,5 +349,93 @@ impl SafQueue for RedisStore {
             .set(stats.oldest_age_ms as f64 / 1000.0);
         metrics::gauge!(crate::metrics::SAF_DEAD_LETTERS).set(stats.dead_letters as f64);
         Ok(stats)
+    }
+}
+
+impl RedisStore {
+    fn pending_clean(&self, consumer: &str) -> bool {
+        match self.inner.pending_clean.lock() {
+            Ok(set) => set.contains(consumer),
+            Err(poisoned) => poisoned.into_inner().contains(consumer),
+        }
+    }
+
+    fn set_pending_clean(&self, consumer: &str, clean: bool) {
+        let mut set = match self.inner.pending_clean.lock() {
+            Ok(set) => set,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if clean {
+            set.insert(consumer.to_string());
+        } else {
+            set.remove(consumer);
+        }
+    }
+
+    /// New entries: every shard without blocking, then (nothing found) a blocking read on one
+    /// shard in turn.
+    async fn fetch_new(
+        &self,
+        consumer: &str,
+        max: usize,
+        block: Duration,
+        shards: u32,
+    ) -> Result<Vec<SafMessage>, StoreError> {
+        let mut out = Vec::new();
+        if shards > 1 {
+            for shard in 0..shards {
+                out.extend(
+                    self.read_group(shard, consumer, max - out.len(), ">", None)
+                        .await?,
+                );
+                if out.len() >= max {
+                    break;
+                }
+            }
+            if !out.is_empty() || block.is_zero() {
+                return Ok(out);
+            }
+            let shard = BLOCK_ROTATION.fetch_add(1, Ordering::Relaxed) % shards;
+            return self
+                .read_group(shard, consumer, max, ">", Some(block / shards))
+                .await;
+        }
+        let block = (!block.is_zero()).then_some(block);
+        self.read_group(0, consumer, max, ">", block).await
+    }
+
+    /// `XAUTOCLAIM` over every shard (see [`SafQueue::claim_stale`]).
+    async fn claim_stale_entries(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<SafMessage>, StoreError> {
+        let mut out = Vec::new();
+        for shard in 0..self.layout().shards() {
+            if out.len() >= max {
+                break;
+            }
+            let mut cmd = redis::cmd("XAUTOCLAIM");
+            cmd.arg(self.layout().saf(shard))
+                .arg(&self.config().consumer_group)
+                .arg(consumer)
+                .arg(min_idle.as_millis() as u64)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(max - out.len());
+            let reply = self.query("saf_claim", Access::Write, cmd).await?;
+            let entries = list(&reply).get(1).map(stream_entries).unwrap_or_default();
+            for message in self.to_messages(shard, entries).await? {
+                tracing::info!(
+                    journal_id = %message.entry.journal_id,
+                    stream_id = %message.id,
+                    consumer,
+                    "claimed a SAF entry from a stalled consumer"
+                );
+                out.push(message);
+            }
+        }
+        Ok(out)
     }
 }

@@ -54,6 +54,9 @@ pub(crate) struct Inner {
     /// One dedicated connection per consumer for blocking stream reads: a `BLOCK` on the shared
     /// multiplexed connection would stall every other command behind it.
     blocking: tokio::sync::Mutex<HashMap<String, Conn>>,
+    /// Consumers whose last scan of their own pending entries found none and that were handed
+    /// nothing since: their next fetch reads new entries only.
+    pub(crate) pending_clean: std::sync::Mutex<std::collections::HashSet<String>>,
     pub(crate) findings: Vec<Finding>,
 }
 
@@ -124,6 +127,7 @@ impl RedisStore {
                 topology,
                 conn,
                 blocking: tokio::sync::Mutex::new(HashMap::new()),
+                pending_clean: std::sync::Mutex::new(std::collections::HashSet::new()),
                 findings: Vec::new(),
             }),
         };

@@ -700,3 +700,53 @@ async fn an_unconfirmed_write_is_not_confirmed_by_reading_it_back() {
         Some(seen)
     );
 }
+
+/// An idle consumer does not re-read its own pending entries on every poll: once a scan found
+/// none, only new entries are read until a fetch hands something out (which may then stay
+/// pending). With many shards the pending scan was half of the idle load on Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_consumer_scans_its_pending_entries_once_not_on_every_poll() {
+    let server = RedisServer::start().unwrap();
+    let shards = 8;
+    let store = RedisStore::connect(StoreConfig {
+        shards,
+        ..config(&server)
+    })
+    .await
+    .unwrap();
+    let mut raw = raw(&server).await;
+    let xreadgroup_calls = |info: String| {
+        info.lines()
+            .find_map(|l| l.strip_prefix("cmdstat_xreadgroup:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    store.fetch("idle", 10, Duration::ZERO).await.unwrap();
+    let before: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let polls = 10;
+    for _ in 0..polls {
+        assert!(
+            store
+                .fetch("idle", 10, Duration::ZERO)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let after: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let per_poll = (xreadgroup_calls(after) - xreadgroup_calls(before)) / polls;
+    assert_eq!(
+        per_poll,
+        u64::from(shards),
+        "one read of new entries per shard"
+    );
+}

@@ -126,9 +126,8 @@ enum Profile {
 
 /// Applies a preset to the flags left at their defaults.
 fn apply_profile(args: &mut Args, matches: &clap::ArgMatches) {
-    let default = |id: &str| {
-        matches.value_source(id) != Some(clap::parser::ValueSource::CommandLine)
-    };
+    let default =
+        |id: &str| matches.value_source(id) != Some(clap::parser::ValueSource::CommandLine);
     if args.profile == Some(Profile::Long) {
         if default("duration") {
             args.duration = 1_800;
