@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use asw_e2e::*;
+use asw_terminal_sim::Answer as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -987,4 +988,71 @@ async fn payments_are_listed_newest_first_a_page_at_a_time_and_only_the_callers(
     m.get("/v1/payments?cursor=garbage")
         .await
         .assert_problem(400, "invalid_query");
+}
+
+/// Reads `antom_switch_core_in_flight{flow="purchase"}` from the admin endpoint.
+async fn purchases_in_flight(h: &Harness) -> f64 {
+    let text = reqwest::get(format!("http://{}/metrics", h.admin()))
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .find(|l| l.starts_with("antom_switch_core_in_flight{flow=\"purchase\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_in_flight_budget_new_payments_are_told_to_try_again_on_both_ways_in() {
+    let h = Harness::start_with(|config, _| config.admission.max_in_flight_payments = 1).await;
+    // The one place: a payment Antom keeps processing until the switch gives up on it.
+    let holder = tokio::spawn({
+        let m = Merchant::new(h.rest(), REST_SECRET);
+        async move {
+            m.pay("busy-hold", &payment("busy-1", 700, &code("32")))
+                .await
+        }
+    });
+    let start = Instant::now();
+    while purchases_in_flight(&h).await < 1.0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the first payment never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let shed = m
+        .pay("busy-second", &payment("busy-2", 800, &code("00")))
+        .await;
+    shed.assert_problem(503, "unavailable");
+    assert_eq!(shed.retry_after.as_deref(), Some("1"));
+    assert!(
+        shed.body.contains("limit of payments in flight"),
+        "{}",
+        shed.body
+    );
+
+    let t = asw_e2e::pos::Pos::connect(h.downstream()).await;
+    let (response, _) = t.purchase(1, 900, &code("00")).await;
+    assert_eq!(response.response_code(), "19", "re-enter transaction");
+
+    // Once the first is answered the budget is free: the same requests go through, and the
+    // REST one is a first request under its key (nothing was saved for the refusal).
+    holder.await.expect("the first payment is answered");
+    let again = m
+        .pay("busy-second", &payment("busy-2", 800, &code("00")))
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert!(!again.replayed);
+    let (response, _) = t.purchase(1, 900, &code("00")).await;
+    assert_eq!(
+        response.response_code(),
+        "00",
+        "its re-send is a first transmission"
+    );
 }
