@@ -4,16 +4,18 @@
 //! acknowledged write is lost when a master is killed, fails over by hand or rejoins.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::StoreSubject;
+
 use std::time::Duration;
 
 use asw_core::ports::{BeginOutcome, Journal};
 use asw_core::record::TransactionRecord;
 use asw_store::{Durability, RedisStore, SentinelConfig, StoreConfig};
-use asw_testkit::contract::{self, ContractSubject};
-use asw_testkit::fakes::DeadLetter;
+use asw_testkit::contract;
 use asw_testkit::fixtures::purchase_record;
 use asw_testkit::{RedisCluster, SentinelGroup};
-use async_trait::async_trait;
 
 fn cluster_config(cluster: &RedisCluster, prefix: &str) -> StoreConfig {
     StoreConfig {
@@ -25,47 +27,6 @@ fn cluster_config(cluster: &RedisCluster, prefix: &str) -> StoreConfig {
         durability: Durability::WaitReplicas { replicas: 1 },
         durability_timeout_ms: 2_000,
         ..StoreConfig::default()
-    }
-}
-
-struct ClusterSubject {
-    store: RedisStore,
-}
-
-#[async_trait]
-impl ContractSubject for ClusterSubject {
-    type Store = RedisStore;
-
-    fn store(&self) -> &RedisStore {
-        &self.store
-    }
-
-    fn sweep_lease_ms(&self) -> i64 {
-        self.store.config().sweep_lease_ms as i64
-    }
-
-    async fn let_time_pass(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
-    }
-
-    async fn dead_letters(&self) -> Vec<DeadLetter> {
-        self.store
-            .list_dead(100)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|d| DeadLetter {
-                qualified_id: d.qualified_id(),
-                entry: d.entry.expect("readable dead letter"),
-                attempts: d.attempts,
-                reason: d.reason,
-                dead_at_ms: d.dead_at_ms,
-            })
-            .collect()
-    }
-
-    async fn replay_dead(&self, qualified_id: &str) -> bool {
-        self.store.replay_dead(qualified_id).await.unwrap()
     }
 }
 
@@ -84,7 +45,7 @@ macro_rules! on_cluster {
             })
             .await
             .unwrap();
-            contract::$case(&ClusterSubject { store }).await;
+            contract::$case(&StoreSubject { store, keep: () }).await;
         )*
     };
 }
