@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use asw_iso8583::{Dialect, DialectError};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +20,7 @@ use crate::identity::IdentityPolicy;
 use crate::limits::IpLimiter;
 use crate::metrics::{self, ConnectionResult};
 use crate::peer_certificate::CertificateNames;
+use crate::seats::Seats;
 
 /// Why the server could not start. Nothing was bound when this is returned; retrying
 /// with the same configuration gives the same result except for `Bind`.
@@ -135,7 +135,7 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let global = Arc::new(Semaphore::new(config.max_connections));
+        let seats = Seats::new(config.max_connections);
         let per_ip = IpLimiter::new(config.max_connections_per_ip);
         let shared = Arc::new(Shared {
             config,
@@ -150,7 +150,7 @@ impl Server {
         let accept = tokio::spawn(accept_loop(
             listener,
             Arc::clone(&shared),
-            global,
+            seats,
             per_ip,
             connections.clone(),
         ));
@@ -208,7 +208,7 @@ impl Server {
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
-    global: Arc<Semaphore>,
+    seats: Arc<Seats>,
     per_ip: Arc<IpLimiter>,
     connections: TaskTracker,
 ) {
@@ -234,23 +234,29 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(global_permit) = Arc::clone(&global).try_acquire_owned() else {
-            metrics::connection(ConnectionResult::RejectedGlobalLimit);
-            tracing::debug!(%peer, "connection rejected: global limit");
-            reject(stream);
-            continue;
-        };
+        let accepted_at = tokio::time::Instant::now();
+        // The per-IP limit first: a connection it refuses must not cost anyone a seat.
         let Some(ip_permit) = per_ip.try_acquire(peer.ip()) else {
             metrics::connection(ConnectionResult::RejectedIpLimit);
             tracing::debug!(%peer, "connection rejected: per-IP limit");
             reject(stream);
             continue;
         };
+        let id = ConnectionId::next();
+        let Some(seat) = seats.take(id) else {
+            metrics::connection(ConnectionResult::RejectedGlobalLimit);
+            tracing::debug!(%peer, "connection rejected: every seat is held by established connections");
+            reject(stream);
+            continue;
+        };
         // Answers are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        let id = ConnectionId::next();
         let span = tracing::info_span!("connection", id = %id, %peer);
-        let permits = (global_permit, ip_permit);
+        let permits = connection::Permits {
+            seat,
+            ip: ip_permit,
+            accepted_at,
+        };
         let shared = Arc::clone(&shared);
         connections.spawn(
             async move {
@@ -265,6 +271,8 @@ async fn accept_loop(
                 let timeout = tls.handshake_timeout;
                 let handshake = tokio::select! {
                     _ = shared.shutdown.cancelled() => return,
+                    // A handshake in progress is a new connection like any other.
+                    _ = permits.seat.standing().evicted() => return,
                     done = tokio::time::timeout(timeout, tls.acceptor.accept(stream)) => done,
                 };
                 match handshake {
