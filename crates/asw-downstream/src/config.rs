@@ -223,6 +223,21 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_first_message_timeout_is_refused_by_name() {
+        let config = ServerConfig {
+            first_message_timeout_ms: 0,
+            ..ServerConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert_eq!(
+            err.problems,
+            ["first_message_timeout_ms: must be at least 1"],
+            "{err}"
+        );
+        assert_eq!(ServerConfig::default().first_message_timeout_ms, 10_000);
+    }
+
+    #[test]
     fn deserializes_partial_config_and_rejects_typos() {
         let config: ServerConfig = serde_json::from_str(
             r#"{"profile": "ascii", "tpdu": false, "frame_prefix": "ascii4"}"#,
