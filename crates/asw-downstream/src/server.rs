@@ -258,51 +258,62 @@ async fn accept_loop(
             accepted_at,
         };
         let shared = Arc::clone(&shared);
-        connections.spawn(
-            async move {
-                let Some(tls) = shared.tls.clone() else {
-                    metrics::connection(ConnectionResult::Accepted);
-                    let (read_half, write_half) = stream.into_split();
-                    connection::serve(shared, read_half, write_half, peer, None, id, permits).await;
-                    return;
-                };
-                // The handshake runs in the connection's own task, so a slow or silent
-                // client never holds up the accept loop.
-                let timeout = tls.handshake_timeout;
-                let handshake = tokio::select! {
-                    _ = shared.shutdown.cancelled() => return,
-                    // A handshake in progress is a new connection like any other.
-                    _ = permits.seat.standing().evicted() => return,
-                    done = tokio::time::timeout(timeout, tls.acceptor.accept(stream)) => done,
-                };
-                match handshake {
-                    Ok(Ok(stream)) => {
-                        metrics::connection(ConnectionResult::Accepted);
-                        let certificate = client_certificate(&stream);
-                        let (read_half, write_half) = tokio::io::split(stream);
-                        connection::serve(
-                            shared,
-                            read_half,
-                            write_half,
-                            peer,
-                            certificate,
-                            id,
-                            permits,
-                        )
-                        .await;
-                    }
-                    Ok(Err(error)) => {
-                        metrics::connection(ConnectionResult::TlsHandshakeFailed);
-                        tracing::info!(%error, "tls handshake failed");
-                    }
-                    Err(_) => {
-                        metrics::connection(ConnectionResult::TlsHandshakeFailed);
-                        tracing::info!(?timeout, "tls handshake timed out");
-                    }
-                }
-            }
-            .instrument(span),
-        );
+        let serve = async move {
+            let Some(tls) = shared.tls.clone() else {
+                metrics::connection(ConnectionResult::Accepted);
+                let (read_half, write_half) = stream.into_split();
+                connection::serve(shared, read_half, write_half, peer, None, id, permits).await;
+                return;
+            };
+            // Boxed: the handshake and the TLS stream are large, and inline they would make
+            // every plain-TCP connection's task as large too.
+            Box::pin(serve_tls(shared, tls, stream, peer, id, permits)).await;
+        };
+        connections.spawn(serve.instrument(span));
+    }
+}
+
+/// Runs the TLS handshake, then serves the connection. The handshake runs in the connection's
+/// own task, so a slow or silent client never holds up the accept loop.
+async fn serve_tls(
+    shared: Arc<Shared>,
+    tls: crate::tls::TlsListener,
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: ConnectionId,
+    permits: connection::Permits,
+) {
+    let timeout = tls.handshake_timeout;
+    let handshake = tokio::select! {
+        _ = shared.shutdown.cancelled() => return,
+        // A handshake in progress is a new connection like any other.
+        _ = permits.seat.standing().evicted() => return,
+        done = tokio::time::timeout(timeout, tls.acceptor.accept(stream)) => done,
+    };
+    match handshake {
+        Ok(Ok(stream)) => {
+            metrics::connection(ConnectionResult::Accepted);
+            let certificate = client_certificate(&stream);
+            let (read_half, write_half) = tokio::io::split(stream);
+            connection::serve(
+                shared,
+                read_half,
+                write_half,
+                peer,
+                certificate,
+                id,
+                permits,
+            )
+            .await;
+        }
+        Ok(Err(error)) => {
+            metrics::connection(ConnectionResult::TlsHandshakeFailed);
+            tracing::info!(%error, "tls handshake failed");
+        }
+        Err(_) => {
+            metrics::connection(ConnectionResult::TlsHandshakeFailed);
+            tracing::info!(?timeout, "tls handshake timed out");
+        }
     }
 }
 
