@@ -185,9 +185,10 @@ impl Reader {
             }
             if buf.is_empty() {
                 partial_since = None;
-                // A fresh buffer for the next frame: what the last frames grew it to goes back,
-                // and what they left of it may be too little to read the next in one call.
-                if buf.capacity() != IDLE_READ_BUFFER {
+                // A fresh buffer for the next frame when the last frames grew this one (that
+                // memory goes back) or left too little of it to read a usual frame in one
+                // call; otherwise the rest of it serves (one allocation less per frame).
+                if buf.capacity() > IDLE_READ_BUFFER || buf.capacity() < IDLE_READ_BUFFER / 2 {
                     buf = BytesMut::with_capacity(IDLE_READ_BUFFER);
                 }
             } else if partial_since.is_none() {
