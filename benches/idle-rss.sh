@@ -7,7 +7,11 @@
 # opens, as a terminal does; SILENT=1 opens them without a word (strangers: they stay "new"
 # connections, so the first-message timeout is raised out of the way for the run).
 #
-# Usage: benches/idle-rss.sh          (IDLE=10000 RATE=500 ECHO_SECONDS=20 SILENT=0 ASW_BENCH_BIN=dir)
+# FLOOD=6000: instead, the switch keeps its default connection limits (2,048 seats, 256 per
+# address) and benches/flood_check.py opens that many silent connections from 40 loopback
+# addresses, then checks that a terminal connecting from 127.0.0.1 still gets its echo answered.
+#
+# Usage: benches/idle-rss.sh          (IDLE=10000 RATE=500 ECHO_SECONDS=20 SILENT=0 FLOOD=0 ASW_BENCH_BIN=dir)
 # Output: JSON on stdout and in $WORK/idle-rss.json (default target/idle-rss).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +24,7 @@ IDLE=${IDLE:-10000}
 RATE=${RATE:-500}
 ECHO_SECONDS=${ECHO_SECONDS:-20}
 SILENT=${SILENT:-0}
+FLOOD=${FLOOD:-0}
 KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd) # redis-server changes directory: absolute paths only
@@ -46,8 +51,7 @@ done
 cat > "$WORK/switch.toml" <<TOML
 [downstream]
 listen = "127.0.0.1:$POS_PORT"
-max_connections = 20000
-max_connections_per_ip = 20000
+$( ((FLOOD)) || printf 'max_connections = 20000\nmax_connections_per_ip = 20000\n')
 $( ((SILENT)) && echo "first_message_timeout_ms = 600000" || true)
 [upstream]
 base_url = "http://127.0.0.1:9"
@@ -88,6 +92,11 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$ADMIN_PORT/health/ready" > /dev/null && break
   sleep 0.2
 done
+if ((FLOOD)); then
+  python3 benches/flood_check.py --port "$POS_PORT" --connections "$FLOOD" \
+    --encoder "$BIN/terminal-sim" | tee "$WORK/flood.json"
+  exit 0
+fi
 python3 benches/idle_echo.py --port "$POS_PORT" --connections "$IDLE" --rate "$RATE" \
   --seconds "$ECHO_SECONDS" --encoder "$BIN/terminal-sim" --pid "$SWITCH" \
   --out "$WORK/idle-rss.json" $( ((SILENT)) && echo --silent || true)
