@@ -245,7 +245,8 @@ async fn accept_loop(
         let id = ConnectionId::next();
         let Some(seat) = seats.take(id) else {
             metrics::connection(ConnectionResult::RejectedGlobalLimit);
-            tracing::debug!(%peer, "connection rejected: every seat is held by established connections");
+            tracing::debug!(%peer,
+                "connection rejected: every seat is held by a connection that completed a valid exchange or has a request in progress");
             reject(stream);
             continue;
         };
