@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Many idle terminal connections to antom-switch with echo (0800/301) traffic.
 
-Opens --connections TCP connections (profile B: 2-byte length header, TPDU), then sends echoes
+Opens --connections TCP connections (profile B: 2-byte length header, TPDU), each signing on
+with one echo as it opens (as a terminal does; the switch closes connections that complete no
+valid exchange within [downstream] first_message_timeout_ms) unless --silent, then sends echoes
 round-robin at --rate per second for --seconds, one outstanding per connection, and reports the
-echo round-trip percentiles and the switch's RSS (VmRSS of --pid) as JSON. The 0800 bytes come
+echo round-trip percentiles and the switch's RSS (VmRSS of --pid, also per connection) as JSON. The 0800 bytes come
 from `terminal-sim encode`, so this script holds no ISO 8583 knowledge of its own.
 """
 import argparse
@@ -37,6 +39,8 @@ async def main() -> None:
     ap.add_argument("--encoder", required=True)
     ap.add_argument("--pid", type=int, required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--silent", action="store_true",
+                    help="open the connections without signing on (they stay new connections)")
     a = ap.parse_args()
 
     template = encode(a.encoder, "I0000000")
@@ -48,6 +52,10 @@ async def main() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", a.port)
         body = tpdu + template.replace(b"I0000000", f"I{i:07d}".encode())
         frame = len(body).to_bytes(2, "big") + body
+        if not a.silent:
+            writer.write(frame)
+            await writer.drain()
+            await reader.readexactly(int.from_bytes(await reader.readexactly(2), "big"))
         conns.append((reader, writer, frame, asyncio.Lock()))
     open_s = time.monotonic() - opened
     await asyncio.sleep(2)
@@ -84,12 +92,16 @@ async def main() -> None:
         return round(rtts[min(len(rtts) - 1, int(p * len(rtts)))]) if rtts else None
 
     report = {
-        "connections": a.connections, "open_seconds": round(open_s, 2),
+        "connections": a.connections, "signed_on": not a.silent,
+        "open_seconds": round(open_s, 2),
         "echo_rate_per_s": a.rate, "echoes": len(rtts), "errors": errors,
         "echo_rtt_us": {"p50": pct(0.5), "p99": pct(0.99), "p99_9": pct(0.999),
                         "max": round(rtts[-1]) if rtts else None},
         "switch_rss_mb": {"before": rss_before / 1024, "idle": rss_idle / 1024,
                           "after_echo": rss_after / 1024},
+        "rss_per_connection_kb": {
+            "idle": round((rss_idle - rss_before) / a.connections, 2),
+            "after_echo": round((rss_after - rss_before) / a.connections, 2)},
     }
     with open(a.out, "w") as f:
         json.dump(report, f)

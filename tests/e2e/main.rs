@@ -10,6 +10,7 @@
 
 mod authority;
 mod events;
+mod flood;
 mod purchase;
 mod refund;
 mod rest;

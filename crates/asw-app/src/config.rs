@@ -89,6 +89,9 @@ pub struct DownstreamConfig {
     pub max_outstanding_per_connection: usize,
     /// Idle connection timeout.
     pub idle_timeout_ms: u64,
+    /// A connection must complete a valid exchange (an answered sign-on, echo or
+    /// transaction) within this after it is accepted, or it is closed.
+    pub first_message_timeout_ms: u64,
     /// A started frame must complete within this.
     pub read_timeout_ms: u64,
     /// Writing one response must complete within this.
@@ -116,6 +119,7 @@ impl Default for DownstreamConfig {
             max_connections_per_ip: d.max_connections_per_ip,
             max_outstanding_per_connection: d.max_outstanding_per_connection,
             idle_timeout_ms: d.idle_timeout_ms,
+            first_message_timeout_ms: d.first_message_timeout_ms,
             read_timeout_ms: d.read_timeout_ms,
             write_timeout_ms: d.write_timeout_ms,
             shutdown_grace_ms: d.shutdown_grace_ms,
@@ -138,6 +142,7 @@ impl DownstreamConfig {
             max_connections_per_ip: self.max_connections_per_ip,
             max_outstanding_per_connection: self.max_outstanding_per_connection,
             idle_timeout_ms: self.idle_timeout_ms,
+            first_message_timeout_ms: self.first_message_timeout_ms,
             read_timeout_ms: self.read_timeout_ms,
             write_timeout_ms: self.write_timeout_ms,
             shutdown_grace_ms: self.shutdown_grace_ms,

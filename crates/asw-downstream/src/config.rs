@@ -77,6 +77,10 @@ pub struct ServerConfig {
     pub max_outstanding_per_connection: usize,
     /// A connection with no traffic and nothing outstanding is closed after this.
     pub idle_timeout_ms: u64,
+    /// A connection that has not completed a valid exchange within this long after it was
+    /// accepted is closed (see the crate documentation for what counts). Keeps silent or
+    /// garbage-speaking connections from holding seats for the whole idle timeout.
+    pub first_message_timeout_ms: u64,
     /// A frame that has started must be complete within this (slow senders).
     pub read_timeout_ms: u64,
     /// Writing and flushing one response must finish within this.
@@ -103,6 +107,9 @@ impl Default for ServerConfig {
             max_connections_per_ip: 256,
             max_outstanding_per_connection: 64,
             idle_timeout_ms: 300_000,
+            // A terminal signs on or transacts right after connecting; 10 s is ample even
+            // for a dial-up or GPRS link, and short against the 300 s idle timeout.
+            first_message_timeout_ms: 10_000,
             read_timeout_ms: 10_000,
             write_timeout_ms: 5_000,
             // Longer than the terminal timeout, so a purchase in flight can finish.
@@ -138,6 +145,7 @@ impl ServerConfig {
             self.max_outstanding_per_connection as u64,
         );
         positive("idle_timeout_ms", self.idle_timeout_ms);
+        positive("first_message_timeout_ms", self.first_message_timeout_ms);
         positive("read_timeout_ms", self.read_timeout_ms);
         positive("write_timeout_ms", self.write_timeout_ms);
         if let Some(tls) = &self.tls {
@@ -169,6 +177,10 @@ impl ServerConfig {
 
     pub(crate) fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub(crate) fn first_message_timeout(&self) -> Duration {
+        Duration::from_millis(self.first_message_timeout_ms)
     }
 
     pub(crate) fn read_timeout(&self) -> Duration {
@@ -208,6 +220,21 @@ mod tests {
         };
         let err = config.validate().unwrap_err();
         assert_eq!(err.problems.len(), 3, "{err}");
+    }
+
+    #[test]
+    fn a_zero_first_message_timeout_is_refused_by_name() {
+        let config = ServerConfig {
+            first_message_timeout_ms: 0,
+            ..ServerConfig::default()
+        };
+        let err = config.validate().unwrap_err();
+        assert_eq!(
+            err.problems,
+            ["first_message_timeout_ms: must be at least 1"],
+            "{err}"
+        );
+        assert_eq!(ServerConfig::default().first_message_timeout_ms, 10_000);
     }
 
     #[test]

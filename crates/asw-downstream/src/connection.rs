@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use asw_iso8583::{Frame, FrameCodec, FrameError, Message, Mti, Tpdu, encode_to_bytes};
 use bytes::{Bytes, BytesMut};
-use futures::SinkExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
-use tokio_util::codec::{Decoder, FramedWrite};
+use tokio_util::codec::{Decoder, Encoder};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -25,9 +24,22 @@ use crate::handler::{
 use crate::identity::{Binding, Peer, Refusal, TerminalRef};
 use crate::inbound::{Inbound, classify, local_answer};
 use crate::limits::IpPermit;
-use crate::metrics::{self, RejectReason};
+use crate::metrics::{self, RejectReason, ShedReason};
 use crate::peer_certificate::CertificateNames;
+use crate::seats::{Seat, Standing};
 use crate::server::Shared;
+
+/// What admitted a connection; held until it closes.
+pub(crate) struct Permits {
+    /// Its seat under the global limit.
+    pub(crate) seat: Seat,
+    /// Its place under the per-IP limit (held, never read: dropping it frees the place).
+    #[allow(dead_code)]
+    pub(crate) ip: IpPermit,
+    /// When it was accepted: the first-message timeout runs from here (a TLS handshake
+    /// included).
+    pub(crate) accepted_at: Instant,
+}
 
 /// Why the reader stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +49,8 @@ enum ReadEnd {
     FramingLost,
     ReadTimeout,
     IdleTimeout,
+    FirstMessageTimeout,
+    Evicted,
     WriterGone,
     Shutdown,
 }
@@ -49,7 +63,7 @@ pub(crate) async fn serve<R, W>(
     peer: SocketAddr,
     certificate: Option<CertificateNames>,
     id: ConnectionId,
-    _permits: (OwnedSemaphorePermit, IpPermit),
+    permits: Permits,
 ) where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -66,6 +80,7 @@ pub(crate) async fn serve<R, W>(
         writer: writer_tx,
         gone: gone.clone(),
         outstanding: Default::default(),
+        standing: Arc::clone(permits.seat.standing()),
     });
     let writer = tokio::spawn(
         write_loop(
@@ -74,6 +89,7 @@ pub(crate) async fn serve<R, W>(
             writer_rx,
             gone.clone(),
             shared.config.write_timeout(),
+            Arc::clone(permits.seat.standing()),
         )
         .in_current_span(),
     );
@@ -90,7 +106,7 @@ pub(crate) async fn serve<R, W>(
         handle,
         codec,
     };
-    let end = reader.run(read_half).await;
+    let end = reader.run(read_half, permits.accepted_at).await;
     tracing::debug!(?end, "connection reader stopped");
     if end != ReadEnd::Shutdown {
         // The terminal side is gone: answers still to come cannot be delivered.
@@ -99,9 +115,26 @@ pub(crate) async fn serve<R, W>(
     // Our sender goes away; the writer ends when the last responder is done.
     drop(reader);
     let _ = writer.await;
+    // The seat and the per-IP place are freed only now, with the socket closed.
+    drop(permits);
     metrics::open_connections(-1.0);
     tracing::debug!("connection closed");
 }
+
+/// Which deadline the reader is waiting for.
+#[derive(Debug, Clone, Copy)]
+enum Wake {
+    ReadTimeout,
+    Idle,
+    FirstMessage,
+}
+
+/// Capacity of the read buffer while no frame is being received: room for a whole sign-on, echo
+/// or purchase (profile B: 40 to 200 bytes), so the usual frame is read in one call; a larger
+/// one costs a second read, the codec reserving the rest once its length header has arrived.
+/// 10,000 idle connections hold 2.5 MB of buffers this way instead of the 40 MB of a
+/// `max_frame_bytes` (4 KiB) buffer each.
+const IDLE_READ_BUFFER: usize = 256;
 
 struct Reader {
     shared: Arc<Shared>,
@@ -115,17 +148,25 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run(&mut self, mut socket: impl AsyncRead + Unpin) -> ReadEnd {
-        let mut buf = BytesMut::with_capacity(4096);
+    async fn run(&mut self, mut socket: impl AsyncRead + Unpin, accepted_at: Instant) -> ReadEnd {
+        let mut buf = BytesMut::with_capacity(IDLE_READ_BUFFER);
         let mut partial_since: Option<Instant> = None;
         let read_timeout = self.shared.config.read_timeout();
         let idle_timeout = self.shared.config.idle_timeout();
+        let first_message_timeout = self.shared.config.first_message_timeout();
+        let standing = Arc::clone(&self.handle.standing);
+        let mut idle_since = Instant::now();
+        // `None` once the connection has completed a valid exchange.
+        let mut first_message_by = Some(accepted_at + first_message_timeout);
         loop {
             loop {
                 match self.codec.decode(&mut buf) {
                     Ok(Some(frame)) => {
                         partial_since = None;
-                        if let Some(end) = self.on_frame(frame).await {
+                        // Boxed: the handling of one frame (decode, identity, queueing the
+                        // answer) is a large future, and inline it would make every idle
+                        // connection's task that large; one allocation per frame instead.
+                        if let Some(end) = Box::pin(self.on_frame(frame)).await {
                             return end;
                         }
                     }
@@ -144,30 +185,65 @@ impl Reader {
             }
             if buf.is_empty() {
                 partial_since = None;
+                // A fresh buffer for the next frame when the last frames grew this one (that
+                // memory goes back) or left too little of it to read a usual frame in one
+                // call; otherwise the rest of it serves (one allocation less per frame).
+                if buf.capacity() > IDLE_READ_BUFFER || buf.capacity() < IDLE_READ_BUFFER / 2 {
+                    buf = BytesMut::with_capacity(IDLE_READ_BUFFER);
+                }
             } else if partial_since.is_none() {
                 partial_since = Some(Instant::now());
             }
-            let deadline = match partial_since {
-                Some(started) => started + read_timeout,
-                None => Instant::now() + idle_timeout,
+            if standing.is_established() {
+                first_message_by = None;
+            }
+            // The earliest of the deadlines that apply, and which one it is.
+            let (mut deadline, mut wake) = match partial_since {
+                Some(started) => (started + read_timeout, Wake::ReadTimeout),
+                None => (idle_since + idle_timeout, Wake::Idle),
             };
+            if let Some(by) = first_message_by
+                && by < deadline
+            {
+                (deadline, wake) = (by, Wake::FirstMessage);
+            }
             tokio::select! {
                 _ = self.shared.shutdown.cancelled() => return ReadEnd::Shutdown,
                 _ = self.handle.gone.cancelled() => return ReadEnd::WriterGone,
+                _ = standing.evicted() => {
+                    tracing::debug!("evicted: the connection limit was reached");
+                    return ReadEnd::Evicted;
+                }
                 read = tokio::time::timeout_at(deadline, socket.read_buf(&mut buf)) => match read {
-                    Err(_) if partial_since.is_some() => {
-                        metrics::rejected(RejectReason::ReadTimeout);
-                        tracing::info!(buffered = buf.len(), "partial frame stalled, closing connection");
-                        return ReadEnd::ReadTimeout;
-                    }
-                    Err(_) => {
-                        if self.outstanding() == 0 {
-                            tracing::debug!("idle timeout");
-                            return ReadEnd::IdleTimeout;
+                    Err(_) => match wake {
+                        Wake::ReadTimeout => {
+                            metrics::rejected(RejectReason::ReadTimeout);
+                            tracing::info!(buffered = buf.len(), "partial frame stalled, closing connection");
+                            return ReadEnd::ReadTimeout;
                         }
-                    }
+                        Wake::Idle => {
+                            if self.outstanding() == 0 {
+                                tracing::debug!("idle timeout");
+                                return ReadEnd::IdleTimeout;
+                            }
+                            idle_since = Instant::now();
+                        }
+                        // Established meanwhile: the loop drops this deadline.
+                        Wake::FirstMessage if standing.is_established() => {}
+                        Wake::FirstMessage => {
+                            if self.outstanding() == 0 {
+                                metrics::shed(ShedReason::FirstMessageTimeout);
+                                tracing::info!(buffered = buf.len(),
+                                    "no valid exchange within the first-message timeout, closing connection");
+                                return ReadEnd::FirstMessageTimeout;
+                            }
+                            // A request is with the core: its answer will establish the
+                            // connection; look again one timeout later.
+                            first_message_by = Some(Instant::now() + first_message_timeout);
+                        }
+                    },
                     Ok(Ok(0)) => return ReadEnd::PeerClosed,
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(_)) => idle_since = Instant::now(),
                     Ok(Err(error)) => {
                         tracing::debug!(%error, "read failed");
                         return ReadEnd::ReadError;
@@ -185,7 +261,8 @@ impl Reader {
         match frame {
             Frame::KeepAlive => {
                 metrics::keepalive();
-                self.queue(Frame::KeepAlive, None, None).await
+                // Echoed, but proves nothing: anyone can send two zero bytes.
+                self.queue(Frame::KeepAlive, None, None, false).await
             }
             Frame::Message { tpdu, payload } => self.on_message(tpdu, payload).await,
         }
@@ -198,7 +275,7 @@ impl Reader {
                 if self.admit(&message).is_err() {
                     // Answered here and never handed over: nothing is journaled or sent on.
                     return match local_answer(&self.handle.dialect, &message, "63") {
-                        Ok(answer) => self.answer(tpdu, &answer).await,
+                        Ok(answer) => self.answer(tpdu, &answer, false).await,
                         Err(error) => {
                             tracing::warn!(%error, "cannot build the 63 answer");
                             None
@@ -224,7 +301,7 @@ impl Reader {
                         tracing::warn!(%error, "cannot build the 63 answer");
                         return None;
                     }
-                    return self.answer(tpdu, &answer).await;
+                    return self.answer(tpdu, &answer, false).await;
                 }
                 if let Some(reason) = rejected {
                     metrics::rejected(reason);
@@ -242,7 +319,10 @@ impl Reader {
                         "network management"
                     );
                 }
-                self.answer(tpdu, &answer).await
+                // Only an accepted 0800 (answered 00) is a valid exchange; a 30 or a 12
+                // answers something malformed or unsupported.
+                let establishes = rejected.is_none();
+                self.answer(tpdu, &answer, establishes).await
             }
             Inbound::Drop {
                 request_mti,
@@ -288,7 +368,12 @@ impl Reader {
         result
     }
 
-    async fn answer(&mut self, tpdu: Option<Tpdu>, answer: &Message) -> Option<ReadEnd> {
+    async fn answer(
+        &mut self,
+        tpdu: Option<Tpdu>,
+        answer: &Message,
+        establishes: bool,
+    ) -> Option<ReadEnd> {
         let payload = match encode_to_bytes(&self.handle.dialect, answer) {
             Ok(payload) => payload,
             Err(error) => {
@@ -301,7 +386,8 @@ impl Reader {
             payload,
         };
         let code = answer.get(39).and_then(|c| <[u8; 2]>::try_from(c).ok());
-        self.queue(frame, Some(answer.mti()), code).await
+        self.queue(frame, Some(answer.mti()), code, establishes)
+            .await
     }
 
     async fn queue(
@@ -309,14 +395,16 @@ impl Reader {
         frame: Frame,
         mti: Option<Mti>,
         response_code: Option<[u8; 2]>,
+        establishes: bool,
     ) -> Option<ReadEnd> {
         let outgoing = Outgoing {
             frame,
             mti,
             response_code,
+            establishes,
             done: None,
         };
-        match self.handle.writer.send(outgoing).await {
+        match self.handle.writer.send(Box::new(outgoing)).await {
             Ok(()) => None,
             Err(_) => Some(ReadEnd::WriterGone),
         }
@@ -353,13 +441,13 @@ impl Reader {
 }
 
 async fn write_loop(
-    socket: impl AsyncWrite + Unpin,
-    codec: FrameCodec,
-    mut rx: mpsc::Receiver<Outgoing>,
+    mut socket: impl AsyncWrite + Unpin,
+    mut codec: FrameCodec,
+    mut rx: mpsc::Receiver<Box<Outgoing>>,
     gone: CancellationToken,
     write_timeout: Duration,
+    standing: Arc<Standing>,
 ) {
-    let mut framed = FramedWrite::new(socket, codec);
     loop {
         let item = tokio::select! {
             biased;
@@ -369,19 +457,33 @@ async fn write_loop(
                 None => break,
             },
         };
-        let result = match tokio::time::timeout(write_timeout, framed.send(item.frame)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(FrameError::TooLarge { length, max })) => {
-                Err(DeliveryError::TooLarge { length, max })
-            }
-            Ok(Err(FrameError::Io(error))) => Err(DeliveryError::Io(error)),
-            Ok(Err(other)) => Err(DeliveryError::Mismatch(other.to_string())),
-            Err(_) => Err(DeliveryError::WriteTimeout),
-        };
+        let Outgoing {
+            frame,
+            mti,
+            response_code,
+            establishes,
+            done,
+        } = *item;
+        let result =
+            match tokio::time::timeout(write_timeout, write_frame(&mut socket, &mut codec, frame))
+                .await
+            {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(FrameError::TooLarge { length, max })) => {
+                    Err(DeliveryError::TooLarge { length, max })
+                }
+                Ok(Err(FrameError::Io(error))) => Err(DeliveryError::Io(error)),
+                Ok(Err(other)) => Err(DeliveryError::Mismatch(other.to_string())),
+                Err(_) => Err(DeliveryError::WriteTimeout),
+            };
         match &result {
             Ok(()) => {
-                if let Some(mti) = item.mti {
-                    metrics::message_out(mti, item.response_code.as_ref().map(|c| &c[..]));
+                // Only once flushed: an answer that never left does not prove anything.
+                if establishes {
+                    standing.establish();
+                }
+                if let Some(mti) = mti {
+                    metrics::message_out(mti, response_code.as_ref().map(|c| &c[..]));
                 }
             }
             Err(error) if !error.is_internal() => {
@@ -390,7 +492,7 @@ async fn write_loop(
             }
             Err(error) => tracing::error!(%error, "answer rejected"),
         }
-        if let Some(done) = item.done {
+        if let Some(done) = done {
             let _ = done.send(result);
         }
     }
@@ -400,6 +502,20 @@ async fn write_loop(
             let _ = done.send(Err(DeliveryError::ConnectionClosed));
         }
     }
-    let mut socket = framed.into_inner();
     let _ = tokio::time::timeout(write_timeout, socket.shutdown()).await;
+}
+
+/// Encodes one frame into a buffer of its own size, writes and flushes it. No buffer is kept
+/// between frames (a `FramedWrite` keeps 8 KiB per connection, idle or not); answers are
+/// written one at a time, so nothing would be gained by keeping one.
+async fn write_frame(
+    socket: &mut (impl AsyncWrite + Unpin),
+    codec: &mut FrameCodec,
+    frame: Frame,
+) -> Result<(), FrameError> {
+    let mut bytes = BytesMut::new();
+    codec.encode(frame, &mut bytes)?;
+    socket.write_all(&bytes).await?;
+    socket.flush().await?;
+    Ok(())
 }

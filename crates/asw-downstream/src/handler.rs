@@ -103,6 +103,9 @@ pub(crate) struct Outgoing {
     pub(crate) frame: Frame,
     pub(crate) mti: Option<Mti>,
     pub(crate) response_code: Option<[u8; 2]>,
+    /// Whether flushing this frame completes a valid exchange (see
+    /// [`crate::seats::Standing::establish`]).
+    pub(crate) establishes: bool,
     pub(crate) done: Option<oneshot::Sender<Result<(), DeliveryError>>>,
 }
 
@@ -115,10 +118,14 @@ pub(crate) struct ConnectionHandle {
     pub(crate) id: ConnectionId,
     pub(crate) peer: SocketAddr,
     pub(crate) dialect: Arc<Dialect>,
-    pub(crate) writer: mpsc::Sender<Outgoing>,
+    /// Boxed: the channel allocates its slots in blocks of 32 up front, and an `Outgoing`
+    /// inline is 72 bytes (2.3 KiB per connection, idle or not); boxed, 256 bytes.
+    pub(crate) writer: mpsc::Sender<Box<Outgoing>>,
     /// Cancelled when the terminal side is gone; answers are then not even queued.
     pub(crate) gone: CancellationToken,
     pub(crate) outstanding: Outstanding,
+    /// The connection's seat: established by a delivered answer, evictable until then.
+    pub(crate) standing: Arc<crate::seats::Standing>,
 }
 
 /// Sends the answer to one request on the connection it came in on. Dropping it
@@ -129,6 +136,8 @@ pub struct Responder {
     request_mti: Mti,
     key: RequestKey,
     _slot: OwnedSemaphorePermit,
+    /// Keeps the connection from being evicted while the core works on its request.
+    _in_core: crate::seats::InCore,
 }
 
 impl fmt::Debug for Responder {
@@ -159,12 +168,14 @@ impl Responder {
                 );
             }
         }
+        let in_core = connection.standing.in_core();
         Responder {
             connection,
             tpdu,
             request_mti,
             key,
             _slot: slot,
+            _in_core: in_core,
         }
     }
 
@@ -230,11 +241,13 @@ impl Responder {
             },
             mti: Some(response.mti()),
             response_code,
+            // Whatever the core answered, the request was well formed and admitted.
+            establishes: true,
             done: Some(done),
         };
         self.connection
             .writer
-            .send(outgoing)
+            .send(Box::new(outgoing))
             .await
             .map_err(|_| DeliveryError::ConnectionClosed)?;
         delivered

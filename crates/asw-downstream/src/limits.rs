@@ -1,4 +1,4 @@
-//! Per-source-IP connection counting (the global limit is a plain semaphore).
+//! Per-source-IP connection counting (the global limit, with eviction, is in `seats.rs`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;

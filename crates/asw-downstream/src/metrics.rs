@@ -15,6 +15,11 @@ pub const CONNECTIONS_OPEN: &str = "antom_switch_downstream_connections_open";
 /// Counter: connection attempts by `result` (accepted, rejected_global_limit, rejected_ip_limit,
 /// tls_handshake_failed). With TLS, `accepted` counts completed handshakes.
 pub const CONNECTIONS_TOTAL: &str = "antom_switch_downstream_connections_total";
+/// Gauge: open connections that have not completed a valid exchange yet (new connections).
+pub const CONNECTIONS_NEW: &str = "antom_switch_downstream_connections_new";
+/// Counter: connections the server closed to protect its seats, by `reason` (evicted,
+/// first_message_timeout).
+pub const CONNECTIONS_SHED_TOTAL: &str = "antom_switch_downstream_connections_shed_total";
 /// Counter: frames or messages not processed, by `reason`.
 pub const FRAMES_REJECTED_TOTAL: &str = "antom_switch_downstream_frames_rejected_total";
 /// Counter: messages by `direction` (in, out), `mti` and `response_code` (out only).
@@ -55,6 +60,8 @@ pub const CONNECTION_RESULTS: &[&str] = &[
     "rejected_ip_limit",
     "tls_handshake_failed",
 ];
+/// `reason` label of [`CONNECTIONS_SHED_TOTAL`] ([`ShedReason::as_str`]).
+pub const SHED_REASONS: &[&str] = &["evicted", "first_message_timeout"];
 /// `reason` label of [`FRAMES_REJECTED_TOTAL`] ([`RejectReason::as_str`]).
 pub const FRAME_REJECT_REASONS: &[&str] = &[
     "bad_length_header",
@@ -105,6 +112,15 @@ pub const METRICS: &[MetricSpec] = &[
         "Terminal connection attempts, by result (accepted or rejected and why).",
     )
     .labels(&[label("result", CONNECTION_RESULTS)]),
+    MetricSpec::gauge(
+        CONNECTIONS_NEW,
+        "Terminal connections open that have not completed a valid exchange yet.",
+    ),
+    MetricSpec::counter(
+        CONNECTIONS_SHED_TOTAL,
+        "Terminal connections closed by the server to keep seats for terminals, by reason.",
+    )
+    .labels(&[label("reason", SHED_REASONS)]),
     MetricSpec::counter(
         FRAMES_REJECTED_TOTAL,
         "Frames or messages from terminals not processed normally, by reason.",
@@ -151,6 +167,29 @@ impl ConnectionResult {
             ConnectionResult::RejectedGlobalLimit => "rejected_global_limit",
             ConnectionResult::RejectedIpLimit => "rejected_ip_limit",
             ConnectionResult::TlsHandshakeFailed => "tls_handshake_failed",
+        }
+    }
+}
+
+/// Why the server closed a connection that had not completed a valid exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShedReason {
+    /// Every seat was taken: its seat went to a newcomer (it was the oldest new connection
+    /// without a request at the core).
+    Evicted,
+    /// No valid exchange within `first_message_timeout_ms` of being accepted.
+    FirstMessageTimeout,
+}
+
+impl ShedReason {
+    /// Every reason, to check the declared label values.
+    pub const ALL: [ShedReason; 2] = [ShedReason::Evicted, ShedReason::FirstMessageTimeout];
+
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShedReason::Evicted => "evicted",
+            ShedReason::FirstMessageTimeout => "first_message_timeout",
         }
     }
 }
@@ -238,6 +277,14 @@ pub(crate) fn connection(result: ConnectionResult) {
     counter!(CONNECTIONS_TOTAL, "result" => result.as_str()).increment(1);
 }
 
+pub(crate) fn shed(reason: ShedReason) {
+    counter!(CONNECTIONS_SHED_TOTAL, "reason" => reason.as_str()).increment(1);
+}
+
+pub(crate) fn new_connections(delta: f64) {
+    gauge!(CONNECTIONS_NEW).increment(delta);
+}
+
 pub(crate) fn rejected(reason: RejectReason) {
     counter!(FRAMES_REJECTED_TOTAL, "reason" => reason.as_str()).increment(1);
 }
@@ -280,6 +327,8 @@ mod tests {
         assert_eq!(results, CONNECTION_RESULTS);
         let reasons: Vec<_> = RejectReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(reasons, FRAME_REJECT_REASONS);
+        let shed: Vec<_> = ShedReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(shed, SHED_REASONS);
         let refusals: Vec<_> = crate::Refusal::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(refusals, IDENTITY_REFUSAL_REASONS);
         // The catch-all values are the ones the split above leaves out.

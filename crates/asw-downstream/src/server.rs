@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use asw_iso8583::{Dialect, DialectError};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +20,7 @@ use crate::identity::IdentityPolicy;
 use crate::limits::IpLimiter;
 use crate::metrics::{self, ConnectionResult};
 use crate::peer_certificate::CertificateNames;
+use crate::seats::Seats;
 
 /// Why the server could not start. Nothing was bound when this is returned; retrying
 /// with the same configuration gives the same result except for `Bind`.
@@ -135,7 +135,7 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let global = Arc::new(Semaphore::new(config.max_connections));
+        let seats = Seats::new(config.max_connections);
         let per_ip = IpLimiter::new(config.max_connections_per_ip);
         let shared = Arc::new(Shared {
             config,
@@ -150,7 +150,7 @@ impl Server {
         let accept = tokio::spawn(accept_loop(
             listener,
             Arc::clone(&shared),
-            global,
+            seats,
             per_ip,
             connections.clone(),
         ));
@@ -208,7 +208,7 @@ impl Server {
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
-    global: Arc<Semaphore>,
+    seats: Arc<Seats>,
     per_ip: Arc<IpLimiter>,
     connections: TaskTracker,
 ) {
@@ -234,67 +234,87 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(global_permit) = Arc::clone(&global).try_acquire_owned() else {
-            metrics::connection(ConnectionResult::RejectedGlobalLimit);
-            tracing::debug!(%peer, "connection rejected: global limit");
-            reject(stream);
-            continue;
-        };
+        let accepted_at = tokio::time::Instant::now();
+        // The per-IP limit first: a connection it refuses must not cost anyone a seat.
         let Some(ip_permit) = per_ip.try_acquire(peer.ip()) else {
             metrics::connection(ConnectionResult::RejectedIpLimit);
             tracing::debug!(%peer, "connection rejected: per-IP limit");
             reject(stream);
             continue;
         };
+        let id = ConnectionId::next();
+        let Some(seat) = seats.take(id) else {
+            metrics::connection(ConnectionResult::RejectedGlobalLimit);
+            tracing::debug!(%peer,
+                "connection rejected: every seat is held by a connection that completed a valid exchange or has a request in progress");
+            reject(stream);
+            continue;
+        };
         // Answers are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        let id = ConnectionId::next();
         let span = tracing::info_span!("connection", id = %id, %peer);
-        let permits = (global_permit, ip_permit);
+        let permits = connection::Permits {
+            seat,
+            ip: ip_permit,
+            accepted_at,
+        };
         let shared = Arc::clone(&shared);
-        connections.spawn(
-            async move {
-                let Some(tls) = shared.tls.clone() else {
-                    metrics::connection(ConnectionResult::Accepted);
-                    let (read_half, write_half) = stream.into_split();
-                    connection::serve(shared, read_half, write_half, peer, None, id, permits).await;
-                    return;
-                };
-                // The handshake runs in the connection's own task, so a slow or silent
-                // client never holds up the accept loop.
-                let timeout = tls.handshake_timeout;
-                let handshake = tokio::select! {
-                    _ = shared.shutdown.cancelled() => return,
-                    done = tokio::time::timeout(timeout, tls.acceptor.accept(stream)) => done,
-                };
-                match handshake {
-                    Ok(Ok(stream)) => {
-                        metrics::connection(ConnectionResult::Accepted);
-                        let certificate = client_certificate(&stream);
-                        let (read_half, write_half) = tokio::io::split(stream);
-                        connection::serve(
-                            shared,
-                            read_half,
-                            write_half,
-                            peer,
-                            certificate,
-                            id,
-                            permits,
-                        )
-                        .await;
-                    }
-                    Ok(Err(error)) => {
-                        metrics::connection(ConnectionResult::TlsHandshakeFailed);
-                        tracing::info!(%error, "tls handshake failed");
-                    }
-                    Err(_) => {
-                        metrics::connection(ConnectionResult::TlsHandshakeFailed);
-                        tracing::info!(?timeout, "tls handshake timed out");
-                    }
-                }
-            }
-            .instrument(span),
-        );
+        let serve = async move {
+            let Some(tls) = shared.tls.clone() else {
+                metrics::connection(ConnectionResult::Accepted);
+                let (read_half, write_half) = stream.into_split();
+                connection::serve(shared, read_half, write_half, peer, None, id, permits).await;
+                return;
+            };
+            // Boxed: the handshake and the TLS stream are large, and inline they would make
+            // every plain-TCP connection's task as large too.
+            Box::pin(serve_tls(shared, tls, stream, peer, id, permits)).await;
+        };
+        connections.spawn(serve.instrument(span));
+    }
+}
+
+/// Runs the TLS handshake, then serves the connection. The handshake runs in the connection's
+/// own task, so a slow or silent client never holds up the accept loop.
+async fn serve_tls(
+    shared: Arc<Shared>,
+    tls: crate::tls::TlsListener,
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: ConnectionId,
+    permits: connection::Permits,
+) {
+    let timeout = tls.handshake_timeout;
+    let handshake = tokio::select! {
+        _ = shared.shutdown.cancelled() => return,
+        // A handshake in progress is a new connection like any other.
+        _ = permits.seat.standing().evicted() => return,
+        done = tokio::time::timeout(timeout, tls.acceptor.accept(stream)) => done,
+    };
+    match handshake {
+        Ok(Ok(stream)) => {
+            metrics::connection(ConnectionResult::Accepted);
+            let certificate = client_certificate(&stream);
+            let (read_half, write_half) = tokio::io::split(stream);
+            connection::serve(
+                shared,
+                read_half,
+                write_half,
+                peer,
+                certificate,
+                id,
+                permits,
+            )
+            .await;
+        }
+        Ok(Err(error)) => {
+            metrics::connection(ConnectionResult::TlsHandshakeFailed);
+            tracing::info!(%error, "tls handshake failed");
+        }
+        Err(_) => {
+            metrics::connection(ConnectionResult::TlsHandshakeFailed);
+            tracing::info!(?timeout, "tls handshake timed out");
+        }
     }
 }
 

@@ -228,4 +228,42 @@ async fn the_specified_series_move() {
         0.0
     );
     server.shutdown().await;
+
+    // Connections shed to keep seats for terminals (after the counts above: same recorder).
+    for reason in ["evicted", "first_message_timeout"] {
+        let name = format!("antom_switch_downstream_connections_shed_total{{reason={reason}}}");
+        assert!(rec.names().contains(&name), "{name} missing");
+    }
+    let shed = |reason: &str| {
+        rec.counter_value(&format!(
+            "antom_switch_downstream_connections_shed_total{{reason={reason}}}"
+        ))
+    };
+    let new = || rec.gauge_value("antom_switch_downstream_connections_new{}");
+    let start = |max_connections, first_message_timeout_ms| {
+        Server::start(
+            ServerConfig {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                max_connections,
+                first_message_timeout_ms,
+                ..ServerConfig::default()
+            },
+            Arc::new(ApproveAllHandler::new()),
+        )
+    };
+    // A silent connection: closed by the first-message timeout.
+    let server = start(4, 300).await.unwrap();
+    let mut silent = TcpStream::connect(server.local_addr()).await.unwrap();
+    assert_eq!(silent.read(&mut byte).await.unwrap_or(0), 0);
+    server.shutdown().await;
+    assert_eq!(shed("first_message_timeout"), 1);
+    // A silent connection, then a second that takes its seat (the limit is 1).
+    let server = start(1, 60_000).await.unwrap();
+    let mut evicted = TcpStream::connect(server.local_addr()).await.unwrap();
+    let _newcomer = TcpStream::connect(server.local_addr()).await.unwrap();
+    assert_eq!(evicted.read(&mut byte).await.unwrap_or(0), 0);
+    assert_eq!(shed("evicted"), 1);
+    assert_eq!(new(), 1.0, "the newcomer is a new connection");
+    server.shutdown().await;
+    assert_eq!(new(), 0.0);
 }

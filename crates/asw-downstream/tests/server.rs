@@ -531,3 +531,50 @@ async fn other_length_prefixes_work() {
     assert_eq!(answer.get_str(39), Some("00"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn large_and_pipelined_frames_are_read_whole() {
+    // An idle connection's read buffer is small (a few hundred bytes): a frame larger than it
+    // must still be read whole, and several frames written at once must all be answered.
+    let server = start(
+        config(Profile::PosBinary),
+        Arc::new(ApproveAllHandler::new()),
+    )
+    .await;
+    let mut client = Client::connect(server.local_addr(), Profile::PosBinary).await;
+    let mut large = purchase(&client.dialect, 1, 1250);
+    // F48 is private TLV data: 900 bytes of it make a frame of about 1 KB.
+    large
+        .set(
+            &client.dialect,
+            48,
+            format!("PC018281234567890123456XX{:0>875}", 0),
+        )
+        .unwrap();
+    client.send(&large).await;
+    let answer = client.recv().await;
+    assert_eq!(answer.get_str(11), Some("000001"));
+    assert_eq!(answer.get_str(39), Some("00"));
+
+    let mut burst = Vec::new();
+    for stan in 2..6 {
+        let payload =
+            encode_to_bytes(&client.dialect, &network(&client.dialect, "301", stan)).unwrap();
+        let mut body = TPDU.to_vec();
+        body.extend_from_slice(&payload);
+        burst.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        burst.extend_from_slice(&body);
+    }
+    let payload = encode_to_bytes(&client.dialect, &large).unwrap();
+    burst.extend_from_slice(&((payload.len() + 5) as u16).to_be_bytes());
+    burst.extend_from_slice(&TPDU);
+    burst.extend_from_slice(&payload);
+    client.stream.write_all(&burst).await.unwrap();
+    let mut stans: Vec<String> = Vec::new();
+    for _ in 0..5 {
+        stans.push(client.recv().await.get_str(11).unwrap().to_owned());
+    }
+    stans.sort();
+    assert_eq!(stans, ["000001", "000002", "000003", "000004", "000005"]);
+    server.shutdown().await;
+}
