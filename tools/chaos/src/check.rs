@@ -110,9 +110,10 @@ pub struct Table {
     /// Reversal advices whose last answer was a 0430 other than `00` (not accepted after every
     /// attempt).
     pub advices_refused: u64,
-    /// Reversal advices answered at least once with a 0430 other than `00` (e.g. 96 while
-    /// Redis restarts), acknowledged later or not: each one a violation, an advice must be
-    /// stored and acknowledged.
+    /// Reversal advices answered at least once with a 0430 other than `00` and acknowledged
+    /// by a later repeat (e.g. 96 while a Redis master fails over): the protocol working —
+    /// the switch must not acknowledge what it cannot store yet, and the terminal repeats.
+    /// Reported, not judged; an advice never acknowledged is the violation (`advices_refused`).
     pub advice_refusals: u64,
     /// Reversal advices never answered after the tool's attempts.
     pub advices_unacknowledged: u64,
@@ -583,10 +584,14 @@ pub fn compare(
             if f.kind == "reversal_advice" {
                 t.advice_repeats += u64::from(f.attempts.saturating_sub(1));
                 let answers = answers_of(f);
-                if answers.iter().any(|a| a != "00" && a != "none") {
-                    // An advice is stored and acknowledged, always: even an unknown original
-                    // leaves a tombstone. A refusal means the switch failed to store it.
+                let refused_once = answers.iter().any(|a| a != "00" && a != "none");
+                if refused_once && acked_advice {
+                    // Refused while the switch could not store it (its journal away), then
+                    // stored and acknowledged on a repeat: what the repeat is for.
                     t.advice_refusals += 1;
+                } else if refused_once {
+                    // An advice is stored and acknowledged, always: even an unknown original
+                    // leaves a tombstone. Refused at every attempt, the switch failed to.
                     found.push(finding(
                         "advice_refused",
                         "reversal_advice_answered_not_00",

@@ -20,7 +20,7 @@ pub const CLASSES: [(&str, &str); 17] = [
     ("rest_inconsistent", "REST payments disagree with Antom"),
     (
         "advice_refused",
-        "reversal advices answered with a 0430 other than 00 (e.g. 96): the switch must store and acknowledge every advice",
+        "reversal advices refused (a 0430 other than 00, e.g. 96) at every attempt: the switch must store and acknowledge every advice",
     ),
     (
         "wrong_request_id",
@@ -734,17 +734,13 @@ mod tests {
     }
 
     #[test]
-    fn advice_refused_even_when_acknowledged_later() {
+    fn advice_refused_at_every_attempt_fails_and_refused_then_acknowledged_is_reported() {
+        // Refused while the journal was away, acknowledged on a repeat: the protocol working.
         let mut e = consistent();
         records_mut(&mut e)[2].follow_up = Some(advice(&["96", "00"]));
-        let j = fails_with(&e, "advice_refused");
+        let j = judged(&e);
+        assert!(j.violations.is_empty(), "{:?}", j.violations);
         assert_eq!(j.table.advice_refusals, 1);
-        assert!(
-            j.findings[0].detail.contains("96, 00"),
-            "{:?}",
-            j.findings[0]
-        );
-        assert_eq!(j.violations.len(), 1, "{:?}", j.violations);
         // An approved purchase whose advice is refused every time (while Antom keeps the
         // payment): the refusal is the violation, not an outcome in doubt.
         let mut e = consistent();
@@ -752,6 +748,11 @@ mod tests {
         let j = fails_with(&e, "advice_refused");
         assert_eq!(j.uncertain.total, 0);
         assert_eq!(j.violations.len(), 1, "{:?}", j.violations);
+        assert!(
+            j.findings[0].detail.contains("96, 96"),
+            "{:?}",
+            j.findings[0]
+        );
     }
 
     #[test]
