@@ -36,6 +36,28 @@ impl Committed {
     }
 }
 
+/// Re-reads a record after a write to it ended `Indeterminate`: confirmed as durable if the
+/// store can (one more chance for the replicas), else as the node that took the write holds it —
+/// what stands unless that node fails before a replica has it. Deciding as if the write had not
+/// been made contradicts it in the common case where it survives (the chaos run on a Redis
+/// Cluster found a `SENDING` mark that stood while the terminal was told 96).
+pub async fn reread(
+    journal: &dyn Journal,
+    record: &TransactionRecord,
+) -> Result<Option<TransactionRecord>, StoreError> {
+    match journal
+        .load_confirmed(&record.tag, record.journal_id())
+        .await
+    {
+        Err(StoreError::Indeterminate(unconfirmed)) => {
+            warn!(%unconfirmed, journal_id = record.journal_id(),
+                  "re-read not confirmed by a replica: taking what the master holds");
+            journal.load(&record.tag, record.journal_id()).await
+        }
+        other => other,
+    }
+}
+
 /// Commits what `plan` decides for the current record with compare-and-set, at most `attempts`
 /// times; `now_ms` is read before each plan. A store error other than an unknown outcome ends
 /// the loop (nothing was written by it).
@@ -72,26 +94,9 @@ pub async fn commit_planned(
             Ok(CommitOutcome::Conflict(Some(current))) => record = *current,
             Ok(CommitOutcome::Conflict(None)) => return Ok(Committed::Vanished),
             Err(StoreError::Indeterminate(why)) => {
-                // The write may have happened: re-read and decide again. First a read confirmed
-                // as durable as a write (it gives the replicas one more chance to confirm);
-                // still unconfirmed, what the node that took the write holds is what stands
-                // unless that node fails before a replica has it. Deciding against it instead
-                // (answering as if the write had not been made) contradicts the write in the
-                // common case where it survives: the chaos run on a Redis Cluster found a
-                // `SENDING` mark that stood while the terminal was told 96, and refunds made at
-                // Antom answered 96 the same way.
+                // The write may have happened: re-read (see `reread`) and decide again.
                 warn!(%why, journal_id = record.journal_id(), "journal write indeterminate: re-reading");
-                let current = match journal
-                    .load_confirmed(&record.tag, record.journal_id())
-                    .await
-                {
-                    Err(StoreError::Indeterminate(unconfirmed)) => {
-                        warn!(%unconfirmed, journal_id = record.journal_id(),
-                              "re-read not confirmed by a replica: taking what the master holds");
-                        journal.load(&record.tag, record.journal_id()).await?
-                    }
-                    other => other?,
-                };
+                let current = reread(journal, &record).await?;
                 match current {
                     Some(current) => record = current,
                     None => return Err(StoreError::Indeterminate(why)),

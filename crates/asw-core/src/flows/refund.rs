@@ -90,7 +90,28 @@ impl Core {
             }
             Err(error) => return Err(store_down("refund", &error)),
         }
-        match self.journal.begin(&record).await {
+        let begun = match self.journal.begin(&record).await {
+            Err(StoreError::Indeterminate(why)) => {
+                // The record may exist, and a journaled refund is one the sweeper completes:
+                // "nothing done" (96) would be false if it does. Read it back to know.
+                match crate::commit::reread(self.journal.as_ref(), &record).await {
+                    Ok(Some(existing)) if existing.journal_id() == record.journal_id() => {
+                        warn!(%why, "refund journaled though its begin was not confirmed: going on");
+                        Ok(BeginOutcome::Started)
+                    }
+                    Ok(Some(existing)) => Ok(BeginOutcome::Existing(Box::new(existing))),
+                    Ok(None) => Err(StoreError::Indeterminate(why)),
+                    Err(error) => {
+                        // Cannot tell: it may be journaled, so it may yet be completed. Say
+                        // "unknown", which is what a journaled refund without an answer is.
+                        warn!(%error, "refund begin unconfirmed and unreadable: answering unknown");
+                        return Err(Answer::withheld(&record));
+                    }
+                }
+            }
+            other => other,
+        };
+        match begun {
             Err(error) => Err(store_down("refund", &error)),
             Ok(BeginOutcome::Tombstoned) => {
                 self.release_refund_hold(&record).await;

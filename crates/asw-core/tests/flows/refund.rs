@@ -232,6 +232,47 @@ async fn the_journal_failing_after_the_hold_keeps_it_for_the_resent_refund() {
     assert_eq!(original.refund_holds.len(), 1);
 }
 
+/// The journal takes the refund record but its answer is lost (a master failing over): the
+/// record exists, and a journaled refund is one the switch completes. Telling the terminal the
+/// store was unavailable (96, "nothing done") would then be false — the chaos run on a Redis
+/// Cluster found exactly that, refunded at Antom. The flow finds its own record and goes on.
+#[tokio::test(start_paused = true)]
+async fn a_refund_whose_begin_was_written_but_not_confirmed_goes_on_and_is_not_answered_96() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    h.approved_purchase(&purchase).await;
+    let refund = h.refund_req(T1, 2, &purchase, 400);
+    let rid = refund.refund_request_id.clone();
+    h.store
+        .fail_next(StoreOp::Begin, 1, Fault::Indeterminate { applied: true });
+    h.upstream.script_refund(rid.as_str(), [refund_ok()]);
+
+    let answer = h.refund(refund).await;
+
+    assert_eq!(answer.outcome, Outcome::Approved);
+    assert_eq!(h.record(&rid).state, TxnState::Approved);
+    assert_eq!(h.upstream.total(CallKind::Refund), 1);
+}
+
+/// The same lost answer when nothing was written: nothing exists to complete, so "nothing
+/// done" is true, and nothing reaches Antom.
+#[tokio::test(start_paused = true)]
+async fn a_refund_whose_begin_was_lost_unwritten_is_answered_store_unavailable() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    h.approved_purchase(&purchase).await;
+    let refund = h.refund_req(T1, 2, &purchase, 400);
+    let rid = refund.refund_request_id.clone();
+    h.store
+        .fail_next(StoreOp::Begin, 1, Fault::Indeterminate { applied: false });
+
+    let answer = h.refund(refund).await;
+
+    assert_eq!(answer, Answer::refused(Refusal::StoreUnavailable));
+    assert!(h.store.record(rid.as_str()).is_none());
+    assert_eq!(h.upstream.total(CallKind::Refund), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_resent_refund_replays_the_approval_without_a_second_refund_call() {
     let h = Harness::new();
