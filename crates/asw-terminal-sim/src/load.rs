@@ -320,9 +320,13 @@ pub struct FollowUp {
 /// How many times a reversal advice is sent at most: the 0420, then 0421 repeats until a 0430
 /// with `00` acknowledges it. A real terminal keeps repeating (for hours, across restarts); the
 /// load tool must end, so an advice still unacknowledged after this many is recorded as such.
-pub const ADVICE_ATTEMPTS: u32 = 5;
+/// With the doubling pause below the attempts span about 16 s: longer than a Redis master's
+/// failover and its replica's resynchronisation, during which a switch that cannot store an
+/// advice durably refuses it (96) rather than acknowledge it.
+pub const ADVICE_ATTEMPTS: u32 = 6;
 
-/// Pause before each 0421 repeat of a reversal advice.
+/// Pause before the first 0421 repeat of a reversal advice; it doubles before each next one
+/// (0.5, 1, 2, 4, 8 s).
 pub const ADVICE_REPEAT_DELAY: Duration = Duration::from_millis(500);
 
 /// What the terminal saw of one transaction.
@@ -1104,7 +1108,7 @@ async fn advice(
     // acknowledgement, as real terminals treat it, so it is repeated too.
     for attempt in 1..=ADVICE_ATTEMPTS {
         if attempt > 1 {
-            tokio::time::sleep(ADVICE_REPEAT_DELAY).await;
+            tokio::time::sleep(ADVICE_REPEAT_DELAY * (1 << (attempt - 2).min(4))).await;
         }
         let transmission = ctx.config.clock.stamp(original.stan).transmission;
         match factory.reversal_advice(&transmission, original, "98", attempt > 1) {
