@@ -153,8 +153,9 @@ impl SafQueue for RedisStore {
     ) -> Result<Vec<SafMessage>, StoreError> {
         let shards = self.layout().shards();
         // Own pending first: what this consumer held when it stopped is handled before new work.
-        // Skipped while the last scan found none and nothing was handed out since (an entry
-        // handed out stays pending until acknowledged: that is when a scan is due again).
+        // Skipped while the last scan found none, nothing was handed out since (an entry handed
+        // out stays pending until acknowledged: that is when a scan is due again), and that
+        // scan is recent (a failover that lost an acknowledgement makes an entry pending again).
         let mut out = Vec::new();
         if !self.pending_clean(consumer) {
             for shard in 0..shards {
@@ -354,9 +355,12 @@ impl SafQueue for RedisStore {
 
 impl RedisStore {
     fn pending_clean(&self, consumer: &str) -> bool {
+        let fresh = |scanned: Option<&std::time::Instant>| {
+            scanned.is_some_and(|at| at.elapsed() < crate::store::PENDING_RESCAN)
+        };
         match self.inner.pending_clean.lock() {
-            Ok(set) => set.contains(consumer),
-            Err(poisoned) => poisoned.into_inner().contains(consumer),
+            Ok(map) => fresh(map.get(consumer)),
+            Err(poisoned) => fresh(poisoned.into_inner().get(consumer)),
         }
     }
 
@@ -366,7 +370,7 @@ impl RedisStore {
             Err(poisoned) => poisoned.into_inner(),
         };
         if clean {
-            set.insert(consumer.to_string());
+            set.insert(consumer.to_string(), std::time::Instant::now());
         } else {
             set.remove(consumer);
         }

@@ -15,6 +15,9 @@ use crate::health::{self, Finding};
 use crate::keys::KeyLayout;
 use crate::scripts;
 
+/// How long a consumer trusts its last empty scan of its own pending entries.
+pub(crate) const PENDING_RESCAN: Duration = Duration::from_secs(5);
+
 /// Why the store could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -55,8 +58,10 @@ pub(crate) struct Inner {
     /// multiplexed connection would stall every other command behind it.
     blocking: tokio::sync::Mutex<HashMap<String, Conn>>,
     /// Consumers whose last scan of their own pending entries found none and that were handed
-    /// nothing since: their next fetch reads new entries only.
-    pub(crate) pending_clean: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// nothing since, with when that scan was: their fetches read new entries only, until the
+    /// scan is [`PENDING_RESCAN`] old (an acknowledgement a failover lost makes an entry
+    /// pending again behind the consumer's back).
+    pub(crate) pending_clean: std::sync::Mutex<HashMap<String, Instant>>,
     pub(crate) findings: Vec<Finding>,
 }
 
@@ -127,7 +132,7 @@ impl RedisStore {
                 topology,
                 conn,
                 blocking: tokio::sync::Mutex::new(HashMap::new()),
-                pending_clean: std::sync::Mutex::new(std::collections::HashSet::new()),
+                pending_clean: std::sync::Mutex::new(HashMap::new()),
                 findings: Vec::new(),
             }),
         };
