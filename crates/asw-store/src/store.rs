@@ -461,6 +461,9 @@ pub(crate) fn classify(op: &str, err: &RedisError, access: Access) -> StoreError
         && matches!(
             code,
             "LOADING"
+                // A redirection: the node did not run the command.
+                | "MOVED"
+                | "ASK"
                 | "BUSY"
                 | "OOM"
                 | "READONLY"
