@@ -364,7 +364,8 @@ impl SwitchProcess {
             .arg("--config")
             .arg(&self.config)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            // The switch logs to standard output: keep it, it is what explains an offender.
+            .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
             .map_err(|e| ChaosError::Switch {
