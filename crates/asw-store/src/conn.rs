@@ -66,13 +66,14 @@ pub(crate) async fn open(topology: &Topology, timeouts: Timeouts) -> RedisResult
             let mut builder = ClusterClient::builder(nodes.iter().map(String::as_str))
                 .connection_timeout(timeouts.connect)
                 .tcp_settings(tcp())
-                // No retries inside the client: it would re-send a script after the store gave
-                // up waiting on it (its own timeout), and a `begin` the switch had answered as
-                // "nothing done" landed seconds later — a refund told 96 and then completed by
-                // the sweeper (the 1,800 s chaos run on a cluster). Failures surface at once;
-                // the client still refreshes its slot map on them, and the store rebuilds the
-                // connection when it suspects the topology moved.
-                .retries(0);
+                // Redirections and a cluster electing a new master are retried inside the
+                // client. Turned off once (the client may re-send a script after the store gave
+                // up waiting on it), that left MOVED replies unfollowed for many seconds after a
+                // failover and REST merchants without an answer, without removing the defect it
+                // was suspected of; a few attempts cover a failover's seconds.
+                .retries(6)
+                .min_retry_wait(50)
+                .max_retry_wait(1_000);
             if let Some(response) = timeouts.response {
                 builder = builder.response_timeout(response);
             }
