@@ -95,10 +95,12 @@ impl Core {
                 // The record may exist, and a journaled refund is one the sweeper completes:
                 // "nothing done" (96) would be false if it does. Read it back to know.
                 match crate::commit::reread(self.journal.as_ref(), &record).await {
-                    Ok(Some(existing)) if existing.journal_id() == record.journal_id() => {
+                    // Exactly what this begin wrote, untouched since: ours to run.
+                    Ok(Some(existing)) if existing == record => {
                         warn!(%why, "refund journaled though its begin was not confirmed: going on");
                         Ok(BeginOutcome::Started)
                     }
+                    // Moved on already (a re-send ran it): answered as a duplicate.
                     Ok(Some(existing)) => Ok(BeginOutcome::Existing(Box::new(existing))),
                     Ok(None) => Err(StoreError::Indeterminate(why)),
                     Err(error) => {
