@@ -96,7 +96,11 @@ pub async fn commit_planned(
             Err(StoreError::Indeterminate(why)) => {
                 // The write may have happened: re-read (see `reread`) and decide again.
                 warn!(%why, journal_id = record.journal_id(), "journal write indeterminate: re-reading");
-                let current = reread(journal, &record).await?;
+                // A failed re-read leaves the write's outcome unknown, and says so: callers
+                // must not take it for "nothing written".
+                let current = reread(journal, &record).await.map_err(|error| {
+                    StoreError::Indeterminate(format!("{why}; re-read failed: {error}"))
+                })?;
                 match current {
                     Some(current) => record = current,
                     None => return Err(StoreError::Indeterminate(why)),

@@ -338,6 +338,12 @@ async fn cancel_payment(
     let status = match &answer.outcome {
         Outcome::Refused(Refusal::OriginalDeclined) => StatusCode::OK,
         Outcome::Refused(refusal) => return Err(refusal_problem(refusal)),
+        // Written or not, nobody knows yet: a re-sent cancel finds out (it is idempotent).
+        Outcome::Unresolved => {
+            return Err(Problem::unavailable(
+                "the cancel's outcome is not known yet: send it again",
+            ));
+        }
         _ => StatusCode::ACCEPTED,
     };
     info!(payment_request_id = %prid, "cancel requested by the merchant");

@@ -95,6 +95,12 @@ pub(crate) async fn open(topology: &Topology, timeouts: Timeouts) -> RedisResult
 }
 
 impl Conn {
+    /// Whether the client may send one command more than once (the cluster client's own
+    /// retries): then a failed write may still have run.
+    pub(crate) fn resends_commands(&self) -> bool {
+        matches!(self, Conn::Cluster(_))
+    }
+
     /// Told by the store that a command failed in a way that may mean the connection no longer
     /// reaches the right node (a timeout, a dropped or refused connection, a redirection, a
     /// cluster or master that is changing): the connection re-discovers where to go, in the

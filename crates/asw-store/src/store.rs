@@ -263,7 +263,7 @@ impl RedisStore {
                 if conn::suggests_moved(&e) {
                     self.inner.conn.suspect();
                 }
-                classify(op, &e, access)
+                classify(op, &e, access, self.inner.conn.resends_commands())
             }
             Err(_) => {
                 self.inner.conn.suspect();
@@ -410,7 +410,7 @@ impl RedisStore {
         let conn = tokio::time::timeout(timeout, conn::open(&self.inner.topology, timeouts))
             .await
             .map_err(|_| StoreError::Unavailable("saf_read: connect timed out".to_string()))?
-            .map_err(|e| classify("saf_read", &e, Access::Read))?;
+            .map_err(|e| classify("saf_read", &e, Access::Read, false))?;
         pool.insert(consumer.to_string(), conn.clone());
         Ok(conn)
     }
@@ -451,9 +451,16 @@ fn durability_cmd(config: &StoreConfig) -> Option<Cmd> {
 
 /// Maps a client error to the port's error: a refused connection or a read that failed wrote
 /// nothing (`Unavailable`); a write whose connection broke after sending may have happened
-/// (`Indeterminate`).
-pub(crate) fn classify(op: &str, err: &RedisError, access: Access) -> StoreError {
+/// (`Indeterminate`). With `resends` (the Redis Cluster client, which sends a command again
+/// after a dropped connection, a redirection or a cluster electing a master), the error is the
+/// last attempt's: an earlier one may have run, so no write error proves nothing was written.
+pub(crate) fn classify(op: &str, err: &RedisError, access: Access, resends: bool) -> StoreError {
     let message = format!("{op}: {err}");
+    // NOGROUP is the exception: a group the answering node lacks is one no earlier attempt
+    // could have used either (its creation would have reached that node too).
+    if resends && access == Access::Write && err.code() != Some("NOGROUP") {
+        return StoreError::Indeterminate(message);
+    }
     if err.is_connection_refusal() {
         return StoreError::Unavailable(message);
     }
@@ -522,4 +529,53 @@ pub(crate) async fn load_scripts(store: &RedisStore) -> Result<(), StoreError> {
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused() -> RedisError {
+        RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+    }
+
+    fn server(code: &str) -> RedisError {
+        RedisError::from((
+            ErrorKind::Server(ServerErrorKind::ClusterDown),
+            "down",
+            code.to_string(),
+        ))
+    }
+
+    #[test]
+    fn a_refused_write_on_one_connection_wrote_nothing() {
+        let error = classify("commit", &refused(), Access::Write, false);
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    }
+
+    /// The chaos run on a Redis Cluster: a void's commit ran on a master killed before it
+    /// answered; the client re-sent it until the node refused connections, and that last
+    /// error read as "nothing written" — the terminal was told 96 and the payment cancelled.
+    #[test]
+    fn a_write_the_cluster_client_may_have_re_sent_is_indeterminate_whatever_its_last_error() {
+        for error in [
+            refused(),
+            server("CLUSTERDOWN"),
+            server("MOVED 12 127.0.0.1:7000"),
+        ] {
+            let classified = classify("commit", &error, Access::Write, true);
+            assert!(
+                matches!(classified, StoreError::Indeterminate(_)),
+                "{error}: {classified:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_read_is_unavailable_either_way() {
+        for resends in [false, true] {
+            let error = classify("load", &refused(), Access::Read, resends);
+            assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        }
+    }
 }

@@ -76,6 +76,7 @@ pub fn purchase_record_of(terminal_id: &str, n: u32, now_ms: i64) -> Transaction
         metadata: Default::default(),
         cancel_reason: None,
         created_at_ms: now_ms,
+        begin_token: 0,
         updated_at_ms: now_ms,
         call_over_at_ms: now_ms + 10_000,
         response_deadline_ms: now_ms + 25_000,

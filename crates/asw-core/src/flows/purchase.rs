@@ -70,7 +70,7 @@ impl Core {
         let prepared = self
             .prepare_purchase(request, received_ms)
             .map_err(|a| *a)?;
-        match self.journal.begin(&prepared.record).await {
+        match self.begin(&prepared.record).await {
             Err(error) => {
                 warn!(%error, "journal unavailable: declining without calling Antom");
                 metrics::counter!(metric::STORE_FAILURES, "flow" => "purchase").increment(1);
@@ -221,6 +221,7 @@ impl Core {
             metadata: Default::default(),
             cancel_reason: None,
             created_at_ms: now_ms,
+            begin_token: begin_token(),
             updated_at_ms: now_ms,
             call_over_at_ms: now_ms + timing.pay_timeout_ms + timing.call_margin_ms,
             response_deadline_ms: now_ms + timing.response_deadline_ms,
@@ -382,4 +383,13 @@ pub(super) struct PreparedPurchase {
 
 pub(super) fn ms_to_datetime(ms: i64) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+/// A random token for a new record (see `TransactionRecord::begin_token`); never 0, which
+/// marks records written before tokens existed.
+fn begin_token() -> u32 {
+    let mut bytes = [0u8; 4];
+    // A failed draw leaves a fixed token: only the re-sent-begin check loses its precision.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    u32::from_le_bytes(bytes).max(1)
 }

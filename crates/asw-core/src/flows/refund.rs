@@ -90,7 +90,7 @@ impl Core {
             }
             Err(error) => return Err(store_down("refund", &error)),
         }
-        let begun = match self.journal.begin(&record).await {
+        let begun = match self.begin(&record).await {
             Err(StoreError::Indeterminate(why)) => {
                 // The record may exist, and a journaled refund is one the sweeper completes:
                 // "nothing done" (96) would be false if it does. Read it back to know.

@@ -13,6 +13,28 @@ pub(super) fn failed(result_code: &str) -> impl Fn(&mut TransactionRecord) + '_ 
 pub(super) const FAILED_WITHOUT_CODE: &str = "PAYMENT_FAILED";
 
 impl Core {
+    /// Journals a new record. A record found under its key (or holding its order) that is
+    /// exactly this one was written by this very call: a Redis Cluster client re-sends a
+    /// command whose connection dropped after it ran, and the second run finds the first run's
+    /// write. That is this request's own transaction to run, not a re-sent request's.
+    pub(super) async fn begin(
+        &self,
+        record: &TransactionRecord,
+    ) -> Result<BeginOutcome, StoreError> {
+        match self.journal.begin(record).await? {
+            BeginOutcome::Existing(found) | BeginOutcome::OrderTaken(found)
+                if *found == *record =>
+            {
+                warn!(
+                    journal_id = record.journal_id(),
+                    "begin re-sent by the store client found its own record: running it"
+                );
+                Ok(BeginOutcome::Started)
+            }
+            other => Ok(other),
+        }
+    }
+
     /// Applies an event, retrying on version conflicts; on store failure returns the record as
     /// last known (the deadline sweeper finishes whatever the journal holds).
     pub(super) async fn settle(

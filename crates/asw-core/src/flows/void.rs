@@ -53,6 +53,13 @@ impl Core {
                 answer
             }
             Ok(_) => Answer::refused(Refusal::NotVoidable),
+            // The cancel may be queued: "nothing done" would be false if it is. Unknown makes
+            // the terminal re-send the void, which then finds it either way.
+            Err(StoreError::Indeterminate(why)) => {
+                warn!(%why, "void written but unconfirmed: answering unknown");
+                metrics::counter!(metric::STORE_FAILURES, "flow" => "void").increment(1);
+                Answer::bare(Outcome::Unresolved, "void outcome unknown")
+            }
             Err(error) => store_down("void", &error),
         }
     }

@@ -100,6 +100,10 @@ pub struct TransactionRecord {
     pub cancel_reason: Option<CancelReason>,
     /// Creation time, ms since the Unix epoch.
     pub created_at_ms: i64,
+    /// Drawn at random when the record is made: a `begin` that a store client re-sent finds
+    /// the first run's record and knows it for its own by this (0 on records from before it).
+    #[serde(default)]
+    pub begin_token: u32,
     /// Last change, ms since the Unix epoch.
     pub updated_at_ms: i64,
     /// The Antom call is certainly over by then (its client timeout plus a margin), or when it

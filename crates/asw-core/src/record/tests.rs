@@ -53,6 +53,7 @@ fn pending() -> TransactionRecord {
         metadata: Default::default(),
         cancel_reason: None,
         created_at_ms: 0,
+        begin_token: 0,
         updated_at_ms: 0,
         call_over_at_ms: 10,
         response_deadline_ms: 20,

@@ -227,6 +227,24 @@ async fn the_journal_down_at_begin_refuses_without_calling_pay() {
     assert!(snapshot.queue.is_empty());
 }
 
+/// The Redis Cluster client re-sends a `begin` whose connection dropped after it ran: the second
+/// run finds the record (and the order) the first one took. Both are this request's own: it is
+/// paid now, not left waiting on itself as a duplicate until the sweeper cancels it.
+#[tokio::test(start_paused = true)]
+async fn a_purchase_whose_begin_the_client_re_sent_is_paid_as_its_own() {
+    let h = Harness::new();
+    let req = h.purchase_req(1);
+    let prid = req.payment_request_id.clone();
+    h.store.fail_next(StoreOp::Begin, 1, Fault::Resent);
+    h.upstream.script_pay(prid.as_str(), [pay_ok("P1")]);
+
+    let answer = h.purchase(req).await;
+
+    assert_eq!(answer.outcome, Outcome::Approved);
+    assert_eq!(h.upstream.count(CallKind::Pay, prid.as_str()), 1);
+    assert_eq!(h.record(&prid).state, TxnState::Approved);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failed_approval_write_marks_it_undelivered_and_back_under_the_sweepers_watch() {
     let h = Harness::new();

@@ -326,3 +326,23 @@ async fn a_resent_declined_refund_leaves_no_hold_on_the_original() {
         Outcome::Accepted
     );
 }
+
+/// The Redis Cluster client re-sends a command whose connection dropped: the refund's `begin`
+/// ran, and its second run finds the record the first one wrote. That record is this request's
+/// own, not a re-sent refund's: the flow runs it instead of waiting on itself as a duplicate.
+#[tokio::test(start_paused = true)]
+async fn a_refund_whose_begin_the_client_re_sent_runs_as_its_own() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    h.approved_purchase(&purchase).await;
+    let refund = h.refund_req(T1, 2, &purchase, 400);
+    let rid = refund.refund_request_id.clone();
+    h.store.fail_next(StoreOp::Begin, 1, Fault::Resent);
+    h.upstream.script_refund(rid.as_str(), [refund_ok()]);
+
+    let answer = h.refund(refund).await;
+
+    assert_eq!(answer.outcome, Outcome::Approved);
+    assert_eq!(h.upstream.total(CallKind::Refund), 1);
+    assert_eq!(h.record(&purchase.payment_request_id).refunded_minor, 400);
+}

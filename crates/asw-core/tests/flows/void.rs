@@ -108,3 +108,29 @@ async fn a_void_with_the_journal_down_is_refused_as_store_unavailable() {
     assert_eq!(answer, Answer::refused(Refusal::StoreUnavailable));
     assert!(h.queue().is_empty());
 }
+
+/// The void's write reached Redis but its answer was lost (a master killed right after it ran),
+/// and the record cannot be read back yet. The cancel may be queued: "nothing done" (96) would
+/// leave the terminal counting a payment the switch is about to cancel — the chaos run on a
+/// Redis Cluster found exactly that. The terminal is told the outcome is unknown (91) and
+/// re-sends the void, which then finds it queued.
+#[tokio::test(start_paused = true)]
+async fn a_void_whose_write_is_unconfirmed_and_unreadable_is_unknown_not_refused() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    let prid = purchase.payment_request_id.clone();
+    h.approved_purchase(&purchase).await;
+    h.store
+        .fail_next(StoreOp::Commit, 1, Fault::Indeterminate { applied: true });
+    // The first load finds the original; the re-read after the commit fails.
+    h.store.fail_next(StoreOp::Load, 1, Fault::Pass);
+    h.store.fail_next(StoreOp::Load, 1, Fault::Unavailable);
+
+    let answer = h.void(h.void_req(T1, &purchase)).await;
+
+    assert_eq!(answer.outcome, Outcome::Unresolved);
+    assert_eq!(h.record(&prid).state, TxnState::CancelPending);
+    let again = h.void(h.void_req(T1, &purchase)).await;
+    assert_eq!(again.outcome, Outcome::Accepted);
+    assert_eq!(h.queue().len(), 1, "one cancel");
+}

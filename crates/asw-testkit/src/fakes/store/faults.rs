@@ -75,11 +75,25 @@ pub enum Fault {
         /// Whether the write happened.
         applied: bool,
     },
+    /// The command ran, its answer was lost, and the client sent it again (a Redis Cluster
+    /// client re-sends after a dropped connection): the second run's answer is returned.
+    Resent,
+    /// The call goes through unharmed: queued before a fault, it aims the fault at a later
+    /// call of the same method.
+    Pass,
 }
 
 impl Fault {
     pub(crate) fn error(self, op: StoreOp) -> StoreError {
         match self {
+            Fault::Pass => StoreError::Indeterminate(format!(
+                "{}: a passed call has no error of its own",
+                op.name()
+            )),
+            Fault::Resent => StoreError::Indeterminate(format!(
+                "{}: a re-sent command has no error of its own",
+                op.name()
+            )),
             Fault::Unavailable => {
                 StoreError::Unavailable(format!("{}: injected outage", op.name()))
             }

@@ -90,14 +90,24 @@ impl MemoryStore {
     }
 
     /// Runs one step with fault injection: an injected fault either stops it (nothing done)
-    /// or, for `Indeterminate { applied: true }`, lets it happen and then reports the error.
+    /// or, for `Indeterminate { applied: true }`, lets it happen and then reports the error;
+    /// `Resent` runs it twice and answers the second run.
     fn step<T>(
         &self,
         op: StoreOp,
-        f: impl FnOnce(&mut State, i64) -> Result<T, StoreError>,
+        f: impl Fn(&mut State, i64) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let fault = self.faults().take(op);
+        let fault = self.faults().take(op).filter(|f| *f != Fault::Pass);
         let now = self.now_ms();
+        if fault == Some(Fault::Resent) {
+            let mut state = self.state();
+            let _lost = f(&mut state, now);
+            let outcome = f(&mut state, now);
+            if state.has_new() {
+                self.inner.arrivals.notify_waiters();
+            }
+            return outcome;
+        }
         let outcome = match fault {
             None | Some(Fault::Indeterminate { applied: true }) => {
                 let mut state = self.state();
