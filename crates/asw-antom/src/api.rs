@@ -11,7 +11,7 @@ use crate::model::{
     Amount, AntomResult, OrderCodeForm, PaymentFactor, PaymentMethod, PaymentStatus, Quote,
     RedirectActionForm, RefundStatus, SettlementStrategy, Transaction,
 };
-use crate::model::{Order, PaymentDetails, optional_string_struct};
+use crate::model::{Env, Order, PaymentDetails, optional_string_struct};
 
 /// One of the Antom APIs the switch calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,6 +136,16 @@ pub struct PayRequest {
         skip_serializing_if = "Option::is_none"
     )]
     pub payment_notify_url: Option<String>,
+    /// Online: where the buyer's browser goes back to once the method's page is done.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_redirect_url: Option<String>,
+    /// Online: the buyer's environment (top level online; `order.env` in-store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Env>,
     /// Overrides the contract's expiry (ISO 8601).
     #[serde(
         default,
@@ -178,7 +188,45 @@ pub const SCENARIO_PAYMENT_CODE: &str = "PaymentCode";
 /// Scenario: the merchant shows a dynamic QR code, the customer scans it.
 pub const SCENARIO_ORDER_CODE: &str = "OrderCode";
 
+/// The product code of online Checkout Payments (wallet redirects, hosted cards).
+pub const CASHIER_PAYMENT: &str = "CASHIER_PAYMENT";
+/// The payment method type of card payments.
+pub const CARD: &str = "CARD";
+
 impl PayRequest {
+    /// An online Checkout Payment: the buyer finishes on the method's page (`normalUrl` and
+    /// friends in the answer) and comes back to `redirect_url`; the result comes by
+    /// notification or inquiry. `method_type` is the wallet (`ALIPAY_CN`, `GCASH`, …) or `CARD`.
+    pub fn checkout(
+        payment_request_id: impl Into<String>,
+        order: Order,
+        payment_amount: Amount,
+        method_type: impl Into<String>,
+        redirect_url: impl Into<String>,
+        env: Env,
+    ) -> Self {
+        Self {
+            product_code: CASHIER_PAYMENT.to_owned(),
+            payment_request_id: payment_request_id.into(),
+            order,
+            payment_amount,
+            payment_method: PaymentMethod {
+                payment_method_type: method_type.into(),
+                payment_method_id: None,
+                extend_info: None,
+            },
+            payment_factor: PaymentFactor::default(),
+            payment_notify_url: None,
+            payment_redirect_url: Some(redirect_url.into()),
+            env: Some(env),
+            payment_expiry_time: None,
+            settlement_strategy: None,
+            merchant_region: None,
+            merchant_account_id: None,
+            extend_info: None,
+        }
+    }
+
     /// A User-Presented Mode pay: the scanned `code` becomes `paymentMethodId`.
     pub fn payment_code(
         payment_request_id: impl Into<String>,
@@ -229,8 +277,11 @@ impl PayRequest {
             },
             payment_factor: PaymentFactor {
                 in_store_payment_scenario: Some(scenario.to_owned()),
+                ..PaymentFactor::default()
             },
             payment_notify_url: None,
+            payment_redirect_url: None,
+            env: None,
             payment_expiry_time: None,
             settlement_strategy: None,
             merchant_region: None,
@@ -267,6 +318,41 @@ pub struct PayResponse {
     /// Where to send the user in the Entry Code scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_action_form: Option<RedirectActionForm>,
+    /// Online: the method's web page (a browser or WebView opens it).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub normal_url: Option<String>,
+    /// Online: a universal link into the method's app, falling back to its web page.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub applink_url: Option<String>,
+    /// Online: the method's app scheme (fails when the app is missing).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheme_url: Option<String>,
+    /// Online: the Android package of the method's app.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub app_identifier: Option<String>,
+    /// Online: the redirect as a string holding JSON (parsed as a string, never an object).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_action_form: Option<String>,
     /// Free-form extension.
     #[serde(
         default,
@@ -285,6 +371,11 @@ impl PayResponse {
             payment_request_id: None,
             order_code_form: None,
             redirect_action_form: None,
+            normal_url: None,
+            applink_url: None,
+            scheme_url: None,
+            app_identifier: None,
+            payment_action_form: None,
             extend_info: None,
         }
     }

@@ -362,6 +362,21 @@ pub struct PaymentFactor {
         skip_serializing_if = "Option::is_none"
     )]
     pub in_store_payment_scenario: Option<String>,
+    /// Online cards: `true` asks for an authorization (money held, captured later). Sent as a
+    /// JSON boolean, as the SDKs do; read from a boolean or a string.
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_authorization: Option<bool>,
+    /// Online cards: `AUTOMATIC` (the default) or `MANUAL` (the merchant calls `capture`).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capture_mode: Option<String>,
 }
 
 optional_string_struct! {
