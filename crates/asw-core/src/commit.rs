@@ -70,6 +70,9 @@ pub async fn commit_planned(
     attempts: u32,
     plan: impl Fn(&TransactionRecord, i64) -> Result<Option<Change>, IllegalTransition>,
 ) -> Result<Committed, StoreError> {
+    // A write that timed out may still land later (a cluster client re-sends it): a loop that
+    // ends without a confirmed write after one of those cannot say "nothing written".
+    let mut unsure: Option<String> = None;
     for _ in 0..attempts.max(1) {
         let change = match plan(&record, now_ms()) {
             Ok(Some(change)) => change,
@@ -96,6 +99,7 @@ pub async fn commit_planned(
             Err(StoreError::Indeterminate(why)) => {
                 // The write may have happened: re-read (see `reread`) and decide again.
                 warn!(%why, journal_id = record.journal_id(), "journal write indeterminate: re-reading");
+                unsure = Some(why.clone());
                 // A failed re-read leaves the write's outcome unknown, and says so: callers
                 // must not take it for "nothing written".
                 let current = reread(journal, &record).await.map_err(|error| {
@@ -109,5 +113,10 @@ pub async fn commit_planned(
             Err(other) => return Err(other),
         }
     }
-    Ok(Committed::Contended(Box::new(record)))
+    match unsure {
+        Some(why) => Err(StoreError::Indeterminate(format!(
+            "{why}; no write confirmed in {attempts} attempts"
+        ))),
+        None => Ok(Committed::Contended(Box::new(record))),
+    }
 }

@@ -102,7 +102,13 @@ impl Core {
                     }
                     // Moved on already (a re-send ran it): answered as a duplicate.
                     Ok(Some(existing)) => Ok(BeginOutcome::Existing(Box::new(existing))),
-                    Ok(None) => Err(StoreError::Indeterminate(why)),
+                    // Not there yet is no proof it never will be: a Redis Cluster client
+                    // re-sends a command after the store stopped waiting on it, and such a
+                    // begin can land seconds later (the sweeper then completes the refund).
+                    Ok(None) => {
+                        warn!(%why, "refund begin unconfirmed and not found: answering unknown");
+                        return Err(Answer::withheld(&record));
+                    }
                     Err(error) => {
                         // Cannot tell: it may be journaled, so it may yet be completed. Say
                         // "unknown", which is what a journaled refund without an answer is.

@@ -254,10 +254,13 @@ async fn a_refund_whose_begin_was_written_but_not_confirmed_goes_on_and_is_not_a
     assert_eq!(h.upstream.total(CallKind::Refund), 1);
 }
 
-/// The same lost answer when nothing was written: nothing exists to complete, so "nothing
-/// done" is true, and nothing reaches Antom.
+/// The same lost answer when nothing is there yet: that is no proof nothing will be — a Redis
+/// Cluster client keeps re-sending a command after the store gave up waiting on it, and the
+/// chaos run saw such a `begin` land seconds later, the refund then completed by the sweeper
+/// while the terminal had been told 96. Unknown (91) is the true answer; a re-send of the same
+/// refund finds out and runs it.
 #[tokio::test(start_paused = true)]
-async fn a_refund_whose_begin_was_lost_unwritten_is_answered_store_unavailable() {
+async fn a_refund_whose_begin_timed_out_and_is_not_there_yet_is_unknown_not_refused() {
     let h = Harness::new();
     let purchase = h.purchase_req(1);
     h.approved_purchase(&purchase).await;
@@ -266,11 +269,21 @@ async fn a_refund_whose_begin_was_lost_unwritten_is_answered_store_unavailable()
     h.store
         .fail_next(StoreOp::Begin, 1, Fault::Indeterminate { applied: false });
 
-    let answer = h.refund(refund).await;
+    let answer = h.refund(refund.clone()).await;
 
-    assert_eq!(answer, Answer::refused(Refusal::StoreUnavailable));
+    assert_eq!(answer.outcome, Outcome::Unresolved);
     assert!(h.store.record(rid.as_str()).is_none());
     assert_eq!(h.upstream.total(CallKind::Refund), 0);
+
+    h.upstream.script_refund(rid.as_str(), [refund_ok()]);
+    let again = h.refund(refund).await;
+    assert_eq!(again.outcome, Outcome::Approved);
+    assert_eq!(h.upstream.total(CallKind::Refund), 1);
+    assert_eq!(
+        h.record(&purchase.payment_request_id).refunded_minor,
+        400,
+        "held once"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -134,3 +134,19 @@ async fn a_void_whose_write_is_unconfirmed_and_unreadable_is_unknown_not_refused
     assert_eq!(again.outcome, Outcome::Accepted);
     assert_eq!(h.queue().len(), 1, "one cancel");
 }
+
+/// Every attempt of the void's write timed out, and every re-read still shows the payment
+/// approved: a timed-out write may yet land (the cluster client re-sends it), so the void's
+/// outcome is unknown (91), not "nothing done" (96).
+#[tokio::test(start_paused = true)]
+async fn a_void_whose_writes_all_timed_out_is_unknown_not_refused() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    h.approved_purchase(&purchase).await;
+    h.store
+        .fail_next(StoreOp::Commit, 8, Fault::Indeterminate { applied: false });
+
+    let answer = h.void(h.void_req(T1, &purchase)).await;
+
+    assert_eq!(answer.outcome, Outcome::Unresolved);
+}
