@@ -102,6 +102,12 @@ pub trait AntomResponse: DeserializeOwned {
     fn missing_on_success(&self) -> Option<&'static str> {
         None
     }
+
+    /// Whether a `U PAYMENT_IN_PROCESS` answer carries what the buyer needs to go on (a page
+    /// URL or a code): then the payment exists and awaits the buyer ([`Outcome::InProcess`]).
+    fn has_continuation(&self) -> bool {
+        false
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -384,6 +390,19 @@ impl PayResponse {
 impl AntomResponse for PayResponse {
     fn result(&self) -> &AntomResult {
         &self.result
+    }
+
+    /// Seed 001 / the pay page: with `PAYMENT_IN_PROCESS`, at least one of the URLs means the
+    /// payment was created; none means creation failed. An order code counts too (Order Code).
+    fn has_continuation(&self) -> bool {
+        let given = |url: &Option<String>| url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        given(&self.normal_url)
+            || given(&self.applink_url)
+            || given(&self.scheme_url)
+            || self
+                .order_code_form
+                .as_ref()
+                .is_some_and(|form| form.code_details.iter().any(|d| given(&d.code_value)))
     }
 }
 

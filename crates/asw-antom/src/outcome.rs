@@ -22,6 +22,11 @@ pub enum Outcome<T> {
         /// The `resultMessage` (human text, may be empty).
         message: String,
     },
+    /// Antom said `U PAYMENT_IN_PROCESS` (signed) and gave what the buyer needs to go on — a
+    /// page to open or a code to show: the payment exists and awaits the buyer. Not a success;
+    /// only answers that can carry a continuation end here (see
+    /// [`crate::AntomResponse::has_continuation`]), every other `U` is [`Outcome::Unknown`].
+    InProcess(T),
     /// We do not know what happened.
     Unknown(UnknownReason),
 }
@@ -32,7 +37,7 @@ impl<T> Outcome<T> {
         match self {
             Outcome::Success(_) => ResultStatus::Success,
             Outcome::Failed { .. } => ResultStatus::Failed,
-            Outcome::Unknown(_) => ResultStatus::Unknown,
+            Outcome::InProcess(_) | Outcome::Unknown(_) => ResultStatus::Unknown,
         }
     }
 
@@ -40,6 +45,7 @@ impl<T> Outcome<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
         match self {
             Outcome::Success(t) => Outcome::Success(f(t)),
+            Outcome::InProcess(t) => Outcome::InProcess(f(t)),
             Outcome::Failed {
                 result_code,
                 message,
@@ -122,6 +128,7 @@ impl<T> fmt::Display for Outcome<T> {
         match self {
             Outcome::Success(_) => f.write_str("S"),
             Outcome::Failed { result_code, .. } => write!(f, "F {result_code}"),
+            Outcome::InProcess(_) => f.write_str("U PAYMENT_IN_PROCESS (awaiting the buyer)"),
             Outcome::Unknown(reason) => write!(f, "U ({reason})"),
         }
     }

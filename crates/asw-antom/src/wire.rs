@@ -274,9 +274,17 @@ fn classify_verified_body<T: AntomResponse>(body: &[u8]) -> Outcome<T> {
             result_code: envelope.result.result_code,
             message: envelope.result.result_message.unwrap_or_default(),
         },
-        ResultStatus::Unknown => Outcome::Unknown(UnknownReason::ResultUnknown {
-            result_code: envelope.result.result_code,
-            message: envelope.result.result_message.unwrap_or_default(),
-        }),
+        ResultStatus::Unknown => {
+            if envelope.result.result_code == "PAYMENT_IN_PROCESS"
+                && let Ok(typed) = serde_json::from_slice::<T>(body)
+                && typed.has_continuation()
+            {
+                return Outcome::InProcess(typed);
+            }
+            Outcome::Unknown(UnknownReason::ResultUnknown {
+                result_code: envelope.result.result_code,
+                message: envelope.result.result_message.unwrap_or_default(),
+            })
+        }
     }
 }

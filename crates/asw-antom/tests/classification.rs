@@ -454,3 +454,41 @@ fn unknown_reasons_never_echo_the_body() {
     ));
     assert!(!text.contains("281012345678901234"), "{text}");
 }
+
+/// Online `pay` (seed 001): `U PAYMENT_IN_PROCESS` with a page or app link means the payment
+/// was created and awaits the buyer; with none, creation failed and it stays Unknown. An
+/// unsigned one is never trusted, whatever it carries.
+#[test]
+fn an_online_pay_in_process_with_a_page_awaits_the_buyer_and_without_one_is_unknown() {
+    let with_page = r#"{"result":{"resultCode":"PAYMENT_IN_PROCESS","resultStatus":"U","resultMessage":"payment in process"},"paymentId":"P9","paymentRequestId":"R9","normalUrl":"https://wallet.example/h5/cashier?o=1","applinkUrl":"https://wallet.example/ulink","paymentActionForm":"{\"method\":\"GET\",\"redirectUrl\":\"https://wallet.example/h5/cashier?o=1\"}"}"#;
+    match parse::<PayResponse>(PAY_PATH, &signed(PAY_PATH, with_page)) {
+        Outcome::InProcess(p) => {
+            assert_eq!(
+                p.normal_url.as_deref(),
+                Some("https://wallet.example/h5/cashier?o=1")
+            );
+            assert_eq!(p.payment.payment_id.as_deref(), Some("P9"));
+            assert!(
+                p.payment_action_form
+                    .is_some_and(|f| f.contains("redirectUrl"))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let without = r#"{"result":{"resultCode":"PAYMENT_IN_PROCESS","resultStatus":"U","resultMessage":"payment in process"},"paymentRequestId":"R9"}"#;
+    assert!(matches!(
+        parse::<PayResponse>(PAY_PATH, &signed(PAY_PATH, without)),
+        Outcome::Unknown(UnknownReason::ResultUnknown { .. })
+    ));
+    let other_u = r#"{"result":{"resultCode":"UNKNOWN_EXCEPTION","resultStatus":"U","resultMessage":"x"},"normalUrl":"https://wallet.example/x"}"#;
+    assert!(matches!(
+        parse::<PayResponse>(PAY_PATH, &signed(PAY_PATH, other_u)),
+        Outcome::Unknown(_)
+    ));
+    let mut unsigned = signed(PAY_PATH, with_page);
+    unsigned.headers_mut().remove("signature");
+    assert!(matches!(
+        parse::<PayResponse>(PAY_PATH, &unsigned),
+        Outcome::Unknown(_)
+    ));
+}

@@ -94,6 +94,44 @@ pub struct PayReceipt {
     pub order_code: Option<String>,
 }
 
+/// An online Checkout Payment (`pay` with `CASHIER_PAYMENT`): the buyer pays on the method's
+/// page, and the result comes by notification or inquiry.
+#[derive(Clone, Debug)]
+pub struct CheckoutCommand {
+    /// Configured Antom client to use.
+    pub client: String,
+    /// Idempotency key of this attempt.
+    pub payment_request_id: PaymentRequestId,
+    /// Amount and currency.
+    pub amount: Money,
+    /// Merchant data (shared with the directory).
+    pub merchant: Arc<MerchantProfile>,
+    /// The method, environment and return URL.
+    pub checkout: crate::record::OnlineCheckout,
+    /// Antom `order.referenceOrderId`: the merchant's order, the same across attempts.
+    pub reference_order_id: String,
+    /// Antom `order.orderDescription`.
+    pub order_description: String,
+    /// Where Antom sends `notifyPayment` (the switch's own endpoint).
+    pub notify_url: Option<String>,
+    /// Antom `paymentExpiryTime`: the buyer may pay until then.
+    pub payment_expiry: OffsetDateTime,
+}
+
+/// How an online payment started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckoutStarted {
+    /// Created at Antom (`U PAYMENT_IN_PROCESS` with a page or code): the buyer goes on there.
+    AwaitingBuyer {
+        /// Antom `paymentId`, when given.
+        payment_id: Option<String>,
+        /// Where the buyer goes on.
+        next: crate::record::NextAction,
+    },
+    /// Paid at once (`S`).
+    Paid(PayReceipt),
+}
+
 /// `inquiryPayment` by `paymentRequestId`.
 #[derive(Clone, Debug)]
 pub struct InquiryCommand {
@@ -179,6 +217,8 @@ pub struct RefundReceipt {
 pub trait Upstream: Send + Sync + 'static {
     /// `pay`.
     async fn pay(&self, command: &PayCommand) -> UpstreamOutcome<PayReceipt>;
+    /// `pay` for an online Checkout Payment.
+    async fn checkout(&self, command: &CheckoutCommand) -> UpstreamOutcome<CheckoutStarted>;
     /// `inquiryPayment`.
     async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport>;
     /// `cancel`.

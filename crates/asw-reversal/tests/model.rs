@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use asw_core::ports::{
-    CancelCommand, CancelReceipt, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand,
-    PayReceipt, PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream,
-    UpstreamOutcome,
+    CancelCommand, CancelReceipt, CheckoutCommand, CheckoutStarted, Clock, CommitOutcome,
+    InquiryCommand, Journal, PayCommand, PayReceipt, PaymentReport, PaymentStatus, RefundCommand,
+    RefundReceipt, Upstream, UpstreamOutcome,
 };
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
@@ -67,6 +67,11 @@ impl ModelAntom {
 #[async_trait]
 impl Upstream for ModelAntom {
     async fn pay(&self, _: &PayCommand) -> UpstreamOutcome<PayReceipt> {
+        UpstreamOutcome::Unknown {
+            reason: "unused".into(),
+        }
+    }
+    async fn checkout(&self, _: &CheckoutCommand) -> UpstreamOutcome<CheckoutStarted> {
         UpstreamOutcome::Unknown {
             reason: "unused".into(),
         }

@@ -77,6 +77,7 @@ pub fn purchase_record_of(terminal_id: &str, n: u32, now_ms: i64) -> Transaction
         cancel_reason: None,
         created_at_ms: now_ms,
         begin_token: 0,
+        online: None,
         updated_at_ms: now_ms,
         call_over_at_ms: now_ms + 10_000,
         response_deadline_ms: now_ms + 25_000,

@@ -153,6 +153,9 @@ impl AntomClient {
             let elapsed = started.elapsed();
             record_call(api, &outcome, elapsed);
             match &outcome {
+                Outcome::InProcess(_) => {
+                    debug!(elapsed_ms = elapsed.as_millis() as u64, "antom answered U PAYMENT_IN_PROCESS: awaiting the buyer")
+                }
                 Outcome::Success(_) => {
                     debug!(elapsed_ms = elapsed.as_millis() as u64, "antom answered S")
                 }

@@ -4,12 +4,14 @@
 use asw_antom::model::SettlementStrategy;
 use asw_antom::{
     Amount, CancelRequest, Env, InquiryPaymentRequest, Merchant, Order, Outcome, PayRequest,
-    PaymentCode, RefundRequest, Store,
+    PayResponse, PaymentCode, RefundRequest, Store,
 };
 use asw_core::ports::{
-    CancelCommand, CancelReceipt, InquiryCommand, PayCommand, PayReceipt, PayScenario,
-    PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
+    CancelCommand, CancelReceipt, CheckoutCommand, CheckoutStarted, InquiryCommand, PayCommand,
+    PayReceipt, PayScenario, PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream,
+    UpstreamOutcome,
 };
+use asw_core::record::NextAction;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -77,6 +79,65 @@ pub fn pay_request(command: &PayCommand) -> Option<PayRequest> {
     Some(request)
 }
 
+/// Translates an online Checkout Payment into Antom's body (`CASHIER_PAYMENT`): the env is
+/// the buyer's (top level), the order carries the merchant's order id, no store terminal.
+pub fn checkout_request(command: &CheckoutCommand) -> PayRequest {
+    let m = &command.merchant;
+    let amount = Amount {
+        currency: command.amount.currency_code().to_owned(),
+        value: command.amount.value_string(),
+    };
+    let order = Order {
+        reference_order_id: Some(command.reference_order_id.clone()),
+        order_description: command.order_description.clone(),
+        order_amount: amount.clone(),
+        merchant: Merchant {
+            reference_merchant_id: m.reference_merchant_id.clone(),
+            merchant_mcc: m.mcc.clone(),
+            merchant_name: m.merchant_name.clone(),
+            ..Merchant::default()
+        },
+        env: None,
+        extend_info: None,
+    };
+    let checkout = &command.checkout;
+    let env = Env {
+        terminal_type: Some(checkout.terminal_type.clone()),
+        os_type: checkout.os_type.clone(),
+        ..Env::default()
+    };
+    let mut request = PayRequest::checkout(
+        command.payment_request_id.as_str(),
+        order,
+        amount,
+        checkout.method_type.clone(),
+        checkout.return_url.clone(),
+        env,
+    );
+    request.payment_notify_url = command.notify_url.clone();
+    request.payment_expiry_time = Some(antom_datetime(command.payment_expiry));
+    request.settlement_strategy = m.settlement_currency.as_ref().map(|c| SettlementStrategy {
+        settlement_currency: Some(c.clone()),
+    });
+    request.merchant_region = m.merchant_region.clone();
+    request
+}
+
+/// The buyer's way on, from a `pay` answer: passed to the merchant unchanged.
+fn next_action(response: PayResponse) -> NextAction {
+    let form = response.order_code_form;
+    NextAction {
+        url: response.normal_url,
+        applink_url: response.applink_url,
+        scheme_url: response.scheme_url,
+        app_identifier: response.app_identifier,
+        code_value: form
+            .as_ref()
+            .and_then(|f| f.code_details.iter().find_map(|d| d.code_value.clone())),
+        code_expires_at: form.and_then(|f| f.expire_time),
+    }
+}
+
 fn to_port<T, U>(
     outcome: Outcome<T>,
     f: impl FnOnce(T) -> UpstreamOutcome<U>,
@@ -89,6 +150,10 @@ fn to_port<T, U>(
         } => UpstreamOutcome::Failed {
             result_code,
             message,
+        },
+        // Awaiting the buyer is "not final yet" to every caller but `checkout`.
+        Outcome::InProcess(_) => UpstreamOutcome::Unknown {
+            reason: "U:PAYMENT_IN_PROCESS".to_owned(),
         },
         Outcome::Unknown(reason) => UpstreamOutcome::Unknown {
             reason: reason_label(&reason),
@@ -115,6 +180,24 @@ impl Upstream for AntomClient {
                     .and_then(|f| f.code_details.into_iter().find_map(|d| d.code_value)),
             })
         })
+    }
+
+    async fn checkout(&self, command: &CheckoutCommand) -> UpstreamOutcome<CheckoutStarted> {
+        let request = checkout_request(command);
+        match self.call(&command.client, &request).await {
+            Outcome::InProcess(r) => UpstreamOutcome::Success(CheckoutStarted::AwaitingBuyer {
+                payment_id: r.payment.payment_id.clone(),
+                next: next_action(r),
+            }),
+            other => to_port(other, |r| {
+                UpstreamOutcome::Success(CheckoutStarted::Paid(PayReceipt {
+                    payment_id: r.payment.payment_id,
+                    payment_time: r.payment.payment_time,
+                    wallet: r.payment.psp_customer_info.and_then(|p| p.psp_name),
+                    order_code: None,
+                }))
+            }),
+        }
     }
 
     async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport> {

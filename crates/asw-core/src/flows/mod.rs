@@ -7,6 +7,7 @@
 //! deadline sweeper and the reversal engine can finish.
 
 mod answer;
+mod checkout;
 mod delivery;
 mod lookup;
 mod notification;
@@ -20,6 +21,7 @@ mod timing;
 mod void;
 
 pub use answer::{Answer, Outcome, Refusal, Reply, Undelivered};
+pub use checkout::CheckoutRequest;
 pub use delivery::HandOver;
 pub use requests::{
     NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest,

@@ -28,6 +28,12 @@ pub struct Timing {
     pub delivery_margin_ms: i64,
     /// How often a duplicate request re-reads the journal while its original is in flight.
     pub duplicate_poll_ms: i64,
+    /// Online payments: how long the buyer may take to pay when the merchant does not say
+    /// (Antom's own default for most methods is 14 minutes).
+    pub online_expiry_ms: i64,
+    /// Online payments: the switch closes (inquires, then cancels) an unpaid payment this long
+    /// after its expiry, never before — a buyer still allowed to pay is never cancelled.
+    pub online_close_margin_ms: i64,
 }
 
 impl Default for Timing {
@@ -42,6 +48,8 @@ impl Default for Timing {
             payment_expiry_ms: 300_000,
             delivery_margin_ms: 2_000,
             duplicate_poll_ms: 200,
+            online_expiry_ms: 840_000,
+            online_close_margin_ms: 60_000,
         }
     }
 }
@@ -66,6 +74,7 @@ impl Timing {
             ("timing.inquiry_interval_ms", self.inquiry_interval_ms),
             ("timing.pay_timeout_ms", self.pay_timeout_ms),
             ("timing.duplicate_poll_ms", self.duplicate_poll_ms),
+            ("timing.online_expiry_ms", self.online_expiry_ms),
         ] {
             if value <= 0 {
                 out.push((key, "must be greater than zero".to_string()));
@@ -83,7 +92,8 @@ impl Timing {
                 "must be greater than timing.gateway_deadline_ms".to_string(),
             ));
         }
-        if self.call_margin_ms < 0 || self.delivery_margin_ms < 0 {
+        if self.call_margin_ms < 0 || self.delivery_margin_ms < 0 || self.online_close_margin_ms < 0
+        {
             out.push(("timing", "margins must not be negative".to_string()));
         }
         out

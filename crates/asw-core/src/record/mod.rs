@@ -7,6 +7,7 @@ use crate::state::{CancelReason, Delivery, Event, Next, TxnState, next};
 
 mod events;
 mod holds;
+mod online;
 mod plan;
 mod saf;
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod tests;
 
 pub use events::{EVENT_KINDS, MerchantEvent, merchant_event};
 pub use holds::{HoldRefused, RefundHold, plan_refund_hold, plan_refund_release};
+pub use online::{NextAction, OnlineCheckout};
 pub use plan::{Change, IllegalTransition, fallback_refund_request_id, mark_sending, plan_change};
 pub use saf::{SafAction, SafEntry};
 
@@ -98,6 +100,9 @@ pub struct TransactionRecord {
     /// Why a cancel was queued, when one was.
     #[serde(default)]
     pub cancel_reason: Option<CancelReason>,
+    /// Online payments only: the method, the return URL and where the buyer goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineCheckout>,
     /// Creation time, ms since the Unix epoch.
     pub created_at_ms: i64,
     /// Drawn at random when the record is made: a `begin` that a store client re-sent finds

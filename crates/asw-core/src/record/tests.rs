@@ -54,6 +54,7 @@ fn pending() -> TransactionRecord {
         cancel_reason: None,
         created_at_ms: 0,
         begin_token: 0,
+        online: None,
         updated_at_ms: 0,
         call_over_at_ms: 10,
         response_deadline_ms: 20,

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod checkout;
 mod events;
 mod purchase;
 mod refund;

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use asw_core::ports::{
-    CancelCommand, CancelReceipt, Clock, InquiryCommand, PayCommand, PayReceipt, PaymentReport,
-    RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
+    CancelCommand, CancelReceipt, CheckoutCommand, CheckoutStarted, Clock, InquiryCommand,
+    PayCommand, PayReceipt, PaymentReport, RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
 };
 use async_trait::async_trait;
 
@@ -59,6 +59,7 @@ pub const UNEXPECTED_CALL: &str = "unexpected call";
 /// runtime).
 pub struct ScriptedUpstream {
     pay: Mutex<Answers<PayCommand, PayReceipt>>,
+    checkout: Mutex<Answers<CheckoutCommand, CheckoutStarted>>,
     inquiry: Mutex<Answers<InquiryCommand, PaymentReport>>,
     cancel: Mutex<Answers<CancelCommand, CancelReceipt>>,
     refund: Mutex<Answers<RefundCommand, RefundReceipt>>,
@@ -91,6 +92,7 @@ impl ScriptedUpstream {
     pub fn new() -> Self {
         Self {
             pay: Mutex::default(),
+            checkout: Mutex::default(),
             inquiry: Mutex::default(),
             cancel: Mutex::default(),
             refund: Mutex::default(),
@@ -125,6 +127,15 @@ impl ScriptedUpstream {
         outcome: UpstreamOutcome<PayReceipt>,
     ) {
         lock(&self.pay).push(id, Answer { outcome, delay });
+    }
+    /// Queues answers to an online `pay` (`CASHIER_PAYMENT`) for this `paymentRequestId`, in
+    /// order; its calls are recorded as [`CallKind::Pay`].
+    pub fn script_checkout(
+        &self,
+        id: &str,
+        outcomes: impl IntoIterator<Item = UpstreamOutcome<CheckoutStarted>>,
+    ) {
+        push_all(&self.checkout, id, outcomes);
     }
     /// Queues answers to `inquiryPayment` for this `paymentRequestId`, in order.
     pub fn script_inquiry(
@@ -343,6 +354,14 @@ impl Upstream for ScriptedUpstream {
             ..call(CallKind::Pay, command.payment_request_id.as_str())
         };
         self.answer(&self.pay, command, record).await
+    }
+
+    async fn checkout(&self, command: &CheckoutCommand) -> UpstreamOutcome<CheckoutStarted> {
+        let record = UpstreamCall {
+            amount_minor: Some(command.amount.minor_units),
+            ..call(CallKind::Pay, command.payment_request_id.as_str())
+        };
+        self.answer(&self.checkout, command, record).await
     }
 
     async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport> {

@@ -1,0 +1,185 @@
+//! Online Checkout Payments (seed 001): the `pay` creates the payment and hands the merchant
+//! where the buyer goes on; the result comes later; the switch closes it only after expiry.
+
+use asw_core::domain::Origin;
+use asw_core::flows::CheckoutRequest;
+use asw_core::ports::{CheckoutStarted, UpstreamOutcome};
+use asw_core::record::{NextAction, OnlineCheckout};
+
+use crate::common::*;
+
+/// How long the buyer may take in these tests.
+const EXPIRES_IN_MS: i64 = 600_000;
+
+fn checkout_req(h: &Harness, n: u32, order: &str) -> CheckoutRequest {
+    let mut request = h.key(T1, n);
+    request.origin = Origin::rest(MERCHANT, "k1");
+    CheckoutRequest {
+        payment_request_id: prid_of(&request),
+        request,
+        amount_minor: AMOUNT,
+        currency_numeric: SGD,
+        reference_order_id: order.into(),
+        checkout: OnlineCheckout {
+            method_type: "GCASH".into(),
+            terminal_type: "WEB".into(),
+            os_type: None,
+            return_url: "https://shop.example/return?order=o-1".into(),
+            next_action: None,
+        },
+        expires_in_ms: Some(EXPIRES_IN_MS),
+        content_digest: DIGEST.into(),
+        store: None,
+        description: None,
+        metadata: Default::default(),
+    }
+}
+
+fn awaiting(payment_id: &str) -> UpstreamOutcome<CheckoutStarted> {
+    UpstreamOutcome::Success(CheckoutStarted::AwaitingBuyer {
+        payment_id: Some(payment_id.into()),
+        next: page(),
+    })
+}
+
+fn page() -> NextAction {
+    NextAction {
+        url: Some("https://wallet.example/pay/P1".into()),
+        applink_url: Some("https://wallet.example/app/P1".into()),
+        ..NextAction::default()
+    }
+}
+
+async fn run(h: &Harness, request: CheckoutRequest) -> Answer {
+    let (reply, sent) = reply(Delivery::Works);
+    h.core.checkout(request, reply).await;
+    sent.only()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_created_payment_hands_over_the_page_and_stays_open_until_after_its_expiry() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_checkout(prid.as_str(), [awaiting("P1")]);
+
+    let answer = run(&h, req).await;
+
+    assert_eq!(
+        answer.outcome,
+        Outcome::Unresolved,
+        "not paid: awaiting the buyer"
+    );
+    let record = h.record(&prid);
+    assert_eq!(record.state, TxnState::Unknown);
+    assert_eq!(record.payment_id.as_deref(), Some("P1"));
+    let online = record.online.expect("an online payment");
+    assert_eq!(online.next_action, Some(page()), "passed on unchanged");
+    assert_eq!(record.payment_expiry_ms, h.t0() + EXPIRES_IN_MS);
+    assert!(
+        record.gateway_deadline_ms > record.payment_expiry_ms,
+        "never closed while the buyer may still pay"
+    );
+    assert!(h.queue().is_empty(), "nothing to cancel yet");
+    assert_eq!(h.upstream.count(CallKind::Pay, prid.as_str()), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unanswered_pay_is_re_sent_with_the_same_id() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream
+        .script_checkout(prid.as_str(), [unknown(), unknown(), awaiting("P1")]);
+
+    let answer = run(&h, req).await;
+
+    assert_eq!(answer.outcome, Outcome::Unresolved);
+    assert_eq!(h.upstream.count(CallKind::Pay, prid.as_str()), 3);
+    let record = h.record(&prid);
+    assert_eq!(record.online.and_then(|o| o.next_action), Some(page()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_declined_pay_is_failed_with_antoms_code() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream
+        .script_checkout(prid.as_str(), [failed("USER_AMOUNT_EXCEED_LIMIT")]);
+
+    let answer = run(&h, req).await;
+
+    assert_eq!(
+        answer.outcome,
+        Outcome::Declined {
+            result_code: Some("USER_AMOUNT_EXCEED_LIMIT".into())
+        }
+    );
+    assert_eq!(h.record(&prid).state, TxnState::Declined);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_buyer_paying_is_learned_from_the_verified_notification() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_checkout(prid.as_str(), [awaiting("P1")]);
+    run(&h, req).await;
+
+    h.core
+        .apply_payment_notification(
+            prid.as_str(),
+            Some("P1".into()),
+            Some((AMOUNT, "SGD".into())),
+            None,
+        )
+        .await
+        .expect("applied");
+
+    assert_eq!(h.record(&prid).state, TxnState::Approved);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_payment_of_an_order_awaiting_its_buyer_is_refused() {
+    let h = Harness::new();
+    let first = checkout_req(&h, 1, "o-1");
+    h.upstream
+        .script_checkout(first.payment_request_id.as_str(), [awaiting("P1")]);
+    run(&h, first).await;
+
+    let second = checkout_req(&h, 2, "o-1");
+    let answer = run(&h, second.clone()).await;
+
+    assert_eq!(answer, Answer::refused(Refusal::OrderInProgress));
+    assert_eq!(
+        h.upstream
+            .count(CallKind::Pay, second.payment_request_id.as_str()),
+        0
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_re_sent_create_answers_the_same_page_without_a_second_pay() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_checkout(prid.as_str(), [awaiting("P1")]);
+    run(&h, req.clone()).await;
+
+    let before = h.elapsed_ms();
+    let again = run(&h, req).await;
+
+    assert_eq!(
+        h.elapsed_ms(),
+        before,
+        "answered at once, not after waiting"
+    );
+    assert_eq!(again.outcome, Outcome::Unresolved);
+    assert_eq!(h.upstream.count(CallKind::Pay, prid.as_str()), 1);
+    let record = again.record.expect("answered from the record");
+    assert_eq!(
+        record.online.clone().and_then(|o| o.next_action),
+        Some(page())
+    );
+}
