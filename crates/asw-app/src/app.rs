@@ -328,6 +328,7 @@ impl RunningSwitch {
                         max_body_bytes: rest.max_body_bytes,
                         idempotency_ttl_ms: rest.idempotency_ttl_ms,
                         max_in_flight_per_key: rest.max_in_flight_per_key,
+                        allow_http_loopback_return_urls: rest.allow_http_loopback_return_urls,
                     },
                 ));
                 let router = asw_front_rest::router(front);

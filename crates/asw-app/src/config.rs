@@ -276,6 +276,9 @@ pub struct RestConfig {
     pub tls: Option<RestTlsConfig>,
     /// `[rest.webhooks]`: how events are delivered to merchants' endpoints.
     pub webhooks: WebhookDelivery,
+    /// Online payments: accept `http://` return URLs on loopback hosts (tests and demos only;
+    /// every other return URL must be `https://`).
+    pub allow_http_loopback_return_urls: bool,
 }
 
 /// `[rest.webhooks]`: the delivery of merchants' events (each merchant's endpoint is its
@@ -344,6 +347,7 @@ impl Default for RestConfig {
             max_in_flight_per_key: 64,
             tls: None,
             webhooks: WebhookDelivery::default(),
+            allow_http_loopback_return_urls: false,
         }
     }
 }

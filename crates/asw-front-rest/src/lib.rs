@@ -13,6 +13,7 @@ pub mod limits;
 mod list;
 pub mod metrics;
 mod model;
+mod online;
 pub mod openapi;
 mod orders;
 mod payments;
@@ -49,6 +50,8 @@ pub struct RestSettings {
     pub idempotency_ttl_ms: u64,
     /// Requests one API key may have in flight at once (429 above).
     pub max_in_flight_per_key: usize,
+    /// Accept `http://` return URLs on loopback hosts (tests and demos only).
+    pub allow_http_loopback_return_urls: bool,
 }
 
 /// The REST front: the core, the merchants' keys and the saved first responses.

@@ -28,6 +28,49 @@ pub enum MethodJson {
         #[schema(pattern = "^(2[5-9]|30)[0-9*]{15,30}$", example = "281012345678901200")]
         code: String,
     },
+    /// Online: the buyer pays on the wallet's own page or app (Antom Checkout Payment, seed
+    /// 001). The payment answers `requires_action` with `next_action`; the result comes later
+    /// (event, or a read), never from the buyer's browser returning to `return_url`.
+    Wallet {
+        /// Antom `paymentMethodType` of the wallet: `ALIPAY_CN`, `ALIPAY_HK`, `GCASH`, `DANA`, …
+        #[schema(pattern = "^[A-Z0-9_]{2,64}$", example = "GCASH")]
+        wallet: String,
+        /// Where the buyer is: `WEB` (desktop browser), `WAP` (mobile browser) or `APP`.
+        #[schema(pattern = "^(WEB|WAP|APP)$", example = "WEB")]
+        terminal_type: String,
+        /// `IOS` or `ANDROID`; give it for `WAP` and `APP`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(pattern = "^(IOS|ANDROID)$", example = "ANDROID")]
+        os_type: Option<String>,
+    },
+}
+
+/// What the buyer does next for a payment in `requires_action`: every URL and code exactly as
+/// Antom gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NextActionJson {
+    /// `redirect` (send the buyer to `url`, or open `applink_url` / `scheme_url` in an app) or
+    /// `display_code` (show `code` until `code_expires_at`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The method's web page (Antom `normalUrl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A universal link into the method's app (Antom `applinkUrl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applink_url: Option<String>,
+    /// The method's app scheme (Antom `schemeUrl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme_url: Option<String>,
+    /// The Android package of the method's app (Antom `appIdentifier`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_identifier: Option<String>,
+    /// A code to show the buyer (Antom `orderCodeForm`'s code value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// When the code stops working (Antom `orderCodeForm.expireTime`, as sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_expires_at: Option<String>,
 }
 
 /// `POST /v1/payments`.
@@ -63,6 +106,17 @@ pub struct CreatePayment {
     /// characters (letters, digits, `_`, `-`, `.`), values up to 500 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// Online methods (required there, refused otherwise): where the buyer's browser comes
+    /// back to, `https://` (at most 2048 characters). Its arrival proves nothing: read the
+    /// payment or wait for its event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2048, example = "https://shop.example/orders/1001/return")]
+    pub return_url: Option<String>,
+    /// Online methods: how long the buyer may take to pay, 60 to 840 seconds (default 840,
+    /// Antom's own). The switch closes an unpaid payment only after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 60, maximum = 840, example = 600)]
+    pub expires_in_s: Option<u64>,
 }
 
 /// Why a payment did not succeed.
@@ -90,9 +144,13 @@ pub struct PaymentJson {
     pub id: String,
     /// The merchant's order reference.
     pub order_id: Option<String>,
-    /// `pending`, `succeeded`, `failed`, `cancelled`, `expired`, `authorized`,
-    /// `partially_refunded` or `refunded`.
+    /// `pending`, `requires_action` (online: the buyer must act, see `next_action`),
+    /// `succeeded`, `failed`, `cancelled`, `expired`, `authorized`, `partially_refunded` or
+    /// `refunded`.
     pub status: String,
+    /// Online payments in `requires_action`: where the buyer goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_action: Option<NextActionJson>,
     /// What was charged (or asked).
     pub amount: AmountJson,
     /// What of it was refunded.

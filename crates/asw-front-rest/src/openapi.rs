@@ -8,8 +8,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
-    PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson,
+    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, NextActionJson,
+    OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson,
 };
 use crate::problem::ProblemJson;
 
@@ -31,7 +31,8 @@ use crate::problem::ProblemJson;
         crate::list::list,
     ),
     components(schemas(
-        AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
+        AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, NextActionJson,
+        OrderJson,
         PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, ProblemJson
     )),
     modifiers(&BearerKey),

@@ -1,4 +1,4 @@
-//! `/v1/payments`: create (a payment-code payment), read, cancel.
+//! `/v1/payments`: create (a scanned payment code, or an online wallet payment), read, cancel.
 //!
 //! Each handler authenticates, reads and checks its input, hands a domain request to the core
 //! and renders what the core answered. The core runs on its own task, so a caller that hangs up
@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use asw_core::domain::PaymentCode;
 use asw_core::flows::{
-    OriginalRef, Outcome, PurchaseRequest, Refusal, StatusInquiry, VoidRequest, WhileRunning,
+    CheckoutRequest, OriginalRef, Outcome, PurchaseRequest, Refusal, StatusInquiry, VoidRequest,
+    WhileRunning,
 };
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -26,6 +27,7 @@ use crate::http::{
 };
 use crate::ids::{self, parse_payment_id};
 use crate::model::{CreatePayment, MethodJson, PaymentJson};
+use crate::online;
 use crate::problem::{Problem, ProblemJson};
 use crate::reply::ChannelReply;
 use crate::view::payment_json;
@@ -35,11 +37,12 @@ const MAX_ORDER_ID: usize = 64;
 /// The largest amount accepted: twelve digits, as ISO 8583's field 4.
 const MAX_AMOUNT: u64 = 999_999_999_999;
 
-fn purchase_request(
+fn new_payment(
     create: &CreatePayment,
     request: asw_core::flows::RequestKey,
     fingerprint: String,
-) -> Result<PurchaseRequest, Problem> {
+    allow_http_loopback: bool,
+) -> Result<NewPayment, Problem> {
     let order_id = create.order_id.trim();
     if order_id.is_empty()
         || order_id.len() > MAX_ORDER_ID
@@ -92,22 +95,78 @@ fn purchase_request(
             "metadata holds at most 20 keys of 1 to 40 letters, digits, _ - . and values of at most 500 characters",
         ));
     }
-    let MethodJson::PaymentCode { code } = &create.method;
     let payment_request_id = ids::payment_request_id(&request);
-    Ok(PurchaseRequest {
-        request,
-        payment_request_id,
-        amount_minor: create.amount.value,
-        currency_numeric: currency.numeric(),
-        payment_code: PaymentCode::new(code.trim()),
-        reference_order_id: Some(order_id.to_string()),
-        content_digest: fingerprint,
-        while_running: WhileRunning::Refuse,
-        store_terminal: terminal,
-        store: create.store.clone(),
-        description,
-        metadata,
-    })
+    match &create.method {
+        MethodJson::PaymentCode { code } => {
+            if create.return_url.is_some() || create.expires_in_s.is_some() {
+                return Err(Problem::invalid(
+                    "not_for_payment_code",
+                    "return_url and expires_in_s are for online methods, not a scanned code",
+                ));
+            }
+            Ok(NewPayment::InStore(Box::new(PurchaseRequest {
+                request,
+                payment_request_id,
+                amount_minor: create.amount.value,
+                currency_numeric: currency.numeric(),
+                payment_code: PaymentCode::new(code.trim()),
+                reference_order_id: Some(order_id.to_string()),
+                content_digest: fingerprint,
+                while_running: WhileRunning::Refuse,
+                store_terminal: terminal,
+                store: create.store.clone(),
+                description,
+                metadata,
+            })))
+        }
+        MethodJson::Wallet {
+            wallet,
+            terminal_type,
+            os_type,
+        } => {
+            if terminal.is_some() {
+                return Err(Problem::invalid(
+                    "not_for_online",
+                    "terminal names an in-store till; an online payment has none",
+                ));
+            }
+            let checkout = online::wallet_checkout(
+                wallet,
+                terminal_type,
+                os_type.as_deref(),
+                create.return_url.as_deref(),
+                allow_http_loopback,
+            )?;
+            Ok(NewPayment::Online(Box::new(CheckoutRequest {
+                request,
+                payment_request_id,
+                amount_minor: create.amount.value,
+                currency_numeric: currency.numeric(),
+                reference_order_id: order_id.to_string(),
+                checkout,
+                expires_in_ms: online::expires_in_ms(create.expires_in_s)?,
+                content_digest: fingerprint,
+                store: create.store.clone(),
+                description,
+                metadata,
+            })))
+        }
+    }
+}
+
+/// A checked `POST /v1/payments`: a scanned code (in-store) or an online method.
+enum NewPayment {
+    InStore(Box<PurchaseRequest>),
+    Online(Box<CheckoutRequest>),
+}
+
+impl NewPayment {
+    fn payment_request_id(&self) -> asw_core::domain::PaymentRequestId {
+        match self {
+            NewPayment::InStore(p) => p.payment_request_id.clone(),
+            NewPayment::Online(c) => c.payment_request_id.clone(),
+        }
+    }
 }
 
 /// `POST /v1/payments`.
@@ -156,11 +215,19 @@ async fn create_payment(
     {
         return replay(&saved, &fingerprint);
     }
-    let purchase = purchase_request(&create, request, fingerprint.clone())?;
-    let prid = purchase.payment_request_id.clone();
+    let payment = new_payment(
+        &create,
+        request,
+        fingerprint.clone(),
+        front.settings.allow_http_loopback_return_urls,
+    )?;
+    let prid = payment.payment_request_id();
     let received_ms = front.core.clock().now_ms();
     let answer = run_flow(front, |core, reply| async move {
-        core.purchase(purchase, reply).await;
+        match payment {
+            NewPayment::InStore(purchase) => core.purchase(*purchase, reply).await,
+            NewPayment::Online(checkout) => core.checkout(*checkout, reply).await,
+        }
     })
     .await?;
     // The answer carries the record it was made from; read it back only when the POST stopped

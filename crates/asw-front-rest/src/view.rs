@@ -6,14 +6,15 @@
 //! (the POST stopped waiting) shows an approval as `pending` until a read delivers it.
 
 use asw_core::flows::{Answer, Outcome};
-use asw_core::record::TransactionRecord;
+use asw_core::record::{NextAction, TransactionRecord};
 use asw_core::state::TxnState;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::ids::{payment_id, refund_id};
 use crate::model::{
-    AmountJson, AntomRefs, Failure, MethodJson, PaymentJson, RefundAntomRefs, RefundJson,
+    AmountJson, AntomRefs, Failure, MethodJson, NextActionJson, PaymentJson, RefundAntomRefs,
+    RefundJson,
 };
 
 /// The merchant's view of a purchase record, given what the core answered about it (if it did).
@@ -40,9 +41,20 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         status: status.to_string(),
         amount: amount(record.amount_minor),
         amount_refunded: amount(record.refunded_minor),
-        method: MethodJson::PaymentCode {
-            code: record.masked_payment_code.clone().unwrap_or_default(),
+        method: match &record.online {
+            Some(online) => MethodJson::Wallet {
+                wallet: online.method_type.clone(),
+                terminal_type: online.terminal_type.clone(),
+                os_type: online.os_type.clone(),
+            },
+            None => MethodJson::PaymentCode {
+                code: record.masked_payment_code.clone().unwrap_or_default(),
+            },
         },
+        next_action: (status == "requires_action")
+            .then(|| record.online.as_ref().and_then(|o| o.next_action.as_ref()))
+            .flatten()
+            .map(next_action_json),
         description: record.description.clone(),
         metadata: record.metadata.clone(),
         failure,
@@ -93,8 +105,44 @@ pub fn refund_json(record: &TransactionRecord) -> RefundJson {
     }
 }
 
+/// Where the buyer goes on, as Antom gave it.
+fn next_action_json(next: &NextAction) -> NextActionJson {
+    NextActionJson {
+        kind: if next.is_redirect() {
+            "redirect"
+        } else {
+            "display_code"
+        }
+        .to_string(),
+        url: next.url.clone(),
+        applink_url: next.applink_url.clone(),
+        scheme_url: next.scheme_url.clone(),
+        app_identifier: next.app_identifier.clone(),
+        code: next.code_value.clone(),
+        code_expires_at: next.code_expires_at.clone(),
+    }
+}
+
 fn status(record: &TransactionRecord, approved: bool) -> &'static str {
+    let online = record.online.as_ref();
     match record.state {
+        // Created at Antom, awaiting the buyer on the method's page.
+        TxnState::Pending | TxnState::Unknown
+            if online.is_some_and(|o| o.next_action.is_some()) =>
+        {
+            "requires_action"
+        }
+        // An online payment closed unpaid at its closing time: it expired (a late payment was
+        // cancelled by that close).
+        TxnState::CancelPending
+        | TxnState::Cancelled
+        | TxnState::RefundPending
+        | TxnState::Refunded
+            if online.is_some()
+                && record.cancel_reason == Some(asw_core::state::CancelReason::GatewayDeadline) =>
+        {
+            "expired"
+        }
         TxnState::Approved if approved => {
             if record.refunded_minor == 0 {
                 "succeeded"
