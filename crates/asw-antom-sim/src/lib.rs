@@ -16,12 +16,16 @@
 //! switch cannot disagree on them. This crate must not know anything about the switch:
 //! no ISO 8583, no Redis, no terminal concepts.
 
+mod buyer;
 pub mod config;
 mod control;
 mod ledger;
 mod notify;
+pub mod online;
+mod pages;
 pub mod scenario;
 mod server;
+pub mod wallets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +81,10 @@ impl Simulator {
             addr: config.listen,
             source,
         })?;
+        let mut config = config;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(16)
             .build()
@@ -112,6 +120,11 @@ impl SimHandle {
     /// `http://<addr>`: prefix of every API path (`/ams/api/v1/payments/pay`, …).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The base of the buyer-facing URLs (`normalUrl` = `<public_url>/checkout/wallet/<paymentId>`).
+    pub fn public_url(&self) -> &str {
+        self.shared.cfg.public_base()
     }
 
     /// Every payment, oldest first (same as `GET /__sim/payments`).
