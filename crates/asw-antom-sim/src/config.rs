@@ -400,10 +400,14 @@ mod tests {
         cfg.payment_expiry = Duration::from_secs(u64::MAX);
         cfg.notify_retry_scale = f64::NAN;
         cfg.settle_after_inquiries = 0;
+        cfg.online_expiry = Duration::from_secs(u64::MAX);
+        cfg.public_url = Some("ftp://sim.example/".into());
         let text = cfg.validate().unwrap_err().to_string();
         for expected in [
             "client id",
             "payment_expiry",
+            "online_expiry",
+            "public_url",
             "notify_retry_scale",
             "settle_after",
         ] {

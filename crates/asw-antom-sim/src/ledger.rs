@@ -1397,12 +1397,52 @@ mod tests {
         .unwrap()
     }
 
+    /// An online wallet pay (ids 3 and 4 of the property test are online).
+    fn online_req(prid: &str, value: u64) -> PayRequest {
+        serde_json::from_value(serde_json::json!({
+            "productCode": "CASHIER_PAYMENT",
+            "paymentRequestId": prid,
+            "order": {
+                "referenceOrderId": "o",
+                "orderDescription": "x",
+                "orderAmount": {"currency": "SGD", "value": value.to_string()},
+                "merchant": {"referenceMerchantId": "", "merchantMCC": "", "merchantName": ""}
+            },
+            "paymentAmount": {"currency": "SGD", "value": value.to_string()},
+            "paymentMethod": {"paymentMethodType": "GCASH"},
+            "paymentFactor": {},
+            "paymentRedirectUrl": "https://shop.example/r",
+            "env": {"terminalType": "WAP"},
+            "paymentNotifyUrl": "http://127.0.0.1:9/notify"
+        }))
+        .unwrap()
+    }
+
+    /// Ids 0–2 are in-store payments, 3–4 online ones.
+    const IDS: usize = 5;
+
+    fn prid_of(id: usize) -> String {
+        format!("p{id}")
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Pay {
             id: usize,
             suffix: usize,
             value: u64,
+        },
+        OnlinePay {
+            id: usize,
+            value: u64,
+        },
+        Buyer {
+            id: usize,
+            action: usize,
+        },
+        /// What the expiry watcher does when it wakes.
+        Watch {
+            id: usize,
         },
         Inquiry {
             id: usize,
@@ -1429,9 +1469,15 @@ mod tests {
                 suffix,
                 value: value * 100
             }),
-            (0..3usize).prop_map(|id| Op::Inquiry { id }),
-            (0..3usize).prop_map(|id| Op::Cancel { id }),
-            (0..3usize, 0..4usize, 1..250u64).prop_map(|(id, refund, value)| Op::Refund {
+            (3..IDS, 1..3u64).prop_map(|(id, value)| Op::OnlinePay {
+                id,
+                value: value * 100
+            }),
+            (0..IDS, 0..3usize).prop_map(|(id, action)| Op::Buyer { id, action }),
+            (3..IDS).prop_map(|id| Op::Watch { id }),
+            (0..IDS).prop_map(|id| Op::Inquiry { id }),
+            (0..IDS).prop_map(|id| Op::Cancel { id }),
+            (0..IDS, 0..4usize, 1..250u64).prop_map(|(id, refund, value)| Op::Refund {
                 id,
                 refund,
                 value
@@ -1452,10 +1498,10 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
-        /// Whatever the order of calls: refunds never exceed the payment, CANCELLED and FAIL
-        /// are final, SUCCESS only comes from PROCESSING (or at creation), a notification is
-        /// only produced on the way to SUCCESS (or by the late-notification scenario), at
-        /// most once per payment, and a repeated pay answers from the current state.
+        /// Whatever the order of calls, in-store and online (buyer actions and expiry checks
+        /// included): refunds never exceed the payment, CANCELLED and FAIL are final, SUCCESS
+        /// only comes from PROCESSING (or at creation), a notification (S, or online F) is
+        /// produced at most once per payment, and a repeated pay answers from the current state.
         #[test]
         fn ledger_invariants(ops in proptest::collection::vec(op(), 1..40)) {
             let cfg = cfg();
@@ -1464,8 +1510,8 @@ mod tests {
             let mut first_body: HashMap<usize, PayRequest> = HashMap::new();
             let mut notified: HashMap<String, u32> = HashMap::new();
             for op in ops {
-                let before: HashMap<usize, Option<String>> = (0..3)
-                    .map(|id| (id, status_of(&ledger, &format!("p{id}"), now, &cfg)))
+                let before: HashMap<usize, Option<String>> = (0..IDS)
+                    .map(|id| (id, status_of(&ledger, &prid_of(id), now, &cfg)))
                     .collect();
                 let answer = match &op {
                     Op::Pay { id, suffix, value } => {
@@ -1478,6 +1524,32 @@ mod tests {
                             &req.payment_amount.value,
                         );
                         ledger.pay("c", &req, scenario, NewPaymentFaults::default(), now, &cfg)
+                    }
+                    Op::OnlinePay { id, value } => {
+                        let req = first_body
+                            .entry(*id)
+                            .or_insert_with(|| online_req(&prid_of(*id), *value))
+                            .clone();
+                        let scenario = crate::scenario::select_checkout(&req.payment_amount.value);
+                        ledger.pay("c", &req, scenario, NewPaymentFaults::default(), now, &cfg)
+                    }
+                    Op::Buyer { id, action } => {
+                        let action = [BuyerAction::Approve, BuyerAction::Decline, BuyerAction::Leave][*action];
+                        let outcome = ledger.buyer_act(&prid_of(*id), action, now, &cfg);
+                        if *id < 3 {
+                            prop_assert!(outcome.is_none(), "an in-store payment has no buyer page");
+                        }
+                        let Some((outcome, effects)) = outcome else { continue };
+                        prop_assert_eq!(outcome.redirect_url.as_str(), "https://shop.example/r");
+                        let mut answer = Answer::new(&(), AntomResult::success(), None, None);
+                        answer.effects = effects;
+                        answer
+                    }
+                    Op::Watch { id } => {
+                        let ExpiryCheck::Done(effects) = ledger.check_expiry(&prid_of(*id), now, &cfg) else { continue };
+                        let mut answer = Answer::new(&(), AntomResult::success(), None, None);
+                        answer.effects = effects;
+                        answer
                     }
                     Op::Inquiry { id } => ledger.inquiry_payment(
                         &InquiryPaymentRequest::by_payment_request_id(format!("p{id}")), now, &cfg),
@@ -1499,8 +1571,8 @@ mod tests {
                         *notified.entry(job.payment_request_id.clone()).or_default() += 1;
                     }
                 }
-                for id in 0..3usize {
-                    let prid = format!("p{id}");
+                for id in 0..IDS {
+                    let prid = prid_of(id);
                     let after = status_of(&ledger, &prid, now, &cfg);
                     let was = before[&id].clone();
                     if let Some(was) = &was {
@@ -1519,7 +1591,7 @@ mod tests {
                         }
                     }
                 }
-                if let Op::Pay { id, .. } = op {
+                if let Op::Pay { id, .. } | Op::OnlinePay { id, .. } = op {
                     let status = status_of(&ledger, &format!("p{id}"), now, &cfg);
                     let code = answer.result.result_code.as_str();
                     match status.as_deref() {
