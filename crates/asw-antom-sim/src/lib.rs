@@ -1,6 +1,8 @@
 //! antom-sim: a faithful local Antom simulator for tests, demos and benchmarks.
 //!
-//! It owns the "Antom side" of the in-store APIs: it verifies signed requests like Antom
+//! It owns the "Antom side" of the in-store APIs and of online wallet payments
+//! (`CASHIER_PAYMENT`, with a hosted wallet page the buyer approves, declines or leaves on,
+//! see [`online`] and the README): it verifies signed requests like Antom
 //! (paths, method, media type, client id, key version, RSA256 signature over the raw body
 //! and the path as received), keeps every payment's state with Antom's idempotency rules
 //! (pay / inquiryPayment / cancel / refund / inquiryRefund), signs every answer with the

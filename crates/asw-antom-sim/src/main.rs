@@ -51,7 +51,7 @@ struct Args {
     /// Default expiry of an unpaid online (CASHIER_PAYMENT) payment, in milliseconds.
     #[arg(long, default_value_t = 840_000)]
     online_expiry_ms: u64,
-    /// Base of the URLs handed to buyers (normalUrl, applinkUrl); default: http://<listen address>.
+    /// Base of the URLs handed to buyers (normalUrl, applinkUrl); default: `http://<listen address>`.
     #[arg(long)]
     public_url: Option<String>,
     /// Delay of the slow scenarios, in milliseconds.
