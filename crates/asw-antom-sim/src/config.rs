@@ -205,6 +205,14 @@ pub struct SimConfig {
     pub refund_window: Duration,
     /// Default life of a PROCESSING payment (overridden by `paymentExpiryTime`).
     pub payment_expiry: Duration,
+    /// Default life of an unpaid online (`CASHIER_PAYMENT`) payment, overridden by
+    /// `paymentExpiryTime`. Antom: "generally 14 minutes" for wallets.
+    pub online_expiry: Duration,
+    /// Base of the URLs handed to buyers (`normalUrl`, `applinkUrl`, the QR image), without a
+    /// trailing slash. `None`: the simulator's own `http://<bound address>`, filled in by
+    /// [`crate::Simulator::start`]. Set it when buyers reach the simulator through another
+    /// host name (a container, a tunnel, a phone on the LAN).
+    pub public_url: Option<String>,
     /// Delay of the slow scenarios.
     pub slow_answer: Duration,
     /// Inquiries after which the "processing then …" scenarios settle.
@@ -245,6 +253,8 @@ impl SimConfig {
             cancel_window: Duration::from_secs(24 * 3600),
             refund_window: Duration::from_secs(365 * 24 * 3600),
             payment_expiry: Duration::from_secs(600),
+            online_expiry: Duration::from_secs(14 * 60),
+            public_url: None,
             slow_answer: Duration::from_secs(12),
             settle_after_inquiries: 2,
             inquiry_not_found_for: Duration::from_secs(5),
@@ -258,6 +268,12 @@ impl SimConfig {
             max_recorded_calls: 1_000_000,
             faults: FaultMix::default(),
         }
+    }
+
+    /// The base of the buyer-facing URLs: [`SimConfig::public_url`], or a loopback
+    /// placeholder before the simulator has bound its port (the fuzz harness).
+    pub fn public_base(&self) -> &str {
+        self.public_url.as_deref().unwrap_or("http://127.0.0.1")
     }
 
     /// Loads the Antom private key from text (PKCS#1 or PKCS#8, PEM or bare base64).
@@ -315,6 +331,7 @@ impl SimConfig {
             ("cancel_window", self.cancel_window),
             ("refund_window", self.refund_window),
             ("payment_expiry", self.payment_expiry),
+            ("online_expiry", self.online_expiry),
             ("slow_answer", self.slow_answer),
             ("inquiry_not_found_for", self.inquiry_not_found_for),
             ("max_clock_skew", self.max_clock_skew.unwrap_or_default()),
@@ -326,6 +343,16 @@ impl SimConfig {
         ] {
             if value > TEN_YEARS {
                 problems.push(format!("{name} must be at most 10 years"));
+            }
+        }
+        if let Some(url) = &self.public_url {
+            let ok = reqwest::Url::parse(url).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https") && u.query().is_none() && !url.ends_with('/')
+            });
+            if !ok {
+                problems.push(format!(
+                    "public_url must be an http(s) URL without query or trailing slash, got {url}"
+                ));
             }
         }
         if self.max_body_bytes == 0 {
@@ -373,10 +400,14 @@ mod tests {
         cfg.payment_expiry = Duration::from_secs(u64::MAX);
         cfg.notify_retry_scale = f64::NAN;
         cfg.settle_after_inquiries = 0;
+        cfg.online_expiry = Duration::from_secs(u64::MAX);
+        cfg.public_url = Some("ftp://sim.example/".into());
         let text = cfg.validate().unwrap_err().to_string();
         for expected in [
             "client id",
             "payment_expiry",
+            "online_expiry",
+            "public_url",
             "notify_retry_scale",
             "settle_after",
         ] {

@@ -5,6 +5,7 @@
 //! | GET | `/__sim/payments` | every payment with its refunds and notification counts |
 //! | GET | `/__sim/payments/{id}` | one payment (`paymentRequestId` or `paymentId`) |
 //! | POST | `/__sim/payments/{id}/force` | `{"status":"SUCCESS"\|"FAIL"\|"CANCELLED"\|"PROCESSING","resultCode":"…"}` |
+//! | POST | `/__sim/buyer/{paymentId}/{approve\|decline\|leave}` | what the wallet page's buttons do, answered as JSON |
 //! | GET | `/__sim/calls` | every API call received, in order |
 //! | POST | `/__sim/reset` | forget payments, refunds, calls, pending notifications, clock offset |
 //! | GET, POST | `/__sim/clock` | read / set `{"offsetMs": n}` added to the simulator's clock |
@@ -17,7 +18,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::ForcedState;
+use crate::ledger::{BuyerAction, ForcedState};
 use crate::server::Shared;
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Full<Bytes>> {
@@ -100,6 +101,29 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
                     json(StatusCode::OK, &view)
                 }
                 None => error(StatusCode::NOT_FOUND, "no such payment"),
+            }
+        }
+        (Method::POST, ["buyer", id, action]) => {
+            let Some(action) = BuyerAction::parse(action) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "the action must be approve, decline or leave",
+                );
+            };
+            match crate::buyer::act(shared, id, action) {
+                Some(o) => json(
+                    StatusCode::OK,
+                    &serde_json::json!({
+                        "paymentId": o.payment_id,
+                        "paymentRequestId": o.payment_request_id,
+                        "action": action.as_str(),
+                        "changed": o.changed,
+                        "status": o.status,
+                        "resultCode": o.result_code,
+                        "redirectUrl": o.redirect_url,
+                    }),
+                ),
+                None => error(StatusCode::NOT_FOUND, "no such online payment"),
             }
         }
         (Method::GET, ["calls"]) => {

@@ -24,7 +24,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::config::{CancelOfClosed, PreCancel, SimConfig};
+use crate::online::OnlineOrder;
 use crate::scenario::Scenario;
+
+mod buyer;
+pub(crate) use buyer::{BuyerAction, BuyerOutcome, ExpiryCheck, WalletPage};
 
 /// The state of one payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +73,8 @@ struct PayKey {
     amount: Amount,
     payment_code: Option<String>,
     scenario_name: Option<String>,
+    /// Online only (`None` in-store): the wallet, which a re-sent pay may not change.
+    method_type: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +99,8 @@ pub(crate) struct Payment {
     /// Fault-mix decisions taken at creation.
     duplicate_notify: bool,
     late_notify_after_cancel: bool,
+    /// The online part (`CASHIER_PAYMENT`); `None` in-store. Boxed: most payments are in-store.
+    online: Option<Box<OnlineOrder>>,
 }
 
 impl Payment {
@@ -124,6 +132,16 @@ struct Tombstone {
 pub(crate) enum Effect {
     /// Send a notifyPayment.
     Notify(NotifyJob),
+    /// Watch an online payment's expiry, to close it and notify on time.
+    WatchExpiry(ExpiryJob),
+}
+
+/// An online payment whose expiry must be watched.
+#[derive(Debug, Clone)]
+pub(crate) struct ExpiryJob {
+    pub payment_request_id: String,
+    /// Generation of the ledger; a reset ends the watch.
+    pub generation: u64,
 }
 
 /// A notification to deliver.
@@ -268,6 +286,7 @@ impl Ledger {
         now: OffsetDateTime,
         cfg: &SimConfig,
     ) -> Answer {
+        let online = OnlineOrder::from_request(req);
         let key = PayKey {
             amount: req.payment_amount.clone(),
             payment_code: req
@@ -276,6 +295,7 @@ impl Ledger {
                 .as_ref()
                 .map(|c| c.expose().to_owned()),
             scenario_name: req.payment_factor.in_store_payment_scenario.clone(),
+            method_type: online.as_ref().map(|o| o.wallet.method_type.to_owned()),
         };
         let prid = req.payment_request_id.clone();
         match self.payments.entry(prid.clone()) {
@@ -296,7 +316,7 @@ impl Ledger {
             Entry::Vacant(entry) => {
                 if let Some(tomb) = self.tombstones.get(&prid).map(|t| t.clone()) {
                     // A cancel overtook this pay: the order is closed before it began.
-                    let payment = self.new_payment(client_id, req, key, scenario, now, cfg);
+                    let payment = self.new_payment(client_id, req, key, scenario, online, now, cfg);
                     let payment = Payment {
                         state: PayState::Cancelled { refunded: false },
                         cancel_time: Some(tomb.cancel_time),
@@ -335,13 +355,20 @@ impl Ledger {
                     )
                     .created();
                 }
-                let mut payment = self.new_payment(client_id, req, key, scenario, now, cfg);
+                let mut payment = self.new_payment(client_id, req, key, scenario, online, now, cfg);
                 payment.duplicate_notify |= faults.duplicate_notify;
                 payment.late_notify_after_cancel |= faults.late_notify_after_cancel;
                 let mut effects = Vec::new();
                 match scenario {
                     Scenario::Decline(code) => {
                         payment.state = PayState::Failed { code: code.into() };
+                    }
+                    // Online, whatever the delivery scenario: the order waits for the buyer.
+                    _ if payment.online.is_some() => {
+                        effects.push(Effect::WatchExpiry(ExpiryJob {
+                            payment_request_id: prid.clone(),
+                            generation: self.generation(),
+                        }));
                     }
                     Scenario::ProcessingThenSuccess
                     | Scenario::ProcessingThenFail
@@ -394,15 +421,22 @@ impl Ledger {
         self.payments.contains_key(payment_request_id)
     }
 
+    #[allow(clippy::too_many_arguments)] // one call per field group; a struct would only rename them
     fn new_payment(
         &self,
         client_id: &str,
         req: &PayRequest,
         key: PayKey,
         scenario: Scenario,
+        online: Option<OnlineOrder>,
         now: OffsetDateTime,
         cfg: &SimConfig,
     ) -> Payment {
+        let default_expiry = if online.is_some() {
+            cfg.online_expiry
+        } else {
+            cfg.payment_expiry
+        };
         let seq = self.next_seq();
         let expires_at = req
             .payment_expiry_time
@@ -410,7 +444,7 @@ impl Ledger {
             .and_then(|t| {
                 OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
             })
-            .unwrap_or_else(|| now + cfg.payment_expiry);
+            .unwrap_or_else(|| now + default_expiry);
         let date = now.date();
         Payment {
             seq,
@@ -438,6 +472,7 @@ impl Ledger {
             notifications_acked: 0,
             duplicate_notify: scenario == Scenario::DuplicateNotify,
             late_notify_after_cancel: scenario == Scenario::LateNotifyAfterCancel,
+            online: online.map(Box::new),
         }
     }
 
@@ -456,6 +491,15 @@ impl Ledger {
                 body.payment.payment_id = Some(p.payment_id.clone());
                 body.payment.payment_amount = Some(p.key.amount.clone());
                 body.payment.payment_create_time = Some(format_time(p.created_at, off));
+                if let Some(online) = &p.online {
+                    crate::online::add_continuation(
+                        &mut body,
+                        online,
+                        &p.payment_id,
+                        p.expires_at,
+                        cfg,
+                    );
+                }
                 (body, r)
             }
             PayState::Success => {
@@ -467,7 +511,7 @@ impl Ledger {
                 body.payment.actual_payment_amount = Some(p.key.amount.clone());
                 body.payment.payment_create_time = Some(format_time(p.created_at, off));
                 body.payment.payment_time = p.paid_at.map(|t| format_time(t, off));
-                body.payment.psp_customer_info = Some(psp_customer());
+                body.payment.psp_customer_info = Some(psp_of(p));
                 (body, r)
             }
             PayState::Failed { code } => {
@@ -497,12 +541,43 @@ impl Ledger {
                 actual_payment_amount: Some(p.key.amount.clone()),
                 payment_create_time: Some(format_time(p.created_at, off)),
                 payment_time: Some(format_time(p.paid_at.unwrap_or(p.updated_at), off)),
-                psp_customer_info: Some(psp_customer()),
+                psp_customer_info: Some(psp_of(p)),
                 ..PaymentDetails::default()
             },
             payment_status: None,
         };
+        if let Some(online) = &p.online {
+            return crate::online::notify_body(body, online);
+        }
         serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    /// An online payment's failure notification (`PAYMENT_RESULT` F): declined by the buyer
+    /// or expired. In-store Antom notifies successes only, so in-store payments get none.
+    fn notify_fail_effect(&self, p: &Payment, code: &str, cfg: &SimConfig) -> Option<Effect> {
+        let online = p.online.as_ref()?;
+        let url = p.notify_url.clone()?;
+        let off = cfg.response_utc_offset;
+        let body = NotifyPayment {
+            notify_type: "PAYMENT_RESULT".into(),
+            result: fail(code, "the payment failed"),
+            payment_request_id: p.payment_request_id.clone(),
+            payment: PaymentDetails {
+                payment_id: Some(p.payment_id.clone()),
+                payment_amount: Some(p.key.amount.clone()),
+                payment_create_time: Some(format_time(p.created_at, off)),
+                ..PaymentDetails::default()
+            },
+            payment_status: None,
+        };
+        Some(Effect::Notify(NotifyJob {
+            payment_request_id: p.payment_request_id.clone(),
+            client_id: p.client_id.clone(),
+            url,
+            body: crate::online::notify_body(body, online),
+            duplicate: p.duplicate_notify,
+            generation: self.generation(),
+        }))
     }
 
     fn notify_effect(&self, p: &Payment, cfg: &SimConfig) -> Option<Effect> {
@@ -1026,7 +1101,12 @@ impl Ledger {
                     effects.extend(self.notify_effect(&p, cfg));
                 }
             }
-            ForcedState::Fail(code) => p.state = PayState::Failed { code },
+            ForcedState::Fail(code) => {
+                if p.state == PayState::Processing {
+                    effects.extend(self.notify_fail_effect(&p, &code, cfg));
+                }
+                p.state = PayState::Failed { code };
+            }
             ForcedState::Cancelled => {
                 p.state = PayState::Cancelled {
                     refunded: was_success,
@@ -1061,6 +1141,13 @@ fn lookup_of<'a>(
         (None, Some(id)) => Ok(Lookup::PaymentRequestId(id)),
         (None, None) => Err(param_illegal("paymentId or paymentRequestId is required")),
     }
+}
+
+/// The wallet user of a paid payment: the online wallet's, or the in-store one.
+fn psp_of(p: &Payment) -> PspCustomerInfo {
+    p.online
+        .as_ref()
+        .map_or_else(psp_customer, |o| crate::online::psp_customer(o))
 }
 
 fn psp_customer() -> PspCustomerInfo {
@@ -1122,7 +1209,7 @@ fn inquiry_body(p: &Payment, cfg: &SimConfig) -> InquiryPaymentResponse {
     if let Some(paid) = p.paid_at {
         body.payment.payment_time = Some(format_time(paid, off));
         body.payment.actual_payment_amount = Some(p.key.amount.clone());
-        body.payment.psp_customer_info = Some(psp_customer());
+        body.payment.psp_customer_info = Some(psp_of(p));
     }
     let mut transactions = Vec::new();
     if let (PayState::Cancelled { .. }, Some(t)) = (&p.state, p.cancel_time) {
@@ -1196,6 +1283,15 @@ pub struct PaymentView {
     pub notifications_sent: u32,
     /// Notification POSTs answered with the SUCCESS acknowledgement.
     pub notifications_acked: u32,
+    /// Online only: the wallet (`paymentMethod.paymentMethodType`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_method_type: Option<String>,
+    /// Online only: where the wallet page sends the buyer back (`paymentRedirectUrl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_redirect_url: Option<String>,
+    /// Online only: when the unpaid payment closes (UTC, RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// A refund as the control API shows it.
@@ -1262,6 +1358,9 @@ fn view(p: &Payment, _cfg: &SimConfig) -> PaymentView {
         cancel_time: p.cancel_time.map(rfc3339),
         notifications_sent: p.notifications_sent,
         notifications_acked: p.notifications_acked,
+        payment_method_type: p.online.as_ref().map(|o| o.wallet.method_type.to_owned()),
+        payment_redirect_url: p.online.as_ref().map(|o| o.redirect_url.clone()),
+        expires_at: p.online.as_ref().map(|_| rfc3339(p.expires_at)),
     }
 }
 
@@ -1298,12 +1397,52 @@ mod tests {
         .unwrap()
     }
 
+    /// An online wallet pay (ids 3 and 4 of the property test are online).
+    fn online_req(prid: &str, value: u64) -> PayRequest {
+        serde_json::from_value(serde_json::json!({
+            "productCode": "CASHIER_PAYMENT",
+            "paymentRequestId": prid,
+            "order": {
+                "referenceOrderId": "o",
+                "orderDescription": "x",
+                "orderAmount": {"currency": "SGD", "value": value.to_string()},
+                "merchant": {"referenceMerchantId": "", "merchantMCC": "", "merchantName": ""}
+            },
+            "paymentAmount": {"currency": "SGD", "value": value.to_string()},
+            "paymentMethod": {"paymentMethodType": "GCASH"},
+            "paymentFactor": {},
+            "paymentRedirectUrl": "https://shop.example/r",
+            "env": {"terminalType": "WAP"},
+            "paymentNotifyUrl": "http://127.0.0.1:9/notify"
+        }))
+        .unwrap()
+    }
+
+    /// Ids 0–2 are in-store payments, 3–4 online ones.
+    const IDS: usize = 5;
+
+    fn prid_of(id: usize) -> String {
+        format!("p{id}")
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Pay {
             id: usize,
             suffix: usize,
             value: u64,
+        },
+        OnlinePay {
+            id: usize,
+            value: u64,
+        },
+        Buyer {
+            id: usize,
+            action: usize,
+        },
+        /// What the expiry watcher does when it wakes.
+        Watch {
+            id: usize,
         },
         Inquiry {
             id: usize,
@@ -1330,9 +1469,15 @@ mod tests {
                 suffix,
                 value: value * 100
             }),
-            (0..3usize).prop_map(|id| Op::Inquiry { id }),
-            (0..3usize).prop_map(|id| Op::Cancel { id }),
-            (0..3usize, 0..4usize, 1..250u64).prop_map(|(id, refund, value)| Op::Refund {
+            (3..IDS, 1..3u64).prop_map(|(id, value)| Op::OnlinePay {
+                id,
+                value: value * 100
+            }),
+            (0..IDS, 0..3usize).prop_map(|(id, action)| Op::Buyer { id, action }),
+            (3..IDS).prop_map(|id| Op::Watch { id }),
+            (0..IDS).prop_map(|id| Op::Inquiry { id }),
+            (0..IDS).prop_map(|id| Op::Cancel { id }),
+            (0..IDS, 0..4usize, 1..250u64).prop_map(|(id, refund, value)| Op::Refund {
                 id,
                 refund,
                 value
@@ -1353,10 +1498,10 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
-        /// Whatever the order of calls: refunds never exceed the payment, CANCELLED and FAIL
-        /// are final, SUCCESS only comes from PROCESSING (or at creation), a notification is
-        /// only produced on the way to SUCCESS (or by the late-notification scenario), at
-        /// most once per payment, and a repeated pay answers from the current state.
+        /// Whatever the order of calls, in-store and online (buyer actions and expiry checks
+        /// included): refunds never exceed the payment, CANCELLED and FAIL are final, SUCCESS
+        /// only comes from PROCESSING (or at creation), a notification (S, or online F) is
+        /// produced at most once per payment, and a repeated pay answers from the current state.
         #[test]
         fn ledger_invariants(ops in proptest::collection::vec(op(), 1..40)) {
             let cfg = cfg();
@@ -1365,8 +1510,8 @@ mod tests {
             let mut first_body: HashMap<usize, PayRequest> = HashMap::new();
             let mut notified: HashMap<String, u32> = HashMap::new();
             for op in ops {
-                let before: HashMap<usize, Option<String>> = (0..3)
-                    .map(|id| (id, status_of(&ledger, &format!("p{id}"), now, &cfg)))
+                let before: HashMap<usize, Option<String>> = (0..IDS)
+                    .map(|id| (id, status_of(&ledger, &prid_of(id), now, &cfg)))
                     .collect();
                 let answer = match &op {
                     Op::Pay { id, suffix, value } => {
@@ -1379,6 +1524,32 @@ mod tests {
                             &req.payment_amount.value,
                         );
                         ledger.pay("c", &req, scenario, NewPaymentFaults::default(), now, &cfg)
+                    }
+                    Op::OnlinePay { id, value } => {
+                        let req = first_body
+                            .entry(*id)
+                            .or_insert_with(|| online_req(&prid_of(*id), *value))
+                            .clone();
+                        let scenario = crate::scenario::select_checkout(&req.payment_amount.value);
+                        ledger.pay("c", &req, scenario, NewPaymentFaults::default(), now, &cfg)
+                    }
+                    Op::Buyer { id, action } => {
+                        let action = [BuyerAction::Approve, BuyerAction::Decline, BuyerAction::Leave][*action];
+                        let outcome = ledger.buyer_act(&prid_of(*id), action, now, &cfg);
+                        if *id < 3 {
+                            prop_assert!(outcome.is_none(), "an in-store payment has no buyer page");
+                        }
+                        let Some((outcome, effects)) = outcome else { continue };
+                        prop_assert_eq!(outcome.redirect_url.as_str(), "https://shop.example/r");
+                        let mut answer = Answer::new(&(), AntomResult::success(), None, None);
+                        answer.effects = effects;
+                        answer
+                    }
+                    Op::Watch { id } => {
+                        let ExpiryCheck::Done(effects) = ledger.check_expiry(&prid_of(*id), now, &cfg) else { continue };
+                        let mut answer = Answer::new(&(), AntomResult::success(), None, None);
+                        answer.effects = effects;
+                        answer
                     }
                     Op::Inquiry { id } => ledger.inquiry_payment(
                         &InquiryPaymentRequest::by_payment_request_id(format!("p{id}")), now, &cfg),
@@ -1396,11 +1567,12 @@ mod tests {
                     }
                 };
                 for effect in &answer.effects {
-                    let Effect::Notify(job) = effect;
-                    *notified.entry(job.payment_request_id.clone()).or_default() += 1;
+                    if let Effect::Notify(job) = effect {
+                        *notified.entry(job.payment_request_id.clone()).or_default() += 1;
+                    }
                 }
-                for id in 0..3usize {
-                    let prid = format!("p{id}");
+                for id in 0..IDS {
+                    let prid = prid_of(id);
                     let after = status_of(&ledger, &prid, now, &cfg);
                     let was = before[&id].clone();
                     if let Some(was) = &was {
@@ -1419,7 +1591,7 @@ mod tests {
                         }
                     }
                 }
-                if let Op::Pay { id, .. } = op {
+                if let Op::Pay { id, .. } | Op::OnlinePay { id, .. } = op {
                     let status = status_of(&ledger, &format!("p{id}"), now, &cfg);
                     let code = answer.result.result_code.as_str();
                     match status.as_deref() {

@@ -1,6 +1,8 @@
 //! antom-sim: a faithful local Antom simulator for tests, demos and benchmarks.
 //!
-//! It owns the "Antom side" of the in-store APIs: it verifies signed requests like Antom
+//! It owns the "Antom side" of the in-store APIs and of online wallet payments
+//! (`CASHIER_PAYMENT`, with a hosted wallet page the buyer approves, declines or leaves on,
+//! see [`online`] and the README): it verifies signed requests like Antom
 //! (paths, method, media type, client id, key version, RSA256 signature over the raw body
 //! and the path as received), keeps every payment's state with Antom's idempotency rules
 //! (pay / inquiryPayment / cancel / refund / inquiryRefund), signs every answer with the
@@ -16,12 +18,16 @@
 //! switch cannot disagree on them. This crate must not know anything about the switch:
 //! no ISO 8583, no Redis, no terminal concepts.
 
+mod buyer;
 pub mod config;
 mod control;
 mod ledger;
 mod notify;
+pub mod online;
+mod pages;
 pub mod scenario;
 mod server;
+pub mod wallets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +83,10 @@ impl Simulator {
             addr: config.listen,
             source,
         })?;
+        let mut config = config;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{addr}"));
+        }
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(16)
             .build()
@@ -112,6 +122,11 @@ impl SimHandle {
     /// `http://<addr>`: prefix of every API path (`/ams/api/v1/payments/pay`, …).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The base of the buyer-facing URLs (`normalUrl` = `<public_url>/checkout/wallet/<paymentId>`).
+    pub fn public_url(&self) -> &str {
+        self.shared.cfg.public_base()
     }
 
     /// Every payment, oldest first (same as `GET /__sim/payments`).

@@ -48,6 +48,12 @@ struct Args {
     /// Default payment expiry, in seconds.
     #[arg(long, default_value_t = 600)]
     payment_expiry_secs: u64,
+    /// Default expiry of an unpaid online (CASHIER_PAYMENT) payment, in milliseconds.
+    #[arg(long, default_value_t = 840_000)]
+    online_expiry_ms: u64,
+    /// Base of the URLs handed to buyers (normalUrl, applinkUrl); default: `http://<listen address>`.
+    #[arg(long)]
+    public_url: Option<String>,
     /// Delay of the slow scenarios, in milliseconds.
     #[arg(long, default_value_t = 12_000)]
     slow_ms: u64,
@@ -103,6 +109,8 @@ fn build_config(args: &Args) -> Result<SimConfig, ConfigError> {
     cfg.cancel_window = Duration::from_secs(args.cancel_window_secs);
     cfg.refund_window = Duration::from_secs(args.refund_window_secs);
     cfg.payment_expiry = Duration::from_secs(args.payment_expiry_secs);
+    cfg.online_expiry = Duration::from_millis(args.online_expiry_ms);
+    cfg.public_url = args.public_url.clone();
     cfg.slow_answer = Duration::from_millis(args.slow_ms);
     cfg.settle_after_inquiries = args.settle_after_inquiries;
     cfg.inquiry_not_found_for = Duration::from_millis(args.inquiry_not_found_ms);

@@ -62,6 +62,10 @@ pub enum Scenario {
     /// Order Code (merchant-presented QR): `S` with `orderCodeForm`, the payment stays
     /// PROCESSING and becomes SUCCESS on the N-th inquiry.
     OrderCode,
+    /// Online wallet payment (`CASHIER_PAYMENT`): `U PAYMENT_IN_PROCESS` with the continuation
+    /// URLs; the payment waits for the buyer on the wallet page (approve, decline, leave) or
+    /// expires. Chosen by `productCode`, not by the table.
+    Checkout,
 }
 
 impl Scenario {
@@ -93,7 +97,14 @@ impl Scenario {
             Scenario::InquiryUnknown => "inquiry_unknown",
             Scenario::InquirySlow => "inquiry_slow",
             Scenario::OrderCode => "order_code",
+            Scenario::Checkout => "checkout",
         }
+    }
+
+    /// Whether a new payment of this scenario may get the random fault mix (only the plain
+    /// ones, so the deterministic scenarios stay deterministic during a chaos run).
+    pub fn takes_random_faults(self) -> bool {
+        matches!(self, Scenario::Success | Scenario::Checkout)
     }
 
     /// Whether the first `pay` stores nothing at all.
@@ -211,6 +222,15 @@ pub fn select(payment_code: Option<&str>, amount_value: &str) -> Scenario {
         .map_or(Scenario::Success, |row| row.scenario)
 }
 
+/// Picks the scenario of a new online (`CASHIER_PAYMENT`) payment: there is no payment code,
+/// so only the amount rows apply; any other amount waits for the buyer.
+pub fn select_checkout(amount_value: &str) -> Scenario {
+    SCENARIOS
+        .iter()
+        .find(|row| row.trigger == Trigger::Amount(amount_value_static(amount_value)))
+        .map_or(Scenario::Checkout, |row| row.scenario)
+}
+
 /// Maps an amount onto the static string of a matching row (or a value matching none),
 /// so the comparison above stays a plain `==` on `Trigger`.
 fn amount_value_static(value: &str) -> &'static str {
@@ -252,6 +272,13 @@ mod tests {
             Scenario::UnknownNotCommitted
         );
         assert_eq!(select(None, "100"), Scenario::OrderCode);
+    }
+
+    #[test]
+    fn checkout_uses_amount_rows_only() {
+        assert_eq!(select_checkout("1250"), Scenario::Checkout);
+        assert_eq!(select_checkout("9901"), Scenario::UnknownNotCommitted);
+        assert_eq!(select_checkout("9902"), Scenario::SlowCommitted);
     }
 
     #[test]

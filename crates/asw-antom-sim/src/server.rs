@@ -36,6 +36,9 @@ use crate::scenario::{self, Scenario};
 #[derive(Debug, Default)]
 pub(crate) struct SimClock {
     offset_ms: AtomicI64,
+    /// Woken whenever the offset changes, so timers (online expiry) re-read the clock
+    /// instead of sleeping on a deadline that moved.
+    pub moved: tokio::sync::Notify,
 }
 
 impl SimClock {
@@ -52,6 +55,7 @@ impl SimClock {
         const LIMIT_MS: i64 = 100 * 366 * 24 * 3600 * 1000;
         self.offset_ms
             .store(ms.clamp(-LIMIT_MS, LIMIT_MS), Ordering::Relaxed);
+        self.moved.notify_waiters();
     }
 }
 
@@ -213,6 +217,11 @@ impl Shared {
         let mut rng = rng;
         for effect in effects {
             match effect {
+                Effect::WatchExpiry(job) => {
+                    let shared = Arc::clone(self);
+                    self.tracker
+                        .spawn(async move { crate::buyer::watch_expiry(shared, job).await });
+                }
                 Effect::Notify(job) => {
                     let delay = match (self.cfg.faults.notify_delay_ms, rng.as_deref_mut()) {
                         (Some([min, max]), Some(rng)) => {
@@ -331,6 +340,10 @@ pub(crate) async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.uri().path().starts_with("/__sim/") || req.uri().path() == "/__sim" {
         return Ok(crate::control::handle(&shared, req).await);
+    }
+    // The buyer's pages are not API calls: no signature, not in the call log.
+    if req.uri().path().starts_with(crate::pages::PREFIX) {
+        return Ok(crate::pages::handle(&shared, &req));
     }
     let seq = shared.calls.next_seq();
     let arrived_at = std::time::Instant::now();
@@ -591,7 +604,7 @@ async fn dispatch(
     dice: &mut Dice,
 ) -> Plan {
     match api {
-        Api::Pay => match parse::<PayRequest>(raw).and_then(validate_pay) {
+        Api::Pay => match parse_pay(raw).and_then(validate_pay) {
             Ok(req) => pay(shared, client_id, &req, dice).await,
             Err(r) => Plan::result_only(r, Mode::Signed),
         },
@@ -653,10 +666,33 @@ fn too_long(what: &str, value: Option<&str>, max: usize) -> Result<(), AntomResu
     }
 }
 
+/// Parses a `pay` body. An online body lacking the parts only in-store requires is read
+/// leniently (see [`crate::online::parse_lenient`]); in-store bodies parse exactly as before.
+fn parse_pay(raw: &[u8]) -> Result<PayRequest, AntomResult> {
+    parse::<PayRequest>(raw).or_else(|e| crate::online::parse_lenient(raw).unwrap_or(Err(e)))
+}
+
 fn validate_pay(req: PayRequest) -> Result<PayRequest, AntomResult> {
-    if req.product_code != asw_antom::api::IN_STORE_PAYMENT {
-        return Err(illegal("productCode must be IN_STORE_PAYMENT"));
+    let online = match req.product_code.as_str() {
+        asw_antom::api::IN_STORE_PAYMENT => false,
+        asw_antom::api::CASHIER_PAYMENT => true,
+        _ => {
+            return Err(illegal(
+                "productCode must be IN_STORE_PAYMENT or CASHIER_PAYMENT",
+            ));
+        }
+    };
+    validate_pay_common(&req)?;
+    if online {
+        crate::online::validate(&req)?;
+    } else {
+        validate_in_store(&req)?;
     }
+    Ok(req)
+}
+
+/// Checks shared by in-store and online pays: ids, amounts, lengths, times.
+fn validate_pay_common(req: &PayRequest) -> Result<(), AntomResult> {
     if req.payment_request_id.is_empty() {
         return Err(illegal("paymentRequestId is required"));
     }
@@ -682,6 +718,16 @@ fn validate_pay(req: PayRequest) -> Result<PayRequest, AntomResult> {
     if req.payment_method.payment_method_type.is_empty() {
         return Err(illegal("paymentMethod.paymentMethodType is required"));
     }
+    if let Some(t) = &req.payment_expiry_time
+        && OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_err()
+    {
+        return Err(illegal("paymentExpiryTime must be ISO 8601 with an offset"));
+    }
+    Ok(())
+}
+
+/// In-store only: the scenario and its payment code, the terminal time.
+fn validate_in_store(req: &PayRequest) -> Result<(), AntomResult> {
     let scenario = req.payment_factor.in_store_payment_scenario.as_deref();
     match scenario {
         Some("PaymentCode") => {
@@ -699,11 +745,6 @@ fn validate_pay(req: PayRequest) -> Result<PayRequest, AntomResult> {
             ));
         }
     }
-    if let Some(t) = &req.payment_expiry_time
-        && OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_err()
-    {
-        return Err(illegal("paymentExpiryTime must be ISO 8601 with an offset"));
-    }
     if let Some(env) = &req.order.env
         && let Some(t) = &env.store_terminal_request_time
         && OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_err()
@@ -712,7 +753,7 @@ fn validate_pay(req: PayRequest) -> Result<PayRequest, AntomResult> {
             "order.env.storeTerminalRequestTime must be ISO 8601 with an offset",
         ));
     }
-    Ok(req)
+    Ok(())
 }
 
 fn validate_refund(req: RefundRequest) -> Result<RefundRequest, AntomResult> {
@@ -734,8 +775,18 @@ fn plausible_code(code: &str) -> bool {
     (10..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The scenario of a new payment: a code no wallet could issue is declined outright.
-fn scenario_for(code: Option<&str>, amount_value: &str) -> Scenario {
+/// The scenario of a new payment: online ones by amount only; in-store by amount and code,
+/// and a code no wallet could issue is declined outright.
+fn scenario_for(req: &PayRequest) -> Scenario {
+    let amount_value = &req.payment_amount.value;
+    if req.product_code == asw_antom::api::CASHIER_PAYMENT {
+        return scenario::select_checkout(amount_value);
+    }
+    let code = req
+        .payment_method
+        .payment_method_id
+        .as_ref()
+        .map(|c| c.expose());
     match code {
         Some(c) if !plausible_code(c) => Scenario::Decline("INVALID_PAYMENT_CODE"),
         _ => scenario::select(code, amount_value),
@@ -744,17 +795,12 @@ fn scenario_for(code: Option<&str>, amount_value: &str) -> Scenario {
 
 async fn pay(shared: &Arc<Shared>, client_id: &str, req: &PayRequest, dice: &mut Dice) -> Plan {
     let cfg = &shared.cfg;
-    let code = req
-        .payment_method
-        .payment_method_id
-        .as_ref()
-        .map(|c| c.expose());
-    let mut scenario = scenario_for(code, &req.payment_amount.value);
+    let mut scenario = scenario_for(req);
     let is_new = !shared.ledger.contains(&req.payment_request_id);
     let mut faults = NewPaymentFaults::default();
     let mut fault_mode = None;
     let mut fault_delay = Duration::ZERO;
-    if is_new && scenario == Scenario::Success {
+    if is_new && scenario.takes_random_faults() {
         let mix = &cfg.faults;
         if dice.roll(mix.http_5xx_rate) {
             let mut plan = Plan::result_only(unknown("UNKNOWN_EXCEPTION"), Mode::Signed);
@@ -767,7 +813,13 @@ async fn pay(shared: &Arc<Shared>, client_id: &str, req: &PayRequest, dice: &mut
             return plan;
         }
         if dice.roll(mix.u_rate) {
-            scenario = Scenario::ProcessingThenSuccess;
+            // In-store: `U PAYMENT_IN_PROCESS`, settled by inquiries. Online that is already
+            // the normal answer, so the `U` there is UNKNOWN_EXCEPTION with the order created.
+            scenario = if scenario == Scenario::Checkout {
+                Scenario::UnknownCommitted
+            } else {
+                Scenario::ProcessingThenSuccess
+            };
         }
         if dice.roll(mix.lost_after_commit_rate) {
             fault_mode = Some(Mode::Drop);
@@ -1030,13 +1082,8 @@ pub mod fuzzing {
             let now = OffsetDateTime::now_utc();
             let cfg = &self.cfg;
             let result = match api {
-                Api::Pay => parse::<PayRequest>(raw).and_then(validate_pay).map(|req| {
-                    let code = req
-                        .payment_method
-                        .payment_method_id
-                        .as_ref()
-                        .map(|c| c.expose());
-                    let scenario = scenario_for(code, &req.payment_amount.value);
+                Api::Pay => parse_pay(raw).and_then(validate_pay).map(|req| {
+                    let scenario = scenario_for(&req);
                     self.ledger.pay(
                         "fuzz",
                         &req,
