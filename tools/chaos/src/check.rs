@@ -1009,6 +1009,9 @@ pub(crate) mod tests {
             cancel_time: None,
             notifications_sent: 0,
             notifications_acked: 0,
+            payment_method_type: None,
+            payment_redirect_url: None,
+            expires_at: None,
         }
     }
 
