@@ -11,6 +11,7 @@
 mod authority;
 mod events;
 mod flood;
+mod online;
 mod purchase;
 mod refund;
 mod rest;

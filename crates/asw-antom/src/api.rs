@@ -133,7 +133,8 @@ pub struct PayRequest {
     pub payment_amount: Amount,
     /// `CONNECT_WALLET`, with the payment code in User-Presented Mode.
     pub payment_method: PaymentMethod,
-    /// The in-store scenario.
+    /// The in-store scenario (online: authorization and capture mode; often absent).
+    #[serde(default)]
     pub payment_factor: PaymentFactor,
     /// Where `notifyPayment` should go (the Dashboard value is used when absent).
     #[serde(

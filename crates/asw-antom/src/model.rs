@@ -318,7 +318,8 @@ pub struct Order {
     pub order_description: String,
     /// Order amount; normally equal to the payment amount in-store.
     pub order_amount: Amount,
-    /// The merchant and its store.
+    /// The merchant and its store (required in-store; online samples leave it out).
+    #[serde(default)]
     pub merchant: Merchant,
     /// The terminal environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -72,6 +72,13 @@ impl NotifyPayment {
         self.notify_type == NOTIFY_TYPE_PAYMENT_RESULT
             && self.result.result_status == ResultStatus::Success
     }
+
+    /// A final payment failure (`PAYMENT_RESULT` with `F`): the result code says why (an
+    /// online payment left unpaid until its expiry is closed this way).
+    pub fn is_payment_failure(&self) -> bool {
+        self.notify_type == NOTIFY_TYPE_PAYMENT_RESULT
+            && self.result.result_status == ResultStatus::Failed
+    }
 }
 
 /// `notifyRefund` body (online asynchronous refunds).

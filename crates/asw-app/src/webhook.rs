@@ -19,8 +19,9 @@ use tracing::{info, warn};
 
 /// Every outcome label of `crate::metrics::WEBHOOK_NOTIFICATIONS_TOTAL`, created at zero by
 /// `crate::metrics::register_all`.
-pub const OUTCOMES: [&str; 9] = [
+pub const OUTCOMES: [&str; 10] = [
     "applied",
+    "applied_failure",
     "ignored",
     "mismatch",
     "unknown_payment",
@@ -104,6 +105,9 @@ async fn notify(
     };
     let payment = match notification {
         Notification::Payment(p) if p.is_payment_success() => p,
+        Notification::Payment(p) if p.is_payment_failure() => {
+            return apply_failure(&state, &p.payment_request_id, &p.result.result_code).await;
+        }
         Notification::Payment(_) | Notification::Refund(_) | Notification::Other { .. } => {
             count("not_a_payment");
             return success();
@@ -133,6 +137,41 @@ async fn notify(
             info!(payment_request_id = %payment.payment_request_id, outcome = outcome.as_str(), "notifyPayment");
             count(match outcome {
                 NotifyOutcome::Applied => "applied",
+                NotifyOutcome::Ignored => "ignored",
+                NotifyOutcome::Mismatch => "mismatch",
+                NotifyOutcome::Unknown => "unknown_payment",
+            });
+            success()
+        }
+        Err(error) => {
+            warn!(%error, "store unavailable: asking Antom to re-send the notification");
+            count("store_unavailable");
+            antom_body(StatusCode::SERVICE_UNAVAILABLE, NOTIFY_ACK_RETRY_BODY)
+        }
+    }
+}
+
+/// A verified payment failure: applied to an online payment (declined by the buyer, or expired
+/// unpaid); acknowledged whatever its result, as Antom asks, unless the journal is down.
+async fn apply_failure(
+    state: &WebhookState,
+    payment_request_id: &str,
+    result_code: &str,
+) -> Response {
+    match state
+        .core
+        .apply_payment_failure_notification(payment_request_id, result_code)
+        .await
+    {
+        Ok(outcome) => {
+            info!(
+                payment_request_id,
+                result_code,
+                outcome = outcome.as_str(),
+                "notifyPayment FAIL"
+            );
+            count(match outcome {
+                NotifyOutcome::Applied => "applied_failure",
                 NotifyOutcome::Ignored => "ignored",
                 NotifyOutcome::Mismatch => "mismatch",
                 NotifyOutcome::Unknown => "unknown_payment",

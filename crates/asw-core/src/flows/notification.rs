@@ -47,3 +47,49 @@ impl Core {
         }
     }
 }
+
+/// Antom's result codes that close an online payment left unpaid until its expiry: the
+/// payment expired rather than failed (`ORDER_IS_CLOSED` is what the pay page documents).
+const EXPIRY_CODES: [&str; 3] = ["ORDER_IS_CLOSED", "ORDER_CLOSED", "PAYMENT_EXPIRED"];
+
+/// The event a final failure of an online payment means: expired, or failed with its code.
+pub(super) fn online_failure_event(result_code: &str) -> Event {
+    if EXPIRY_CODES.contains(&result_code) {
+        Event::Expired
+    } else {
+        Event::Failed
+    }
+}
+
+impl Core {
+    /// Applies a verified `notifyPayment` with `F` to an online payment (the buyer declined on
+    /// the method's page, or it expired unpaid). In-store payments learn failures from their
+    /// own calls; a failure notification about one changes nothing.
+    pub async fn apply_payment_failure_notification(
+        &self,
+        payment_request_id: &str,
+        result_code: &str,
+    ) -> Result<NotifyOutcome, StoreError> {
+        let id = PaymentRequestId::new(payment_request_id);
+        let Some(tag) = id.key_tag() else {
+            return Ok(NotifyOutcome::Unknown);
+        };
+        let Some(record) = self.journal.load(tag, payment_request_id).await? else {
+            return Ok(NotifyOutcome::Unknown);
+        };
+        if record.kind != TxnKind::Purchase || record.online.is_none() {
+            return Ok(NotifyOutcome::Ignored);
+        }
+        let before = record.state;
+        let event = online_failure_event(result_code);
+        let cause = format!("notifyPayment FAIL {result_code}");
+        let after = self
+            .apply(record, event, &cause, steps::failed(result_code))
+            .await?;
+        if after.state != before {
+            Ok(NotifyOutcome::Applied)
+        } else {
+            Ok(NotifyOutcome::Ignored)
+        }
+    }
+}

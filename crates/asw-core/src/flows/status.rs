@@ -39,9 +39,15 @@ impl Core {
                     }
                     PaymentStatus::Fail | PaymentStatus::Cancelled => {
                         let code = report.result_code.as_deref();
-                        let failed = steps::failed(code.unwrap_or(steps::FAILED_WITHOUT_CODE));
+                        let code = code.unwrap_or(steps::FAILED_WITHOUT_CODE);
+                        // An online payment closed unpaid at its expiry expired.
+                        let event = if record.online.is_some() {
+                            notification::online_failure_event(code)
+                        } else {
+                            Event::Failed
+                        };
                         record = self
-                            .settle(record, Event::Failed, "status inquiry FAIL", failed)
+                            .settle(record, event, "status inquiry FAIL", steps::failed(code))
                             .await;
                     }
                     PaymentStatus::Processing => {}

@@ -55,6 +55,13 @@ pub fn merchant_event(
         (TxnKind::Purchase, _, TxnState::Expired) => "payment.expired",
         // Once, when the cancel is decided (queued: the switch sees it through); not for a
         // payment the merchant already knows failed or expired.
+        // An online payment closed unpaid at its closing time expired (as its view says).
+        (TxnKind::Purchase, TxnState::Pending | TxnState::Unknown, TxnState::CancelPending)
+            if next.online.is_some()
+                && next.cancel_reason == Some(crate::state::CancelReason::GatewayDeadline) =>
+        {
+            "payment.expired"
+        }
         (
             TxnKind::Purchase,
             TxnState::Pending | TxnState::Unknown | TxnState::Approved | TxnState::Authorized,

@@ -203,6 +203,21 @@ fn rest_transitions_raise_one_merchant_event_each_and_terminals_none() {
         event_of(&approved, cancel).as_deref(),
         Some("payment.cancelled")
     );
+    // An online payment closed unpaid at its closing time expired; cancelled otherwise.
+    let mut online = rest.clone();
+    online.online = Some(crate::record::OnlineCheckout::default());
+    assert_eq!(
+        event_of(&online, Event::GatewayDeadline).as_deref(),
+        Some("payment.expired")
+    );
+    assert_eq!(
+        event_of(&online, cancel).as_deref(),
+        Some("payment.cancelled")
+    );
+    assert_eq!(
+        event_of(&rest, Event::GatewayDeadline).as_deref(),
+        Some("payment.cancelled")
+    );
     // A terminal's transitions raise none.
     assert_eq!(event_of(&pending(), Event::Succeeded), None);
     // The id is stable per record and type, so a redelivery is recognisable.
