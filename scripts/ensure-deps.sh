@@ -8,6 +8,10 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The buyer's browser in the hosted-page tests and the demo: Debian's Chromium and its
+# WebDriver (never a browser download).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "ensure-deps: installing ${need_apt[*]} from Debian packages" >&2

@@ -9,6 +9,7 @@
 //! for a minute of load that would starve the timing-sensitive tests here.
 
 mod authority;
+mod browser;
 mod events;
 mod flood;
 mod online;

@@ -1,0 +1,170 @@
+//! The buyer in a real browser: headless Debian Chromium, driven over WebDriver
+//! (`chromedriver`), pays, declines and walks away on antom-sim's hosted wallet page, and comes
+//! back to the shop's return page. The merchant's status changes only from what Antom says.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::online::{create, online_harness, wait_for};
+
+/// `chromedriver` on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = asw_testkit::free_port().expect("free port");
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (Debian chromium-driver; run scripts/ensure-deps.sh)");
+        Self { child, port }
+    }
+
+    async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=900,800"],
+            }),
+        );
+        let start = Instant::now();
+        loop {
+            match ClientBuilder::rustls()
+                .expect("TLS roots")
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                // chromedriver takes a moment to listen.
+                Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("no WebDriver session: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shop's return page: what the buyer's browser lands on (it proves nothing).
+async fn shop() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().route(
+        "/shop/return",
+        axum::routing::get(|| async {
+            axum::response::Html("<html><body><h1 id=\"back\">Back at the shop</h1></body></html>")
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/shop/return")
+}
+
+fn wallet_payment(order: &str, value: u64, return_url: &str) -> Value {
+    json!({
+        "order_id": order,
+        "amount": { "currency": "SGD", "value": value },
+        "method": { "type": "wallet", "wallet": "GCASH", "terminal_type": "WEB" },
+        "return_url": format!("{return_url}?order={order}"),
+    })
+}
+
+/// Opens the payment's page, checks it shows the amount, clicks `action`, and waits until the
+/// browser is back at the shop's return URL (exactly as given).
+async fn buyer(browser: &Client, created: &Value, shown_amount: &str, action: &str) {
+    let url = created["next_action"]["url"]
+        .as_str()
+        .expect("next_action.url");
+    browser.goto(url).await.expect("the wallet's page loads");
+    let page = browser.source().await.expect("page source");
+    assert!(
+        page.contains(shown_amount),
+        "the page shows {shown_amount}: {page}"
+    );
+    browser
+        .find(Locator::Css(&format!("[data-action=\"{action}\"]")))
+        .await
+        .unwrap_or_else(|e| panic!("no {action} button: {e}"))
+        .click()
+        .await
+        .expect("click");
+    let start = Instant::now();
+    loop {
+        let at = browser.current_url().await.expect("url");
+        if at.path() == "/shop/return" {
+            let order = created["order_id"].as_str().unwrap();
+            assert_eq!(
+                at.query(),
+                Some(format!("order={order}").as_str()),
+                "unchanged"
+            );
+            browser
+                .find(Locator::Id("back"))
+                .await
+                .expect("the shop's page rendered");
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "never back at the shop: {at}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_buyer_in_chromium_approves_declines_and_leaves_on_the_hosted_wallet_page() {
+    let h = online_harness().await;
+    let return_url = shop().await;
+    let driver = Driver::start();
+    let browser = driver.browser().await;
+
+    // Approve: back at the shop, and the merchant sees it paid once Antom says so.
+    let (_, paid) = create(&h, "b-1", &wallet_payment("b-o1", 1250, &return_url)).await;
+    buyer(&browser, &paid, "12.50", "approve").await;
+    let id = paid["id"].as_str().unwrap();
+    wait_for(&h, id, "succeeded", Duration::from_secs(10)).await;
+    let prid = paid["antom"]["payment_request_id"].as_str().unwrap();
+    assert_eq!(h.payment(prid).unwrap().status, "SUCCESS");
+
+    // Decline: failed, nothing charged.
+    let (_, declined) = create(&h, "b-2", &wallet_payment("b-o2", 800, &return_url)).await;
+    buyer(&browser, &declined, "8.00", "decline").await;
+    let id = declined["id"].as_str().unwrap();
+    wait_for(&h, id, "failed", Duration::from_secs(10)).await;
+
+    // Leave: the return proves nothing — still awaiting the buyer, then expired unpaid.
+    let (_, left) = create(&h, "b-3", &wallet_payment("b-o3", 500, &return_url)).await;
+    buyer(&browser, &left, "5.00", "leave").await;
+    let id = left["id"].as_str().unwrap();
+    wait_for(&h, id, "requires_action", Duration::from_secs(1)).await;
+    wait_for(&h, id, "expired", Duration::from_secs(15)).await;
+    let prid = left["antom"]["payment_request_id"].as_str().unwrap();
+    assert_ne!(h.payment(prid).unwrap().status, "SUCCESS");
+
+    browser.close().await.expect("close the browser");
+}
