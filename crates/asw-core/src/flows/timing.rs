@@ -31,8 +31,9 @@ pub struct Timing {
     /// Online payments: how long the buyer may take to pay when the merchant does not say
     /// (Antom's own default for most methods is 14 minutes).
     pub online_expiry_ms: i64,
-    /// Online payments: the switch closes (inquires, then cancels) an unpaid payment this long
-    /// after its expiry, never before — a buyer still allowed to pay is never cancelled.
+    /// Online payments: the switch closes an unpaid payment (cancels it at Antom through the
+    /// queue) this long after its expiry, never before — a buyer still allowed to pay is never
+    /// cancelled.
     pub online_close_margin_ms: i64,
 }
 
