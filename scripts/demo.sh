@@ -57,6 +57,12 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         with open(out, "a") as f:
             f.write(json.dumps({"headers": headers, "body": body}) + "\n")
         self.send_response(204); self.end_headers()
+    def do_GET(self):  # the web shop's return page: the buyer's browser lands here
+        page = b"<html><body style='font-family:sans-serif'><h1>Demo Coffee</h1><p>Thanks! Your payment's status comes from the switch, not from this page.</p></body></html>"
+        self.send_response(200); self.send_header("Content-Type", "text/html"); self.end_headers()
+        self.wfile.write(page)
+    def log_message(self, *args):
+        pass
 http.server.HTTPServer(("127.0.0.1", port), Receiver).serve_forever()
 EOF
 pids+=($!)
@@ -98,6 +104,8 @@ listen = "127.0.0.1:$admin_port"
 [rest]
 listen = "127.0.0.1:$rest_port"
 sync_wait_ms = 10000
+# The demo's shop returns on http://127.0.0.1; production return URLs are https.
+allow_http_loopback_return_urls = true
 
 # Shortened so the demo's "unknown → cancel" finishes in seconds; production keeps the defaults.
 [timing]
@@ -225,6 +233,49 @@ for line in lines:
 if not lines:
     print("    (no event received yet)")
 EOF
+
+echo "==> a web shop takes a wallet payment: the buyer pays on the wallet's hosted page in headless Chromium"
+shot_dir="$PWD/docs/screenshots"
+mkdir -p "$shot_dir"
+driver_port=$(free_port)
+chromedriver --port="$driver_port" >"$work/chromedriver.log" 2>&1 &
+pids+=($!)
+wallet_out="$("$py" - "$rest_port" "$rest_secret" "http://127.0.0.1:$events_port/shop/return?order=web-order-2" <<'EOF'
+import json, sys, urllib.request
+port, secret, return_url = sys.argv[1], sys.argv[2], sys.argv[3]
+body = json.dumps({"order_id": "web-order-2", "amount": {"currency": "HKD", "value": 4200},
+                   "method": {"type": "wallet", "wallet": "ALIPAY_HK", "terminal_type": "WEB"},
+                   "return_url": return_url}).encode()
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/payments", data=body, method="POST")
+req.add_header("Authorization", f"Bearer {secret}")
+req.add_header("Content-Type", "application/json")
+req.add_header("Idempotency-Key", "web-order-2-try-1")
+with urllib.request.urlopen(req, timeout=30) as r:
+    created = json.loads(r.read())
+print(f"    POST   -> {created['status']:<16} next_action.url={created['next_action']['url']}", file=sys.stderr)
+print(f"{created['id']} {created['next_action']['url']} {created['antom']['payment_request_id']}")
+EOF
+)"
+read -r wallet_id wallet_url wallet_prid <<<"$wallet_out"
+back_at="$("$py" scripts/demo_buyer.py "$driver_port" "$wallet_url" approve \
+  "$shot_dir/wallet-page.png" "$shot_dir/shop-return.png")"
+echo "    buyer  -> clicked approve on the wallet's page; the browser is back at $back_at"
+echo "    (screenshots: docs/screenshots/wallet-page.png, docs/screenshots/shop-return.png)"
+wallet_status="$("$py" - "$rest_port" "$rest_secret" "$wallet_id" <<'EOF'
+import json, sys, time, urllib.request
+port, secret, pid = sys.argv[1:4]
+for _ in range(50):  # the result comes from Antom's notification (or the read's inquiry)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/payments/{pid}")
+    req.add_header("Authorization", f"Bearer {secret}")
+    status = json.loads(urllib.request.urlopen(req, timeout=30).read())["status"]
+    if status != "requires_action":
+        break
+    time.sleep(0.2)
+print(status)
+EOF
+)"
+echo "    GET    -> $wallet_status (learned from Antom, not from the browser's return)"
+rows+=("REST wallet payment|$wallet_status|$wallet_prid")
 
 echo "==> waiting for the store-and-forward queue to deliver the cancels"
 sleep 8

@@ -37,6 +37,12 @@ pub struct RestTable {
     pub transport_errors: u64,
     /// `409` answers while a first request ran (or was orphaned by a kill).
     pub conflicts: u64,
+    /// Online wallet payments whose buyer approved on the wallet's page.
+    pub buyers_approved: u64,
+    /// Online wallet payments whose buyer declined.
+    pub buyers_declined: u64,
+    /// Online wallet payments whose buyer walked away (expired unpaid, unless paid later).
+    pub buyers_left: u64,
     /// REST payments at Antom.
     pub at_antom: u64,
     /// Of those, SUCCESS at the end.
@@ -86,10 +92,16 @@ pub fn compare_rest(records: &[RestRecord], payments: &[PaymentView]) -> (RestTa
         t.payments += 1;
         t.transport_errors += u64::from(r.transport_errors);
         t.conflicts += u64::from(r.conflicts);
+        match r.buyer.as_deref() {
+            Some("approve") => t.buyers_approved += 1,
+            Some("decline") => t.buyers_declined += 1,
+            Some("leave") => t.buyers_left += 1,
+            _ => {}
+        }
         match r.told.as_deref() {
             Some("succeeded") => t.told_succeeded += 1,
             Some("cancel_requested") => t.cancels_requested += 1,
-            Some("pending") | None => {
+            Some("pending" | "requires_action") | None => {
                 t.unresolved += 1;
                 let prid = r.payment_request_id.as_deref().unwrap_or_default();
                 let payment = by_id.get(prid).copied();
@@ -199,7 +211,18 @@ mod tests {
             cancel_requested: status == Some("cancel_requested"),
             transport_errors: 0,
             conflicts: 0,
+            buyer: None,
         }
+    }
+
+    #[test]
+    fn an_online_payment_left_awaiting_its_buyer_is_unresolved() {
+        let (table, findings) = compare_rest(
+            &[told(Some(A), Some("requires_action"))],
+            &[payment(A, "PROCESSING", 0)],
+        );
+        assert_eq!(table.unresolved, 1);
+        assert!(findings.iter().any(|f| f.class == "rest_unresolved"));
     }
 
     #[test]

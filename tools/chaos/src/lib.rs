@@ -113,6 +113,9 @@ pub struct ChaosConfig {
     /// REST payments started per second (merchants over the REST API, beside the terminals);
     /// 0 runs without them.
     pub rest_rate_per_s: f64,
+    /// Every n-th REST payment is an online wallet payment whose buyer approves, declines or
+    /// walks away on antom-sim's page (0: none).
+    pub rest_online_every: u64,
     /// The Redis deployment the switches share (and whose master the run kills).
     pub redis: RedisKind,
     /// Redis faults this often (the deployment's first and second fault in turn); `None`: the
@@ -151,6 +154,7 @@ impl ChaosConfig {
             redis: RedisKind::Single,
             redis_fault_every: None,
             rest_rate_per_s: 5.0,
+            rest_online_every: 3,
             uncertain_bounds: UncertainBounds::default(),
             terminal_sim_bin: None,
             kill_terminals_every: Duration::from_secs(15),
@@ -820,6 +824,8 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
             give_up_after: Duration::from_millis(GATEWAY_DEADLINE_MS + 4_000),
             suffixes: REST_SUFFIXES.to_vec(),
             seed: config.seed,
+            online_every: config.rest_online_every,
+            sim_url: sim.base_url(),
         }))
     });
     timeline.note(format!(

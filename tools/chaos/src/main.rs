@@ -57,6 +57,10 @@ struct Args {
     /// REST payments per second (merchants over the REST API, beside the terminals; 0: none).
     #[arg(long, default_value_t = 5.0)]
     rest_rate: f64,
+    /// Every n-th REST payment is an online wallet payment whose buyer approves, declines or
+    /// walks away on antom-sim's page (0: none).
+    #[arg(long, default_value_t = 3)]
+    rest_online_every: u64,
     /// The Redis the switches share: `single` (killed and restarted half-way), `cluster` (3
     /// masters + 3 replicas: a master killed half-way and rejoining, a manual failover at three
     /// quarters) or `sentinel` (1 master, 2 replicas, 3 sentinels: the master killed half-way).
@@ -163,6 +167,7 @@ async fn main() -> ExitCode {
     );
     config.rate_per_s = args.rate;
     config.rest_rate_per_s = args.rest_rate;
+    config.rest_online_every = args.rest_online_every;
     config.connections_per_instance = args.connections;
     config.kill_every = Duration::from_secs(
         args.kill_every

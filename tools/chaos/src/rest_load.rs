@@ -1,7 +1,9 @@
-//! REST merchants beside the terminals: payment-code payments over the switch's REST API, with
-//! the behaviour a careful merchant integration has (docs/rest-api.md): retry a request whose
-//! answer it did not get with the same `Idempotency-Key` (on either instance), read a `pending`
-//! payment until it is final, and cancel it when it gives up without a final answer.
+//! REST merchants beside the terminals: payment-code payments and online wallet payments over
+//! the switch's REST API, with the behaviour a careful merchant integration has
+//! (docs/rest-api.md): retry a request whose answer it did not get with the same
+//! `Idempotency-Key` (on either instance), read a `pending` or `requires_action` payment until
+//! it is final, and cancel it when it gives up without a final answer. For a wallet payment a
+//! buyer approves, declines or walks away on antom-sim's page (its buyer hook).
 //!
 //! What each merchant was told is compared with Antom by [`crate::check::compare_rest`]: told
 //! `succeeded` ⇔ SUCCESS at Antom.
@@ -29,6 +31,10 @@ pub struct RestLoadConfig {
     pub suffixes: Vec<&'static str>,
     /// Seed of the keys, amounts and scenarios.
     pub seed: u64,
+    /// Every n-th payment is an online wallet payment (0: none).
+    pub online_every: u64,
+    /// antom-sim's base URL, where the buyer acts (its `/__sim/buyer` hook).
+    pub sim_url: String,
 }
 
 /// What one merchant payment ended as, from the merchant's side.
@@ -46,6 +52,10 @@ pub struct RestRecord {
     pub transport_errors: u32,
     /// `409` answers (the first request still running, or orphaned by a kill).
     pub conflicts: u32,
+    /// Online wallet payments: what the buyer did on the wallet's page (`approve`, `decline`,
+    /// `leave`), once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<String>,
 }
 
 impl RestRecord {
@@ -56,7 +66,7 @@ impl RestRecord {
 }
 
 fn is_final(status: &str) -> bool {
-    !matches!(status, "pending")
+    !matches!(status, "pending" | "requires_action")
 }
 
 struct Merchant {
@@ -113,11 +123,39 @@ impl Merchant {
     }
 }
 
+/// The buyer of an online payment: acts once on the wallet's page.
+struct Buyer {
+    sim_url: String,
+    action: &'static str,
+    done: bool,
+}
+
+impl Buyer {
+    /// Plays the buyer through antom-sim's hook (what the page's buttons do); a failed call is
+    /// tried again on the next read.
+    async fn act(&mut self, http: &reqwest::Client, payment: &Value, record: &mut RestRecord) {
+        if self.done || payment["status"] != "requires_action" {
+            return;
+        }
+        let Some(payment_id) = payment["antom"]["payment_id"].as_str() else {
+            return;
+        };
+        let url = format!("{}/__sim/buyer/{payment_id}/{}", self.sim_url, self.action);
+        if let Ok(response) = http.post(url).send().await
+            && response.status().is_success()
+        {
+            self.done = true;
+            record.buyer = Some(self.action.to_string());
+        }
+    }
+}
+
 async fn one_payment(
     mut merchant: Merchant,
     key: String,
     body: Value,
     give_up: Duration,
+    mut buyer: Option<Buyer>,
 ) -> RestRecord {
     let started = Instant::now();
     let mut record = RestRecord {
@@ -127,6 +165,7 @@ async fn one_payment(
         cancel_requested: false,
         transport_errors: 0,
         conflicts: 0,
+        buyer: None,
     };
     let mut id: Option<String> = None;
     let note = |record: &mut RestRecord, id: &mut Option<String>, payment: &Value| {
@@ -169,6 +208,9 @@ async fn one_payment(
                 note(&mut record, &mut id, &payment);
                 if record.told.as_deref().is_some_and(is_final) {
                     return record;
+                }
+                if let Some(buyer) = buyer.as_mut() {
+                    buyer.act(&merchant.http, &payment, &mut record).await;
                 }
             }
             Reply::Answer(409, _) => record.conflicts += 1,
@@ -250,11 +292,35 @@ pub async fn run(config: RestLoadConfig) -> Vec<RestRecord> {
             suffix
         };
         let code = format!("2810{:012}{suffix}", (mix / 13) % 1_000_000_000_000);
-        let body = json!({
-            "order_id": format!("chaos-order-{n}"),
-            "amount": { "currency": "SGD", "value": 100 + (mix / 17) % 50_000 },
-            "method": { "type": "payment_code", "code": code },
-        });
+        let amount = 100 + (mix / 17) % 50_000;
+        let online = config.online_every > 0 && n.is_multiple_of(config.online_every);
+        let (body, buyer) = if online {
+            // The buyer approves most of the time, else declines or walks away.
+            let action = match (mix / 19) % 10 {
+                0..=5 => "approve",
+                6 | 7 => "decline",
+                _ => "leave",
+            };
+            let body = json!({
+                "order_id": format!("chaos-order-{n}"),
+                "amount": { "currency": "SGD", "value": amount },
+                "method": { "type": "wallet", "wallet": "GCASH", "terminal_type": "WEB" },
+                "return_url": format!("https://shop.example/return?order={n}"),
+            });
+            let buyer = Buyer {
+                sim_url: config.sim_url.clone(),
+                action,
+                done: false,
+            };
+            (body, Some(buyer))
+        } else {
+            let body = json!({
+                "order_id": format!("chaos-order-{n}"),
+                "amount": { "currency": "SGD", "value": amount },
+                "method": { "type": "payment_code", "code": code },
+            });
+            (body, None)
+        };
         let merchant = Merchant {
             http: http.clone(),
             endpoints: config.endpoints.clone(),
@@ -267,6 +333,7 @@ pub async fn run(config: RestLoadConfig) -> Vec<RestRecord> {
             key,
             body,
             config.give_up_after,
+            buyer,
         )));
         tokio::time::sleep(interval).await;
     }

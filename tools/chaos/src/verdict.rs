@@ -519,6 +519,7 @@ mod tests {
             cancel_requested: false,
             transport_errors: 0,
             conflicts: 0,
+            buyer: None,
         }];
         evidence
     }

@@ -1,0 +1,64 @@
+"""The demo's buyer: headless Debian Chromium driven over WebDriver (chromedriver), opening the
+wallet's hosted page, saving a screenshot of it, clicking a button and following the browser
+back to the shop's return page (screenshot too).
+
+    demo_buyer.py CHROMEDRIVER_PORT PAGE_URL ACTION PAGE_PNG RETURN_PNG
+
+Only the standard library: WebDriver is JSON over HTTP, and the demo needs five of its calls.
+"""
+import base64
+import json
+import sys
+import time
+import urllib.request
+
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+
+
+def call(base, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read() or b"{}").get("value")
+
+
+def screenshot(base, session, path):
+    png = call(base, "GET", f"/session/{session}/screenshot")
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(png))
+
+
+def main():
+    port, page, action, page_png, return_png = sys.argv[1:6]
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):  # chromedriver takes a moment to listen
+        try:
+            call(base, "GET", "/status")
+            break
+        except OSError:
+            time.sleep(0.1)
+    caps = {"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=760,640"]}}}}
+    session = call(base, "POST", "/session", caps)["sessionId"]
+    try:
+        call(base, "POST", f"/session/{session}/url", {"url": page})
+        screenshot(base, session, page_png)
+        button = call(base, "POST", f"/session/{session}/element",
+                      {"using": "css selector", "value": f'[data-action="{action}"]'})
+        call(base, "POST", f"/session/{session}/element/{button[ELEMENT]}/click", {})
+        for _ in range(150):
+            at = call(base, "GET", f"/session/{session}/url")
+            if at != page and "/checkout/" not in at:
+                break
+            time.sleep(0.1)
+        screenshot(base, session, return_png)
+        print(at)
+    finally:
+        call(base, "DELETE", f"/session/{session}")
+
+
+if __name__ == "__main__":
+    main()
