@@ -245,7 +245,7 @@ import json, sys, urllib.request
 port, secret, return_url = sys.argv[1], sys.argv[2], sys.argv[3]
 body = json.dumps({"order_id": "web-order-2", "amount": {"currency": "HKD", "value": 4200},
                    "method": {"type": "wallet", "wallet": "ALIPAY_HK", "terminal_type": "WEB"},
-                   "return_url": return_url}).encode()
+                   "description": "2 x flat white, 1 x croissant", "return_url": return_url}).encode()
 req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/payments", data=body, method="POST")
 req.add_header("Authorization", f"Bearer {secret}")
 req.add_header("Content-Type", "application/json")

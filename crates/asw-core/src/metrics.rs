@@ -27,15 +27,22 @@ pub const SHED_FLOWS: &[&str] = &["purchase"];
 
 /// Flows of the core (`flow` label).
 pub const FLOWS: &[&str] = &[
-    "purchase", "reversal", "advice", "void", "refund", "inquiry",
+    "purchase", "checkout", "reversal", "advice", "void", "refund", "inquiry",
 ];
-/// Outcome classes of a terminal transaction ([`crate::domain::OutcomeClass`]).
-pub const OUTCOME_CLASSES: &[&str] = &["approved", "declined", "timed_out", "rejected"];
+/// Outcome classes of a transaction ([`crate::domain::OutcomeClass`]), and `awaiting_buyer`:
+/// an online payment answered with the buyer's page (not final, and not a failure).
+pub const OUTCOME_CLASSES: &[&str] = &[
+    "approved",
+    "declined",
+    "timed_out",
+    "rejected",
+    "awaiting_buyer",
+];
 /// How an Unknown pay outcome ended.
 pub const UNKNOWN_RESOLUTIONS: &[&str] = &["approved", "declined", "cancelled"];
 /// Where the core met a store failure (the flows, and `settle`, their shared step).
 pub const STORE_FAILURE_FLOWS: &[&str] = &[
-    "purchase", "settle", "reversal", "void", "refund", "inquiry",
+    "purchase", "checkout", "settle", "reversal", "void", "refund", "inquiry",
 ];
 
 /// Every metric of the core (see docs/metrics.md).

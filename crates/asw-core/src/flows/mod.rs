@@ -103,7 +103,14 @@ impl Drop for InFlight {
 }
 
 fn record_outcome(flow: &'static str, started: Instant, answer: &Answer) {
+    let awaiting_buyer = answer.outcome == Outcome::Unresolved
+        && answer
+            .record
+            .as_ref()
+            .and_then(|r| r.online.as_ref())
+            .is_some_and(|o| o.next_action.is_some());
     let outcome = match answer.class() {
+        _ if awaiting_buyer => "awaiting_buyer",
         OutcomeClass::Approved => "approved",
         OutcomeClass::Declined => "declined",
         OutcomeClass::TimedOut => "timed_out",
