@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: starts Redis, the Antom simulator and the switch on free local ports, runs a terminal
-# through a handful of real transactions, and prints what the terminal saw next to what Antom
-# holds. Everything runs from a temporary directory with freshly generated throwaway keys.
+# through a handful of real transactions, a REST merchant through a payment-code payment and a
+# web shop through a wallet payment its buyer (headless Chromium) pays on the hosted page, and
+# prints what each was told next to what Antom holds. Everything runs from a temporary directory with freshly generated throwaway keys.
 #
 #   scripts/demo.sh          run the scenarios, then keep everything running until Ctrl-C
 #   scripts/demo.sh --once   run the scenarios and stop
