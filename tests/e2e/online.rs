@@ -17,11 +17,19 @@ pub const RETURN_URL: &str = "http://127.0.0.1:9/shop/return?order=o-1";
 /// The switch with fast online timings: an unpaid payment expires after 3 s and is closed
 /// 2 s later; http return URLs on loopback allowed.
 pub async fn online_harness() -> Harness {
-    Harness::start_with(|config, _| {
+    online_harness_notifying_after(None).await
+}
+
+/// [`online_harness`] with antom-sim's notifications held back `delay` (when given).
+async fn online_harness_notifying_after(delay: Option<Duration>) -> Harness {
+    Harness::start_with(|config, sim| {
         config.timing.online_expiry_ms = 3_000;
         config.timing.online_close_margin_ms = 2_000;
         if let Some(rest) = config.rest.as_mut() {
             rest.allow_http_loopback_return_urls = true;
+        }
+        if let Some(delay) = delay {
+            sim.notify_delay = delay;
         }
     })
     .await
@@ -180,5 +188,56 @@ async fn a_buyer_who_leaves_is_never_cancelled_before_expiry_and_the_payment_the
     assert!(
         at_antom == "FAIL" || at_antom == "CANCELLED",
         "nothing paid at Antom: {at_antom}"
+    );
+}
+
+#[tokio::test]
+async fn two_attempts_of_one_order_both_paid_at_antom_end_with_one_success() {
+    // The first attempt's SUCCESS notification is held back, so the switch still sees it
+    // awaiting its buyer when the shop starts a second attempt of the same order.
+    let h = online_harness_notifying_after(Some(Duration::from_secs(4))).await;
+    let order = wallet_payment("o-5", 1500);
+    let (_, first) = create(&h, "t-1", &order).await;
+    let first_pid = first["antom"]["payment_id"].as_str().unwrap().to_string();
+    let hook = buyer(&h, &first_pid, "approve").await;
+    assert_eq!(hook["status"], "SUCCESS", "the first buyer paid: {hook}");
+
+    let (status, second) = create(&h, "t-2", &order).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["status"], "requires_action");
+    let second_pid = second["antom"]["payment_id"].as_str().unwrap().to_string();
+    buyer(&h, &second_pid, "approve").await;
+
+    let first_id = first["id"].as_str().unwrap();
+    let second_id = second["id"].as_str().unwrap();
+    wait_for(&h, second_id, "succeeded", Duration::from_secs(10)).await;
+    wait_for(&h, first_id, "cancelled", Duration::from_secs(10)).await;
+    // The earlier attempt's cancel reaches Antom and takes its money back.
+    let first_prid = prid(&first);
+    h.wait_for_status(&first_prid, "CANCELLED", Duration::from_secs(15))
+        .await;
+    let paid: Vec<_> = [prid(&first), prid(&second)]
+        .iter()
+        .filter(|p| h.payment(p).is_some_and(|v| v.status == "SUCCESS"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        paid,
+        vec![prid(&second)],
+        "one success for the order at Antom"
+    );
+    let attempts = json_of(
+        reqwest::Client::new()
+            .get(format!("http://{}/v1/orders/o-5", h.rest()))
+            .bearer_auth(REST_SECRET)
+            .send()
+            .await
+            .expect("order"),
+    )
+    .await;
+    assert_eq!(
+        attempts["attempts"].as_array().map(Vec::len),
+        Some(2),
+        "{attempts}"
     );
 }

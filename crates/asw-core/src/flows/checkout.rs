@@ -91,7 +91,14 @@ impl Core {
         let (record, command) = self
             .prepare_checkout(request, received_ms)
             .map_err(|a| *a)?;
-        match self.begin(&record).await {
+        let mut begun = self.begin(&record).await;
+        if let Ok(BeginOutcome::OrderTaken(live)) = &begun
+            && self.supersede(live).await
+        {
+            // The earlier attempt's cancel is queued: the order is free for this one.
+            begun = self.begin(&record).await;
+        }
+        match begun {
             Err(error) => Err(store_down("checkout", &error)),
             // No reversal names an online payment; a tombstone here is a store that says so.
             Ok(BeginOutcome::Tombstoned) => Err(Answer::refused(Refusal::StoreUnavailable)),
@@ -108,6 +115,42 @@ impl Core {
                 }))
             }
             Ok(BeginOutcome::Started) => Ok(Started::Journaled(Box::new(record), command)),
+        }
+    }
+
+    /// Cancels an earlier online attempt of the order that still awaits its buyer (or whose
+    /// `pay` is unknown), so a new attempt may go out: seed 001's "not successful → pay again".
+    /// The cancel is queued in the same write (a success that lands meanwhile is cancelled by
+    /// it, so at most one attempt stays paid). Nothing for an attempt that is paid, or not
+    /// online: the order stays taken. True when the earlier attempt no longer holds the order.
+    async fn supersede(&self, live: &TransactionRecord) -> bool {
+        if live.online.is_none() || !live.state.is_in_flight() {
+            return false;
+        }
+        let event = Event::CancelRequested(CancelReason::Superseded);
+        let cause = "a new attempt of the order replaced it";
+        let result = self
+            .commit_planned(live.clone(), event, cause, |current, now| {
+                if current.state.is_in_flight() {
+                    plan_change(current, event, now, cause)
+                } else {
+                    Ok(None)
+                }
+            })
+            .await;
+        match result {
+            Ok(record) => {
+                info!(
+                    superseded = record.journal_id(),
+                    state = record.state.as_str(),
+                    "earlier attempt of the order cancelled for a new one"
+                );
+                record.state.is_reversing()
+            }
+            Err(error) => {
+                warn!(%error, "earlier attempt of the order not cancelled: the order stays taken");
+                false
+            }
         }
     }
 

@@ -174,6 +174,10 @@ pub enum CancelReason {
     Void,
     /// Antom reported a SUCCESS after it had answered a definitive failure.
     UnexpectedSuccess,
+    /// A new attempt of the same online order replaced this one while it awaited its buyer
+    /// (seed 001: a payment not successful is paid again): it is cancelled before the new
+    /// `pay`, so at most one attempt of the order can stay paid.
+    Superseded,
 }
 
 impl CancelReason {
@@ -187,6 +191,7 @@ impl CancelReason {
             CancelReason::ReversalAdvice => "reversal_advice",
             CancelReason::Void => "void",
             CancelReason::UnexpectedSuccess => "unexpected_success",
+            CancelReason::Superseded => "superseded",
         }
     }
 

@@ -140,23 +140,86 @@ async fn the_buyer_paying_is_learned_from_the_verified_notification() {
     assert_eq!(h.record(&prid).state, TxnState::Approved);
 }
 
+/// Seed 001: a payment not successful is paid again — also one still awaiting its buyer (who
+/// may have abandoned it). The earlier attempt's cancel is queued before the new `pay`, so if
+/// its buyer pays after all, that cancel takes the money back: one success per order.
 #[tokio::test(start_paused = true)]
-async fn a_second_payment_of_an_order_awaiting_its_buyer_is_refused() {
+async fn a_new_attempt_of_an_order_awaiting_its_buyer_cancels_the_earlier_one_first() {
     let h = Harness::new();
     let first = checkout_req(&h, 1, "o-1");
     h.upstream
         .script_checkout(first.payment_request_id.as_str(), [awaiting("P1")]);
-    run(&h, first).await;
+    run(&h, first.clone()).await;
+
+    let second = checkout_req(&h, 2, "o-1");
+    h.upstream
+        .script_checkout(second.payment_request_id.as_str(), [awaiting("P2")]);
+    let answer = run(&h, second.clone()).await;
+
+    assert_eq!(
+        answer.outcome,
+        Outcome::Unresolved,
+        "awaiting its own buyer"
+    );
+    let earlier = h.record(&first.payment_request_id);
+    assert_eq!(earlier.state, TxnState::CancelPending);
+    assert_eq!(earlier.cancel_reason, Some(CancelReason::Superseded));
+    let queue = h.queue();
+    let cancel = only_entry(&queue);
+    assert!(is_cancel(cancel));
+    assert_eq!(cancel.entry.journal_id, first.payment_request_id.as_str());
+    assert_eq!(
+        h.upstream
+            .count(CallKind::Pay, second.payment_request_id.as_str()),
+        1
+    );
+    // A success of the earlier attempt that lands now is not taken: its cancel wins.
+    h.core
+        .apply_payment_notification(
+            first.payment_request_id.as_str(),
+            Some("P1".into()),
+            Some((AMOUNT, "SGD".into())),
+            None,
+        )
+        .await
+        .expect("applied");
+    assert_eq!(
+        h.record(&first.payment_request_id).state,
+        TxnState::CancelPending
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_attempt_of_a_paid_order_is_refused() {
+    let h = Harness::new();
+    let first = checkout_req(&h, 1, "o-1");
+    h.upstream
+        .script_checkout(first.payment_request_id.as_str(), [awaiting("P1")]);
+    run(&h, first.clone()).await;
+    h.core
+        .apply_payment_notification(
+            first.payment_request_id.as_str(),
+            Some("P1".into()),
+            Some((AMOUNT, "SGD".into())),
+            None,
+        )
+        .await
+        .expect("applied");
 
     let second = checkout_req(&h, 2, "o-1");
     let answer = run(&h, second.clone()).await;
 
-    assert_eq!(answer, Answer::refused(Refusal::OrderInProgress));
+    assert_eq!(answer, Answer::refused(Refusal::OrderAlreadyPaid));
     assert_eq!(
         h.upstream
             .count(CallKind::Pay, second.payment_request_id.as_str()),
         0
     );
+    assert_eq!(
+        h.record(&first.payment_request_id).state,
+        TxnState::Approved
+    );
+    assert!(h.queue().is_empty(), "the paid attempt is not touched");
 }
 
 #[tokio::test(start_paused = true)]
