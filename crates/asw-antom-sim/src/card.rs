@@ -225,7 +225,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// `paymentResultInfo` of an authorized card. `token` is the saved card's `cardToken`;
