@@ -6,15 +6,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::card::CardForm;
 use crate::ledger::{BuyerAction, BuyerOutcome, ExpiryCheck, ExpiryJob};
 use crate::server::Shared;
 
 /// Applies a buyer action and starts its notification. `None`: no online payment by that id.
-pub(crate) fn act(shared: &Arc<Shared>, id: &str, action: BuyerAction) -> Option<BuyerOutcome> {
+/// `card`: what the buyer typed on a card payment's page (`None`: the approving test card).
+pub(crate) fn act(
+    shared: &Arc<Shared>,
+    id: &str,
+    action: BuyerAction,
+    card: Option<&CardForm>,
+) -> Option<BuyerOutcome> {
     let (outcome, effects) =
         shared
             .ledger
-            .buyer_act(id, action, shared.clock.now(), &shared.cfg)?;
+            .buyer_act(id, action, card, shared.clock.now(), &shared.cfg)?;
     shared.run_effects(effects, None);
     Some(outcome)
 }

@@ -97,6 +97,23 @@ pub enum CancelOfClosed {
     OrderStatusInvalid,
 }
 
+/// A fault on the first attempt of every new `captureRequestId` (retries with the same id
+/// are answered normally), so a client's retry-with-the-same-id can be tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+pub enum CaptureFault {
+    /// No fault.
+    #[default]
+    None,
+    /// The capture is done, the answer is `U UNKNOWN_EXCEPTION`.
+    UnknownCommitted,
+    /// Nothing is done, the answer is `U UNKNOWN_EXCEPTION`.
+    UnknownNotCommitted,
+    /// The capture is done, then the connection is dropped without an answer.
+    LostAfterCommit,
+    /// The capture is done, the answer comes after `slow_answer`.
+    SlowCommitted,
+}
+
 /// Random faults for chaos runs, read from TOML (`--faults FILE`). Rates are probabilities
 /// in `[0, 1]`, drawn per call from a generator seeded with `seed` and the call's sequence
 /// number, so a run with the same calls in the same order is reproducible.
@@ -227,6 +244,15 @@ pub struct SimConfig {
     pub cancel_of_closed: CancelOfClosed,
     /// Whether a payment may be refunded more than once (`MULTIPLE_REFUNDS_NOT_SUPPORTED`).
     pub multiple_refunds: bool,
+    /// How long a card authorization can be captured (Antom: seven days); after it `capture`
+    /// answers `AUTH_EXPIRED`. It is also the window in which `cancel` voids the authorization.
+    pub auth_expiry: Duration,
+    /// Whether `capture` may take less than the authorized amount, in several captures up to
+    /// the authorized total (`isLastCapture` closes it). Off: one full capture only, as the
+    /// hosted card guide demands.
+    pub partial_capture: bool,
+    /// Fault on the first attempt of every new `captureRequestId`.
+    pub capture_fault: CaptureFault,
     /// Reject requests whose `request-time` is further than this from the simulator's
     /// clock (`PARAM_ILLEGAL`). `None`: no check (Antom's tolerance is undocumented).
     pub max_clock_skew: Option<Duration>,
@@ -262,6 +288,9 @@ impl SimConfig {
             pre_cancel: PreCancel::default(),
             cancel_of_closed: CancelOfClosed::default(),
             multiple_refunds: true,
+            auth_expiry: Duration::from_secs(7 * 24 * 3600),
+            partial_capture: false,
+            capture_fault: CaptureFault::None,
             max_clock_skew: None,
             response_utc_offset: time::macros::offset!(-8),
             max_body_bytes: 64 * 1024,
@@ -332,6 +361,7 @@ impl SimConfig {
             ("refund_window", self.refund_window),
             ("payment_expiry", self.payment_expiry),
             ("online_expiry", self.online_expiry),
+            ("auth_expiry", self.auth_expiry),
             ("slow_answer", self.slow_answer),
             ("inquiry_not_found_for", self.inquiry_not_found_for),
             ("max_clock_skew", self.max_clock_skew.unwrap_or_default()),

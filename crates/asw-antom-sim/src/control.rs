@@ -5,7 +5,7 @@
 //! | GET | `/__sim/payments` | every payment with its refunds and notification counts |
 //! | GET | `/__sim/payments/{id}` | one payment (`paymentRequestId` or `paymentId`) |
 //! | POST | `/__sim/payments/{id}/force` | `{"status":"SUCCESS"\|"FAIL"\|"CANCELLED"\|"PROCESSING","resultCode":"…"}` |
-//! | POST | `/__sim/buyer/{paymentId}/{approve\|decline\|leave}` | what the wallet page's buttons do, answered as JSON |
+//! | POST | `/__sim/buyer/{paymentId}/{approve\|decline\|leave}` | what the wallet or card page's buttons do, answered as JSON; for a card, an optional JSON or form body `{"card_number", "expiry", "cvv", "holder"}` (missing fields: the approving test card) |
 //! | GET | `/__sim/calls` | every API call received, in order |
 //! | POST | `/__sim/reset` | forget payments, refunds, calls, pending notifications, clock offset |
 //! | GET, POST | `/__sim/clock` | read / set `{"offsetMs": n}` added to the simulator's clock |
@@ -18,6 +18,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde::{Deserialize, Serialize};
 
+use crate::card::CardForm;
 use crate::ledger::{BuyerAction, ForcedState};
 use crate::server::Shared;
 
@@ -49,12 +50,16 @@ struct ClockBody {
     offset_ms: i64,
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(req: Request<Incoming>) -> Result<T, String> {
-    let bytes = Limited::new(req.into_body(), 64 * 1024)
+async fn read_bytes(req: Request<Incoming>) -> Result<Bytes, String> {
+    Ok(Limited::new(req.into_body(), 64 * 1024)
         .collect()
         .await
         .map_err(|e| format!("cannot read body: {e}"))?
-        .to_bytes();
+        .to_bytes())
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(req: Request<Incoming>) -> Result<T, String> {
+    let bytes = read_bytes(req).await?;
     serde_json::from_slice(&bytes).map_err(|e| format!("bad JSON: {e}"))
 }
 
@@ -110,7 +115,14 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
                     "the action must be approve, decline or leave",
                 );
             };
-            match crate::buyer::act(shared, id, action) {
+            let id = (*id).to_owned();
+            // Card payments take the typed card from the body (JSON or form, every field
+            // optional, defaults to the approving test card); wallets ignore it.
+            let card = match read_bytes(req).await {
+                Ok(bytes) => CardForm::from_hook_body(&bytes),
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+            };
+            match crate::buyer::act(shared, &id, action, Some(&card)) {
                 Some(o) => json(
                     StatusCode::OK,
                     &serde_json::json!({

@@ -28,7 +28,9 @@ use crate::online::OnlineOrder;
 use crate::scenario::Scenario;
 
 mod buyer;
+mod card;
 pub(crate) use buyer::{BuyerAction, BuyerOutcome, ExpiryCheck, WalletPage};
+pub(crate) use card::CardAuth;
 
 /// The state of one payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +114,19 @@ impl Payment {
             .sum()
     }
 
+    /// The card part, for card payments.
+    fn card(&self) -> Option<&CardAuth> {
+        self.online.as_ref().and_then(|o| o.card.as_ref())
+    }
+
+    /// What refunds may add up to: the amount paid, or for a card what was captured.
+    fn refundable_base(&self) -> u64 {
+        match self.card() {
+            Some(auth) => auth.captured_total(),
+            None => self.key.amount.minor_units().unwrap_or(0),
+        }
+    }
+
     /// PROCESSING past its expiry becomes closed, lazily, whenever the payment is touched.
     fn refresh(&mut self, now: OffsetDateTime) {
         if self.state == PayState::Processing && now >= self.expires_at {
@@ -155,6 +170,9 @@ pub(crate) struct NotifyJob {
     pub duplicate: bool,
     /// Generation of the ledger; a reset makes pending jobs stale.
     pub generation: u64,
+    /// Extra wait before the first attempt, on top of the notification delay (a card's
+    /// automatic `CAPTURE_RESULT` comes after its `PAYMENT_RESULT`).
+    pub after: std::time::Duration,
 }
 
 /// Per-payment fault decisions rolled by the server (fault mix) for a new payment.
@@ -228,6 +246,10 @@ pub(crate) struct Ledger {
     /// refundRequestId → paymentRequestId of the payment holding the record.
     refunds: DashMap<String, String>,
     tombstones: DashMap<String, Tombstone>,
+    /// captureRequestId → paymentRequestId of the payment holding the capture record.
+    captures: DashMap<String, String>,
+    /// cardToken → the saved card (tokens issued by card authorizations).
+    card_tokens: DashMap<String, card::SavedCard>,
     seq: AtomicU64,
     generation: AtomicU64,
 }
@@ -259,6 +281,8 @@ impl Ledger {
         self.by_payment_id.clear();
         self.refunds.clear();
         self.tombstones.clear();
+        self.captures.clear();
+        self.card_tokens.clear();
     }
 
     fn next_seq(&self) -> u64 {
@@ -355,6 +379,27 @@ impl Ledger {
                     )
                     .created();
                 }
+                // A saved card (`paymentMethodId` = a cardToken this simulator issued to this
+                // client) is authorized at once: the answer is `S`, not the card page.
+                let saved_card = match (&online, &req.payment_method.payment_method_id) {
+                    (Some(o), Some(token)) if o.card.is_some() => {
+                        match self.saved_card(token.expose(), client_id) {
+                            Some(card) => Some((card, token.expose().to_owned())),
+                            None => {
+                                let r = param_illegal(
+                                    "paymentMethod.paymentMethodId is not a known cardToken",
+                                );
+                                return Answer::new(
+                                    &PayResponse::from_result(r.clone()),
+                                    r,
+                                    Some(prid),
+                                    Some(scenario),
+                                );
+                            }
+                        }
+                    }
+                    _ => None,
+                };
                 let mut payment = self.new_payment(client_id, req, key, scenario, online, now, cfg);
                 payment.duplicate_notify |= faults.duplicate_notify;
                 payment.late_notify_after_cancel |= faults.late_notify_after_cancel;
@@ -362,6 +407,17 @@ impl Ledger {
                 match scenario {
                     Scenario::Decline(code) => {
                         payment.state = PayState::Failed { code: code.into() };
+                    }
+                    _ if saved_card.is_some() => {
+                        if let Some((card, token)) = saved_card {
+                            effects.extend(self.authorize_card(
+                                &mut payment,
+                                card,
+                                Some(token),
+                                now,
+                                cfg,
+                            ));
+                        }
                     }
                     // Online, whatever the delivery scenario: the order waits for the buyer.
                     _ if payment.online.is_some() => {
@@ -511,7 +567,11 @@ impl Ledger {
                 body.payment.actual_payment_amount = Some(p.key.amount.clone());
                 body.payment.payment_create_time = Some(format_time(p.created_at, off));
                 body.payment.payment_time = p.paid_at.map(|t| format_time(t, off));
-                body.payment.psp_customer_info = Some(psp_of(p));
+                body.payment.psp_customer_info = psp_of(p);
+                (
+                    body.payment.payment_result_info,
+                    body.payment.auth_expiry_time,
+                ) = card::card_details(p, off);
                 (body, r)
             }
             PayState::Failed { code } => {
@@ -531,6 +591,7 @@ impl Ledger {
 
     fn notify_body(&self, p: &Payment, cfg: &SimConfig) -> Vec<u8> {
         let off = cfg.response_utc_offset;
+        let (card_info, auth_expiry_time) = card::card_details(p, off);
         let body = NotifyPayment {
             notify_type: "PAYMENT_RESULT".into(),
             result: res("SUCCESS", ResultStatus::Success, "success."),
@@ -541,7 +602,9 @@ impl Ledger {
                 actual_payment_amount: Some(p.key.amount.clone()),
                 payment_create_time: Some(format_time(p.created_at, off)),
                 payment_time: Some(format_time(p.paid_at.unwrap_or(p.updated_at), off)),
-                psp_customer_info: Some(psp_of(p)),
+                psp_customer_info: psp_of(p),
+                payment_result_info: card_info,
+                auth_expiry_time,
                 ..PaymentDetails::default()
             },
             payment_status: None,
@@ -577,6 +640,7 @@ impl Ledger {
             body: crate::online::notify_body(body, online),
             duplicate: p.duplicate_notify,
             generation: self.generation(),
+            after: std::time::Duration::ZERO,
         }))
     }
 
@@ -589,6 +653,7 @@ impl Ledger {
             body: self.notify_body(p, cfg),
             duplicate: p.duplicate_notify,
             generation: self.generation(),
+            after: std::time::Duration::ZERO,
         }))
     }
 
@@ -772,20 +837,26 @@ impl Ledger {
             }
             PayState::Success => {
                 let paid_at = p.paid_at.unwrap_or(p.created_at);
+                // A card authorization nothing was captured of is voided (no money moved),
+                // within the authorization's life; anything else paid is refunded in full.
+                let void = p.card().is_some_and(|a| !a.is_captured());
+                let window = if void {
+                    cfg.auth_expiry
+                } else {
+                    cfg.cancel_window
+                };
                 if p.refunds.iter().any(|r| r.status == RefundStatus::Success) {
                     Err(fail(
                         "PROCESS_FAIL",
                         "a payment with refunds cannot be cancelled",
                     ))
-                } else if scenario == Scenario::CancelWindowExceeded
-                    || now > paid_at + cfg.cancel_window
-                {
+                } else if scenario == Scenario::CancelWindowExceeded || now > paid_at + window {
                     Err(fail(
                         "CANCEL_WINDOW_EXCEED",
                         "the cancellable period has passed",
                     ))
                 } else {
-                    p.state = PayState::Cancelled { refunded: true };
+                    p.state = PayState::Cancelled { refunded: !void };
                     p.cancel_time = Some(now);
                     p.updated_at = now;
                     Ok(())
@@ -900,6 +971,11 @@ impl Ledger {
                     PayState::Cancelled { .. } => {
                         Some(fail("ORDER_IS_CANCELED", "the order was cancelled"))
                     }
+                    // A card authorization is refunded once captured, up to what was captured.
+                    PayState::Success if p.card().is_some_and(|a| !a.is_captured()) => Some(fail(
+                        "ORDER_STATUS_INVALID",
+                        "the authorization was not captured",
+                    )),
                     PayState::Success => None,
                 };
                 if let Some(r) = refused {
@@ -913,12 +989,7 @@ impl Ledger {
                 }
                 let paid_at = p.paid_at.unwrap_or(p.created_at);
                 let requested = req.refund_amount.minor_units().unwrap_or(u64::MAX);
-                let remaining = p
-                    .key
-                    .amount
-                    .minor_units()
-                    .unwrap_or(0)
-                    .saturating_sub(p.refunded_total());
+                let remaining = p.refundable_base().saturating_sub(p.refunded_total());
                 let code = if req.refund_amount.currency != p.key.amount.currency {
                     Some("CURRENCY_NOT_SUPPORT")
                 } else if now > paid_at + cfg.refund_window {
@@ -1143,11 +1214,14 @@ fn lookup_of<'a>(
     }
 }
 
-/// The wallet user of a paid payment: the online wallet's, or the in-store one.
-fn psp_of(p: &Payment) -> PspCustomerInfo {
-    p.online
-        .as_ref()
-        .map_or_else(psp_customer, |o| crate::online::psp_customer(o))
+/// The wallet user of a paid payment: the online wallet's, or the in-store one; none for
+/// a card (the card is in `paymentResultInfo`).
+fn psp_of(p: &Payment) -> Option<PspCustomerInfo> {
+    match &p.online {
+        Some(o) if o.card.is_some() => None,
+        Some(o) => Some(crate::online::psp_customer(o)),
+        None => Some(psp_customer()),
+    }
 }
 
 fn psp_customer() -> PspCustomerInfo {
@@ -1209,12 +1283,22 @@ fn inquiry_body(p: &Payment, cfg: &SimConfig) -> InquiryPaymentResponse {
     if let Some(paid) = p.paid_at {
         body.payment.payment_time = Some(format_time(paid, off));
         body.payment.actual_payment_amount = Some(p.key.amount.clone());
-        body.payment.psp_customer_info = Some(psp_of(p));
+        body.payment.psp_customer_info = psp_of(p);
     }
-    let mut transactions = Vec::new();
-    if let (PayState::Cancelled { .. }, Some(t)) = (&p.state, p.cancel_time) {
+    (
+        body.payment.payment_result_info,
+        body.payment.auth_expiry_time,
+    ) = card::card_details(p, off);
+    let mut transactions = card::capture_transactions(p, off);
+    if let (PayState::Cancelled { refunded }, Some(t)) = (&p.state, p.cancel_time) {
+        // A card authorization cancelled before any capture was voided, not refunded.
+        let kind = if p.card().is_some() && !refunded {
+            "VOID"
+        } else {
+            "CANCEL"
+        };
         transactions.push(Transaction {
-            transaction_type: Some("CANCEL".into()),
+            transaction_type: Some(kind.into()),
             transaction_status: Some("SUCCESS".into()),
             transaction_request_id: Some(p.payment_request_id.clone()),
             transaction_id: Some(p.payment_id.clone()),
@@ -1241,7 +1325,7 @@ fn inquiry_body(p: &Payment, cfg: &SimConfig) -> InquiryPaymentResponse {
 }
 
 /// A payment as the control API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentView {
     /// The merchant's id.
@@ -1292,6 +1376,46 @@ pub struct PaymentView {
     /// Online only: when the unpaid payment closes (UTC, RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// Cards only: `AUTOMATIC` or `MANUAL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_mode: Option<String>,
+    /// Cards only: `NOT_CAPTURED`, `PARTIALLY_CAPTURED` or `CAPTURED`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_status: Option<String>,
+    /// Cards only: sum of the successful captures (minor units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub captured_total: Option<u64>,
+    /// Cards only: every capture that got an answer (successful or refused), in order; a
+    /// `captureRequestId` appears once however often it was sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<CaptureView>,
+    /// Cards only: when the authorization can no longer be captured (UTC, RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_expires_at: Option<String>,
+    /// Cards only: the saved card's token (usable as `paymentMethodId` by the same client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_token: Option<String>,
+    /// Cards only: the last four digits of the authorized card.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_last_four: Option<String>,
+}
+
+/// A card capture as the control API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureView {
+    /// The merchant's capture id (`<paymentId>-auto` for an automatic capture).
+    pub capture_request_id: String,
+    /// The simulator's capture id.
+    pub capture_id: String,
+    /// Minor units.
+    pub amount: String,
+    /// SUCCESS / FAIL.
+    pub status: String,
+    /// SUCCESS or the refusal code.
+    pub result_code: String,
+    /// When it was decided (UTC, RFC 3339).
+    pub time: String,
 }
 
 /// A refund as the control API shows it.
@@ -1361,6 +1485,45 @@ fn view(p: &Payment, _cfg: &SimConfig) -> PaymentView {
         payment_method_type: p.online.as_ref().map(|o| o.wallet.method_type.to_owned()),
         payment_redirect_url: p.online.as_ref().map(|o| o.redirect_url.clone()),
         expires_at: p.online.as_ref().map(|_| rfc3339(p.expires_at)),
+        ..card_view(p)
+    }
+}
+
+/// The card fields of a [`PaymentView`] (all empty for other payments).
+fn card_view(p: &Payment) -> PaymentView {
+    let auth = p.card();
+    let captured = auth.map(CardAuth::captured_total);
+    let authorized = p.key.amount.minor_units().unwrap_or(0);
+    PaymentView {
+        capture_mode: auth.map(|a| a.mode.as_str().to_owned()),
+        capture_status: captured.map(|c| {
+            match c {
+                0 => "NOT_CAPTURED",
+                c if c < authorized => "PARTIALLY_CAPTURED",
+                _ => "CAPTURED",
+            }
+            .to_owned()
+        }),
+        captured_total: captured,
+        captures: auth
+            .map(|a| {
+                a.captures
+                    .iter()
+                    .map(|c| CaptureView {
+                        capture_request_id: c.capture_request_id.clone(),
+                        capture_id: c.capture_id.clone(),
+                        amount: c.amount.value.clone(),
+                        status: if c.success { "SUCCESS" } else { "FAIL" }.to_owned(),
+                        result_code: c.result_code.clone(),
+                        time: rfc3339(c.time),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        auth_expires_at: auth.and_then(|a| a.auth_expires_at).map(rfc3339),
+        card_token: auth.and_then(|a| a.token.clone()),
+        card_last_four: auth.and_then(|a| a.card.as_ref().map(|c| c.last_four.clone())),
+        ..PaymentView::default()
     }
 }
 
@@ -1535,7 +1698,7 @@ mod tests {
                     }
                     Op::Buyer { id, action } => {
                         let action = [BuyerAction::Approve, BuyerAction::Decline, BuyerAction::Leave][*action];
-                        let outcome = ledger.buyer_act(&prid_of(*id), action, now, &cfg);
+                        let outcome = ledger.buyer_act(&prid_of(*id), action, None, now, &cfg);
                         if *id < 3 {
                             prop_assert!(outcome.is_none(), "an in-store payment has no buyer page");
                         }

@@ -2,10 +2,11 @@
 //!
 //! It owns the "Antom side" of the in-store APIs and of online wallet payments
 //! (`CASHIER_PAYMENT`, with a hosted wallet page the buyer approves, declines or leaves on,
-//! see [`online`] and the README): it verifies signed requests like Antom
+//! see [`online`] and the README) and of hosted card payments with authorization and
+//! capture (see [`card`]): it verifies signed requests like Antom
 //! (paths, method, media type, client id, key version, RSA256 signature over the raw body
 //! and the path as received), keeps every payment's state with Antom's idempotency rules
-//! (pay / inquiryPayment / cancel / refund / inquiryRefund), signs every answer with the
+//! (pay / inquiryPayment / cancel / refund / inquiryRefund / capture), signs every answer with the
 //! "Antom" key, sends signed `notifyPayment` webhooks with Antom's re-send schedule, and
 //! injects the faults a gateway must survive: answers lost after commit, slow answers, `U`
 //! results, 5xx / HTML / empty bodies, bad signatures, late and duplicate notifications.
@@ -19,6 +20,8 @@
 //! no ISO 8583, no Redis, no terminal concepts.
 
 mod buyer;
+pub mod card;
+mod card_page;
 pub mod config;
 mod control;
 mod ledger;
@@ -33,9 +36,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::{
-    CancelOfClosed, ConfigError, FaultMix, PreCancel, SignatureErrorSpelling, SimClient, SimConfig,
+    CancelOfClosed, CaptureFault, ConfigError, FaultMix, PreCancel, SignatureErrorSpelling,
+    SimClient, SimConfig,
 };
-pub use ledger::{PaymentView, RefundView};
+pub use ledger::{CaptureView, PaymentView, RefundView};
 pub use notify::{RESEND_SCHEDULE_SECS, is_ack};
 pub use scenario::Scenario;
 pub use server::CallRecord;

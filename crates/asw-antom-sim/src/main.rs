@@ -8,8 +8,8 @@ use std::time::Duration;
 use asw_antom::Verifier;
 use asw_antom_sim::config::read_text;
 use asw_antom_sim::{
-    CancelOfClosed, ConfigError, FaultMix, PreCancel, SignatureErrorSpelling, SimClient, SimConfig,
-    Simulator,
+    CancelOfClosed, CaptureFault, ConfigError, FaultMix, PreCancel, SignatureErrorSpelling,
+    SimClient, SimConfig, Simulator,
 };
 use clap::Parser;
 
@@ -78,6 +78,15 @@ struct Args {
     /// Reject requests whose request-time is further than this from now, in seconds.
     #[arg(long)]
     max_clock_skew_secs: Option<u64>,
+    /// How long a card authorization can be captured (and voided by cancel), in seconds.
+    #[arg(long, default_value_t = 604_800)]
+    auth_expiry_secs: u64,
+    /// Allow captures below the authorized amount (several, up to the authorized total).
+    #[arg(long)]
+    partial_capture: bool,
+    /// Fault on the first attempt of every new captureRequestId.
+    #[arg(long, value_enum, default_value_t = CaptureFault::None)]
+    capture_fault: CaptureFault,
 }
 
 fn build_config(args: &Args) -> Result<SimConfig, ConfigError> {
@@ -119,6 +128,9 @@ fn build_config(args: &Args) -> Result<SimConfig, ConfigError> {
     cfg.cancel_of_closed = args.cancel_of_closed;
     cfg.multiple_refunds = !args.single_refund_only;
     cfg.max_clock_skew = args.max_clock_skew_secs.map(Duration::from_secs);
+    cfg.auth_expiry = Duration::from_secs(args.auth_expiry_secs);
+    cfg.partial_capture = args.partial_capture;
+    cfg.capture_fault = args.capture_fault;
     cfg.validate()?;
     Ok(cfg)
 }

@@ -1,4 +1,5 @@
-//! The online side of `pay` (`productCode = CASHIER_PAYMENT`, wallet redirect payments):
+//! The online side of `pay` (`productCode = CASHIER_PAYMENT`, wallet redirect payments and
+//! hosted card authorizations, whose own rules are in `card.rs`):
 //! reading and checking the request the way Antom does, what the simulator keeps about the
 //! order, the continuation URLs of the `PAYMENT_IN_PROCESS` answer, and the body of the online
 //! `notifyPayment` (sent on success, on the buyer's refusal and at expiry).
@@ -13,8 +14,9 @@ use asw_antom::webhook::NotifyPayment;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::card::{self, CARD_METHOD, CARD_METHOD_TYPE, CaptureMode};
 use crate::config::SimConfig;
-use crate::ledger::{format_time, param_illegal};
+use crate::ledger::{CardAuth, format_time, param_illegal};
 use crate::wallets::{self, Wallet};
 
 /// The `terminalType` values Antom accepts (`env.terminalType`).
@@ -50,6 +52,8 @@ pub(crate) struct OnlineOrder {
     pub merchant_name: String,
     /// Whether the expiry notification was already produced (it is sent once).
     pub closed_notified: bool,
+    /// Card payments only: the authorization and its captures.
+    pub card: Option<CardAuth>,
 }
 
 impl OnlineOrder {
@@ -58,7 +62,15 @@ impl OnlineOrder {
         if req.product_code != CASHIER_PAYMENT {
             return None;
         }
-        let wallet = wallets::find(&req.payment_method.payment_method_type)?;
+        let method_type = req.payment_method.payment_method_type.as_str();
+        let (wallet, card) = if method_type == CARD_METHOD_TYPE {
+            // Validated before; an unknown mode cannot reach here, AUTOMATIC is the default.
+            let mode = CaptureMode::parse(req.payment_factor.capture_mode.as_deref())
+                .unwrap_or(CaptureMode::Automatic);
+            (&CARD_METHOD, Some(CardAuth::new(mode)))
+        } else {
+            (wallets::find(method_type)?, None)
+        };
         let merchant = &req.order.merchant;
         Some(Self {
             wallet,
@@ -75,6 +87,7 @@ impl OnlineOrder {
                 .clone()
                 .unwrap_or_else(|| merchant.merchant_name.clone()),
             closed_notified: false,
+            card,
         })
     }
 }
@@ -141,7 +154,9 @@ pub(crate) fn validate(req: &PayRequest) -> Result<(), AntomResult> {
     {
         return Err(param_illegal("order.referenceOrderId is required"));
     }
-    if wallets::find(&req.payment_method.payment_method_type).is_none() {
+    if req.payment_method.payment_method_type == CARD_METHOD_TYPE {
+        card::validate(req)?;
+    } else if wallets::find(&req.payment_method.payment_method_type).is_none() {
         return Err(AntomResult::new(
             METHOD_NOT_OFFERED_CODE,
             asw_antom::ResultStatus::Failed,
@@ -151,9 +166,10 @@ pub(crate) fn validate(req: &PayRequest) -> Result<(), AntomResult> {
     Ok(())
 }
 
-/// `normalUrl`: the wallet page of this payment.
-pub(crate) fn normal_url(cfg: &SimConfig, payment_id: &str) -> String {
-    format!("{}/checkout/wallet/{payment_id}", cfg.public_base())
+/// `normalUrl`: the wallet page, or the card page, of this payment.
+pub(crate) fn normal_url(cfg: &SimConfig, payment_id: &str, is_card: bool) -> String {
+    let page = if is_card { "card" } else { "wallet" };
+    format!("{}/checkout/{page}/{payment_id}", cfg.public_base())
 }
 
 /// Adds the continuation of an open online payment to a `PAYMENT_IN_PROCESS` answer. Built
@@ -165,8 +181,10 @@ pub(crate) fn add_continuation(
     expires_at: OffsetDateTime,
     cfg: &SimConfig,
 ) {
-    let normal = normal_url(cfg, payment_id);
-    body.order_code_form = Some(OrderCodeForm {
+    let is_card = order.card.is_some();
+    let normal = normal_url(cfg, payment_id, is_card);
+    // The QR of a wallet page; a card form is only ever opened as a page.
+    body.order_code_form = (!is_card).then(|| OrderCodeForm {
         expire_time: Some(format_time(expires_at, cfg.response_utc_offset)),
         code_details: vec![
             CodeDetail {
@@ -195,8 +213,9 @@ pub(crate) fn add_continuation(
         })
         .to_string(),
     );
-    // App links only for mobile terminals, as in Antom's WEB vs WAP/APP samples.
-    if order.terminal_type != "WEB" {
+    // App links only for mobile terminals, as in Antom's WEB vs WAP/APP samples, and never
+    // for cards, which have no app.
+    if order.terminal_type != "WEB" && !is_card {
         body.applink_url = Some(format!("{normal}?entry=applink"));
         body.scheme_url = Some(format!(
             "{}://pay?paymentId={payment_id}",

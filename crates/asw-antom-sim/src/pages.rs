@@ -33,19 +33,13 @@ pub(crate) fn handle<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<Full
     let method = req.method();
     match segments.as_slice() {
         ["wallet", id] if method == Method::GET || method == Method::HEAD => {
-            match shared
-                .ledger
-                .wallet_page(id, shared.clock.now(), &shared.cfg)
-            {
+            match wallet_only(shared, id) {
                 Some(page) => html(StatusCode::OK, &wallet_page(&page)),
                 None => not_found(),
             }
         }
         ["wallet", id, "qr"] if method == Method::GET || method == Method::HEAD => {
-            match shared
-                .ledger
-                .wallet_page(id, shared.clock.now(), &shared.cfg)
-            {
+            match wallet_only(shared, id) {
                 Some(page) => qr_placeholder(&page),
                 None => not_found(),
             }
@@ -54,7 +48,11 @@ pub(crate) fn handle<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<Full
             let Some(action) = BuyerAction::parse(action) else {
                 return not_found();
             };
-            match crate::buyer::act(shared, id, action) {
+            // A card payment is only paid through its card form.
+            if wallet_only(shared, id).is_none() {
+                return not_found();
+            }
+            match crate::buyer::act(shared, id, action, None) {
                 Some(outcome) => see_other(&outcome.redirect_url),
                 None => not_found(),
             }
@@ -70,7 +68,16 @@ pub(crate) fn handle<B>(shared: &Arc<Shared>, req: &Request<B>) -> Response<Full
     }
 }
 
-fn html(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+/// The page data of a wallet payment; `None` for an unknown id, in-store or card payment.
+fn wallet_only(shared: &Shared, id: &str) -> Option<WalletPage> {
+    shared
+        .ledger
+        .wallet_page(id, shared.clock.now(), &shared.cfg)
+        .filter(|page| !page.is_card)
+}
+
+/// An HTML answer that is never cached (the page shows the payment's live status).
+pub(crate) fn html(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_owned())));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
@@ -82,7 +89,8 @@ fn html(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
     resp
 }
 
-fn not_found() -> Response<Full<Bytes>> {
+/// The 404 page.
+pub(crate) fn not_found() -> Response<Full<Bytes>> {
     html(
         StatusCode::NOT_FOUND,
         &page_shell("Payment not found", "<p>This payment does not exist.</p>"),
@@ -90,7 +98,7 @@ fn not_found() -> Response<Full<Bytes>> {
 }
 
 /// `303 See Other`: the browser follows with a GET, whatever the form's method was.
-fn see_other(location: &str) -> Response<Full<Bytes>> {
+pub(crate) fn see_other(location: &str) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = StatusCode::SEE_OTHER;
     // Checked when the pay was accepted; a value that still does not fit gets no header
@@ -102,7 +110,7 @@ fn see_other(location: &str) -> Response<Full<Bytes>> {
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -138,7 +146,8 @@ pub(crate) fn display_amount(currency: &str, minor: &str) -> String {
     format!("{currency} {units}.{cents}")
 }
 
-fn page_shell(title: &str, body: &str) -> String {
+/// A whole HTML document around `body`.
+pub(crate) fn page_shell(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -12,6 +12,7 @@ use std::time::Duration;
 use asw_antom::api::{
     CancelRequest, InquiryPaymentRequest, InquiryRefundRequest, PayRequest, RefundRequest,
 };
+use asw_antom::capture::CaptureRequest;
 use asw_antom::{AntomResult, Api, ResultStatus, SignatureHeader};
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -28,7 +29,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{SimClient, SimConfig};
+use crate::config::{CaptureFault, SimClient, SimConfig};
 use crate::ledger::{Answer, Effect, Ledger, NewPaymentFaults, format_time, param_illegal};
 use crate::scenario::{self, Scenario};
 
@@ -85,6 +86,9 @@ pub struct CallRecord {
     /// `refundRequestId` from the body, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_request_id: Option<String>,
+    /// `captureRequestId` from the body, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_request_id: Option<String>,
     /// The result code decided (also when the answer was then lost or garbled).
     pub result_code: String,
     /// `S`, `F` or `U`.
@@ -229,7 +233,7 @@ impl Shared {
                         }
                         (Some([min, _]), None) => Duration::from_millis(min),
                         (None, _) => self.cfg.notify_delay,
-                    };
+                    } + job.after;
                     let shared = Arc::clone(self);
                     self.tracker
                         .spawn(async move { crate::notify::deliver(shared, job, delay).await });
@@ -342,6 +346,9 @@ pub(crate) async fn handle(
         return Ok(crate::control::handle(&shared, req).await);
     }
     // The buyer's pages are not API calls: no signature, not in the call log.
+    if req.uri().path().starts_with(crate::card_page::PREFIX) {
+        return Ok(crate::card_page::handle(&shared, req).await);
+    }
     if req.uri().path().starts_with(crate::pages::PREFIX) {
         return Ok(crate::pages::handle(&shared, &req));
     }
@@ -365,6 +372,7 @@ pub(crate) async fn handle(
         payment_request_id: None,
         payment_id: None,
         refund_request_id: None,
+        capture_request_id: None,
         result_code: String::new(),
         result_status: String::new(),
         http_status: 0,
@@ -468,6 +476,7 @@ fn read_ids(raw: &[u8], record: &mut CallRecord) {
         payment_request_id: Option<serde_json::Value>,
         payment_id: Option<serde_json::Value>,
         refund_request_id: Option<serde_json::Value>,
+        capture_request_id: Option<serde_json::Value>,
     }
     let as_string = |v: Option<serde_json::Value>| match v {
         Some(serde_json::Value::String(s)) => Some(s),
@@ -478,6 +487,7 @@ fn read_ids(raw: &[u8], record: &mut CallRecord) {
         record.payment_request_id = as_string(ids.payment_request_id);
         record.payment_id = as_string(ids.payment_id);
         record.refund_request_id = as_string(ids.refund_request_id);
+        record.capture_request_id = as_string(ids.capture_request_id);
     }
 }
 
@@ -632,6 +642,10 @@ async fn dispatch(
             }),
             Err(r) => Plan::result_only(r, Mode::Signed),
         },
+        Api::Capture => match parse::<CaptureRequest>(raw).and_then(validate_capture) {
+            Ok(req) => capture(shared, dice, &req),
+            Err(r) => Plan::result_only(r, Mode::Signed),
+        },
     }
 }
 
@@ -754,6 +768,36 @@ fn validate_in_store(req: &PayRequest) -> Result<(), AntomResult> {
         ));
     }
     Ok(())
+}
+
+fn validate_capture(req: CaptureRequest) -> Result<CaptureRequest, AntomResult> {
+    if req.capture_request_id.is_empty() {
+        return Err(illegal("captureRequestId is required"));
+    }
+    too_long("captureRequestId", Some(&req.capture_request_id), 64)?;
+    if req.payment_id.is_empty() {
+        return Err(illegal("paymentId is required"));
+    }
+    too_long("paymentId", Some(&req.payment_id), 64)?;
+    validate_amount("captureAmount", &req.capture_amount)?;
+    Ok(req)
+}
+
+/// `capture`: the ledger call with the fault mix of the other mutating APIs, plus the
+/// configured `capture_fault` on the first attempt of each `captureRequestId`.
+fn capture(shared: &Arc<Shared>, dice: &mut Dice, req: &CaptureRequest) -> Plan {
+    let mut fault = None;
+    let mut plan = other_api(shared, dice, true, |now| {
+        let (answer, delivery) = shared.ledger.capture(req, now, &shared.cfg);
+        fault = delivery;
+        answer
+    });
+    match fault {
+        Some(CaptureFault::LostAfterCommit) => plan.mode = Mode::Drop,
+        Some(CaptureFault::SlowCommitted) => plan.delay += shared.cfg.slow_answer,
+        _ => {}
+    }
+    plan
 }
 
 fn validate_refund(req: RefundRequest) -> Result<RefundRequest, AntomResult> {
@@ -1103,6 +1147,9 @@ pub mod fuzzing {
                     .map(|req| self.ledger.refund(&req, now, cfg)),
                 Api::InquiryRefund => parse::<InquiryRefundRequest>(raw)
                     .map(|req| self.ledger.inquiry_refund(&req, now, cfg)),
+                Api::Capture => parse::<CaptureRequest>(raw)
+                    .and_then(validate_capture)
+                    .map(|req| self.ledger.capture(&req, now, cfg).0),
             };
             match result {
                 Ok(answer) => answer.result.result_code,

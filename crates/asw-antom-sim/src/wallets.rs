@@ -31,8 +31,8 @@ const fn wallet(
     }
 }
 
-/// Every accepted wallet. Any other `paymentMethodType` (including `CARD`, whose hosted
-/// page the simulator does not have yet) is refused.
+/// Every accepted wallet. `CARD` is not a wallet (see [`crate::card`]); any other
+/// `paymentMethodType` is refused.
 pub const WALLETS: &[Wallet] = &[
     wallet(
         "ALIPAY_CN",

@@ -1,4 +1,4 @@
-//! The five APIs the switch calls, each a request type tied to its response type through
+//! The APIs the switch calls (`capture` lives in [`crate::capture`]), each a request type tied to its response type through
 //! [`AntomRequest`], plus the [`Api`] enum naming them (paths, metric labels).
 
 use std::fmt;
@@ -26,16 +26,19 @@ pub enum Api {
     Refund,
     /// `inquiryRefund`.
     InquiryRefund,
+    /// `capture` (online cards authorized with `captureMode = MANUAL`).
+    Capture,
 }
 
 impl Api {
     /// Every API, in a fixed order (handy to pre-create metric label sets).
-    pub const ALL: [Api; 5] = [
+    pub const ALL: [Api; 6] = [
         Api::Pay,
         Api::InquiryPayment,
         Api::Cancel,
         Api::Refund,
         Api::InquiryRefund,
+        Api::Capture,
     ];
 
     /// The production path. Sandbox clients call the rewritten path
@@ -47,6 +50,7 @@ impl Api {
             Api::Cancel => "/ams/api/v1/payments/cancel",
             Api::Refund => "/ams/api/v1/payments/refund",
             Api::InquiryRefund => "/ams/api/v1/payments/inquiryRefund",
+            Api::Capture => "/ams/api/v1/payments/capture",
         }
     }
 
@@ -58,6 +62,7 @@ impl Api {
             Api::Cancel => "cancel",
             Api::Refund => "refund",
             Api::InquiryRefund => "inquiry_refund",
+            Api::Capture => "capture",
         }
     }
 
@@ -73,6 +78,7 @@ impl Api {
             "cancel" => Some(Api::Cancel),
             "refund" => Some(Api::Refund),
             "inquiryRefund" => Some(Api::InquiryRefund),
+            "capture" => Some(Api::Capture),
             _ => None,
         }
     }

@@ -1,4 +1,4 @@
-//! Every result code the in-store APIs document, per API, with its status and meaning.
+//! Every result code the in-store APIs and `capture` document, per API, with its status and meaning.
 //!
 //! Classification uses `resultStatus` from the answer, not this table: Antom adds codes over
 //! time and the status is what it commits to. The table is for humans (logs, alerts,
@@ -15,6 +15,8 @@ pub enum CodeScope {
     Api(Api),
     /// The `notifyPayment` webhook.
     NotifyPayment,
+    /// The `notifyCapture` webhook (`CAPTURE_RESULT`).
+    NotifyCapture,
     /// Protocol-level codes any API can return (signature, client, path, media type…);
     /// Antom processed nothing.
     AnyApi,
@@ -47,7 +49,7 @@ const fn row(
     }
 }
 
-use CodeScope::{AnyApi, NotifyPayment};
+use CodeScope::{AnyApi, NotifyCapture, NotifyPayment};
 use ResultStatus::{Failed as F, Success as S, Unknown as U};
 
 const PAY: CodeScope = CodeScope::Api(Api::Pay);
@@ -55,6 +57,7 @@ const INQ: CodeScope = CodeScope::Api(Api::InquiryPayment);
 const CANCEL: CodeScope = CodeScope::Api(Api::Cancel);
 const REFUND: CodeScope = CodeScope::Api(Api::Refund);
 const INQ_REFUND: CodeScope = CodeScope::Api(Api::InquiryRefund);
+const CAPTURE: CodeScope = CodeScope::Api(Api::Capture);
 
 /// The table. Scope-specific rows come before the protocol-level (`AnyApi`) rows.
 pub const RESULT_CODES: &[ResultCodeInfo] = &[
@@ -174,6 +177,27 @@ pub const RESULT_CODES: &[ResultCodeInfo] = &[
         "general business failure; do not retry",
     ),
     row(PAY, "SYSTEM_ERROR", F, "system error; do not retry"),
+    // pay, online cards (release notes 2023-08 to 2023-12)
+    row(
+        PAY,
+        "CARD_NOT_SUPPORTED",
+        F,
+        "card brand or type not accepted",
+    ),
+    row(PAY, "INVALID_CARD_NUMBER", F, "card number not valid"),
+    row(
+        PAY,
+        "INVALID_EXPIRATION_DATE",
+        F,
+        "card expiry date not valid",
+    ),
+    row(PAY, "DO_NOT_HONOR", F, "the issuer declined the card"),
+    row(
+        PAY,
+        "INVALID_AMOUNT",
+        F,
+        "amount not accepted for this card",
+    ),
     // inquiryPayment
     row(INQ, "SUCCESS", S, "inquiry succeeded; see paymentStatus"),
     row(INQ, "ORDER_NOT_EXIST", F, "no payment with this id (yet)"),
@@ -352,6 +376,86 @@ pub const RESULT_CODES: &[ResultCodeInfo] = &[
         U,
         "failed for an unknown reason",
     ),
+    // capture (online cards)
+    row(CAPTURE, "SUCCESS", S, "captured"),
+    row(
+        CAPTURE,
+        "CAPTURE_IN_PROCESS",
+        U,
+        "capture processing; wait for CAPTURE_RESULT or inquire",
+    ),
+    row(
+        CAPTURE,
+        "UNKNOWN_EXCEPTION",
+        U,
+        "unknown; retry with the same captureRequestId",
+    ),
+    row(
+        CAPTURE,
+        "REQUEST_TRAFFIC_EXCEED_LIMIT",
+        U,
+        "rate limited; retry with the same captureRequestId",
+    ),
+    row(
+        CAPTURE,
+        "AUTH_CANCELLED",
+        F,
+        "the authorization was cancelled",
+    ),
+    row(CAPTURE, "AUTH_EXPIRED", F, "the authorization expired"),
+    row(CAPTURE, "AUTH_NOT_FOUND", F, "no such authorization"),
+    row(
+        CAPTURE,
+        "CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT",
+        F,
+        "total capture above the authorized amount",
+    ),
+    row(
+        CAPTURE,
+        "MULTI_CAPTURE_NOT_SUPPORTED",
+        F,
+        "the payment was already captured",
+    ),
+    row(
+        CAPTURE,
+        "PAYMENT_COUNT_EXCEED_LIMIT",
+        F,
+        "too many captures",
+    ),
+    row(CAPTURE, "ORDER_IS_CANCELED", F, "the payment was cancelled"),
+    row(
+        CAPTURE,
+        "ORDER_STATUS_INVALID",
+        F,
+        "the payment's status does not allow capture",
+    ),
+    row(CAPTURE, "CURRENCY_NOT_SUPPORT", F, "currency not supported"),
+    row(CAPTURE, "INVALID_CONTRACT", F, "contract problem"),
+    row(CAPTURE, "NO_PAY_OPTIONS", F, "no usable funding option"),
+    row(CAPTURE, "ACCESS_DENIED", F, "access denied"),
+    row(CAPTURE, "PARAM_ILLEGAL", F, "missing or illegal field"),
+    row(
+        CAPTURE,
+        "PROCESS_FAIL",
+        F,
+        "capture failed; do not retry, handle by hand",
+    ),
+    row(
+        CAPTURE,
+        "REPEAT_REQ_INCONSISTENT",
+        F,
+        "same captureRequestId, different fields",
+    ),
+    row(CAPTURE, "RISK_REJECT", F, "rejected by risk control"),
+    row(
+        CAPTURE,
+        "USER_AMOUNT_EXCEED_LIMIT",
+        F,
+        "above the buyer's limit",
+    ),
+    row(CAPTURE, "USER_BALANCE_NOT_ENOUGH", F, "insufficient funds"),
+    row(CAPTURE, "USER_NOT_EXIST", F, "buyer unknown"),
+    row(CAPTURE, "USER_STATUS_ABNORMAL", F, "buyer account abnormal"),
     // notifyPayment
     row(NotifyPayment, "SUCCESS", S, "the payment succeeded"),
     row(
@@ -360,6 +464,39 @@ pub const RESULT_CODES: &[ResultCodeInfo] = &[
         F,
         "the payment closed unpaid",
     ),
+    row(
+        NotifyPayment,
+        "CARD_NOT_SUPPORTED",
+        F,
+        "card brand or type not accepted",
+    ),
+    row(
+        NotifyPayment,
+        "INVALID_CARD_NUMBER",
+        F,
+        "card number not valid",
+    ),
+    row(
+        NotifyPayment,
+        "INVALID_EXPIRATION_DATE",
+        F,
+        "card expiry date not valid",
+    ),
+    row(
+        NotifyPayment,
+        "DO_NOT_HONOR",
+        F,
+        "the issuer declined the card",
+    ),
+    row(
+        NotifyPayment,
+        "USER_BALANCE_NOT_ENOUGH",
+        F,
+        "insufficient balance or funds",
+    ),
+    // notifyCapture
+    row(NotifyCapture, "SUCCESS", S, "the capture succeeded"),
+    row(NotifyCapture, "PROCESS_FAIL", F, "the capture failed"),
     // protocol level, any API: nothing was processed
     row(
         AnyApi,
@@ -477,6 +614,11 @@ mod tests {
                 ("PARAM_ILLEGAL", F),
                 ("PROCESS_FAIL", F),
                 ("SYSTEM_ERROR", F),
+                ("CARD_NOT_SUPPORTED", F),
+                ("INVALID_CARD_NUMBER", F),
+                ("INVALID_EXPIRATION_DATE", F),
+                ("DO_NOT_HONOR", F),
+                ("INVALID_AMOUNT", F),
             ],
         ),
         (
@@ -559,6 +701,64 @@ mod tests {
             ],
         ),
     ];
+
+    /// The capture table of antom-online-api.md §5 (the official page's complete list).
+    const CAPTURE_DOC: &[(&str, ResultStatus)] = &[
+        ("SUCCESS", S),
+        ("CAPTURE_IN_PROCESS", U),
+        ("UNKNOWN_EXCEPTION", U),
+        ("AUTH_CANCELLED", F),
+        ("AUTH_EXPIRED", F),
+        ("AUTH_NOT_FOUND", F),
+        ("CAPTURE_AMOUNT_EXCEED_AUTH_LIMIT", F),
+        ("MULTI_CAPTURE_NOT_SUPPORTED", F),
+        ("PAYMENT_COUNT_EXCEED_LIMIT", F),
+        ("ORDER_IS_CANCELED", F),
+        ("ORDER_STATUS_INVALID", F),
+        ("CURRENCY_NOT_SUPPORT", F),
+        ("INVALID_CONTRACT", F),
+        ("NO_PAY_OPTIONS", F),
+        ("ACCESS_DENIED", F),
+        ("PARAM_ILLEGAL", F),
+        ("PROCESS_FAIL", F),
+        ("REPEAT_REQ_INCONSISTENT", F),
+        ("RISK_REJECT", F),
+        ("USER_AMOUNT_EXCEED_LIMIT", F),
+        ("USER_BALANCE_NOT_ENOUGH", F),
+        ("USER_NOT_EXIST", F),
+        ("USER_STATUS_ABNORMAL", F),
+    ];
+
+    #[test]
+    fn capture_codes_are_classified_as_documented() {
+        for (code, status) in CAPTURE_DOC {
+            let row = lookup_result_code(Api::Capture, code)
+                .unwrap_or_else(|| panic!("capture: {code} missing"));
+            assert_eq!(row.scope, CodeScope::Api(Api::Capture), "{code}");
+            assert_eq!(row.status, *status, "capture: {code}");
+        }
+        // The U codes are the ones to retry with the same captureRequestId.
+        let unknown: Vec<_> = RESULT_CODES
+            .iter()
+            .filter(|r| r.scope == CodeScope::Api(Api::Capture) && r.status == U)
+            .map(|r| r.code)
+            .collect();
+        assert_eq!(
+            unknown,
+            [
+                "CAPTURE_IN_PROCESS",
+                "UNKNOWN_EXCEPTION",
+                "REQUEST_TRAFFIC_EXCEED_LIMIT"
+            ]
+        );
+        // Protocol-level codes reach capture too.
+        assert_eq!(
+            lookup_result_code(Api::Capture, "INVALID_SIGNATURE")
+                .unwrap()
+                .scope,
+            CodeScope::AnyApi
+        );
+    }
 
     const PROTOCOL: &[&str] = &[
         "INVALID_SIGNATURE",

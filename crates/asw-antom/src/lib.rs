@@ -3,7 +3,8 @@
 //!
 //! This crate owns the wire format of Antom's in-store (User-Presented Mode) APIs —
 //! `pay`, `inquiryPayment`, `cancel`, `refund`, `inquiryRefund` and the `notifyPayment` /
-//! `notifyRefund` webhooks — and the RSA-SHA256 signature scheme around them.
+//! `notifyRefund` webhooks — the online card additions (`capture`, `CAPTURE_RESULT`,
+//! `paymentResultInfo`), and the RSA-SHA256 signature scheme around them.
 //!
 //! It builds an [`http::Request`] and parses an [`http::Response`]; it never opens a socket,
 //! never reads a clock (callers pass the request time) and knows nothing about ISO 8583,
@@ -16,6 +17,8 @@
 //! answer is [`Outcome::Unknown`] — "we do not know what happened", never "declined".
 
 pub mod api;
+pub mod capture;
+pub mod card;
 pub mod codes;
 pub mod keys;
 mod lenient;
@@ -31,6 +34,8 @@ pub use api::{
     InquiryPaymentResponse, InquiryRefundRequest, InquiryRefundResponse, PayRequest, PayResponse,
     RefundRequest, RefundResponse,
 };
+pub use capture::{CaptureRequest, CaptureResponse, CaptureResultNotification};
+pub use card::PaymentResultInfo;
 pub use codes::{CodeScope, RESULT_CODES, ResultCodeInfo, lookup_result_code};
 pub use keys::{KeyError, Signer, Verifier};
 pub use masked::{AgentToken, PaymentCode};

@@ -577,6 +577,16 @@ pub struct PaymentDetails {
     /// Settlement rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement_quote: Option<Quote>,
+    /// Cards: what the scheme said about the card (masked number, brand, `cardToken`, AVS/CVV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_result_info: Option<crate::card::PaymentResultInfo>,
+    /// Cards: after this time an authorization can no longer be captured (ISO 8601).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auth_expiry_time: Option<String>,
 }
 
 /// A transaction related to a payment (`transactions[]` in `inquiryPayment`).

@@ -1,4 +1,4 @@
-//! Antom → us: `notifyPayment` / `notifyRefund` verification and parsing, and the fixed
+//! Antom → us: `notifyPayment` / `notifyRefund` / `notifyCapture` verification and parsing, and the fixed
 //! acknowledgement bodies.
 //!
 //! A notification is signed like a request, with Antom's key:
@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::capture::{CaptureResultNotification, NOTIFY_TYPE_CAPTURE_RESULT};
 use crate::keys::Verifier;
 use crate::model::ResultStatus;
 use crate::model::{Amount, AntomResult, PaymentDetails, PaymentStatus, Quote, RefundStatus};
@@ -136,6 +137,8 @@ pub enum Notification {
     Payment(Box<NotifyPayment>),
     /// `notifyType = REFUND_RESULT`.
     Refund(Box<NotifyRefund>),
+    /// `notifyType = CAPTURE_RESULT`: a card capture (manual or automatic) reached S or F.
+    Capture(Box<CaptureResultNotification>),
     /// Signed and valid, but nothing the switch acts on (e.g. `OFFLINE_PAYMENT_CODE`, an ISV
     /// authorization notice). Acknowledge it with SUCCESS.
     Other {
@@ -177,6 +180,9 @@ pub fn verify_notification(
             serde_json::from_slice(body).map_err(unparsable)?,
         )),
         Some(NOTIFY_TYPE_PAYMENT_RESULT) => Ok(Notification::Payment(
+            serde_json::from_slice(body).map_err(unparsable)?,
+        )),
+        Some(NOTIFY_TYPE_CAPTURE_RESULT) => Ok(Notification::Capture(
             serde_json::from_slice(body).map_err(unparsable)?,
         )),
         other => Ok(Notification::Other {

@@ -108,7 +108,12 @@ async fn notify(
         Notification::Payment(p) if p.is_payment_failure() => {
             return apply_failure(&state, &p.payment_request_id, &p.result.result_code).await;
         }
-        Notification::Payment(_) | Notification::Refund(_) | Notification::Other { .. } => {
+        // The switch takes no card payments yet: a capture result is acknowledged like any
+        // notification it does not act on.
+        Notification::Payment(_)
+        | Notification::Refund(_)
+        | Notification::Capture(_)
+        | Notification::Other { .. } => {
             count("not_a_payment");
             return success();
         }

@@ -19,6 +19,8 @@ pub struct UpstreamSettings {
     pub refund_timeout_ms: u64,
     /// Whole-call deadline for `inquiryRefund`.
     pub inquiry_refund_timeout_ms: u64,
+    /// Whole-call deadline for `capture` (Antom's 10 s advice for every online call).
+    pub capture_timeout_ms: u64,
     /// TCP + TLS connect deadline (inside the per-API deadline).
     pub connect_timeout_ms: u64,
     /// How long an idle keep-alive connection is kept.
@@ -37,6 +39,7 @@ impl Default for UpstreamSettings {
             cancel_timeout_ms: 5_000,
             refund_timeout_ms: 5_000,
             inquiry_refund_timeout_ms: 5_000,
+            capture_timeout_ms: 10_000,
             connect_timeout_ms: 3_000,
             pool_idle_timeout_ms: 90_000,
             pool_max_idle_per_host: 64,
@@ -54,6 +57,7 @@ impl UpstreamSettings {
             Api::Cancel => self.cancel_timeout_ms,
             Api::Refund => self.refund_timeout_ms,
             Api::InquiryRefund => self.inquiry_refund_timeout_ms,
+            Api::Capture => self.capture_timeout_ms,
         })
     }
 }

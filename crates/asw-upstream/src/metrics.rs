@@ -24,6 +24,7 @@ pub const APIS: &[&str] = &[
     "cancel",
     "refund",
     "inquiry_refund",
+    "capture",
 ];
 /// `result` label values: Antom's result status (a timeout or bad answer is U).
 pub const RESULTS: &[&str] = &["S", "F", "U"];

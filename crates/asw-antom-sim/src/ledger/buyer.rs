@@ -1,19 +1,21 @@
-//! The buyer's side of an online payment, inside the ledger: what the wallet page shows, what
-//! the buyer's approve / decline / leave does, and closing an unpaid payment at its expiry.
+//! The buyer's side of an online payment, inside the ledger: what the wallet (or card) page
+//! shows, what the buyer's approve / decline / leave does (for a card: the typed card checked,
+//! then authorized or refused), and closing an unpaid payment at its expiry.
 //! Same rules as the rest of the ledger: pure, each decision taken while holding the entry.
 
 use time::OffsetDateTime;
 
 use super::{Effect, Ledger, PayState};
+use crate::card::{self, CardForm};
 use crate::config::SimConfig;
 use crate::online::{DECLINE_CODE, EXPIRED_CODE};
 
 /// What the buyer does on the wallet page (or through the test hook).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BuyerAction {
-    /// Pays: PROCESSING → SUCCESS.
+    /// Pays: PROCESSING → SUCCESS (a card: authorized, or FAIL when the card is refused).
     Approve,
-    /// Refuses: PROCESSING → FAIL (`USER_BALANCE_NOT_ENOUGH`).
+    /// Refuses: PROCESSING → FAIL (`USER_BALANCE_NOT_ENOUGH`; a card: `DO_NOT_HONOR`).
     Decline,
     /// Goes back without doing anything: the payment stays open until it expires.
     Leave,
@@ -71,6 +73,8 @@ pub(crate) struct WalletPage {
     pub status: &'static str,
     /// When the unpaid payment closes, formatted like Antom's times.
     pub expires_at: String,
+    /// A card payment (its page is the card form, not the wallet's buttons).
+    pub is_card: bool,
 }
 
 /// What the expiry watcher should do next.
@@ -123,35 +127,59 @@ impl Ledger {
             wallet_name: online.wallet.display_name,
             status: status_of(&p.state).0,
             expires_at: super::format_time(p.expires_at, cfg.response_utc_offset),
+            is_card: online.card.is_some(),
         })
     }
 
     /// Applies the buyer's action to an open online payment. A payment that is already final,
     /// cancelled or expired is left as it is (the buyer is still sent back). `None` for an
-    /// unknown id or an in-store payment.
+    /// unknown id or an in-store payment. `card` is what the buyer typed on a card payment's
+    /// page (`None`: the approving test card); wallets ignore it.
     pub fn buyer_act(
         &self,
         id: &str,
         action: BuyerAction,
+        card: Option<&CardForm>,
         now: OffsetDateTime,
         cfg: &SimConfig,
     ) -> Option<(BuyerOutcome, Vec<Effect>)> {
         let prid = self.online_prid(id)?;
-        let mut p = self.payments.get_mut(&prid)?;
-        p.online.as_ref()?;
+        let mut entry = self.payments.get_mut(&prid)?;
+        let p = &mut *entry;
+        let is_card = p.online.as_ref()?.card.is_some();
         p.refresh(now);
         let mut effects = Vec::new();
         let open = p.state == PayState::Processing;
         let changed = open && action != BuyerAction::Leave;
         match action {
+            BuyerAction::Approve if open && is_card => {
+                let typed = card.cloned().unwrap_or_else(CardForm::test_card);
+                match card::check(&typed, now.date()) {
+                    Ok(on_file) => effects.extend(self.authorize_card(p, on_file, None, now, cfg)),
+                    Err(code) => {
+                        effects.extend(self.notify_fail_effect(p, code, cfg));
+                        p.state = PayState::Failed {
+                            code: code.to_owned(),
+                        };
+                        p.updated_at = now;
+                    }
+                }
+            }
+            BuyerAction::Decline if open && is_card => {
+                effects.extend(self.notify_fail_effect(p, card::DECLINE_CODE, cfg));
+                p.state = PayState::Failed {
+                    code: card::DECLINE_CODE.to_owned(),
+                };
+                p.updated_at = now;
+            }
             BuyerAction::Approve if open => {
                 p.state = PayState::Success;
                 p.paid_at = Some(now);
                 p.updated_at = now;
-                effects.extend(self.notify_effect(&p, cfg));
+                effects.extend(self.notify_effect(p, cfg));
             }
             BuyerAction::Decline if open => {
-                effects.extend(self.notify_fail_effect(&p, DECLINE_CODE, cfg));
+                effects.extend(self.notify_fail_effect(p, DECLINE_CODE, cfg));
                 p.state = PayState::Failed {
                     code: DECLINE_CODE.to_owned(),
                 };
