@@ -1,6 +1,7 @@
 //! The buyer in a real browser: headless Debian Chromium, driven over WebDriver
-//! (`chromedriver`), pays, declines and walks away on antom-sim's hosted wallet page, and comes
-//! back to the shop's return page. The merchant's status changes only from what Antom says.
+//! (`chromedriver`), pays, declines and walks away on antom-sim's hosted wallet page, types
+//! cards on its hosted card page, and comes back to the shop's return page. The merchant's
+//! status changes only from what Antom says.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -137,7 +138,7 @@ async fn buyer(browser: &Client, created: &Value, shown_amount: &str, action: &s
 }
 
 #[tokio::test]
-async fn a_buyer_in_chromium_approves_declines_and_leaves_on_the_hosted_wallet_page() {
+async fn a_buyer_in_chromium_pays_declines_and_leaves_on_the_hosted_wallet_and_card_pages() {
     let h = online_harness().await;
     let return_url = shop().await;
     let driver = Driver::start();
@@ -166,5 +167,71 @@ async fn a_buyer_in_chromium_approves_declines_and_leaves_on_the_hosted_wallet_p
     let prid = left["antom"]["payment_request_id"].as_str().unwrap();
     assert_ne!(h.payment(prid).unwrap().status, "SUCCESS");
 
+    // A card on the hosted card page: typed in the browser, authorized, captured, succeeded.
+    let (_, card) = create(&h, "b-4", &card_payment("b-o4", 4200, &return_url)).await;
+    type_card(&browser, &card, "42.00", "4242424242424242").await;
+    let id = card["id"].as_str().unwrap();
+    wait_for(&h, id, "succeeded", Duration::from_secs(10)).await;
+    let prid = card["antom"]["payment_request_id"].as_str().unwrap();
+    assert_eq!(h.payment(prid).unwrap().captured_total, Some(4200));
+
+    // A card the issuer declines: failed, nothing captured.
+    let (_, refused) = create(&h, "b-5", &card_payment("b-o5", 1100, &return_url)).await;
+    type_card(&browser, &refused, "11.00", "4000000000000002").await;
+    let id = refused["id"].as_str().unwrap();
+    let failed = wait_for(&h, id, "failed", Duration::from_secs(10)).await;
+    assert_eq!(failed["failure"]["code"], "DO_NOT_HONOR");
+
     browser.close().await.expect("close the browser");
+}
+
+fn card_payment(order: &str, value: u64, return_url: &str) -> Value {
+    json!({
+        "order_id": order,
+        "amount": { "currency": "SGD", "value": value },
+        "method": { "type": "card", "terminal_type": "WEB" },
+        "return_url": format!("{return_url}?order={order}"),
+    })
+}
+
+/// Opens the hosted card page, types the card and pays; waits until back at the shop.
+async fn type_card(browser: &Client, created: &Value, shown_amount: &str, number: &str) {
+    let url = created["next_action"]["url"]
+        .as_str()
+        .expect("next_action.url");
+    browser.goto(url).await.expect("the card page loads");
+    let page = browser.source().await.expect("page source");
+    assert!(
+        page.contains(shown_amount),
+        "the page shows {shown_amount}: {page}"
+    );
+    for (name, value) in [
+        ("card_number", number),
+        ("expiry", "12/30"),
+        ("cvv", "123"),
+        ("holder", "A Buyer"),
+    ] {
+        browser
+            .find(Locator::Css(&format!("input[name=\"{name}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no {name} input: {e}"))
+            .send_keys(value)
+            .await
+            .expect("type");
+    }
+    browser
+        .find(Locator::Css("[data-action=\"approve\"]"))
+        .await
+        .expect("the Pay button")
+        .click()
+        .await
+        .expect("click");
+    let start = Instant::now();
+    while browser.current_url().await.expect("url").path() != "/shop/return" {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "never back at the shop"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -10,6 +10,7 @@
 
 mod authority;
 mod browser;
+mod card;
 mod events;
 mod flood;
 mod online;

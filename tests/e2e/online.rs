@@ -82,7 +82,7 @@ pub async fn wait_for(h: &Harness, id: &str, status: &str, within: Duration) -> 
 }
 
 /// Plays the buyer through antom-sim's hook (what the page's buttons do).
-async fn buyer(h: &Harness, payment_id: &str, action: &str) -> Value {
+pub async fn buyer(h: &Harness, payment_id: &str, action: &str) -> Value {
     json_of(
         reqwest::Client::new()
             .post(format!(
@@ -102,7 +102,7 @@ pub async fn json_of(response: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-fn prid(body: &Value) -> String {
+pub fn prid(body: &Value) -> String {
     body["antom"]["payment_request_id"]
         .as_str()
         .expect("payment_request_id")

@@ -19,9 +19,10 @@ use tracing::{info, warn};
 
 /// Every outcome label of `crate::metrics::WEBHOOK_NOTIFICATIONS_TOTAL`, created at zero by
 /// `crate::metrics::register_all`.
-pub const OUTCOMES: [&str; 10] = [
+pub const OUTCOMES: [&str; 11] = [
     "applied",
     "applied_failure",
+    "applied_capture",
     "ignored",
     "mismatch",
     "unknown_payment",
@@ -108,12 +109,10 @@ async fn notify(
         Notification::Payment(p) if p.is_payment_failure() => {
             return apply_failure(&state, &p.payment_request_id, &p.result.result_code).await;
         }
-        // The switch takes no card payments yet: a capture result is acknowledged like any
-        // notification it does not act on.
-        Notification::Payment(_)
-        | Notification::Refund(_)
-        | Notification::Capture(_)
-        | Notification::Other { .. } => {
+        Notification::Capture(c) => {
+            return apply_capture(&state, &c.capture_request_id, c.is_capture_success()).await;
+        }
+        Notification::Payment(_) | Notification::Refund(_) | Notification::Other { .. } => {
             count("not_a_payment");
             return success();
         }
@@ -140,8 +139,15 @@ async fn notify(
     {
         Ok(outcome) => {
             info!(payment_request_id = %payment.payment_request_id, outcome = outcome.as_str(), "notifyPayment");
+            if outcome == NotifyOutcome::Authorized {
+                // A card authorized: its automatic capture (if any) runs on its own task, so
+                // Antom's notification is acknowledged at once.
+                let core = Arc::clone(&state.core);
+                let prid = payment.payment_request_id.clone();
+                tokio::spawn(async move { core.capture_due(&prid).await });
+            }
             count(match outcome {
-                NotifyOutcome::Applied => "applied",
+                NotifyOutcome::Applied | NotifyOutcome::Authorized => "applied",
                 NotifyOutcome::Ignored => "ignored",
                 NotifyOutcome::Mismatch => "mismatch",
                 NotifyOutcome::Unknown => "unknown_payment",
@@ -176,7 +182,38 @@ async fn apply_failure(
                 "notifyPayment FAIL"
             );
             count(match outcome {
-                NotifyOutcome::Applied => "applied_failure",
+                NotifyOutcome::Applied | NotifyOutcome::Authorized => "applied_failure",
+                NotifyOutcome::Ignored => "ignored",
+                NotifyOutcome::Mismatch => "mismatch",
+                NotifyOutcome::Unknown => "unknown_payment",
+            });
+            success()
+        }
+        Err(error) => {
+            warn!(%error, "store unavailable: asking Antom to re-send the notification");
+            count("store_unavailable");
+            antom_body(StatusCode::SERVICE_UNAVAILABLE, NOTIFY_ACK_RETRY_BODY)
+        }
+    }
+}
+
+/// A verified `CAPTURE_RESULT`: a success of a capture the switch made settles its payment;
+/// acknowledged whatever its result, unless the journal is down.
+async fn apply_capture(state: &WebhookState, capture_request_id: &str, captured: bool) -> Response {
+    match state
+        .core
+        .apply_capture_notification(capture_request_id, captured)
+        .await
+    {
+        Ok(outcome) => {
+            info!(
+                capture_request_id,
+                captured,
+                outcome = outcome.as_str(),
+                "CAPTURE_RESULT"
+            );
+            count(match outcome {
+                NotifyOutcome::Applied | NotifyOutcome::Authorized => "applied_capture",
                 NotifyOutcome::Ignored => "ignored",
                 NotifyOutcome::Mismatch => "mismatch",
                 NotifyOutcome::Unknown => "unknown_payment",

@@ -27,7 +27,7 @@ pub const SHED_FLOWS: &[&str] = &["purchase"];
 
 /// Flows of the core (`flow` label).
 pub const FLOWS: &[&str] = &[
-    "purchase", "checkout", "reversal", "advice", "void", "refund", "inquiry",
+    "purchase", "checkout", "capture", "reversal", "advice", "void", "refund", "inquiry",
 ];
 /// Outcome classes of a transaction ([`crate::domain::OutcomeClass`]), and `awaiting_buyer`:
 /// an online payment answered with the buyer's page (not final, and not a failure).
@@ -42,7 +42,7 @@ pub const OUTCOME_CLASSES: &[&str] = &[
 pub const UNKNOWN_RESOLUTIONS: &[&str] = &["approved", "declined", "cancelled"];
 /// Where the core met a store failure (the flows, and `settle`, their shared step).
 pub const STORE_FAILURE_FLOWS: &[&str] = &[
-    "purchase", "checkout", "settle", "reversal", "void", "refund", "inquiry",
+    "purchase", "checkout", "capture", "settle", "reversal", "void", "refund", "inquiry",
 ];
 
 /// Every metric of the core (see docs/metrics.md).

@@ -132,6 +132,26 @@ pub enum CheckoutStarted {
     Paid(PayReceipt),
 }
 
+/// `capture` of an authorized card payment, in full.
+#[derive(Clone, Debug)]
+pub struct CaptureCommand {
+    /// Configured Antom client.
+    pub client: String,
+    /// Idempotency key: the same for every attempt of this payment's capture.
+    pub capture_request_id: String,
+    /// Antom `paymentId` of the authorization.
+    pub payment_id: String,
+    /// What to capture.
+    pub amount: Money,
+}
+
+/// What a successful capture tells us.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaptureReceipt {
+    /// Antom `captureId`.
+    pub capture_id: Option<String>,
+}
+
 /// `inquiryPayment` by `paymentRequestId`.
 #[derive(Clone, Debug)]
 pub struct InquiryCommand {
@@ -167,6 +187,9 @@ pub struct PaymentReport {
     pub amount: Option<(u64, String)>,
     /// Wallet name.
     pub wallet: Option<String>,
+    /// Card authorizations: whether a capture of it succeeded (`Some(true)`), failed
+    /// (`Some(false)`), or none is final yet (`None`), from the inquiry's transactions.
+    pub captured: Option<bool>,
 }
 
 /// `cancel` by `paymentRequestId`.
@@ -219,6 +242,8 @@ pub trait Upstream: Send + Sync + 'static {
     async fn pay(&self, command: &PayCommand) -> UpstreamOutcome<PayReceipt>;
     /// `pay` for an online Checkout Payment.
     async fn checkout(&self, command: &CheckoutCommand) -> UpstreamOutcome<CheckoutStarted>;
+    /// `capture` of an authorization.
+    async fn capture(&self, command: &CaptureCommand) -> UpstreamOutcome<CaptureReceipt>;
     /// `inquiryPayment`.
     async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport>;
     /// `cancel`.

@@ -164,7 +164,10 @@ pub fn for_refusal(refusal: &Refusal) -> &'static str {
         | Refusal::OriginalDeclined
         | Refusal::OriginalNotApproved
         | Refusal::OriginalRefunded
-        | Refusal::NotVoidable => INVALID_TRANSACTION,
+        | Refusal::NotVoidable
+        // Captures are a REST merchant's; a terminal never asks for one.
+        | Refusal::NotCapturable
+        | Refusal::CaptureRefused(_) => INVALID_TRANSACTION,
         Refusal::DuplicateWithOtherContent => DUPLICATE,
         // Terminals always wait for the outcome of a re-sent request; were one ever told not
         // to, "try again later" is what 91 means to it.

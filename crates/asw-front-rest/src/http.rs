@@ -233,6 +233,14 @@ pub(crate) fn refusal_problem(refusal: &Refusal) -> Problem {
             "refund_exceeds_payment",
             "the refunds of a payment never exceed what was paid",
         ),
+        Refusal::NotCapturable => Problem::conflict(
+            "not_capturable",
+            "only an authorized card payment can be captured",
+        ),
+        Refusal::CaptureRefused(code) => Problem::conflict(
+            "capture_refused",
+            format!("Antom refused the capture ({code}); the authorization stays until its capture window closes"),
+        ),
     }
 }
 

@@ -7,6 +7,7 @@
 //! `succeeded`, who may see what, what is cancelled) stay in the core.
 
 mod auth;
+mod captures;
 mod http;
 mod ids;
 pub mod limits;
@@ -88,6 +89,7 @@ pub fn router(front: Arc<RestFront>) -> Router {
         .route("/v1/payments", post(payments::create).get(list::list))
         .route("/v1/payments/{id}", get(payments::show))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{id}/capture", post(captures::capture))
         .route("/v1/payments/{id}/refunds", post(refunds::create))
         .route("/v1/refunds/{id}", get(refunds::show))
         .route("/v1/orders/{order_id}", get(orders::show))

@@ -43,6 +43,24 @@ pub enum MethodJson {
         #[schema(pattern = "^(IOS|ANDROID)$", example = "ANDROID")]
         os_type: Option<String>,
     },
+    /// Online: the buyer enters the card on Antom's hosted card page (seed 004): the card
+    /// never touches you or the switch. An authorization first (`authorized`), `succeeded`
+    /// only once captured — automatically, or when you ask (`capture: manual`).
+    Card {
+        /// Where the buyer is: `WEB`, `WAP` or `APP`.
+        #[schema(pattern = "^(WEB|WAP|APP)$", example = "WEB")]
+        terminal_type: String,
+    },
+}
+
+/// When a card authorization is captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureJson {
+    /// As soon as the authorization is known (the default).
+    Automatic,
+    /// When you ask: `POST /v1/payments/{id}/capture`, before the capture window closes.
+    Manual,
 }
 
 /// What the buyer does next for a payment in `requires_action`: every URL and code exactly as
@@ -117,6 +135,19 @@ pub struct CreatePayment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 60, maximum = 840, example = 600)]
     pub expires_in_s: Option<u64>,
+    /// Cards: `automatic` (default) or `manual` capture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureJson>,
+}
+
+/// `POST /v1/payments/{id}/capture`: the whole authorized amount (partial capture is not
+/// offered; an `amount` other than the payment's is refused).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCapture {
+    /// The amount to capture: the payment's, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<AmountJson>,
 }
 
 /// Why a payment did not succeed.

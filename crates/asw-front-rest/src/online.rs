@@ -1,7 +1,7 @@
 //! The online methods of `POST /v1/payments`: checking what the buyer's side needs (the
 //! wallet, where the buyer is, the return URL, the expiry) before it reaches the core.
 
-use asw_core::record::OnlineCheckout;
+use asw_core::record::{CaptureMode, OnlineCheckout};
 
 use crate::problem::Problem;
 
@@ -56,7 +56,21 @@ pub(crate) fn wallet_checkout(
         os_type: os_type.map(str::to_string),
         return_url: return_url.to_string(),
         next_action: None,
+        capture: None,
     })
+}
+
+/// A card on Antom's hosted page, checked: authorization first, captured as asked.
+pub(crate) fn card_checkout(
+    terminal_type: &str,
+    capture: CaptureMode,
+    return_url: Option<&str>,
+    allow_http_loopback: bool,
+) -> Result<OnlineCheckout, Problem> {
+    let mut checkout =
+        wallet_checkout("CARD", terminal_type, None, return_url, allow_http_loopback)?;
+    checkout.capture = Some(capture);
+    Ok(checkout)
 }
 
 /// `https://` with a host; `http://` only on a loopback host and only when the acquirer

@@ -8,8 +8,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::model::{
-    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, NextActionJson,
-    OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson,
+    AmountJson, AntomRefs, CaptureJson, CreateCapture, CreatePayment, CreateRefund, Failure,
+    MethodJson, NextActionJson, OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs,
+    RefundJson,
 };
 use crate::problem::ProblemJson;
 
@@ -25,19 +26,20 @@ use crate::problem::ProblemJson;
         crate::payments::create,
         crate::payments::show,
         crate::payments::cancel,
+        crate::captures::capture,
         crate::refunds::create,
         crate::refunds::show,
         crate::orders::show,
         crate::list::list,
     ),
     components(schemas(
-        AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, NextActionJson,
-        OrderJson,
+        AmountJson, AntomRefs, CaptureJson, CreateCapture, CreatePayment, CreateRefund, Failure,
+        MethodJson, NextActionJson, OrderJson,
         PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, ProblemJson
     )),
     modifiers(&BearerKey),
     tags(
-        (name = "payments", description = "Payments with a scanned payment code"),
+        (name = "payments", description = "Payments: a scanned payment code, an online wallet, or a card on Antom's hosted page"),
         (name = "refunds", description = "Partial or full refunds of a payment"),
     )
 )]

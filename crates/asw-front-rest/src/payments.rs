@@ -26,11 +26,12 @@ use crate::http::{
     replay, request_id, respond_saved, run_flow, store_problem,
 };
 use crate::ids::{self, parse_payment_id};
-use crate::model::{CreatePayment, MethodJson, PaymentJson};
+use crate::model::{CaptureJson, CreatePayment, MethodJson, PaymentJson};
 use crate::online;
 use crate::problem::{Problem, ProblemJson};
 use crate::reply::ChannelReply;
 use crate::view::payment_json;
+use asw_core::record::CaptureMode;
 
 /// The longest order id Antom takes as `referenceOrderId`.
 const MAX_ORDER_ID: usize = 64;
@@ -98,7 +99,10 @@ fn new_payment(
     let payment_request_id = ids::payment_request_id(&request);
     match &create.method {
         MethodJson::PaymentCode { code } => {
-            if create.return_url.is_some() || create.expires_in_s.is_some() {
+            if create.return_url.is_some()
+                || create.expires_in_s.is_some()
+                || create.capture.is_some()
+            {
                 return Err(Problem::invalid(
                     "not_for_payment_code",
                     "return_url and expires_in_s are for online methods, not a scanned code",
@@ -119,24 +123,46 @@ fn new_payment(
                 metadata,
             })))
         }
-        MethodJson::Wallet {
-            wallet,
-            terminal_type,
-            os_type,
-        } => {
+        MethodJson::Wallet { .. } | MethodJson::Card { .. } => {
             if terminal.is_some() {
                 return Err(Problem::invalid(
                     "not_for_online",
                     "terminal names an in-store till; an online payment has none",
                 ));
             }
-            let checkout = online::wallet_checkout(
-                wallet,
-                terminal_type,
-                os_type.as_deref(),
-                create.return_url.as_deref(),
-                allow_http_loopback,
-            )?;
+            let checkout = match &create.method {
+                MethodJson::Card { terminal_type } => online::card_checkout(
+                    terminal_type,
+                    match create.capture {
+                        Some(CaptureJson::Manual) => CaptureMode::Manual,
+                        _ => CaptureMode::Automatic,
+                    },
+                    create.return_url.as_deref(),
+                    allow_http_loopback,
+                )?,
+                MethodJson::Wallet {
+                    wallet,
+                    terminal_type,
+                    os_type,
+                } => {
+                    if create.capture.is_some() {
+                        return Err(Problem::invalid(
+                            "not_for_wallet",
+                            "capture is for cards; a wallet payment is taken at once",
+                        ));
+                    }
+                    online::wallet_checkout(
+                        wallet,
+                        terminal_type,
+                        os_type.as_deref(),
+                        create.return_url.as_deref(),
+                        allow_http_loopback,
+                    )?
+                }
+                MethodJson::PaymentCode { .. } => {
+                    return Err(Problem::invalid("invalid_method", "not an online method"));
+                }
+            };
             Ok(NewPayment::Online(Box::new(CheckoutRequest {
                 request,
                 payment_request_id,

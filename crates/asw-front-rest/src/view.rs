@@ -42,6 +42,9 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         amount: amount(record.amount_minor),
         amount_refunded: amount(record.refunded_minor),
         method: match &record.online {
+            Some(online) if online.capture.is_some() => MethodJson::Card {
+                terminal_type: online.terminal_type.clone(),
+            },
             Some(online) => MethodJson::Wallet {
                 wallet: online.method_type.clone(),
                 terminal_type: online.terminal_type.clone(),

@@ -273,6 +273,7 @@ async fn order_status_invalid_inquires_and_confirms_a_closed_payment() {
             result_code: None,
             amount: None,
             wallet: None,
+            captured: None,
         })],
     );
     rig.clock.advance(10_000);

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use asw_core::ports::{
-    CancelCommand, CancelReceipt, CheckoutCommand, CheckoutStarted, Clock, CommitOutcome,
-    InquiryCommand, Journal, PayCommand, PayReceipt, PaymentReport, PaymentStatus, RefundCommand,
-    RefundReceipt, Upstream, UpstreamOutcome,
+    CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand, CheckoutStarted,
+    Clock, CommitOutcome, InquiryCommand, Journal, PayCommand, PayReceipt, PaymentReport,
+    PaymentStatus, RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
 };
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
@@ -76,6 +76,11 @@ impl Upstream for ModelAntom {
             reason: "unused".into(),
         }
     }
+    async fn capture(&self, _: &CaptureCommand) -> UpstreamOutcome<CaptureReceipt> {
+        UpstreamOutcome::Unknown {
+            reason: "unused".into(),
+        }
+    }
     async fn inquire_payment(&self, c: &InquiryCommand) -> UpstreamOutcome<PaymentReport> {
         let id = c.payment_request_id.as_str();
         let p = self
@@ -98,6 +103,7 @@ impl Upstream for ModelAntom {
             result_code: None,
             amount: None,
             wallet: None,
+            captured: None,
         })
     }
     async fn cancel(&self, c: &CancelCommand) -> UpstreamOutcome<CancelReceipt> {

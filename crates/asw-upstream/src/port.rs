@@ -3,13 +3,13 @@
 
 use asw_antom::model::SettlementStrategy;
 use asw_antom::{
-    Amount, CancelRequest, Env, InquiryPaymentRequest, Merchant, Order, Outcome, PayRequest,
-    PayResponse, PaymentCode, RefundRequest, Store,
+    Amount, CancelRequest, CaptureRequest, Env, InquiryPaymentRequest, Merchant, Order, Outcome,
+    PayRequest, PayResponse, PaymentCode, RefundRequest, Store,
 };
 use asw_core::ports::{
-    CancelCommand, CancelReceipt, CheckoutCommand, CheckoutStarted, InquiryCommand, PayCommand,
-    PayReceipt, PayScenario, PaymentReport, PaymentStatus, RefundCommand, RefundReceipt, Upstream,
-    UpstreamOutcome,
+    CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand, CheckoutStarted,
+    InquiryCommand, PayCommand, PayReceipt, PayScenario, PaymentReport, PaymentStatus,
+    RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
 };
 use asw_core::record::NextAction;
 use async_trait::async_trait;
@@ -114,6 +114,12 @@ pub fn checkout_request(command: &CheckoutCommand) -> PayRequest {
         checkout.return_url.clone(),
         env,
     );
+    if checkout.capture.is_some() {
+        // An authorization, captured by the switch itself with its own captureRequestId
+        // (automatic or on the merchant's request): see docs/online.md.
+        request.payment_factor.is_authorization = Some(true);
+        request.payment_factor.capture_mode = Some("MANUAL".to_owned());
+    }
     request.payment_notify_url = command.notify_url.clone();
     request.payment_expiry_time = Some(antom_datetime(command.payment_expiry));
     request.settlement_strategy = m.settlement_currency.as_ref().map(|c| SettlementStrategy {
@@ -136,6 +142,23 @@ fn next_action(response: PayResponse) -> NextAction {
             .and_then(|f| f.code_details.iter().find_map(|d| d.code_value.clone())),
         code_expires_at: form.and_then(|f| f.expire_time),
     }
+}
+
+/// Whether an inquiry's transactions show a capture succeeded (`Some(true)`), only failed ones
+/// (`Some(false)`), or none final (`None`).
+fn capture_state(transactions: &[asw_antom::model::Transaction]) -> Option<bool> {
+    let captures = transactions
+        .iter()
+        .filter(|t| t.transaction_type.as_deref() == Some("CAPTURE"));
+    let mut failed = false;
+    for capture in captures {
+        match capture.transaction_status.as_deref() {
+            Some("SUCCESS") => return Some(true),
+            Some("FAIL") => failed = true,
+            _ => {}
+        }
+    }
+    failed.then_some(false)
 }
 
 fn to_port<T, U>(
@@ -228,6 +251,24 @@ impl Upstream for AntomClient {
                     .payment_amount
                     .and_then(|a| a.minor_units().map(|v| (v, a.currency))),
                 wallet: r.payment.psp_customer_info.and_then(|p| p.psp_name),
+                captured: capture_state(r.transactions.as_deref().unwrap_or_default()),
+            })
+        })
+    }
+
+    async fn capture(&self, command: &CaptureCommand) -> UpstreamOutcome<CaptureReceipt> {
+        let amount = Amount {
+            currency: command.amount.currency_code().to_owned(),
+            value: command.amount.value_string(),
+        };
+        let request = CaptureRequest::new(
+            command.capture_request_id.as_str(),
+            command.payment_id.as_str(),
+            amount,
+        );
+        to_port(self.call(&command.client, &request).await, |r| {
+            UpstreamOutcome::Success(CaptureReceipt {
+                capture_id: r.capture_id,
             })
         })
     }

@@ -1012,6 +1012,13 @@ pub(crate) mod tests {
             payment_method_type: None,
             payment_redirect_url: None,
             expires_at: None,
+            capture_mode: None,
+            capture_status: None,
+            captured_total: None,
+            captures: Vec::new(),
+            auth_expires_at: None,
+            card_token: None,
+            card_last_four: None,
         }
     }
 
@@ -1031,6 +1038,7 @@ pub(crate) mod tests {
             payment_request_id: Some(id.into()),
             payment_id: None,
             refund_request_id: None,
+            capture_request_id: None,
             result_code: "SUCCESS".into(),
             result_status: "S".into(),
             http_status: 200,

@@ -77,6 +77,11 @@ pub enum Refusal {
     CurrencyDiffersFromOriginal,
     /// A refund above what remains of the payment.
     RefundExceedsPayment,
+    /// Only an authorized card payment can be captured (not another method, nor one not yet
+    /// authorized, failed or cancelled).
+    NotCapturable,
+    /// Antom refused the capture with this result code; the authorization stays.
+    CaptureRefused(String),
 }
 
 impl Refusal {
@@ -102,6 +107,8 @@ impl Refusal {
             Refusal::OriginalNotApproved => "ORIGINAL_NOT_APPROVED",
             Refusal::OriginalRefunded => "ORIGINAL_REFUNDED_USE_REFUND",
             Refusal::NotVoidable => "NOT_VOIDABLE",
+            Refusal::NotCapturable => "NOT_CAPTURABLE",
+            Refusal::CaptureRefused(code) => code,
             Refusal::AmountDiffersFromOriginal => "AMOUNT_DIFFERS_FROM_ORIGINAL",
             Refusal::CurrencyDiffersFromOriginal => "CURRENCY_DIFFERS_FROM_ORIGINAL",
             Refusal::RefundExceedsPayment => "REFUND_EXCEEDS_PAYMENT",

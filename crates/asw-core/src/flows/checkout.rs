@@ -251,6 +251,15 @@ impl Core {
                         Err(error) => self.settle_failed(record, Event::Uncertain, &error),
                     };
                 }
+                UpstreamOutcome::Success(CheckoutStarted::Paid(receipt))
+                    if record.online.as_ref().and_then(|o| o.capture).is_some() =>
+                {
+                    // A card authorized at once: held, not taken, until its capture.
+                    let record = self
+                        .authorized(record, receipt.payment_id, "pay answered S (authorized)")
+                        .await;
+                    return self.capture_if_automatic(record, received_ms).await;
+                }
                 UpstreamOutcome::Success(CheckoutStarted::Paid(receipt)) => {
                     let paid = self.paid(receipt.payment_id, receipt.wallet);
                     return self

@@ -7,6 +7,7 @@
 //! deadline sweeper and the reversal engine can finish.
 
 mod answer;
+mod capture;
 mod checkout;
 mod delivery;
 mod lookup;
@@ -21,6 +22,7 @@ mod timing;
 mod void;
 
 pub use answer::{Answer, Outcome, Refusal, Reply, Undelivered};
+pub use capture::CaptureRequest;
 pub use checkout::CheckoutRequest;
 pub use delivery::HandOver;
 pub use requests::{

@@ -36,6 +36,19 @@ impl Core {
             }
         }
         let before = record.state;
+        if record.online.as_ref().and_then(|o| o.capture).is_some() {
+            // A card-like method: SUCCESS here is the authorization; the capture makes it paid.
+            let after = self
+                .authorized(record, payment_id, "notifyPayment SUCCESS (authorized)")
+                .await;
+            return Ok(
+                if after.state != before && after.state == TxnState::Authorized {
+                    NotifyOutcome::Authorized
+                } else {
+                    NotifyOutcome::Ignored
+                },
+            );
+        }
         let paid = self.paid(payment_id, wallet);
         let after = self
             .apply(record, Event::Succeeded, "notifyPayment SUCCESS", paid)

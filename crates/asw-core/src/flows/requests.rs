@@ -148,6 +148,9 @@ pub struct StatusInquiry {
 pub enum NotifyOutcome {
     /// The notification moved the transaction to approved.
     Applied,
+    /// The notification authorized a card payment: an automatic capture is due
+    /// ([`crate::flows::Core::capture_due`]).
+    Authorized,
     /// Already final, being cancelled, or a duplicate: nothing changed.
     Ignored,
     /// Amount or currency differ from the journal: not applied.
@@ -160,7 +163,7 @@ impl NotifyOutcome {
     /// Stable metric label.
     pub fn as_str(self) -> &'static str {
         match self {
-            NotifyOutcome::Applied => "applied",
+            NotifyOutcome::Applied | NotifyOutcome::Authorized => "applied",
             NotifyOutcome::Ignored => "ignored",
             NotifyOutcome::Mismatch => "mismatch",
             NotifyOutcome::Unknown => "unknown_payment",

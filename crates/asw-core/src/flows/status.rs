@@ -31,6 +31,19 @@ impl Core {
             if let UpstreamOutcome::Success(report) = self.upstream.inquire_payment(&inquiry).await
             {
                 match report.status {
+                    PaymentStatus::Success
+                        if record.online.as_ref().and_then(|o| o.capture).is_some() =>
+                    {
+                        // A card-like method: authorized; paid only once captured.
+                        record = if report.captured == Some(true) {
+                            self.captured(record, "status inquiry: captured").await
+                        } else {
+                            let record = self
+                                .authorized(record, report.payment_id, "status inquiry SUCCESS")
+                                .await;
+                            self.capture_if_automatic(record, received_ms).await
+                        };
+                    }
                     PaymentStatus::Success => {
                         let paid = self.paid(report.payment_id, report.wallet);
                         record = self
@@ -53,6 +66,11 @@ impl Core {
                     PaymentStatus::Processing => {}
                 }
             }
+        }
+        // An automatic capture that did not happen yet (its first attempt unknown, or the
+        // instance that owed it died): a read makes it.
+        if record.state == TxnState::Authorized {
+            record = self.capture_if_automatic(record, received_ms).await;
         }
         if record.kind == TxnKind::Purchase {
             self.answer_with_record(record, received_ms, reply, false)

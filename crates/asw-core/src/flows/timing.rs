@@ -35,6 +35,9 @@ pub struct Timing {
     /// queue) this long after its expiry, never before — a buyer still allowed to pay is never
     /// cancelled.
     pub online_close_margin_ms: i64,
+    /// Card payments with manual capture: how long after the authorization the merchant may
+    /// capture; then the switch cancels the authorization (well inside Antom's seven days).
+    pub online_capture_window_ms: i64,
 }
 
 impl Default for Timing {
@@ -51,6 +54,7 @@ impl Default for Timing {
             duplicate_poll_ms: 200,
             online_expiry_ms: 840_000,
             online_close_margin_ms: 60_000,
+            online_capture_window_ms: 6 * 24 * 3_600_000,
         }
     }
 }
@@ -76,6 +80,10 @@ impl Timing {
             ("timing.pay_timeout_ms", self.pay_timeout_ms),
             ("timing.duplicate_poll_ms", self.duplicate_poll_ms),
             ("timing.online_expiry_ms", self.online_expiry_ms),
+            (
+                "timing.online_capture_window_ms",
+                self.online_capture_window_ms,
+            ),
         ] {
             if value <= 0 {
                 out.push((key, "must be greater than zero".to_string()));

@@ -17,8 +17,8 @@ pub struct MerchantEvent {
     /// Stable id (`evt_<journal id>_<type>`): a redelivery carries the same `webhook-id`, so a
     /// merchant can drop duplicates.
     pub id: String,
-    /// `payment.succeeded`, `payment.failed`, `payment.cancelled`, `payment.expired`,
-    /// `refund.succeeded` or `refund.failed`.
+    /// `payment.succeeded`, `payment.authorized`, `payment.failed`, `payment.cancelled`,
+    /// `payment.expired`, `refund.succeeded` or `refund.failed`.
     pub kind: String,
     /// The merchant to tell.
     pub merchant_id: String,
@@ -31,8 +31,9 @@ pub struct MerchantEvent {
 }
 
 /// Every event type, for metric labels and documentation.
-pub const EVENT_KINDS: [&str; 6] = [
+pub const EVENT_KINDS: [&str; 7] = [
     "payment.succeeded",
+    "payment.authorized",
     "payment.failed",
     "payment.cancelled",
     "payment.expired",
@@ -52,6 +53,7 @@ pub fn merchant_event(
     let kind = match (next.kind, current.state, next.state) {
         (TxnKind::Purchase, _, TxnState::Approved) => "payment.succeeded",
         (TxnKind::Purchase, _, TxnState::Declined) => "payment.failed",
+        (TxnKind::Purchase, _, TxnState::Authorized) => "payment.authorized",
         (TxnKind::Purchase, _, TxnState::Expired) => "payment.expired",
         // Once, when the cancel is decided (queued: the switch sees it through); not for a
         // payment the merchant already knows failed or expired.

@@ -19,6 +19,34 @@ pub struct OnlineCheckout {
     /// Where the buyer goes on, once Antom created the payment; passed on unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_action: Option<NextAction>,
+    /// Card-like methods: an authorization first, captured automatically by the switch or on
+    /// the merchant's request. Nothing is `succeeded` before the capture succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureMode>,
+}
+
+/// When an authorization of a card-like method is captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMode {
+    /// The switch captures as soon as the authorization is known.
+    Automatic,
+    /// The merchant asks for it (`POST /v1/payments/{id}/capture`) before the capture deadline.
+    Manual,
+}
+
+impl OnlineCheckout {
+    /// The `captureRequestId` of this payment's one capture: derived from the payment, so
+    /// every retry and every instance sends the same one and Antom captures at most once, and
+    /// a `CAPTURE_RESULT` names its payment.
+    pub fn capture_request_id(payment_request_id: &str) -> String {
+        format!("C{payment_request_id}")
+    }
+
+    /// The payment a `captureRequestId` of [`OnlineCheckout::capture_request_id`] belongs to.
+    pub fn payment_of_capture(capture_request_id: &str) -> Option<&str> {
+        capture_request_id.strip_prefix('C')
+    }
 }
 
 /// What Antom's `pay` answered with `PAYMENT_IN_PROCESS`: the method's page, app links, or a

@@ -26,6 +26,7 @@ fn checkout_req(h: &Harness, n: u32, order: &str) -> CheckoutRequest {
             os_type: None,
             return_url: "https://shop.example/return?order=o-1".into(),
             next_action: None,
+            capture: None,
         },
         expires_in_ms: Some(EXPIRES_IN_MS),
         content_digest: DIGEST.into(),

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod card;
 mod checkout;
 mod events;
 mod purchase;

@@ -55,6 +55,7 @@ pub fn upstream() -> Arc<ScriptedUpstream> {
             result_code: None,
             amount: None,
             wallet: None,
+            captured: None,
         })
     });
     Arc::new(upstream)

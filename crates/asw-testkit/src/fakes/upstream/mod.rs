@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use asw_core::ports::{
-    CancelCommand, CancelReceipt, CheckoutCommand, CheckoutStarted, Clock, InquiryCommand,
-    PayCommand, PayReceipt, PaymentReport, RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
+    CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand, CheckoutStarted,
+    Clock, InquiryCommand, PayCommand, PayReceipt, PaymentReport, RefundCommand, RefundReceipt,
+    Upstream, UpstreamOutcome,
 };
 use async_trait::async_trait;
 
@@ -25,6 +26,8 @@ pub enum CallKind {
     Cancel,
     /// `refund`.
     Refund,
+    /// `capture` (recorded under its payment's `paymentId`).
+    Capture,
 }
 
 /// One call the upstream received.
@@ -60,6 +63,7 @@ pub const UNEXPECTED_CALL: &str = "unexpected call";
 pub struct ScriptedUpstream {
     pay: Mutex<Answers<PayCommand, PayReceipt>>,
     checkout: Mutex<Answers<CheckoutCommand, CheckoutStarted>>,
+    capture: Mutex<Answers<CaptureCommand, CaptureReceipt>>,
     inquiry: Mutex<Answers<InquiryCommand, PaymentReport>>,
     cancel: Mutex<Answers<CancelCommand, CancelReceipt>>,
     refund: Mutex<Answers<RefundCommand, RefundReceipt>>,
@@ -93,6 +97,7 @@ impl ScriptedUpstream {
         Self {
             pay: Mutex::default(),
             checkout: Mutex::default(),
+            capture: Mutex::default(),
             inquiry: Mutex::default(),
             cancel: Mutex::default(),
             refund: Mutex::default(),
@@ -136,6 +141,14 @@ impl ScriptedUpstream {
         outcomes: impl IntoIterator<Item = UpstreamOutcome<CheckoutStarted>>,
     ) {
         push_all(&self.checkout, id, outcomes);
+    }
+    /// Queues answers to `capture` for this `captureRequestId`, in order.
+    pub fn script_capture(
+        &self,
+        capture_request_id: &str,
+        outcomes: impl IntoIterator<Item = UpstreamOutcome<CaptureReceipt>>,
+    ) {
+        push_all(&self.capture, capture_request_id, outcomes);
     }
     /// Queues answers to `inquiryPayment` for this `paymentRequestId`, in order.
     pub fn script_inquiry(
@@ -362,6 +375,15 @@ impl Upstream for ScriptedUpstream {
             ..call(CallKind::Pay, command.payment_request_id.as_str())
         };
         self.answer(&self.checkout, command, record).await
+    }
+
+    async fn capture(&self, command: &CaptureCommand) -> UpstreamOutcome<CaptureReceipt> {
+        let record = UpstreamCall {
+            amount_minor: Some(command.amount.minor_units),
+            payment_id: Some(command.payment_id.clone()),
+            ..call(CallKind::Capture, &command.capture_request_id)
+        };
+        self.answer(&self.capture, command, record).await
     }
 
     async fn inquire_payment(&self, command: &InquiryCommand) -> UpstreamOutcome<PaymentReport> {
