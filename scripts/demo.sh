@@ -278,6 +278,51 @@ EOF
 echo "    GET    -> $wallet_status (learned from Antom, not from the browser's return)"
 rows+=("REST wallet payment|$wallet_status|$wallet_prid")
 
+echo "==> a web shop takes a card on Antom's hosted card page, and captures it when it ships"
+card_out="$("$py" - "$rest_port" "$rest_secret" "http://127.0.0.1:$events_port/shop/return?order=web-order-3" <<'EOF'
+import json, sys, urllib.request
+port, secret, return_url = sys.argv[1], sys.argv[2], sys.argv[3]
+body = json.dumps({"order_id": "web-order-3", "amount": {"currency": "HKD", "value": 12800},
+                   "method": {"type": "card", "terminal_type": "WEB"}, "capture": "manual",
+                   "description": "1 x coffee grinder", "return_url": return_url}).encode()
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/payments", data=body, method="POST")
+req.add_header("Authorization", f"Bearer {secret}")
+req.add_header("Content-Type", "application/json")
+req.add_header("Idempotency-Key", "web-order-3-try-1")
+with urllib.request.urlopen(req, timeout=30) as r:
+    created = json.loads(r.read())
+print(f"    POST   -> {created['status']:<16} next_action.url={created['next_action']['url']}", file=sys.stderr)
+print(f"{created['id']} {created['next_action']['url']} {created['antom']['payment_request_id']}")
+EOF
+)"
+read -r card_id card_url card_prid <<<"$card_out"
+"$py" scripts/demo_buyer.py "$driver_port" "$card_url" approve \
+  "$shot_dir/card-page.png" "$work/card-return.png" 4242424242424242 >/dev/null
+echo "    buyer  -> typed a test card on the hosted card page and paid (screenshot: docs/screenshots/card-page.png)"
+card_status="$("$py" - "$rest_port" "$rest_secret" "$card_id" <<'EOF'
+import json, sys, time, urllib.request
+port, secret, pid = sys.argv[1:4]
+def call(method, path, data=None, key=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    req.add_header("Authorization", f"Bearer {secret}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+        req.add_header("Idempotency-Key", key)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status, json.loads(r.read())
+for _ in range(50):
+    _, read = call("GET", f"/v1/payments/{pid}")
+    if read["status"] != "requires_action":
+        break
+    time.sleep(0.2)
+print(f"    GET    -> {read['status']} (the money is held, not taken)", file=sys.stderr)
+status, captured = call("POST", f"/v1/payments/{pid}/capture", b"{}", "web-order-3-capture")
+print(f"    capture-> {status} {captured['status']}", file=sys.stderr)
+print(captured["status"])
+EOF
+)"
+rows+=("REST card, captured|$card_status|$card_prid")
+
 echo "==> waiting for the store-and-forward queue to deliver the cancels"
 sleep 8
 

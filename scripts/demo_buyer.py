@@ -2,9 +2,10 @@
 wallet's hosted page, saving a screenshot of it, clicking a button and following the browser
 back to the shop's return page (screenshot too).
 
-    demo_buyer.py CHROMEDRIVER_PORT PAGE_URL ACTION PAGE_PNG RETURN_PNG
+    demo_buyer.py CHROMEDRIVER_PORT PAGE_URL ACTION PAGE_PNG RETURN_PNG [CARD_NUMBER]
 
-Only the standard library: WebDriver is JSON over HTTP, and the demo needs five of its calls.
+With CARD_NUMBER the page is the hosted card page: the buyer types the card first.
+Only the standard library: WebDriver is JSON over HTTP, and the demo needs a handful of calls.
 """
 import base64
 import json
@@ -31,6 +32,7 @@ def screenshot(base, session, path):
 
 def main():
     port, page, action, page_png, return_png = sys.argv[1:6]
+    card = sys.argv[6] if len(sys.argv) > 6 else None
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):  # chromedriver takes a moment to listen
         try:
@@ -45,6 +47,13 @@ def main():
     session = call(base, "POST", "/session", caps)["sessionId"]
     try:
         call(base, "POST", f"/session/{session}/url", {"url": page})
+        if card:
+            for name, value in (("card_number", card), ("expiry", "12/30"), ("cvv", "123"),
+                                ("holder", "A Buyer")):
+                field = call(base, "POST", f"/session/{session}/element",
+                             {"using": "css selector", "value": f'input[name="{name}"]'})
+                call(base, "POST", f"/session/{session}/element/{field[ELEMENT]}/value",
+                     {"text": value})
         screenshot(base, session, page_png)
         button = call(base, "POST", f"/session/{session}/element",
                       {"using": "css selector", "value": f'[data-action="{action}"]'})
