@@ -379,6 +379,14 @@ async fn a_second_request_while_the_first_runs_is_409_then_replays_its_outcome()
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
     assert_eq!(first.json()["status"], "cancelled");
     assert_eq!(first.json()["failure"]["code"], "response_deadline");
+    // The 409 named the payment the first request was creating: a caller that never got the
+    // first answer can read or cancel it.
+    assert_eq!(
+        second.json()["payment_id"],
+        first.json()["id"],
+        "{}",
+        second.body
+    );
     let replay = m.pay("busy-key", &request).await;
     assert!(replay.replayed);
     assert_eq!(replay.body, first.body);

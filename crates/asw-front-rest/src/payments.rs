@@ -255,7 +255,15 @@ async fn create_payment(
             NewPayment::Online(checkout) => core.checkout(*checkout, reply).await,
         }
     })
-    .await?;
+    .await
+    .map_err(|mut problem| {
+        // The key names the payment: a caller whose first request got no answer (a dropped
+        // connection, a restarted switch) learns its id here, to read or cancel it.
+        if problem.code == "idempotency_key_in_use" {
+            problem.payment_id = Some(ids::payment_id(&prid));
+        }
+        problem
+    })?;
     // The answer carries the record it was made from; read it back only when the POST stopped
     // waiting first.
     let record = match answer.as_ref().and_then(|a| a.record.clone()) {

@@ -17,6 +17,9 @@ pub struct Problem {
     pub detail: String,
     /// Seconds to wait before retrying (`Retry-After`), for 409/429/503.
     pub retry_after: Option<u32>,
+    /// The payment the request is about, when the problem names one the caller may not know
+    /// yet (a first request still running: its id lets the caller read or cancel it).
+    pub payment_id: Option<String>,
 }
 
 /// The body of every error answer (RFC 9457 problem details plus a stable `code` and the
@@ -36,6 +39,10 @@ pub struct ProblemJson {
     pub code: String,
     /// The request's id (also in `X-Request-Id`): quote it when asking about a request.
     pub request_id: String,
+    /// `idempotency_key_in_use`: the payment the first request is creating (`pay_…`), to read
+    /// or cancel while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
 }
 
 impl Problem {
@@ -46,6 +53,7 @@ impl Problem {
             title,
             detail,
             retry_after: None,
+            payment_id: None,
         }
     }
 
@@ -159,6 +167,7 @@ impl Problem {
             detail: self.detail,
             code: self.code.to_string(),
             request_id: request_id.to_string(),
+            payment_id: self.payment_id,
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, bytes).into_response();

@@ -213,7 +213,14 @@ async fn one_payment(
                     buyer.act(&merchant.http, &payment, &mut record).await;
                 }
             }
-            Reply::Answer(409, _) => record.conflicts += 1,
+            Reply::Answer(409, problem) => {
+                record.conflicts += 1;
+                // The first request still runs (or was orphaned by a kill): its id lets the
+                // merchant read it, and cancel it when it gives up.
+                if let Some(pid) = problem["payment_id"].as_str() {
+                    id = Some(pid.to_string());
+                }
+            }
             Reply::Answer(_, _) => {}
             Reply::NoAnswer => record.transport_errors += 1,
         }
