@@ -37,6 +37,8 @@ pub struct RestTable {
     pub transport_errors: u64,
     /// `409` answers while a first request ran (or was orphaned by a kill).
     pub conflicts: u64,
+    /// Merchant orders with more than one attempt (each judged: at most one success).
+    pub orders_with_retries: u64,
     /// Online wallet payments whose buyer approved on the wallet's page.
     pub buyers_approved: u64,
     /// Online wallet payments whose buyer declined.
@@ -133,6 +135,45 @@ pub fn compare_rest(records: &[RestRecord], payments: &[PaymentView]) -> (RestTa
             }
         }
     }
+    // At most one success per merchant order, whatever its attempts (seed 001's retries).
+    let mut orders: HashMap<&str, Vec<&RestRecord>> = HashMap::new();
+    for r in records.iter().filter(|r| !r.order.is_empty()) {
+        orders.entry(r.order.as_str()).or_default().push(r);
+    }
+    let mut orders: Vec<_> = orders.into_iter().filter(|(_, rs)| rs.len() > 1).collect();
+    orders.sort_unstable_by_key(|(order, _)| *order);
+    for (order, attempts) in orders {
+        t.orders_with_retries += 1;
+        let paid: Vec<&RestRecord> = attempts
+            .iter()
+            .copied()
+            .filter(|r| {
+                r.payment_request_id
+                    .as_deref()
+                    .and_then(|prid| by_id.get(prid))
+                    .is_some_and(|p| holds_success(p))
+            })
+            .collect();
+        let told = attempts.iter().filter(|r| r.told_succeeded()).count();
+        if paid.len() > 1 || told > 1 {
+            t.inconsistent += 1;
+            let first = paid.first().or(attempts.first()).copied();
+            let prid = first
+                .and_then(|r| r.payment_request_id.as_deref())
+                .unwrap_or_default();
+            findings.push(finding(
+                "rest_inconsistent",
+                "rest_order_paid_twice",
+                first,
+                prid,
+                by_id.get(prid).copied(),
+                format!(
+                    "order {order}: {} attempts SUCCESS at Antom, {told} told succeeded",
+                    paid.len()
+                ),
+            ));
+        }
+    }
     let mut named: HashMap<&str, Vec<&RestRecord>> = HashMap::new();
     for r in records {
         if let Some(prid) = r.payment_request_id.as_deref() {
@@ -206,6 +247,7 @@ mod tests {
     fn told(prid: Option<&str>, status: Option<&str>) -> RestRecord {
         RestRecord {
             key: "k".into(),
+            order: String::new(),
             payment_request_id: prid.map(str::to_string),
             told: status.map(str::to_string),
             cancel_requested: status == Some("cancel_requested"),
@@ -213,6 +255,28 @@ mod tests {
             conflicts: 0,
             buyer: None,
         }
+    }
+
+    #[test]
+    fn two_attempts_of_one_order_may_not_both_stay_paid() {
+        let attempt = |prid: &str, told: &str| RestRecord {
+            order: "o-1".into(),
+            ..self::told(Some(prid), Some(told))
+        };
+        let (table, findings) = compare_rest(
+            &[attempt(A, "cancelled"), attempt(B, "succeeded")],
+            &[payment(A, "CANCELLED", 0), payment(B, "SUCCESS", 0)],
+        );
+        assert_eq!(table.orders_with_retries, 1);
+        assert!(findings.is_empty(), "{findings:?}");
+        let (_, findings) = compare_rest(
+            &[attempt(A, "cancelled"), attempt(B, "succeeded")],
+            &[payment(A, "SUCCESS", 0), payment(B, "SUCCESS", 0)],
+        );
+        assert!(
+            findings.iter().any(|f| f.kind == "rest_order_paid_twice"),
+            "{findings:?}"
+        );
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct RestLoadConfig {
 pub struct RestRecord {
     /// The merchant's `Idempotency-Key`.
     pub key: String,
+    /// The merchant's order (`order_id`): several attempts may share it.
+    #[serde(default)]
+    pub order: String,
     /// Antom `paymentRequestId`, once an answer named it.
     pub payment_request_id: Option<String>,
     /// The last status the merchant was told (`succeeded` wins: once told, it stops).
@@ -128,13 +131,15 @@ struct Buyer {
     sim_url: String,
     action: &'static str,
     done: bool,
+    /// The buyer acts no earlier (a buyer who comes back to an abandoned page).
+    not_before: Instant,
 }
 
 impl Buyer {
     /// Plays the buyer through antom-sim's hook (what the page's buttons do); a failed call is
     /// tried again on the next read.
     async fn act(&mut self, http: &reqwest::Client, payment: &Value, record: &mut RestRecord) {
-        if self.done || payment["status"] != "requires_action" {
+        if self.done || payment["status"] != "requires_action" || Instant::now() < self.not_before {
             return;
         }
         let Some(payment_id) = payment["antom"]["payment_id"].as_str() else {
@@ -160,6 +165,7 @@ async fn one_payment(
     let started = Instant::now();
     let mut record = RestRecord {
         key: key.clone(),
+        order: body["order_id"].as_str().unwrap_or_default().to_string(),
         payment_request_id: None,
         told: None,
         cancel_requested: false,
@@ -212,6 +218,16 @@ async fn one_payment(
                 if let Some(buyer) = buyer.as_mut() {
                     buyer.act(&merchant.http, &payment, &mut record).await;
                 }
+            }
+            Reply::Answer(409, problem)
+                if matches!(
+                    problem["code"].as_str(),
+                    Some("order_already_paid" | "order_in_progress")
+                ) =>
+            {
+                // Another attempt of the order holds it: this one is refused, final.
+                record.told = problem["code"].as_str().map(str::to_string);
+                return record;
             }
             Reply::Answer(409, problem) => {
                 record.conflicts += 1;
@@ -318,6 +334,7 @@ pub async fn run(config: RestLoadConfig) -> Vec<RestRecord> {
                 sim_url: config.sim_url.clone(),
                 action,
                 done: false,
+                not_before: Instant::now(),
             };
             (body, Some(buyer))
         } else {
@@ -335,6 +352,34 @@ pub async fn run(config: RestLoadConfig) -> Vec<RestRecord> {
             turn: n as usize,
         };
         let key = format!("chaos-{}-{n}", config.seed);
+        // A third of the online orders get a second attempt a second later, while the first
+        // awaits its buyer — who comes back and approves it after all two seconds in: at most
+        // one of the two may stay paid (seed 001's retry, and the switch's cancel of the first).
+        let second_attempt = buyer.is_some() && (mix / 23).is_multiple_of(3);
+        let mut buyer = buyer;
+        if second_attempt && let Some(b) = buyer.as_mut() {
+            b.action = "approve";
+            b.not_before = Instant::now() + Duration::from_secs(2);
+        }
+        if second_attempt {
+            let merchant = Merchant {
+                http: http.clone(),
+                endpoints: config.endpoints.clone(),
+                secret: config.secret.clone(),
+                turn: n as usize + 1,
+            };
+            let again = Buyer {
+                sim_url: config.sim_url.clone(),
+                action: "approve",
+                done: false,
+                not_before: Instant::now(),
+            };
+            let (key, body, give_up) = (format!("{key}-b"), body.clone(), config.give_up_after);
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                one_payment(merchant, key, body, give_up, Some(again)).await
+            }));
+        }
         tasks.push(tokio::spawn(one_payment(
             merchant,
             key,

@@ -533,6 +533,7 @@ mod tests {
         }];
         evidence.rest_records = vec![RestRecord {
             key: "k1".into(),
+            order: "order-1".into(),
             payment_request_id: Some(REST_ID.into()),
             told: Some("succeeded".into()),
             cancel_requested: false,
