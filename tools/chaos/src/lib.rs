@@ -33,8 +33,8 @@ use asw_terminal_sim::{Clock, LinkConfig, ProfileName};
 // The switches' configuration file, client id, merchant (every load terminal belongs to it)
 // and timings: the tests' one switch configuration.
 use asw_testkit::fixtures::switch_config::{
-    CLIENT_ID, GATEWAY_DEADLINE_MS, MERCHANT_ID as MID, PAY_TIMEOUT_MS, RestToml, Services,
-    SwitchToml, TERMINAL_TIMEOUT_MS,
+    CLIENT_ID, GATEWAY_DEADLINE_MS, MERCHANT_ID as MID, ONLINE_CLOSE_MARGIN_MS, ONLINE_EXPIRY_MS,
+    PAY_TIMEOUT_MS, RestToml, Services, SwitchToml, TERMINAL_TIMEOUT_MS,
 };
 use asw_testkit::free_port;
 use serde::Serialize;
@@ -820,8 +820,11 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
             secret: REST_SECRET.into(),
             rate_per_s: config.rest_rate_per_s,
             duration: config.duration,
-            // Past the gateway deadline: an orphaned first request is settled by then.
-            give_up_after: Duration::from_millis(GATEWAY_DEADLINE_MS + 4_000),
+            // Past the gateway deadline (an orphaned first request is settled by then) and
+            // past an online payment's closing time (its expiry plus the margin).
+            give_up_after: Duration::from_millis(
+                GATEWAY_DEADLINE_MS.max(ONLINE_EXPIRY_MS + ONLINE_CLOSE_MARGIN_MS) + 6_000,
+            ),
             suffixes: REST_SUFFIXES.to_vec(),
             seed: config.seed,
             online_every: config.rest_online_every,

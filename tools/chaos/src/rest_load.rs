@@ -237,10 +237,19 @@ async fn one_payment(
                     id = Some(pid.to_string());
                 }
             }
+            // "Nothing was done" (the journal unreachable): what the merchant was last told,
+            // unless a later answer says otherwise.
+            Reply::Answer(503, _) if id.is_none() => {
+                record.told = Some("unavailable".into());
+            }
             Reply::Answer(_, _) => {}
             Reply::NoAnswer => record.transport_errors += 1,
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    if record.told.as_deref() == Some("unavailable") && id.is_none() {
+        // Every answer said nothing was done: the merchant stops there (nothing to cancel).
+        return record;
     }
     // No final answer in time: the safety net. With no id yet, retry the POST for it (the
     // key names the payment) until the cancel is acknowledged.

@@ -26,7 +26,8 @@ impl Core {
         if original.amount_minor != request.amount_minor {
             return Answer::refused(Refusal::AmountDiffersFromOriginal);
         }
-        if original.state == TxnState::Declined {
+        // Declined, or an online payment that expired unpaid: nothing to cancel.
+        if matches!(original.state, TxnState::Declined | TxnState::Expired) {
             return Answer::refused(Refusal::OriginalDeclined);
         }
         // A void cancels the whole payment; Antom refuses to cancel one with a refund, so a

@@ -247,3 +247,35 @@ async fn a_re_sent_create_answers_the_same_page_without_a_second_pay() {
         Some(page())
     );
 }
+
+/// The merchant's cancel of a payment that expired unpaid: nothing to cancel, said at once
+/// (the REST front answers 200 with the payment), nothing written, nothing queued.
+#[tokio::test(start_paused = true)]
+async fn a_cancel_of_an_expired_payment_has_nothing_to_cancel() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_checkout(prid.as_str(), [awaiting("P1")]);
+    run(&h, req).await;
+    h.core
+        .apply_payment_failure_notification(prid.as_str(), "ORDER_IS_CLOSED")
+        .await
+        .expect("applied");
+    assert_eq!(h.record(&prid).state, TxnState::Expired);
+    let version = h.record(&prid).version;
+
+    let void = asw_core::flows::VoidRequest {
+        origin: Origin::rest(MERCHANT, "k1"),
+        receipt_ref: None,
+        amount_minor: AMOUNT,
+        original: asw_core::flows::OriginalRef {
+            payment_request_id: Some(prid.to_string()),
+            ..Default::default()
+        },
+    };
+    let answer = h.void(void).await;
+
+    assert_eq!(answer, Answer::refused(Refusal::OriginalDeclined));
+    assert_eq!(h.record(&prid).version, version, "nothing written");
+    assert!(h.queue().is_empty());
+}
