@@ -9,6 +9,7 @@ use asw_antom::{
     verify_notification,
 };
 use asw_core::flows::{Core, NotifyOutcome};
+use asw_core::ports::StoreError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -127,7 +128,7 @@ async fn notify(
         .psp_customer_info
         .as_ref()
         .and_then(|p| p.psp_name.clone());
-    match state
+    let applied = state
         .core
         .apply_payment_notification(
             &payment.payment_request_id,
@@ -135,31 +136,18 @@ async fn notify(
             amount,
             wallet,
         )
-        .await
-    {
-        Ok(outcome) => {
-            info!(payment_request_id = %payment.payment_request_id, outcome = outcome.as_str(), "notifyPayment");
-            if outcome == NotifyOutcome::Authorized {
-                // A card authorized: its automatic capture (if any) runs on its own task, so
-                // Antom's notification is acknowledged at once.
-                let core = Arc::clone(&state.core);
-                let prid = payment.payment_request_id.clone();
-                tokio::spawn(async move { core.capture_due(&prid).await });
-            }
-            count(match outcome {
-                NotifyOutcome::Applied | NotifyOutcome::Authorized => "applied",
-                NotifyOutcome::Ignored => "ignored",
-                NotifyOutcome::Mismatch => "mismatch",
-                NotifyOutcome::Unknown => "unknown_payment",
-            });
-            success()
-        }
-        Err(error) => {
-            warn!(%error, "store unavailable: asking Antom to re-send the notification");
-            count("store_unavailable");
-            antom_body(StatusCode::SERVICE_UNAVAILABLE, NOTIFY_ACK_RETRY_BODY)
+        .await;
+    if let Ok(outcome) = &applied {
+        info!(payment_request_id = %payment.payment_request_id, outcome = outcome.as_str(), "notifyPayment");
+        if *outcome == NotifyOutcome::Authorized {
+            // A card authorized: its automatic capture (if any) runs on its own task, so
+            // Antom's notification is acknowledged at once.
+            let core = Arc::clone(&state.core);
+            let prid = payment.payment_request_id.clone();
+            tokio::spawn(async move { core.capture_due(&prid).await });
         }
     }
+    acknowledge(applied, "applied")
 }
 
 /// A verified payment failure: applied to an online payment (declined by the buyer, or expired
@@ -169,51 +157,49 @@ async fn apply_failure(
     payment_request_id: &str,
     result_code: &str,
 ) -> Response {
-    match state
+    let applied = state
         .core
         .apply_payment_failure_notification(payment_request_id, result_code)
-        .await
-    {
-        Ok(outcome) => {
-            info!(
-                payment_request_id,
-                result_code,
-                outcome = outcome.as_str(),
-                "notifyPayment FAIL"
-            );
-            count(match outcome {
-                NotifyOutcome::Applied | NotifyOutcome::Authorized => "applied_failure",
-                NotifyOutcome::Ignored => "ignored",
-                NotifyOutcome::Mismatch => "mismatch",
-                NotifyOutcome::Unknown => "unknown_payment",
-            });
-            success()
-        }
-        Err(error) => {
-            warn!(%error, "store unavailable: asking Antom to re-send the notification");
-            count("store_unavailable");
-            antom_body(StatusCode::SERVICE_UNAVAILABLE, NOTIFY_ACK_RETRY_BODY)
-        }
+        .await;
+    if let Ok(outcome) = &applied {
+        info!(
+            payment_request_id,
+            result_code,
+            outcome = outcome.as_str(),
+            "notifyPayment FAIL"
+        );
     }
+    acknowledge(applied, "applied_failure")
 }
 
 /// A verified `CAPTURE_RESULT`: a success of a capture the switch made settles its payment;
 /// acknowledged whatever its result, unless the journal is down.
 async fn apply_capture(state: &WebhookState, capture_request_id: &str, captured: bool) -> Response {
-    match state
+    let applied = state
         .core
         .apply_capture_notification(capture_request_id, captured)
-        .await
-    {
+        .await;
+    if let Ok(outcome) = &applied {
+        info!(
+            capture_request_id,
+            captured,
+            outcome = outcome.as_str(),
+            "CAPTURE_RESULT"
+        );
+    }
+    acknowledge(applied, "applied_capture")
+}
+
+/// Antom's answer to a notification the core applied: the fixed SUCCESS whatever it did
+/// (counted, `applied` under its own label), or "re-send" when the journal is down.
+fn acknowledge(
+    applied: Result<NotifyOutcome, StoreError>,
+    applied_label: &'static str,
+) -> Response {
+    match applied {
         Ok(outcome) => {
-            info!(
-                capture_request_id,
-                captured,
-                outcome = outcome.as_str(),
-                "CAPTURE_RESULT"
-            );
             count(match outcome {
-                NotifyOutcome::Applied | NotifyOutcome::Authorized => "applied_capture",
+                NotifyOutcome::Applied | NotifyOutcome::Authorized => applied_label,
                 NotifyOutcome::Ignored => "ignored",
                 NotifyOutcome::Mismatch => "mismatch",
                 NotifyOutcome::Unknown => "unknown_payment",
