@@ -131,6 +131,19 @@ async fn capture_is_refused_for_a_wallet_and_before_authorization() {
         (409, json!("not_capturable"))
     );
 
+    // Another currency (or a partial amount) is refused: only the whole authorization.
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/payments/{id}/capture", h.rest()))
+        .bearer_auth(REST_SECRET)
+        .header("idempotency-key", "usd")
+        .header("content-type", "application/json")
+        .body(json!({ "amount": { "currency": "USD", "value": 700 } }).to_string())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 422);
+    assert_eq!(json_of(response).await["code"], "invalid_amount");
+
     let (_, wallet) = create(&h, "r-2", &crate::online::wallet_payment("r-o2", 700)).await;
     let (status, problem) = capture(&h, wallet["id"].as_str().unwrap(), "w").await;
     assert_eq!(

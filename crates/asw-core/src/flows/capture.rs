@@ -14,8 +14,9 @@ pub struct CaptureRequest {
     pub origin: Origin,
     /// The payment.
     pub payment_request_id: String,
-    /// The amount asked, when given: only the authorized amount is captured.
-    pub amount_minor: Option<u64>,
+    /// The amount asked (minor units, ISO 4217 alphabetic), when given: only the authorized
+    /// amount is captured.
+    pub amount: Option<(u64, String)>,
 }
 
 impl Core {
@@ -43,10 +44,9 @@ impl Core {
         if !needs_capture {
             return send_plain(reply, Answer::refused(Refusal::NotCapturable)).await;
         }
-        if request
-            .amount_minor
-            .is_some_and(|amount| amount != record.amount_minor)
-        {
+        if request.amount.as_ref().is_some_and(|(value, currency)| {
+            *value != record.amount_minor || *currency != record.currency
+        }) {
             // Partial capture is contract-dependent at Antom: not offered.
             return send_plain(reply, Answer::refused(Refusal::AmountDiffersFromOriginal)).await;
         }

@@ -76,7 +76,7 @@ async fn capture(h: &Harness, req: &CheckoutRequest, amount: Option<u64>) -> Ans
             CaptureRequest {
                 origin: Origin::rest(MERCHANT, "k1"),
                 payment_request_id: req.payment_request_id.to_string(),
-                amount_minor: amount,
+                amount: amount.map(|value| (value, "SGD".to_string())),
             },
             reply,
         )
