@@ -191,6 +191,32 @@ async fn a_buyer_who_leaves_is_never_cancelled_before_expiry_and_the_payment_the
     );
 }
 
+/// Seed 003's closing rule: at the closing time the switch inquires first. The buyer paid
+/// but Antom's notification never came (held back past the closing time here): the last
+/// look finds SUCCESS and the payment is reported paid, never cancelled and refunded.
+#[tokio::test]
+async fn a_buyer_who_paid_without_a_notification_is_found_paid_at_the_closing_time() {
+    let h = online_harness_notifying_after(Some(Duration::from_secs(120))).await;
+    let (_, created) = create(&h, "n-1", &wallet_payment("o-6", 900)).await;
+    let prid = prid(&created);
+    let payment_id = created["antom"]["payment_id"].as_str().expect("paymentId");
+    let id = created["id"].as_str().unwrap();
+    let hook = buyer(&h, payment_id, "approve").await;
+    assert_eq!(hook["status"], "SUCCESS", "{hook}");
+
+    // No read before the closing time: a read would inquire itself.
+    h.wait_for_calls("inquiry_payment", &prid, 1, Duration::from_secs(20))
+        .await;
+    let paid = wait_for(&h, id, "succeeded", Duration::from_secs(5)).await;
+    assert_eq!(paid["antom"]["payment_id"], payment_id, "{paid}");
+    assert_eq!(
+        h.calls("cancel", &prid),
+        0,
+        "a buyer who paid is not cancelled"
+    );
+    assert_eq!(h.payment(&prid).unwrap().status, "SUCCESS");
+}
+
 #[tokio::test]
 async fn two_attempts_of_one_order_both_paid_at_antom_end_with_one_success() {
     // The first attempt's SUCCESS notification is held back, so the switch still sees it

@@ -251,13 +251,16 @@ impl RunningSwitch {
         ));
 
         let readiness = Arc::new(Readiness::new(store.clone()));
-        let engine = Arc::new(asw_reversal::ReversalEngine::new(
-            upstream.clone(),
-            store.clone(),
-            store.clone(),
-            clock.clone(),
-            config.reversal.clone(),
-        ));
+        let engine = Arc::new(
+            asw_reversal::ReversalEngine::new(
+                upstream.clone(),
+                store.clone(),
+                store.clone(),
+                clock.clone(),
+                config.reversal.clone(),
+            )
+            .with_closing_look(core.clone()),
+        );
         let engine_stop = CancellationToken::new();
         let engine_tasks = engine.start(engine_stop.clone());
         // Merchants' events: delivered beside the engine, stopped with it.

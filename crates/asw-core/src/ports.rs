@@ -419,3 +419,19 @@ impl Clock for SystemClock {
         tokio::time::sleep(duration).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The last look before closing
+
+/// Asked by the deadline sweeper just before it closes a transaction: the core's chance to
+/// learn from Antom an outcome it missed (a lost notification), so a buyer who paid is
+/// reported paid instead of being cancelled and refunded. Whatever it does, the sweeper then
+/// applies the gateway deadline through the state table, unless the look settled it.
+#[async_trait]
+pub trait ClosingLook: Send + Sync + 'static {
+    /// Refreshes the transaction from Antom when it is one the switch closes on a buyer's
+    /// behalf (an online payment still awaiting its buyer). Returns true when the look itself
+    /// settled it (Antom had a final answer: paid, authorized, failed or expired), so the
+    /// sweeper must leave it alone; false for everything it did not touch.
+    async fn last_look(&self, tag: &str, journal_id: &str) -> bool;
+}

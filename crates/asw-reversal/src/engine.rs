@@ -8,8 +8,8 @@ use std::sync::Arc;
 use asw_core::commit::{Committed, commit_planned};
 use asw_core::domain::TxnKind;
 use asw_core::ports::{
-    CancelCommand, Clock, InquiryCommand, Journal, PaymentStatus, RefundCommand, StoreError,
-    Upstream, UpstreamOutcome,
+    CancelCommand, Clock, ClosingLook, InquiryCommand, Journal, PaymentStatus, RefundCommand,
+    StoreError, Upstream, UpstreamOutcome,
 };
 use asw_core::record::{SafAction, SafEntry, TransactionRecord, plan_change};
 use asw_core::saf::{SafMessage, SafQueue};
@@ -79,6 +79,7 @@ pub struct ReversalEngine {
     queue: Arc<dyn SafQueue>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    closing_look: Option<Arc<dyn ClosingLook>>,
 }
 
 impl std::fmt::Debug for ReversalEngine {
@@ -112,7 +113,17 @@ impl ReversalEngine {
             queue,
             clock,
             config,
+            closing_look: None,
         }
+    }
+
+    /// Lets the sweeper ask `look` (the core) for a last inquiry at Antom before it closes an
+    /// online payment, so a buyer whose success notification was lost is reported paid
+    /// instead of being cancelled and refunded.
+    #[must_use]
+    pub fn with_closing_look(mut self, look: Arc<dyn ClosingLook>) -> Self {
+        self.closing_look = Some(look);
+        self
     }
 
     /// The configuration in use.
@@ -283,6 +294,13 @@ impl ReversalEngine {
             .await?;
         let count = due.len();
         for (tag, journal_id) in due {
+            if let Some(look) = &self.closing_look
+                && look.last_look(&tag, &journal_id).await
+            {
+                metrics::counter!(crate::metrics::SWEEPER_ACTIONS_TOTAL, "action" => "settled_by_inquiry")
+                    .increment(1);
+                continue;
+            }
             let outcome = self
                 .settle(
                     &tag,

@@ -44,6 +44,7 @@ pub const SWEEPER_ACTIONS: &[&str] = &[
     "cancel_queued",
     "refund_queued",
     "cleared",
+    "settled_by_inquiry",
     "unchanged",
     "failed",
 ];

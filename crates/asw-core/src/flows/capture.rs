@@ -134,12 +134,14 @@ impl Core {
 
     /// Records an authorization Antom confirmed (a card-like method): the money is held, not
     /// taken. A manual capture may then be asked until the capture window closes (the
-    /// sweeper cancels an authorization left uncaptured).
+    /// sweeper cancels an authorization left uncaptured). `reopen_until`: see
+    /// [`Core::settle_until`].
     pub(super) async fn authorized(
         &self,
         record: TransactionRecord,
         payment_id: Option<String>,
         cause: &str,
+        reopen_until: Option<i64>,
     ) -> TransactionRecord {
         let window = self.settings.timing.online_capture_window_ms;
         let manual = record.online.as_ref().and_then(|o| o.capture) == Some(CaptureMode::Manual);
@@ -155,6 +157,8 @@ impl Core {
                         change.record.gateway_deadline_ms = now + window;
                         change.record.terminal_deadline_ms = now + window;
                         change.deadline = crate::state::DeadlineWatch::Resume;
+                    } else if let Some(until) = reopen_until {
+                        steps::reopen(change, until);
                     }
                 }
                 Ok(change)

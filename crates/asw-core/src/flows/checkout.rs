@@ -256,7 +256,12 @@ impl Core {
                 {
                     // A card authorized at once: held, not taken, until its capture.
                     let record = self
-                        .authorized(record, receipt.payment_id, "pay answered S (authorized)")
+                        .authorized(
+                            record,
+                            receipt.payment_id,
+                            "pay answered S (authorized)",
+                            None,
+                        )
                         .await;
                     return self.capture_if_automatic(record, received_ms).await;
                 }

@@ -9,6 +9,7 @@
 mod answer;
 mod capture;
 mod checkout;
+mod closing;
 mod delivery;
 mod lookup;
 mod notification;

@@ -39,7 +39,12 @@ impl Core {
         if record.online.as_ref().and_then(|o| o.capture).is_some() {
             // A card-like method: SUCCESS here is the authorization; the capture makes it paid.
             let after = self
-                .authorized(record, payment_id, "notifyPayment SUCCESS (authorized)")
+                .authorized(
+                    record,
+                    payment_id,
+                    "notifyPayment SUCCESS (authorized)",
+                    None,
+                )
                 .await;
             return Ok(
                 if after.state != before && after.state == TxnState::Authorized {

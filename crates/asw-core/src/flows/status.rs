@@ -24,48 +24,7 @@ impl Core {
             Err(refusal) => return send_plain(reply, refusal).await,
         };
         if record.state.is_in_flight() && record.kind == TxnKind::Purchase {
-            let inquiry = InquiryCommand {
-                client: record.client.clone(),
-                payment_request_id: record.payment_request_id.clone(),
-            };
-            if let UpstreamOutcome::Success(report) = self.upstream.inquire_payment(&inquiry).await
-            {
-                match report.status {
-                    PaymentStatus::Success
-                        if record.online.as_ref().and_then(|o| o.capture).is_some() =>
-                    {
-                        // A card-like method: authorized; paid only once captured.
-                        record = if report.captured == Some(true) {
-                            self.captured(record, "status inquiry: captured").await
-                        } else {
-                            let record = self
-                                .authorized(record, report.payment_id, "status inquiry SUCCESS")
-                                .await;
-                            self.capture_if_automatic(record, received_ms).await
-                        };
-                    }
-                    PaymentStatus::Success => {
-                        let paid = self.paid(report.payment_id, report.wallet);
-                        record = self
-                            .settle(record, Event::Succeeded, "status inquiry SUCCESS", paid)
-                            .await;
-                    }
-                    PaymentStatus::Fail | PaymentStatus::Cancelled => {
-                        let code = report.result_code.as_deref();
-                        let code = code.unwrap_or(steps::FAILED_WITHOUT_CODE);
-                        // An online payment closed unpaid at its expiry expired.
-                        let event = if record.online.is_some() {
-                            notification::online_failure_event(code)
-                        } else {
-                            Event::Failed
-                        };
-                        record = self
-                            .settle(record, event, "status inquiry FAIL", steps::failed(code))
-                            .await;
-                    }
-                    PaymentStatus::Processing => {}
-                }
-            }
+            record = self.refresh_from_antom(record, received_ms, None).await;
         }
         // An automatic capture that did not happen yet (its first attempt unknown, or the
         // instance that owed it died): a read makes it.
@@ -78,6 +37,70 @@ impl Core {
         } else {
             send_plain(reply, Answer::from_record(&record)).await
         }
+    }
+
+    /// Asks Antom where a purchase that is not final stands and applies the answer through
+    /// the state table (a card-like method's SUCCESS is an authorization, captured at once when
+    /// automatic). No answer, or "still processing", leaves the record as it was. With
+    /// `reopen_until` (the last look at the closing time), an approval or authorization it
+    /// learns is closed no earlier than that, so its merchant has time to be told.
+    pub(super) async fn refresh_from_antom(
+        &self,
+        mut record: TransactionRecord,
+        received_ms: i64,
+        reopen_until: Option<i64>,
+    ) -> TransactionRecord {
+        let inquiry = InquiryCommand {
+            client: record.client.clone(),
+            payment_request_id: record.payment_request_id.clone(),
+        };
+        if let UpstreamOutcome::Success(report) = self.upstream.inquire_payment(&inquiry).await {
+            match report.status {
+                PaymentStatus::Success
+                    if record.online.as_ref().and_then(|o| o.capture).is_some() =>
+                {
+                    // A card-like method: authorized; paid only once captured.
+                    record = if report.captured == Some(true) {
+                        let cause = "status inquiry: captured";
+                        let paid = self.paid(None, None);
+                        self.settle_until(record, Event::Captured, cause, paid, reopen_until)
+                            .await
+                    } else {
+                        let record = self
+                            .authorized(
+                                record,
+                                report.payment_id,
+                                "status inquiry SUCCESS",
+                                reopen_until,
+                            )
+                            .await;
+                        self.capture_if_automatic(record, received_ms).await
+                    };
+                }
+                PaymentStatus::Success => {
+                    let paid = self.paid(report.payment_id, report.wallet);
+                    let cause = "status inquiry SUCCESS";
+                    record = self
+                        .settle_until(record, Event::Succeeded, cause, paid, reopen_until)
+                        .await;
+                }
+                PaymentStatus::Fail | PaymentStatus::Cancelled => {
+                    let code = report.result_code.as_deref();
+                    let code = code.unwrap_or(steps::FAILED_WITHOUT_CODE);
+                    // An online payment closed unpaid at its expiry expired.
+                    let event = if record.online.is_some() {
+                        notification::online_failure_event(code)
+                    } else {
+                        Event::Failed
+                    };
+                    record = self
+                        .settle(record, event, "status inquiry FAIL", steps::failed(code))
+                        .await;
+                }
+                PaymentStatus::Processing => {}
+            }
+        }
+        record
     }
 
     /// The original the inquiry may see; `Err` is the refusal to answer.

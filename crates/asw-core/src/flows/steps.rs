@@ -50,6 +50,38 @@ impl Core {
         }
     }
 
+    /// [`Core::settle`], and when `reopen_until` is given and the change leaves an approval or
+    /// an authorization its merchant was not told of, its closing time moves to
+    /// `reopen_until`: the last look at the closing time found the buyer had paid, and the
+    /// merchant must get time to learn it (a read, or its event) before the rule for approvals
+    /// never told applies.
+    pub(super) async fn settle_until(
+        &self,
+        record: TransactionRecord,
+        event: Event,
+        cause: &str,
+        patch: impl Fn(&mut TransactionRecord),
+        reopen_until: Option<i64>,
+    ) -> TransactionRecord {
+        let Some(until) = reopen_until else {
+            return self.settle(record, event, cause, patch).await;
+        };
+        let result = self
+            .commit_planned(record.clone(), event, cause, |current, now| {
+                let mut change = plan_change(current, event, now, cause)?;
+                if let Some(change) = change.as_mut() {
+                    patch(&mut change.record);
+                    reopen(change, until);
+                }
+                Ok(change)
+            })
+            .await;
+        match result {
+            Ok(r) => r,
+            Err(error) => self.settle_failed(record, event, &error),
+        }
+    }
+
     /// The record changes Antom's SUCCESS brings, whoever learned it (the `pay` answer, an
     /// inquiry, a status inquiry, a notification): written once, so the copies cannot drift.
     pub(super) fn paid(
@@ -176,5 +208,18 @@ impl Core {
                 "too many concurrent changes to one transaction".into(),
             )),
         }
+    }
+}
+
+/// Moves the closing time of an approval or authorization not yet told to its merchant to
+/// `until` (see [`Core::settle_until`]); anything else is left as planned.
+pub(super) fn reopen(change: &mut Change, until: i64) {
+    let record = &mut change.record;
+    let untold = matches!(record.state, TxnState::Approved | TxnState::Authorized)
+        && !record.delivery.handed_to_terminal();
+    if untold && record.gateway_deadline_ms < until {
+        record.gateway_deadline_ms = until;
+        record.terminal_deadline_ms = record.terminal_deadline_ms.max(until);
+        change.deadline = crate::state::DeadlineWatch::Resume;
     }
 }

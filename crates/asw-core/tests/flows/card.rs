@@ -4,7 +4,9 @@
 
 use asw_core::domain::Origin;
 use asw_core::flows::{CaptureRequest, CheckoutRequest, NotifyOutcome};
-use asw_core::ports::{CaptureReceipt, CheckoutStarted, UpstreamOutcome};
+use asw_core::ports::{
+    CaptureReceipt, CheckoutStarted, ClosingLook, PaymentStatus, UpstreamOutcome,
+};
 use asw_core::record::{CaptureMode, NextAction, OnlineCheckout};
 
 use crate::common::*;
@@ -196,4 +198,34 @@ async fn a_capture_result_notification_makes_it_succeeded() {
         .await
         .expect("answered");
     assert_eq!(unknown, NotifyOutcome::Unknown);
+}
+
+/// The authorization's notification was lost: the last look at the closing time learns it,
+/// captures it (automatic), and gives the merchant a close margin to be told before the rule
+/// for approvals never told applies.
+#[tokio::test(start_paused = true)]
+async fn the_last_look_before_closing_authorizes_and_captures_a_card_paid_without_a_notification() {
+    let h = Harness::new();
+    let req = card_req(&h, 1, CaptureMode::Automatic);
+    let prid = req.payment_request_id.clone();
+    start(&h, &req).await;
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Success)]);
+    h.upstream.script_capture(&capture_id(&req), [captured()]);
+    h.sleep(ms(600_000 + timing().online_close_margin_ms)).await;
+    let now = h.t0() + h.elapsed_ms();
+
+    let tag = prid.key_tag().expect("tag").to_string();
+    assert!(h.core.last_look(&tag, prid.as_str()).await);
+
+    assert_eq!(h.record(&prid).state, TxnState::Approved);
+    assert_eq!(h.upstream.count(CallKind::Capture, &capture_id(&req)), 1);
+    assert_eq!(
+        h.deadlines(),
+        vec![(
+            prid.as_str().to_string(),
+            now + timing().online_close_margin_ms
+        )]
+    );
+    assert!(h.queue().is_empty());
 }

@@ -3,7 +3,7 @@
 
 use asw_core::domain::Origin;
 use asw_core::flows::CheckoutRequest;
-use asw_core::ports::{CheckoutStarted, UpstreamOutcome};
+use asw_core::ports::{CheckoutStarted, ClosingLook, PaymentStatus, UpstreamOutcome};
 use asw_core::record::{NextAction, OnlineCheckout};
 
 use crate::common::*;
@@ -278,4 +278,74 @@ async fn a_cancel_of_an_expired_payment_has_nothing_to_cancel() {
     assert_eq!(answer, Answer::refused(Refusal::OriginalDeclined));
     assert_eq!(h.record(&prid).version, version, "nothing written");
     assert!(h.queue().is_empty());
+}
+
+/// Seed 003 (RESTful gateway mode): at the closing time the switch inquires first. A buyer who
+/// paid but whose notification was lost is reported paid, not cancelled and refunded.
+#[tokio::test(start_paused = true)]
+async fn the_last_look_before_closing_finds_a_buyer_who_paid_without_a_notification() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_checkout(prid.as_str(), [awaiting("P1")]);
+    run(&h, req).await;
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Success)]);
+    let tag = prid.key_tag().expect("tag").to_string();
+    // The closing time: the expiry and the close margin passed.
+    h.sleep(ms(EXPIRES_IN_MS + timing().online_close_margin_ms))
+        .await;
+    let now = h.t0() + h.elapsed_ms();
+
+    let settled = h.core.last_look(&tag, prid.as_str()).await;
+
+    assert!(settled, "the sweeper must leave it alone");
+    let record = h.record(&prid);
+    assert_eq!(record.state, TxnState::Approved);
+    // Found paid at the closing time: the merchant gets another close margin to learn it
+    // (a read, or its event) before the rule for approvals never told applies.
+    assert_eq!(
+        h.deadlines(),
+        vec![(
+            prid.as_str().to_string(),
+            now + timing().online_close_margin_ms
+        )]
+    );
+    assert!(h.queue().is_empty(), "nothing to cancel: {:?}", h.queue());
+    assert_eq!(h.upstream.count(CallKind::Inquiry, prid.as_str()), 1);
+}
+
+/// Still processing (or no answer) at the closing time: the look leaves it to the sweeper,
+/// which cancels it through the queue.
+#[tokio::test(start_paused = true)]
+async fn the_last_look_leaves_a_payment_antom_still_calls_processing_to_the_sweeper() {
+    let h = Harness::new();
+    let req = checkout_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_checkout(prid.as_str(), [awaiting("P1")]);
+    run(&h, req).await;
+    h.upstream.script_inquiry(
+        prid.as_str(),
+        [inquiry(PaymentStatus::Processing), unknown()],
+    );
+    let tag = prid.key_tag().expect("tag").to_string();
+
+    assert!(!h.core.last_look(&tag, prid.as_str()).await);
+    assert!(!h.core.last_look(&tag, prid.as_str()).await);
+
+    assert_eq!(h.record(&prid).state, TxnState::Unknown);
+    assert!(h.queue().is_empty());
+}
+
+/// Only online payments get a last look: an in-store payment past its gateway deadline is
+/// cancelled by the gateway's rule without another call.
+#[tokio::test(start_paused = true)]
+async fn an_in_store_payment_gets_no_last_look() {
+    let h = Harness::new();
+    let req = h.purchase_req(1);
+    let record = h.journal_pending(&req).await;
+    let tag = record.tag.clone();
+
+    assert!(!h.core.last_look(&tag, record.journal_id()).await);
+    assert_eq!(h.upstream.count(CallKind::Inquiry, record.journal_id()), 0);
 }
