@@ -151,3 +151,54 @@ async fn capture_is_refused_for_a_wallet_and_before_authorization() {
         (409, json!("not_capturable"))
     );
 }
+
+/// Seed 004's card-like methods (the acquirer's `rest.card_like_methods`): a wallet payment
+/// with PayPal authorizes first and is `succeeded` only once the switch captured it; a wallet
+/// outside the set refuses `capture`.
+#[tokio::test]
+async fn a_card_like_wallet_is_authorized_first_and_paid_only_once_captured() {
+    let h = online_harness().await;
+    let body = json!({
+        "order_id": "pp-o1",
+        "amount": { "currency": "SGD", "value": 2500 },
+        "method": { "type": "wallet", "wallet": "PAYPAL", "terminal_type": "WEB" },
+        "capture": "manual",
+        "return_url": RETURN_URL,
+    });
+    let (status, created) = create(&h, "pp-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"], "requires_action");
+    assert_eq!(created["method"]["wallet"], "PAYPAL", "{created}");
+    let (id, prid, payment_id) = ids(&created);
+    let approve = json_of(
+        reqwest::Client::new()
+            .post(format!(
+                "{}/__sim/buyer/{payment_id}/approve",
+                h.sim.base_url()
+            ))
+            .send()
+            .await
+            .expect("the buyer hook answers"),
+    )
+    .await;
+    assert_eq!(approve["status"], "SUCCESS", "{approve}");
+
+    wait_for(&h, &id, "authorized", Duration::from_secs(10)).await;
+    assert_eq!(h.payment(&prid).unwrap().captured_total.unwrap_or(0), 0);
+    let (status, captured) = capture(&h, &id, "pp-cap").await;
+    assert_eq!(
+        (status, captured["status"].clone()),
+        (200, json!("succeeded"))
+    );
+    assert_eq!(h.payment(&prid).unwrap().captured_total, Some(2500));
+
+    let mut gcash = body.clone();
+    gcash["method"]["wallet"] = json!("GCASH");
+    gcash["order_id"] = json!("pp-o2");
+    let (status, problem) = create(&h, "pp-2", &gcash).await;
+    assert_eq!(
+        (status, problem["code"].clone()),
+        (422, json!("not_for_wallet")),
+        "{problem}"
+    );
+}

@@ -69,7 +69,16 @@ impl OnlineOrder {
                 .unwrap_or(CaptureMode::Automatic);
             (&CARD_METHOD, Some(CardAuth::new(mode)))
         } else {
-            (wallets::find(method_type)?, None)
+            let wallet = wallets::find(method_type)?;
+            // A card-like wallet (PayPal, Apple Pay, …) asked as an authorization: held
+            // like a card's and captured afterwards (seed 004).
+            let auth = (req.payment_factor.is_authorization == Some(true)).then(|| {
+                CardAuth::new(
+                    CaptureMode::parse(req.payment_factor.capture_mode.as_deref())
+                        .unwrap_or(CaptureMode::Automatic),
+                )
+            });
+            (wallet, auth)
         };
         let merchant = &req.order.merchant;
         Some(Self {
@@ -162,6 +171,12 @@ pub(crate) fn validate(req: &PayRequest) -> Result<(), AntomResult> {
             asw_antom::ResultStatus::Failed,
             "paymentMethod.paymentMethodType is not supported",
         ));
+    } else if req.payment_factor.is_authorization == Some(true)
+        && CaptureMode::parse(req.payment_factor.capture_mode.as_deref()).is_none()
+    {
+        return Err(param_illegal(
+            "paymentFactor.captureMode must be AUTOMATIC or MANUAL",
+        ));
     }
     Ok(())
 }
@@ -181,7 +196,8 @@ pub(crate) fn add_continuation(
     expires_at: OffsetDateTime,
     cfg: &SimConfig,
 ) {
-    let is_card = order.card.is_some();
+    // The card form for CARD; a card-like wallet (an authorization) keeps its wallet page.
+    let is_card = order.wallet.method_type == CARD_METHOD_TYPE;
     let normal = normal_url(cfg, payment_id, is_card);
     // The QR of a wallet page; a card form is only ever opened as a page.
     body.order_code_form = (!is_card).then(|| OrderCodeForm {

@@ -74,6 +74,20 @@ pub const WALLETS: &[Wallet] = &[
     ),
     wallet("TOSSPAY", "Toss Pay", "supertoss", "viva.republica.toss"),
     wallet("MAYA", "Maya", "paymaya", "com.paymaya"),
+    // Card-like methods (seed 004): paid with `isAuthorization`, captured afterwards.
+    wallet("PAYPAL", "PayPal", "paypal", "com.paypal.android.p2pmobile"),
+    wallet(
+        "APPLEPAY",
+        "Apple Pay",
+        "shoebox",
+        "com.apple.android.wallet",
+    ),
+    wallet(
+        "GOOGLEPAY",
+        "Google Pay",
+        "gpay",
+        "com.google.android.apps.walletnfcrel",
+    ),
 ];
 
 /// The wallet of a `paymentMethodType` (exact, case-sensitive, as Antom's enumeration).

@@ -332,6 +332,7 @@ impl RunningSwitch {
                         idempotency_ttl_ms: rest.idempotency_ttl_ms,
                         max_in_flight_per_key: rest.max_in_flight_per_key,
                         allow_http_loopback_return_urls: rest.allow_http_loopback_return_urls,
+                        card_like_methods: rest.card_like_methods.clone(),
                     },
                 ));
                 let router = asw_front_rest::router(front);

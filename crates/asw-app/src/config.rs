@@ -279,7 +279,14 @@ pub struct RestConfig {
     /// Online payments: accept `http://` return URLs on loopback hosts (tests and demos only;
     /// every other return URL must be `https://`).
     pub allow_http_loopback_return_urls: bool,
+    /// Antom method types that authorize first and are paid only once the switch captured
+    /// them (seed 004's card-like methods); a wallet payment naming one takes `capture`.
+    pub card_like_methods: Vec<String>,
 }
+
+/// The card-like methods of seed 004: an authorization first, paid only once captured.
+pub const DEFAULT_CARD_LIKE_METHODS: [&str; 5] =
+    ["CARD", "MIXEDCARD", "APPLEPAY", "GOOGLEPAY", "PAYPAL"];
 
 /// `[rest.webhooks]`: the delivery of merchants' events (each merchant's endpoint is its
 /// `[[merchants]] webhook`).
@@ -348,6 +355,7 @@ impl Default for RestConfig {
             tls: None,
             webhooks: WebhookDelivery::default(),
             allow_http_loopback_return_urls: false,
+            card_like_methods: DEFAULT_CARD_LIKE_METHODS.map(str::to_string).to_vec(),
         }
     }
 }
@@ -394,6 +402,17 @@ impl RestConfig {
                 format!(
                     "must not exceed redis.retention_ms ({retention_ms}): a replay needs the key's journal record"
                 ),
+            ));
+        }
+        if let Some(bad) = self.card_like_methods.iter().find(|m| {
+            !(2..=64).contains(&m.len())
+                || !m
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        }) {
+            problems.push((
+                "rest.card_like_methods",
+                format!("{bad:?} is not an Antom payment method type (2 to 64 of A-Z, 0-9, _)"),
             ));
         }
         problems

@@ -375,3 +375,17 @@ fn check_config_takes_one_redis_deployment_and_warns_on_a_one_shard_cluster() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn a_card_like_method_that_is_not_an_antom_method_type_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_with(
+        dir.path(),
+        "[rest]\ncard_like_methods = [\"CARD\", \"pay pal\"]\n",
+        "",
+    );
+    let output = check(&config, &[]);
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rest.card_like_methods"), "{stderr}");
+}

@@ -53,6 +53,16 @@ pub struct RestSettings {
     pub max_in_flight_per_key: usize,
     /// Accept `http://` return URLs on loopback hosts (tests and demos only).
     pub allow_http_loopback_return_urls: bool,
+    /// Antom method types that authorize first and are paid only once captured (seed 004:
+    /// cards and methods that behave like them); `method.type = card` is always one.
+    pub card_like_methods: Vec<String>,
+}
+
+impl RestSettings {
+    /// Whether `method_type` authorizes first and is paid only once captured.
+    pub fn is_card_like(&self, method_type: &str) -> bool {
+        method_type == "CARD" || self.card_like_methods.iter().any(|m| m == method_type)
+    }
 }
 
 /// The REST front: the core, the merchants' keys and the saved first responses.

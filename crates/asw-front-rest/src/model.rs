@@ -135,7 +135,8 @@ pub struct CreatePayment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 60, maximum = 840, example = 600)]
     pub expires_in_s: Option<u64>,
-    /// Cards: `automatic` (default) or `manual` capture.
+    /// Cards and card-like wallets (the acquirer's `rest.card_like_methods`, e.g. `PAYPAL`):
+    /// `automatic` (default) or `manual` capture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureJson>,
 }

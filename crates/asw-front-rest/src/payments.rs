@@ -42,8 +42,9 @@ fn new_payment(
     create: &CreatePayment,
     request: asw_core::flows::RequestKey,
     fingerprint: String,
-    allow_http_loopback: bool,
+    settings: &crate::RestSettings,
 ) -> Result<NewPayment, Problem> {
+    let allow_http_loopback = settings.allow_http_loopback_return_urls;
     let order_id = create.order_id.trim();
     if order_id.is_empty()
         || order_id.len() > MAX_ORDER_ID
@@ -133,10 +134,7 @@ fn new_payment(
             let checkout = match &create.method {
                 MethodJson::Card { terminal_type } => online::card_checkout(
                     terminal_type,
-                    match create.capture {
-                        Some(CaptureJson::Manual) => CaptureMode::Manual,
-                        _ => CaptureMode::Automatic,
-                    },
+                    capture_mode(create.capture),
                     create.return_url.as_deref(),
                     allow_http_loopback,
                 )?,
@@ -145,19 +143,27 @@ fn new_payment(
                     terminal_type,
                     os_type,
                 } => {
-                    if create.capture.is_some() {
-                        return Err(Problem::invalid(
-                            "not_for_wallet",
-                            "capture is for cards; a wallet payment is taken at once",
-                        ));
-                    }
-                    online::wallet_checkout(
+                    let mut checkout = online::wallet_checkout(
                         wallet,
                         terminal_type,
                         os_type.as_deref(),
                         create.return_url.as_deref(),
                         allow_http_loopback,
-                    )?
+                    )?;
+                    if settings.is_card_like(&checkout.method_type) {
+                        // Paid only once captured, like a card (seed 004).
+                        checkout.capture = Some(capture_mode(create.capture));
+                    } else if create.capture.is_some() {
+                        return Err(Problem::invalid(
+                            "not_for_wallet",
+                            format!(
+                                "capture is for card-like methods ({}); a {} payment is taken at once",
+                                settings.card_like_methods.join(", "),
+                                checkout.method_type
+                            ),
+                        ));
+                    }
+                    checkout
                 }
                 MethodJson::PaymentCode { .. } => {
                     return Err(Problem::invalid("invalid_method", "not an online method"));
@@ -177,6 +183,14 @@ fn new_payment(
                 metadata,
             })))
         }
+    }
+}
+
+/// When a card-like authorization is captured: automatic unless the merchant asked otherwise.
+fn capture_mode(asked: Option<CaptureJson>) -> CaptureMode {
+    match asked {
+        Some(CaptureJson::Manual) => CaptureMode::Manual,
+        _ => CaptureMode::Automatic,
     }
 }
 
@@ -241,12 +255,7 @@ async fn create_payment(
     {
         return replay(&saved, &fingerprint);
     }
-    let payment = new_payment(
-        &create,
-        request,
-        fingerprint.clone(),
-        front.settings.allow_http_loopback_return_urls,
-    )?;
+    let payment = new_payment(&create, request, fingerprint.clone(), &front.settings)?;
     let prid = payment.payment_request_id();
     let received_ms = front.core.clock().now_ms();
     let answer = run_flow(front, |core, reply| async move {

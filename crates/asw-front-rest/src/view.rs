@@ -42,7 +42,7 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         amount: amount(record.amount_minor),
         amount_refunded: amount(record.refunded_minor),
         method: match &record.online {
-            Some(online) if online.capture.is_some() => MethodJson::Card {
+            Some(online) if online.method_type == "CARD" => MethodJson::Card {
                 terminal_type: online.terminal_type.clone(),
             },
             Some(online) => MethodJson::Wallet {

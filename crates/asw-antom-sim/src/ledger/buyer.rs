@@ -127,7 +127,8 @@ impl Ledger {
             wallet_name: online.wallet.display_name,
             status: status_of(&p.state).0,
             expires_at: super::format_time(p.expires_at, cfg.response_utc_offset),
-            is_card: online.card.is_some(),
+            // Which page: a card form for CARD; card-like wallets keep their wallet page.
+            is_card: online.wallet.method_type == crate::card::CARD_METHOD_TYPE,
         })
     }
 
