@@ -22,6 +22,7 @@ const CLIENT: &str = "SANDBOX_5YTEST00000000000";
 
 fn pay() -> PayRequest {
     let order = Order {
+        buyer: None,
         reference_order_id: None,
         order_description: "POS sale".into(),
         order_amount: Amount::minor("SGD", 1234),

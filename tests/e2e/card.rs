@@ -202,3 +202,49 @@ async fn a_card_like_wallet_is_authorized_first_and_paid_only_once_captured() {
         "{problem}"
     );
 }
+
+/// Seed 004's pass-through options: the buyer and the card checks the merchant asks for reach
+/// Antom (antom-sim reports 3-D Secure and AVS as it would for them), and what Antom reports
+/// back — the method, the card's result with its token, the acquirer — is kept on the attempt.
+#[tokio::test]
+async fn buyer_data_and_card_checks_pass_through_and_the_card_result_is_kept() {
+    let h = online_harness().await;
+    let mut body = card_payment("pt-o1", 3100, "automatic");
+    body["method"]["three_ds"] = json!(true);
+    body["method"]["billing_address"] = json!({ "country": "SG", "postal_code": "018956" });
+    body["buyer"] = json!({ "reference_id": "customer-42", "email": "ann@example.com" });
+    let (status, created) = create(&h, "pt-1", &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["method"]["three_ds"], true, "{created}");
+    assert_eq!(created["method"]["billing_address"]["country"], "SG");
+    let (id, _prid, payment_id) = ids(&created);
+
+    pay_with(&h, &payment_id, "4242424242424242").await;
+    let paid = wait_for(&h, &id, "succeeded", Duration::from_secs(10)).await;
+    let with = &paid["paid_with"];
+    assert_eq!(with["method_type"], "CARD", "{paid}");
+    assert_eq!(
+        with["card"]["three_ds_eci"], "05",
+        "3-D Secure was asked: {paid}"
+    );
+    assert_eq!(
+        with["card"]["avs_result"], "Y",
+        "a billing address was sent: {paid}"
+    );
+    assert_eq!(with["card"]["last_four"], "4242");
+    assert!(
+        with["card"]["token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert_eq!(with["acquirer"]["name"], "ALIPAY", "{paid}");
+
+    let mut bad = card_payment("pt-o2", 100, "automatic");
+    bad["buyer"] = json!({ "email": "not an address" });
+    let (status, problem) = create(&h, "pt-2", &bad).await;
+    assert_eq!(
+        (status, problem["code"].clone()),
+        (422, json!("invalid_buyer_data")),
+        "{problem}"
+    );
+}

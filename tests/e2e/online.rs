@@ -139,6 +139,9 @@ async fn a_wallet_payment_hands_over_the_page_and_succeeds_once_the_buyer_approv
     let id = created["id"].as_str().unwrap();
     let paid = wait_for(&h, id, "succeeded", Duration::from_secs(10)).await;
     assert_eq!(paid["next_action"], Value::Null);
+    // Kept from the notification: the method and the acquirer (seed 002: keep acquirerInfo).
+    assert_eq!(paid["paid_with"]["method_type"], "GCASH", "{paid}");
+    assert_eq!(paid["paid_with"]["acquirer"]["reference_request_id"], prid);
     assert_eq!(h.payment(&prid).unwrap().status, "SUCCESS");
     // Long after its closing time it stays paid: an approval the merchant read is never
     // cancelled.

@@ -7,8 +7,11 @@
 //! `card_page.rs`.
 
 use asw_antom::api::PayRequest;
+use asw_antom::buyer::ThreeDsResult;
 use asw_antom::capture::{CAPTURE_MODE_AUTOMATIC, CAPTURE_MODE_MANUAL};
 use asw_antom::{AntomResult, PaymentResultInfo};
+
+use crate::ledger::CardChecks;
 use serde::Deserialize;
 use time::Date;
 
@@ -229,8 +232,14 @@ fn luhn(digits: &str) -> bool {
 }
 
 /// `paymentResultInfo` of an authorized card. `token` is the saved card's `cardToken`;
-/// `payment_id` makes the scheme ids unique per payment.
-pub(crate) fn result_info(card: &CardOnFile, token: &str, payment_id: &str) -> PaymentResultInfo {
+/// `payment_id` makes the scheme ids unique per payment; `checks` are what the merchant asked
+/// for (3-D Secure, a billing address for AVS), reported as passed.
+pub(crate) fn result_info(
+    card: &CardOnFile,
+    token: &str,
+    payment_id: &str,
+    checks: CardChecks,
+) -> PaymentResultInfo {
     let tail = payment_id
         .get(payment_id.len().saturating_sub(6)..)
         .unwrap_or(payment_id);
@@ -250,11 +259,17 @@ pub(crate) fn result_info(card: &CardOnFile, token: &str, payment_id: &str) -> P
         issuing_country: Some("SG".to_owned()),
         card_token: Some(token.to_owned()),
         network_transaction_id: Some(format!("SIMNTI{payment_id}")),
-        avs_result_raw: Some("A".to_owned()),
+        // AVS: a full match when a billing address was sent, else the scheme's "address
+        // matches, postal code not checked".
+        avs_result_raw: Some(if checks.billing_address { "Y" } else { "A" }.to_owned()),
         cvv_result_raw: Some("Y".to_owned()),
         authorization_code: Some(tail.to_owned()),
         refusal_code_raw: None,
         refusal_reason_raw: None,
+        three_ds_result: checks.three_ds.then(|| ThreeDsResult {
+            three_ds_version: Some("2.2.0".to_owned()),
+            eci: Some("05".to_owned()),
+        }),
     }
 }
 
@@ -404,7 +419,12 @@ mod tests {
     #[test]
     fn result_info_masks_the_number() {
         let card = check(&form(APPROVE_PAN, "12/30", "123"), today()).unwrap();
-        let info = result_info(&card, "TOKEN", "20250615194010800100100000001");
+        let info = result_info(
+            &card,
+            "TOKEN",
+            "20250615194010800100100000001",
+            CardChecks::default(),
+        );
         assert_eq!(info.card_no.as_deref(), Some("************4242"));
         assert_eq!(info.card_token.as_deref(), Some("TOKEN"));
         assert_eq!(info.last_four.as_deref(), Some("4242"));

@@ -30,7 +30,7 @@ use crate::scenario::Scenario;
 mod buyer;
 mod card;
 pub(crate) use buyer::{BuyerAction, BuyerOutcome, ExpiryCheck, WalletPage};
-pub(crate) use card::CardAuth;
+pub(crate) use card::{CardAuth, CardChecks};
 
 /// The state of one payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1289,6 +1289,10 @@ fn inquiry_body(p: &Payment, cfg: &SimConfig) -> InquiryPaymentResponse {
         body.payment.payment_result_info,
         body.payment.auth_expiry_time,
     ) = card::card_details(p, off);
+    if let Some(online) = &p.online {
+        let paid = p.paid_at.is_some();
+        crate::online::add_online_details(&mut body.payment, online, &p.payment_request_id, paid);
+    }
     let mut transactions = card::capture_transactions(p, off);
     if let (PayState::Cancelled { refunded }, Some(t)) = (&p.state, p.cancel_time) {
         // A card authorization cancelled before any capture was voided, not refunded.

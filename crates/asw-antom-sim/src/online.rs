@@ -11,12 +11,11 @@ use asw_antom::AntomResult;
 use asw_antom::api::{CASHIER_PAYMENT, PayRequest, PayResponse};
 use asw_antom::model::{CodeDetail, OrderCodeForm, PspCustomerInfo, RedirectActionForm};
 use asw_antom::webhook::NotifyPayment;
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::card::{self, CARD_METHOD, CARD_METHOD_TYPE, CaptureMode};
 use crate::config::SimConfig;
-use crate::ledger::{CardAuth, format_time, param_illegal};
+use crate::ledger::{CardAuth, CardChecks, format_time, param_illegal};
 use crate::wallets::{self, Wallet};
 
 /// The `terminalType` values Antom accepts (`env.terminalType`).
@@ -67,7 +66,8 @@ impl OnlineOrder {
             // Validated before; an unknown mode cannot reach here, AUTOMATIC is the default.
             let mode = CaptureMode::parse(req.payment_factor.capture_mode.as_deref())
                 .unwrap_or(CaptureMode::Automatic);
-            (&CARD_METHOD, Some(CardAuth::new(mode)))
+            let checks = CardChecks::of(req.payment_method.payment_method_meta_data.as_ref());
+            (&CARD_METHOD, Some(CardAuth::new(mode).with_checks(checks)))
         } else {
             let wallet = wallets::find(method_type)?;
             // A card-like wallet (PayPal, Apple Pay, …) asked as an authorization: held
@@ -252,23 +252,37 @@ pub(crate) fn psp_customer(order: &OnlineOrder) -> PspCustomerInfo {
     }
 }
 
-/// An online `notifyPayment`: the in-store body plus `paymentMethodType`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OnlineNotify {
-    #[serde(flatten)]
-    notify: NotifyPayment,
-    payment_method_type: &'static str,
+/// Serializes an online notification: the in-store body plus the method the buyer paid with
+/// and, for a success, the acquirer (`acquirerInfo`, which seed 002 asks merchants to keep).
+pub(crate) fn notify_body(mut notify: NotifyPayment, order: &OnlineOrder) -> Vec<u8> {
+    add_online_details(
+        &mut notify.payment,
+        order,
+        &notify.payment_request_id,
+        notify.result.result_status == asw_antom::ResultStatus::Success,
+    );
+    // Serializing our own plain structs cannot fail; an empty body is refused by receivers.
+    serde_json::to_vec(&notify).unwrap_or_default()
 }
 
-/// Serializes an online notification.
-pub(crate) fn notify_body(notify: NotifyPayment, order: &OnlineOrder) -> Vec<u8> {
-    let body = OnlineNotify {
-        notify,
-        payment_method_type: order.wallet.method_type,
-    };
-    // Serializing our own plain structs cannot fail; an empty body is refused by receivers.
-    serde_json::to_vec(&body).unwrap_or_default()
+/// What an online payment's notification and inquiry say beyond the in-store ones: the
+/// method, and once paid, the acquirer.
+pub(crate) fn add_online_details(
+    payment: &mut asw_antom::model::PaymentDetails,
+    order: &OnlineOrder,
+    payment_request_id: &str,
+    paid: bool,
+) {
+    payment.payment_method_type = Some(order.wallet.method_type.to_owned());
+    if paid {
+        payment.acquirer_info = Some(asw_antom::buyer::AcquirerInfo {
+            acquirer_name: Some("ALIPAY".to_owned()),
+            reference_request_id: Some(payment_request_id.to_owned()),
+            acquirer_transaction_id: payment.payment_id.clone(),
+            acquirer_result_code: Some("SUCCESS".to_owned()),
+            ..asw_antom::buyer::AcquirerInfo::default()
+        });
+    }
 }
 
 #[cfg(test)]

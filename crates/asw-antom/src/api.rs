@@ -226,6 +226,7 @@ impl PayRequest {
             payment_method: PaymentMethod {
                 payment_method_type: method_type.into(),
                 payment_method_id: None,
+                payment_method_meta_data: None,
                 extend_info: None,
             },
             payment_factor: PaymentFactor::default(),
@@ -286,6 +287,7 @@ impl PayRequest {
             payment_method: PaymentMethod {
                 payment_method_type: CONNECT_WALLET.to_owned(),
                 payment_method_id: code,
+                payment_method_meta_data: None,
                 extend_info: None,
             },
             payment_factor: PaymentFactor {

@@ -4,45 +4,145 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::optional_string_struct;
-
-optional_string_struct! {
-    /// `paymentResultInfo` of a card payment. `cardToken` is the saved card, to send later as
-    /// `paymentMethod.paymentMethodId` instead of the buyer typing the card again.
-    pub struct PaymentResultInfo {
-        /// Masked card number, e.g. `************4242`.
-        card_no: "cardNo",
-        /// `VISA`, `MASTERCARD`, …
-        card_brand: "cardBrand",
-        /// The first digits of the card (up to 8).
-        card_bin: "cardBin",
-        /// The last four digits.
-        last_four: "lastFour",
-        /// Expiry month, `MM`.
-        expiry_month: "expiryMonth",
-        /// Expiry year, `YY`.
-        expiry_year: "expiryYear",
-        /// Name on the card.
-        cardholder_name: "cardholderName",
-        /// `CREDIT`, `DEBIT`, …
-        funding: "funding",
-        /// Country of the issuer (ISO 3166 alpha-2).
-        issuing_country: "issuingCountry",
-        /// The saved card's token (reuse as `paymentMethodId`).
-        card_token: "cardToken",
-        /// The scheme's id of the authorization (for merchant-initiated follow-ups).
-        network_transaction_id: "networkTransactionId",
-        /// Address verification result as the scheme sent it.
-        avs_result_raw: "avsResultRaw",
-        /// CVV check result as the scheme sent it.
-        cvv_result_raw: "cvvResultRaw",
-        /// The issuer's authorization code.
-        authorization_code: "authorizationCode",
-        /// The issuer's refusal code, on a decline.
-        refusal_code_raw: "refusalCodeRaw",
-        /// The issuer's refusal text, on a decline.
-        refusal_reason_raw: "refusalReasonRaw",
-    }
+/// `paymentResultInfo` of a card payment. `cardToken` is the saved card, to send later as
+/// `paymentMethod.paymentMethodId` instead of the buyer typing the card again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentResultInfo {
+    /// Masked card number, e.g. `************4242`.
+    #[serde(
+        rename = "cardNo",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub card_no: Option<String>,
+    /// `VISA`, `MASTERCARD`, …
+    #[serde(
+        rename = "cardBrand",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub card_brand: Option<String>,
+    /// The first digits of the card (up to 8).
+    #[serde(
+        rename = "cardBin",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub card_bin: Option<String>,
+    /// The last four digits.
+    #[serde(
+        rename = "lastFour",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_four: Option<String>,
+    /// Expiry month, `MM`.
+    #[serde(
+        rename = "expiryMonth",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiry_month: Option<String>,
+    /// Expiry year, `YY`.
+    #[serde(
+        rename = "expiryYear",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiry_year: Option<String>,
+    /// Name on the card.
+    #[serde(
+        rename = "cardholderName",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cardholder_name: Option<String>,
+    /// `CREDIT`, `DEBIT`, …
+    #[serde(
+        rename = "funding",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub funding: Option<String>,
+    /// Country of the issuer (ISO 3166 alpha-2).
+    #[serde(
+        rename = "issuingCountry",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub issuing_country: Option<String>,
+    /// The saved card's token (reuse as `paymentMethodId`).
+    #[serde(
+        rename = "cardToken",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub card_token: Option<String>,
+    /// The scheme's id of the authorization (for merchant-initiated follow-ups).
+    #[serde(
+        rename = "networkTransactionId",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_transaction_id: Option<String>,
+    /// Address verification result as the scheme sent it.
+    #[serde(
+        rename = "avsResultRaw",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub avs_result_raw: Option<String>,
+    /// CVV check result as the scheme sent it.
+    #[serde(
+        rename = "cvvResultRaw",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cvv_result_raw: Option<String>,
+    /// The issuer's authorization code.
+    #[serde(
+        rename = "authorizationCode",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authorization_code: Option<String>,
+    /// The issuer's refusal code, on a decline.
+    #[serde(
+        rename = "refusalCodeRaw",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refusal_code_raw: Option<String>,
+    /// The issuer's refusal text, on a decline.
+    #[serde(
+        rename = "refusalReasonRaw",
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refusal_reason_raw: Option<String>,
+    /// How 3-D Secure went, when it ran.
+    #[serde(
+        rename = "threeDSResult",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub three_ds_result: Option<crate::buyer::ThreeDsResult>,
 }
 
 #[cfg(test)]
@@ -50,7 +150,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_hosted_mode_sample_and_leaves_absent_fields_out() {
+    fn reads_the_hosted_mode_sample_with_its_3ds_result_and_leaves_absent_fields_out() {
         let info: PaymentResultInfo = serde_json::from_str(
             r#"{"avsResultRaw":"A","cvvResultRaw":"Y","networkTransactionId":"sampleNetworkTransactionId123456",
                 "threeDSResult":{"eci":"02"}}"#,
@@ -63,7 +163,8 @@ mod tests {
         assert_eq!(
             back,
             serde_json::json!({"avsResultRaw":"A","cvvResultRaw":"Y",
-                               "networkTransactionId":"sampleNetworkTransactionId123456"})
+                               "networkTransactionId":"sampleNetworkTransactionId123456",
+                               "threeDSResult":{"eci":"02"}})
         );
     }
 }

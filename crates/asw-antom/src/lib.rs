@@ -17,6 +17,7 @@
 //! answer is [`Outcome::Unknown`] — "we do not know what happened", never "declined".
 
 pub mod api;
+pub mod buyer;
 pub mod capture;
 pub mod card;
 pub mod codes;

@@ -324,6 +324,9 @@ pub struct Order {
     /// The terminal environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Env>,
+    /// Online payments: the buyer, for Antom's risk checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<crate::buyer::Buyer>,
     /// Free-form extension.
     #[serde(
         default,
@@ -343,6 +346,9 @@ pub struct PaymentMethod {
     /// The scanned payment code (User-Presented Mode only), masked in `Debug`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_method_id: Option<crate::masked::PaymentCode>,
+    /// Online cards: the checks asked for (3-D Secure, the billing address for AVS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_meta_data: Option<crate::buyer::PaymentMethodMetaData>,
     /// Free-form extension.
     #[serde(
         default,
@@ -580,6 +586,16 @@ pub struct PaymentDetails {
     /// Cards: what the scheme said about the card (masked number, brand, `cardToken`, AVS/CVV).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_result_info: Option<crate::card::PaymentResultInfo>,
+    /// Online payments: the acquirer and what it said (kept for reconciliation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquirer_info: Option<crate::buyer::AcquirerInfo>,
+    /// Online payments: the method the buyer paid with (a Checkout Page buyer chooses it).
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_method_type: Option<String>,
     /// Cards: after this time an authorization can no longer be captured (ISO 8601).
     #[serde(
         default,

@@ -371,6 +371,7 @@ fn sdk_sample_bodies_parse_leniently() {
 #[test]
 fn order_code_pay_has_no_payment_method_id_and_reads_order_code_form() {
     let order = asw_antom::Order {
+        buyer: None,
         reference_order_id: None,
         order_description: "d".into(),
         order_amount: asw_antom::Amount::minor("SGD", 5),

@@ -205,6 +205,7 @@ fn sandbox_path_vector_comes_from_the_rewrite_before_signing() {
 
 fn vector_pay_request() -> PayRequest {
     let order = Order {
+        buyer: None,
         reference_order_id: None,
         order_description: "POS sale".into(),
         order_amount: Amount::minor("SGD", 1234),

@@ -135,6 +135,7 @@ async fn notify(
             payment.payment.payment_id.clone(),
             amount,
             wallet,
+            asw_upstream::paid_with(&payment.payment),
         )
         .await;
     if let Ok(outcome) = &applied {

@@ -190,6 +190,8 @@ pub struct PaymentReport {
     /// Card authorizations: whether a capture of it succeeded (`Some(true)`), failed
     /// (`Some(false)`), or none is final yet (`None`), from the inquiry's transactions.
     pub captured: Option<bool>,
+    /// Online payments: how the buyer paid (method, acquirer, card result), when reported.
+    pub paid_with: Option<crate::record::PaidWith>,
 }
 
 /// `cancel` by `paymentRequestId`.

@@ -7,6 +7,7 @@
 //! `succeeded`, who may see what, what is cancelled) stay in the core.
 
 mod auth;
+mod buyer_json;
 mod captures;
 mod http;
 mod ids;
@@ -26,6 +27,7 @@ mod view;
 pub mod webhooks;
 
 pub use auth::{ApiKeys, Caller, KeyError, sha256_hex};
+pub use buyer_json::{AcquirerJson, AddressJson, BuyerJson, CardResultJson, PaidWithJson};
 pub use ids::{PAYMENT_ID_PREFIX, REFUND_ID_PREFIX, payment_id, payment_request_id, refund_id};
 pub use model::{
     AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,

@@ -50,6 +50,14 @@ pub enum MethodJson {
         /// Where the buyer is: `WEB`, `WAP` or `APP`.
         #[schema(pattern = "^(WEB|WAP|APP)$", example = "WEB")]
         terminal_type: String,
+        /// Ask for 3-D Secure (Antom `is3DSAuthentication`); the result's
+        /// `paid_with.card.three_ds_eci` tells how it went.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        three_ds: Option<bool>,
+        /// The card holder's billing address, for the Address Verification System (the
+        /// result's `paid_with.card.avs_result`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        billing_address: Option<crate::buyer_json::AddressJson>,
     },
 }
 
@@ -139,6 +147,9 @@ pub struct CreatePayment {
     /// `automatic` (default) or `manual` capture.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureJson>,
+    /// Online methods: the buyer, for Antom's risk checks (Antom `order.buyer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<crate::buyer_json::BuyerJson>,
 }
 
 /// `POST /v1/payments/{id}/capture`: the whole authorized amount (partial capture is not
@@ -197,6 +208,10 @@ pub struct PaymentJson {
     pub failure: Option<Failure>,
     /// The wallet the customer paid with, when known.
     pub wallet: Option<String>,
+    /// Online payments: how the buyer paid (method, card result, acquirer), once Antom
+    /// reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_with: Option<crate::buyer_json::PaidWithJson>,
     /// Ids at Antom.
     pub antom: AntomRefs,
     /// When the switch received it (RFC 3339).

@@ -57,6 +57,9 @@ pub(crate) fn wallet_checkout(
         return_url: return_url.to_string(),
         next_action: None,
         capture: None,
+        buyer: None,
+        card_checks: None,
+        paid_with: None,
     })
 }
 

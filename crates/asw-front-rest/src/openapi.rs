@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::buyer_json::{AcquirerJson, AddressJson, BuyerJson, CardResultJson, PaidWithJson};
 use crate::model::{
     AmountJson, AntomRefs, CaptureJson, CreateCapture, CreatePayment, CreateRefund, Failure,
     MethodJson, NextActionJson, OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs,
@@ -33,7 +34,8 @@ use crate::problem::ProblemJson;
         crate::list::list,
     ),
     components(schemas(
-        AmountJson, AntomRefs, CaptureJson, CreateCapture, CreatePayment, CreateRefund, Failure,
+        AcquirerJson, AddressJson, AmountJson, AntomRefs, BuyerJson, CaptureJson, CardResultJson,
+        PaidWithJson, CreateCapture, CreatePayment, CreateRefund, Failure,
         MethodJson, NextActionJson, OrderJson,
         PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, ProblemJson
     )),

@@ -21,6 +21,7 @@ use axum::response::Response;
 use tracing::info;
 
 use crate::RestFront;
+use crate::buyer_json;
 use crate::http::{
     Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, refusal_problem,
     replay, request_id, respond_saved, run_flow, store_problem,
@@ -103,10 +104,11 @@ fn new_payment(
             if create.return_url.is_some()
                 || create.expires_in_s.is_some()
                 || create.capture.is_some()
+                || create.buyer.is_some()
             {
                 return Err(Problem::invalid(
                     "not_for_payment_code",
-                    "return_url and expires_in_s are for online methods, not a scanned code",
+                    "return_url, expires_in_s, capture and buyer are for online methods, not a scanned code",
                 ));
             }
             Ok(NewPayment::InStore(Box::new(PurchaseRequest {
@@ -132,12 +134,21 @@ fn new_payment(
                 ));
             }
             let checkout = match &create.method {
-                MethodJson::Card { terminal_type } => online::card_checkout(
+                MethodJson::Card {
                     terminal_type,
-                    capture_mode(create.capture),
-                    create.return_url.as_deref(),
-                    allow_http_loopback,
-                )?,
+                    three_ds,
+                    billing_address,
+                } => {
+                    let mut checkout = online::card_checkout(
+                        terminal_type,
+                        capture_mode(create.capture),
+                        create.return_url.as_deref(),
+                        allow_http_loopback,
+                    )?;
+                    checkout.card_checks =
+                        buyer_json::card_checks(*three_ds, billing_address.as_ref())?;
+                    checkout
+                }
                 MethodJson::Wallet {
                     wallet,
                     terminal_type,
@@ -169,6 +180,8 @@ fn new_payment(
                     return Err(Problem::invalid("invalid_method", "not an online method"));
                 }
             };
+            let mut checkout = checkout;
+            checkout.buyer = create.buyer.as_ref().map(buyer_json::buyer).transpose()?;
             Ok(NewPayment::Online(Box::new(CheckoutRequest {
                 request,
                 payment_request_id,

@@ -44,6 +44,15 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         method: match &record.online {
             Some(online) if online.method_type == "CARD" => MethodJson::Card {
                 terminal_type: online.terminal_type.clone(),
+                three_ds: online
+                    .card_checks
+                    .as_ref()
+                    .and_then(|c| c.three_ds.then_some(true)),
+                billing_address: online
+                    .card_checks
+                    .as_ref()
+                    .and_then(|c| c.billing_address.as_ref())
+                    .map(crate::buyer_json::address_json),
             },
             Some(online) => MethodJson::Wallet {
                 wallet: online.method_type.clone(),
@@ -62,6 +71,11 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         metadata: record.metadata.clone(),
         failure,
         wallet: record.wallet.clone(),
+        paid_with: record
+            .online
+            .as_ref()
+            .and_then(|o| o.paid_with.as_ref())
+            .map(crate::buyer_json::paid_with_json),
         antom: AntomRefs {
             payment_request_id: record.payment_request_id.to_string(),
             payment_id: record.payment_id.clone(),

@@ -274,6 +274,7 @@ async fn order_status_invalid_inquires_and_confirms_a_closed_payment() {
             amount: None,
             wallet: None,
             captured: None,
+            paid_with: None,
         })],
     );
     rig.clock.advance(10_000);

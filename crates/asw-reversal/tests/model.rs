@@ -104,6 +104,7 @@ impl Upstream for ModelAntom {
             amount: None,
             wallet: None,
             captured: None,
+            paid_with: None,
         })
     }
     async fn cancel(&self, c: &CancelCommand) -> UpstreamOutcome<CancelReceipt> {

@@ -13,8 +13,10 @@
 mod client;
 mod config;
 pub mod metrics;
+mod online_details;
 mod port;
 
 pub use client::{AntomClient, UpstreamSetupError, local_codes};
 pub use config::{ClientGroupConfig, UpstreamSettings};
+pub use online_details::{add_online_details, paid_with};
 pub use port::{antom_datetime, pay_request};

@@ -40,6 +40,7 @@ pub fn pay_request(command: &PayCommand) -> Option<PayRequest> {
         value: command.amount.value_string(),
     };
     let order = Order {
+        buyer: None,
         reference_order_id: command.reference_order_id.clone(),
         order_description: command.order_description.clone(),
         order_amount: amount.clone(),
@@ -88,6 +89,7 @@ pub fn checkout_request(command: &CheckoutCommand) -> PayRequest {
         value: command.amount.value_string(),
     };
     let order = Order {
+        buyer: None,
         reference_order_id: Some(command.reference_order_id.clone()),
         order_description: command.order_description.clone(),
         order_amount: amount.clone(),
@@ -120,6 +122,7 @@ pub fn checkout_request(command: &CheckoutCommand) -> PayRequest {
         request.payment_factor.is_authorization = Some(true);
         request.payment_factor.capture_mode = Some("MANUAL".to_owned());
     }
+    crate::online_details::add_online_details(&mut request, checkout);
     request.payment_notify_url = command.notify_url.clone();
     request.payment_expiry_time = Some(antom_datetime(command.payment_expiry));
     request.settlement_strategy = m.settlement_currency.as_ref().map(|c| SettlementStrategy {
@@ -242,6 +245,7 @@ impl Upstream for AntomClient {
                     };
                 }
             };
+            let paid_with = crate::online_details::paid_with(&r.payment);
             UpstreamOutcome::Success(PaymentReport {
                 status,
                 payment_id: r.payment.payment_id,
@@ -252,6 +256,7 @@ impl Upstream for AntomClient {
                     .and_then(|a| a.minor_units().map(|v| (v, a.currency))),
                 wallet: r.payment.psp_customer_info.and_then(|p| p.psp_name),
                 captured: capture_state(r.transactions.as_deref().unwrap_or_default()),
+                paid_with,
             })
         })
     }

@@ -53,6 +53,28 @@ pub(crate) struct CardAuth {
     pub captures: Vec<CaptureRecord>,
     /// `captureRequestId`s whose first attempt got the configured fault.
     pub faulted: Vec<String>,
+    /// The checks the merchant asked for in `paymentMethodMetaData`.
+    pub checks: CardChecks,
+}
+
+/// What `paymentMethodMetaData` asked of a card authorization; reflected in the
+/// `paymentResultInfo` the simulator reports (no real 3-D Secure or AVS behind it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CardChecks {
+    /// `is3DSAuthentication`: the result carries a `threeDSResult`.
+    pub three_ds: bool,
+    /// A `billingAddress` was given: AVS reports a full match.
+    pub billing_address: bool,
+}
+
+impl CardChecks {
+    /// The checks of a `pay` request's metadata.
+    pub fn of(meta: Option<&asw_antom::buyer::PaymentMethodMetaData>) -> Self {
+        Self {
+            three_ds: meta.and_then(|m| m.is_3ds_authentication) == Some(true),
+            billing_address: meta.is_some_and(|m| m.billing_address.is_some()),
+        }
+    }
 }
 
 /// One capture that reached `S` or `F`.
@@ -78,7 +100,14 @@ impl CardAuth {
             auth_expires_at: None,
             captures: Vec::new(),
             faulted: Vec::new(),
+            checks: CardChecks::default(),
         }
+    }
+
+    /// The same, with the checks the merchant asked for.
+    pub fn with_checks(mut self, checks: CardChecks) -> Self {
+        self.checks = checks;
+        self
     }
 
     /// Sum of the successful captures, in minor units.
@@ -388,7 +417,12 @@ pub(super) fn card_details(
         return (None, None);
     };
     let info = match (&auth.card, &auth.token) {
-        (Some(card), Some(token)) => Some(crate::card::result_info(card, token, &p.payment_id)),
+        (Some(card), Some(token)) => Some(crate::card::result_info(
+            card,
+            token,
+            &p.payment_id,
+            auth.checks,
+        )),
         _ => None,
     };
     (info, auth.auth_expires_at.map(|t| format_time(t, off)))

@@ -142,6 +142,7 @@ impl Core {
         payment_id: Option<String>,
         cause: &str,
         reopen_until: Option<i64>,
+        paid_with: Option<&PaidWith>,
     ) -> TransactionRecord {
         let window = self.settings.timing.online_capture_window_ms;
         let manual = record.online.as_ref().and_then(|o| o.capture) == Some(CaptureMode::Manual);
@@ -151,6 +152,7 @@ impl Core {
                 if let Some(change) = change.as_mut() {
                     change.record.payment_id =
                         payment_id.clone().or(change.record.payment_id.take());
+                    Self::keep_paid_with(&mut change.record, paid_with);
                     if manual {
                         // Closed when the merchant's time to capture is over, not at the
                         // buyer's expiry.

@@ -261,6 +261,7 @@ impl Core {
                             receipt.payment_id,
                             "pay answered S (authorized)",
                             None,
+                            None,
                         )
                         .await;
                     return self.capture_if_automatic(record, received_ms).await;

@@ -53,8 +53,8 @@ use crate::ports::{
     RefundCommand, StoreError, Tombstone, TombstoneOutcome, Upstream, UpstreamOutcome,
 };
 use crate::record::{
-    Change, HoldRefused, IllegalTransition, SafAction, SafEntry, TransactionRecord, mark_sending,
-    plan_change, plan_refund_hold, plan_refund_release,
+    Change, HoldRefused, IllegalTransition, PaidWith, SafAction, SafEntry, TransactionRecord,
+    mark_sending, plan_change, plan_refund_hold, plan_refund_release,
 };
 use crate::state::{CancelReason, Delivery, Event, TxnState};
 

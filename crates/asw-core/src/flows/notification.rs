@@ -7,12 +7,15 @@ impl Core {
     // Notifications
 
     /// Applies a verified `notifyPayment` (SUCCESS) through the same transition as an inquiry.
+    /// `paid_with` (online payments: the method, the acquirer, the card's result) is kept on
+    /// the attempt.
     pub async fn apply_payment_notification(
         &self,
         payment_request_id: &str,
         payment_id: Option<String>,
         amount: Option<(u64, String)>,
         wallet: Option<String>,
+        paid_with: Option<PaidWith>,
     ) -> Result<NotifyOutcome, StoreError> {
         let id = PaymentRequestId::new(payment_request_id);
         let Some(tag) = id.key_tag() else {
@@ -44,6 +47,7 @@ impl Core {
                     payment_id,
                     "notifyPayment SUCCESS (authorized)",
                     None,
+                    paid_with.as_ref(),
                 )
                 .await;
             return Ok(
@@ -55,8 +59,12 @@ impl Core {
             );
         }
         let paid = self.paid(payment_id, wallet);
+        let patch = |r: &mut TransactionRecord| {
+            paid(r);
+            Self::keep_paid_with(r, paid_with.as_ref());
+        };
         let after = self
-            .apply(record, Event::Succeeded, "notifyPayment SUCCESS", paid)
+            .apply(record, Event::Succeeded, "notifyPayment SUCCESS", patch)
             .await?;
         if after.state != before {
             Ok(NotifyOutcome::Applied)

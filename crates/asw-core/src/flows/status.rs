@@ -72,6 +72,7 @@ impl Core {
                                 report.payment_id,
                                 "status inquiry SUCCESS",
                                 reopen_until,
+                                report.paid_with.as_ref(),
                             )
                             .await;
                         self.capture_if_automatic(record, received_ms).await
@@ -79,9 +80,14 @@ impl Core {
                 }
                 PaymentStatus::Success => {
                     let paid = self.paid(report.payment_id, report.wallet);
+                    let paid_with = report.paid_with;
                     let cause = "status inquiry SUCCESS";
+                    let patch = |r: &mut TransactionRecord| {
+                        paid(r);
+                        Self::keep_paid_with(r, paid_with.as_ref());
+                    };
                     record = self
-                        .settle_until(record, Event::Succeeded, cause, paid, reopen_until)
+                        .settle_until(record, Event::Succeeded, cause, patch, reopen_until)
                         .await;
                 }
                 PaymentStatus::Fail | PaymentStatus::Cancelled => {

@@ -97,6 +97,24 @@ impl Core {
         }
     }
 
+    /// Keeps on an online attempt how the buyer paid, as Antom reported it, completing what an
+    /// earlier report said (nothing for in-store payments or an empty report).
+    pub(super) fn keep_paid_with(record: &mut TransactionRecord, reported: Option<&PaidWith>) {
+        let (Some(online), Some(reported)) = (record.online.as_mut(), reported) else {
+            return;
+        };
+        if reported.is_empty() {
+            return;
+        }
+        online.paid_with = Some(
+            online
+                .paid_with
+                .take()
+                .unwrap_or_default()
+                .merged(reported.clone()),
+        );
+    }
+
     /// What a flow continues with when the journal write of `event` failed.
     pub(super) fn settle_failed(
         &self,

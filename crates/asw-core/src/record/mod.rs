@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Origin, PaymentRequestId, RefundRequestId, TxnKind};
 use crate::state::{CancelReason, Delivery, Event, Next, TxnState, next};
 
+mod buyer;
 mod events;
 mod holds;
 mod online;
@@ -13,6 +14,7 @@ mod saf;
 #[cfg(test)]
 mod tests;
 
+pub use buyer::{AcquirerDetails, BillingAddress, BuyerDetails, CardChecks, CardDetails, PaidWith};
 pub use events::{EVENT_KINDS, MerchantEvent, merchant_event};
 pub use holds::{HoldRefused, RefundHold, plan_refund_hold, plan_refund_release};
 pub use online::{CaptureMode, NextAction, OnlineCheckout};

@@ -23,6 +23,15 @@ pub struct OnlineCheckout {
     /// the merchant's request. Nothing is `succeeded` before the capture succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureMode>,
+    /// The buyer, when the merchant named one (Antom `order.buyer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<super::BuyerDetails>,
+    /// Cards: the checks the merchant asked for (3-D Secure, AVS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_checks: Option<super::CardChecks>,
+    /// How the buyer paid, once Antom reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_with: Option<super::PaidWith>,
 }
 
 /// When an authorization of a card-like method is captured.

@@ -491,6 +491,7 @@ pub fn inquiry(status: PaymentStatus) -> UpstreamOutcome<PaymentReport> {
         amount: Some((AMOUNT, "SGD".into())),
         wallet: success.then(|| "Alipay".to_string()),
         captured: None,
+        paid_with: None,
     })
 }
 

@@ -26,6 +26,9 @@ fn card_req(h: &Harness, n: u32, capture: CaptureMode) -> CheckoutRequest {
             os_type: None,
             return_url: "https://shop.example/return".into(),
             next_action: None,
+            buyer: None,
+            card_checks: None,
+            paid_with: None,
             capture: Some(capture),
         },
         expires_in_ms: Some(600_000),
@@ -65,6 +68,7 @@ async fn authorize(h: &Harness, req: &CheckoutRequest) -> NotifyOutcome {
             req.payment_request_id.as_str(),
             Some("PC1".into()),
             Some((AMOUNT, "SGD".into())),
+            None,
             None,
         )
         .await

@@ -26,6 +26,9 @@ fn checkout_req(h: &Harness, n: u32, order: &str) -> CheckoutRequest {
             os_type: None,
             return_url: "https://shop.example/return?order=o-1".into(),
             next_action: None,
+            buyer: None,
+            card_checks: None,
+            paid_with: None,
             capture: None,
         },
         expires_in_ms: Some(EXPIRES_IN_MS),
@@ -134,6 +137,7 @@ async fn the_buyer_paying_is_learned_from_the_verified_notification() {
             Some("P1".into()),
             Some((AMOUNT, "SGD".into())),
             None,
+            None,
         )
         .await
         .expect("applied");
@@ -181,6 +185,7 @@ async fn a_new_attempt_of_an_order_awaiting_its_buyer_cancels_the_earlier_one_fi
             Some("P1".into()),
             Some((AMOUNT, "SGD".into())),
             None,
+            None,
         )
         .await
         .expect("applied");
@@ -202,6 +207,7 @@ async fn a_new_attempt_of_a_paid_order_is_refused() {
             first.payment_request_id.as_str(),
             Some("P1".into()),
             Some((AMOUNT, "SGD".into())),
+            None,
             None,
         )
         .await

@@ -396,6 +396,7 @@ async fn a_notification_settling_between_inquiries_ends_the_polling_approved() {
                 Some("P-NOTIFIED".into()),
                 Some((AMOUNT, "SGD".into())),
                 Some("GCash".into()),
+                None,
             )
             .await
     });
@@ -431,7 +432,13 @@ async fn a_notification_with_another_amount_is_not_applied() {
 
     let notified = h
         .core
-        .apply_payment_notification(prid.as_str(), None, Some((AMOUNT + 1, "SGD".into())), None)
+        .apply_payment_notification(
+            prid.as_str(),
+            None,
+            Some((AMOUNT + 1, "SGD".into())),
+            None,
+            None,
+        )
         .await;
 
     assert_eq!(notified, Ok(NotifyOutcome::Mismatch));
@@ -579,6 +586,7 @@ async fn a_failed_original_write_does_not_un_hand_an_approval_a_resent_request_d
                     prid.as_str(),
                     Some("P1".into()),
                     Some((AMOUNT, "SGD".into())),
+                    None,
                     None,
                 )
                 .await

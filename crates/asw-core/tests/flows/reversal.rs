@@ -104,7 +104,13 @@ async fn a_reversal_cancels_even_an_approval_handed_to_the_terminal() {
     // A notification after the cancel changes nothing.
     let late = h
         .core
-        .apply_payment_notification(prid.as_str(), None, Some((AMOUNT, "SGD".into())), None)
+        .apply_payment_notification(
+            prid.as_str(),
+            None,
+            Some((AMOUNT, "SGD".into())),
+            None,
+            None,
+        )
         .await;
     assert_eq!(late, Ok(NotifyOutcome::Ignored));
 }

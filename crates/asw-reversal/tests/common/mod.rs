@@ -56,6 +56,7 @@ pub fn upstream() -> Arc<ScriptedUpstream> {
             amount: None,
             wallet: None,
             captured: None,
+            paid_with: None,
         })
     });
     Arc::new(upstream)
