@@ -220,6 +220,40 @@ async fn a_buyer_who_paid_without_a_notification_is_found_paid_at_the_closing_ti
     assert_eq!(h.payment(&prid).unwrap().status, "SUCCESS");
 }
 
+/// Seed 001: a method whose payments cannot be refunded (configured so here) gets its earlier
+/// attempt cancelled at Antom before the new `pay` leaves — never merely queued.
+#[tokio::test]
+async fn a_new_attempt_of_a_non_refundable_method_waits_for_the_earlier_ones_cancel() {
+    let h = Harness::start_with(|config, _| {
+        config.timing.online_expiry_ms = 3_000;
+        config.timing.online_close_margin_ms = 2_000;
+        if let Some(rest) = config.rest.as_mut() {
+            rest.allow_http_loopback_return_urls = true;
+            rest.non_refundable_methods = vec!["GCASH".into()];
+        }
+    })
+    .await;
+    let order = wallet_payment("o-7", 800);
+    let (_, first) = create(&h, "nr-1", &order).await;
+    let (status, second) = create(&h, "nr-2", &order).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["status"], "requires_action");
+
+    let (first_prid, second_prid) = (prid(&first), prid(&second));
+    assert_eq!(h.payment(&first_prid).unwrap().status, "CANCELLED");
+    let calls = h.sim.calls();
+    let at = |api: &str, p: &str| {
+        calls
+            .iter()
+            .position(|c| c.api == api && c.payment_request_id.as_deref() == Some(p))
+            .unwrap_or_else(|| panic!("no {api} for {p}"))
+    };
+    assert!(
+        at("cancel", &first_prid) < at("pay", &second_prid),
+        "the earlier attempt is cancelled before the new pay"
+    );
+}
+
 #[tokio::test]
 async fn two_attempts_of_one_order_both_paid_at_antom_end_with_one_success() {
     // The first attempt's SUCCESS notification is held back, so the switch still sees it

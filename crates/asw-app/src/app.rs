@@ -333,6 +333,7 @@ impl RunningSwitch {
                         max_in_flight_per_key: rest.max_in_flight_per_key,
                         allow_http_loopback_return_urls: rest.allow_http_loopback_return_urls,
                         card_like_methods: rest.card_like_methods.clone(),
+                        non_refundable_methods: rest.non_refundable_methods.clone(),
                     },
                 ));
                 let router = asw_front_rest::router(front);

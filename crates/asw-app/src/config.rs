@@ -282,6 +282,9 @@ pub struct RestConfig {
     /// Antom method types that authorize first and are paid only once the switch captured
     /// them (seed 004's card-like methods); a wallet payment naming one takes `capture`.
     pub card_like_methods: Vec<String>,
+    /// Antom method types whose payments cannot be refunded (see your Antom contract): a new
+    /// attempt of an order waits until Antom confirmed the cancel of the earlier one.
+    pub non_refundable_methods: Vec<String>,
 }
 
 /// The card-like methods of seed 004: an authorization first, paid only once captured.
@@ -356,6 +359,7 @@ impl Default for RestConfig {
             webhooks: WebhookDelivery::default(),
             allow_http_loopback_return_urls: false,
             card_like_methods: DEFAULT_CARD_LIKE_METHODS.map(str::to_string).to_vec(),
+            non_refundable_methods: Vec::new(),
         }
     }
 }
@@ -404,16 +408,22 @@ impl RestConfig {
                 ),
             ));
         }
-        if let Some(bad) = self.card_like_methods.iter().find(|m| {
+        let not_a_method = |m: &&String| {
             !(2..=64).contains(&m.len())
                 || !m
                     .bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        }) {
-            problems.push((
-                "rest.card_like_methods",
-                format!("{bad:?} is not an Antom payment method type (2 to 64 of A-Z, 0-9, _)"),
-            ));
+        };
+        for (key, list) in [
+            ("rest.card_like_methods", &self.card_like_methods),
+            ("rest.non_refundable_methods", &self.non_refundable_methods),
+        ] {
+            if let Some(bad) = list.iter().find(not_a_method) {
+                problems.push((
+                    key,
+                    format!("{bad:?} is not an Antom payment method type (2 to 64 of A-Z, 0-9, _)"),
+                ));
+            }
         }
         problems
     }

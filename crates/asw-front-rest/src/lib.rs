@@ -58,12 +58,20 @@ pub struct RestSettings {
     /// Antom method types that authorize first and are paid only once captured (seed 004:
     /// cards and methods that behave like them); `method.type = card` is always one.
     pub card_like_methods: Vec<String>,
+    /// Antom method types whose payments cannot be refunded: a new attempt of an order waits
+    /// until Antom confirmed the cancel of the earlier one.
+    pub non_refundable_methods: Vec<String>,
 }
 
 impl RestSettings {
     /// Whether `method_type` authorizes first and is paid only once captured.
     pub fn is_card_like(&self, method_type: &str) -> bool {
         method_type == "CARD" || self.card_like_methods.iter().any(|m| m == method_type)
+    }
+
+    /// Whether payments of `method_type` cannot be refunded.
+    pub fn is_non_refundable(&self, method_type: &str) -> bool {
+        self.non_refundable_methods.iter().any(|m| m == method_type)
     }
 }
 

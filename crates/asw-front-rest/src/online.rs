@@ -60,6 +60,7 @@ pub(crate) fn wallet_checkout(
         buyer: None,
         card_checks: None,
         paid_with: None,
+        cancel_before_retry: false,
     })
 }
 

@@ -182,6 +182,7 @@ fn new_payment(
             };
             let mut checkout = checkout;
             checkout.buyer = create.buyer.as_ref().map(buyer_json::buyer).transpose()?;
+            checkout.cancel_before_retry = settings.is_non_refundable(&checkout.method_type);
             Ok(NewPayment::Online(Box::new(CheckoutRequest {
                 request,
                 payment_request_id,

@@ -4,7 +4,7 @@
 
 use super::purchase::ms_to_datetime;
 use super::*;
-use crate::ports::{CheckoutCommand, CheckoutStarted};
+use crate::ports::{CancelCommand, CheckoutCommand, CheckoutStarted};
 use crate::record::OnlineCheckout;
 
 /// An online payment the buyer finishes on the method's page (REST `method.type = wallet`).
@@ -124,7 +124,15 @@ impl Core {
     /// it, so at most one attempt stays paid). Nothing for an attempt that is paid, or not
     /// online: the order stays taken. True when the earlier attempt no longer holds the order.
     async fn supersede(&self, live: &TransactionRecord) -> bool {
-        if live.online.is_none() || !live.state.is_in_flight() {
+        let Some(online) = live.online.as_ref() else {
+            return false;
+        };
+        if !live.state.is_in_flight() {
+            return false;
+        }
+        if online.cancel_before_retry && !self.cancelled_at_antom(live).await {
+            // Not confirmed: the earlier attempt keeps the order (its buyer may still pay,
+            // and no refund could take that back); the merchant tries again later.
             return false;
         }
         let event = Event::CancelRequested(CancelReason::Superseded);
@@ -149,6 +157,27 @@ impl Core {
             }
             Err(error) => {
                 warn!(%error, "earlier attempt of the order not cancelled: the order stays taken");
+                false
+            }
+        }
+    }
+
+    /// Cancels `live` at Antom now, while it still holds its order: true only for Antom's
+    /// `S`, after which no success of it can land. Anything else — `U`, or even
+    /// `ORDER_NOT_EXIST` (its `pay` may still arrive) — leaves the order taken.
+    async fn cancelled_at_antom(&self, live: &TransactionRecord) -> bool {
+        let command = CancelCommand {
+            client: live.client.clone(),
+            payment_request_id: live.payment_request_id.clone(),
+        };
+        match self.upstream.cancel(&command).await {
+            UpstreamOutcome::Success(_) => true,
+            outcome => {
+                info!(
+                    live = live.journal_id(),
+                    outcome = outcome.status_label(),
+                    "the earlier, non-refundable attempt was not cancelled: the order stays taken"
+                );
                 false
             }
         }

@@ -32,6 +32,10 @@ pub struct OnlineCheckout {
     /// How the buyer paid, once Antom reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_with: Option<super::PaidWith>,
+    /// The method's payments cannot be refunded: a new attempt of the order waits until
+    /// Antom confirmed this one's cancel (seed 001), instead of queueing it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancel_before_retry: bool,
 }
 
 /// When an authorization of a card-like method is captured.

@@ -29,6 +29,7 @@ fn card_req(h: &Harness, n: u32, capture: CaptureMode) -> CheckoutRequest {
             buyer: None,
             card_checks: None,
             paid_with: None,
+            cancel_before_retry: false,
             capture: Some(capture),
         },
         expires_in_ms: Some(600_000),

@@ -29,6 +29,7 @@ fn checkout_req(h: &Harness, n: u32, order: &str) -> CheckoutRequest {
             buyer: None,
             card_checks: None,
             paid_with: None,
+            cancel_before_retry: false,
             capture: None,
         },
         expires_in_ms: Some(EXPIRES_IN_MS),
@@ -354,4 +355,71 @@ async fn an_in_store_payment_gets_no_last_look() {
 
     assert!(!h.core.last_look(&tag, record.journal_id()).await);
     assert_eq!(h.upstream.count(CallKind::Inquiry, record.journal_id()), 0);
+}
+
+/// Seed 001: for a method whose payments cannot be refunded, the earlier attempt is cancelled
+/// at Antom (`S`) before the new `pay` goes out — a cancel merely queued could meet a success
+/// that no refund can take back.
+#[tokio::test(start_paused = true)]
+async fn a_non_refundable_attempt_is_cancelled_at_antom_before_the_new_pay() {
+    let h = Harness::new();
+    let mut first = checkout_req(&h, 1, "o-1");
+    first.checkout.cancel_before_retry = true;
+    h.upstream
+        .script_checkout(first.payment_request_id.as_str(), [awaiting("P1")]);
+    run(&h, first.clone()).await;
+    h.upstream
+        .script_cancel(first.payment_request_id.as_str(), [cancel_ok()]);
+
+    let second = checkout_req(&h, 2, "o-1");
+    h.upstream
+        .script_checkout(second.payment_request_id.as_str(), [awaiting("P2")]);
+    let answer = run(&h, second.clone()).await;
+
+    assert_eq!(answer.outcome, Outcome::Unresolved, "awaiting its buyer");
+    let first_id = first.payment_request_id.as_str();
+    assert_eq!(h.upstream.count(CallKind::Cancel, first_id), 1);
+    let calls = h.upstream.calls();
+    let cancelled_at = calls
+        .iter()
+        .position(|c| c.kind == CallKind::Cancel && c.id == first_id)
+        .expect("cancelled");
+    let paid_at = calls
+        .iter()
+        .position(|c| c.kind == CallKind::Pay && c.id == second.payment_request_id.as_str())
+        .expect("new pay");
+    assert!(
+        cancelled_at < paid_at,
+        "cancel S before the new pay: {calls:?}"
+    );
+    assert!(h.record(&first.payment_request_id).state.is_reversing());
+}
+
+/// The cancel of a non-refundable attempt is not confirmed: the new attempt is refused (try
+/// again later) and nothing new goes to Antom; the earlier attempt stays as it was.
+#[tokio::test(start_paused = true)]
+async fn a_non_refundable_attempt_whose_cancel_is_unconfirmed_keeps_the_order() {
+    let h = Harness::new();
+    let mut first = checkout_req(&h, 1, "o-1");
+    first.checkout.cancel_before_retry = true;
+    h.upstream
+        .script_checkout(first.payment_request_id.as_str(), [awaiting("P1")]);
+    run(&h, first.clone()).await;
+    h.upstream
+        .script_cancel(first.payment_request_id.as_str(), [unknown()]);
+
+    let second = checkout_req(&h, 2, "o-1");
+    let answer = run(&h, second.clone()).await;
+
+    assert_eq!(
+        answer.outcome,
+        Outcome::Refused(Refusal::OrderInProgress),
+        "{answer:?}"
+    );
+    assert_eq!(
+        h.upstream
+            .count(CallKind::Pay, second.payment_request_id.as_str()),
+        0
+    );
+    assert_eq!(h.record(&first.payment_request_id).state, TxnState::Unknown);
 }
