@@ -102,15 +102,10 @@ async fn response_lost_after_commit_is_learned_by_inquiry() {
     for (stan, suffix) in [(6, "40"), (7, "51"), (8, "44"), (9, "50")] {
         let (response, _) = t.purchase(stan, 1300, &code(suffix)).await;
         let prid = response.payment_request_id().expect("PR");
-        let status = h.payment(prid).expect("payment").status;
-        // Whatever the terminal was told, Antom agrees once the queue has drained.
-        if response.response_code() == "00" {
-            assert_eq!(status, "SUCCESS", "scenario {suffix}");
-        } else {
-            assert_eq!(response.response_code(), "91", "scenario {suffix}");
-            h.wait_for_status(prid, "CANCELLED", Duration::from_secs(10))
-                .await;
-        }
+        // Antom holds SUCCESS in each; the switch learns it by inquiry (or the notification)
+        // well inside the terminal's timeout, so the answer is an approval, and only that.
+        assert_eq!(response.response_code(), "00", "scenario {suffix}");
+        assert_eq!(h.payment(prid).expect("payment").status, "SUCCESS");
     }
 }
 
