@@ -90,8 +90,11 @@ pub struct PayReceipt {
     pub payment_time: Option<String>,
     /// `pspCustomerInfo.pspName`, for the receipt.
     pub wallet: Option<String>,
-    /// Order Code scenario: the code to display and its expiry.
+    /// Order Code scenario: the code to display (`orderCodeForm.codeDetails[].codeValue`).
+    /// An Order Code `pay` that answers one created the code: it is not paid.
     pub order_code: Option<String>,
+    /// Order Code scenario: `orderCodeForm.expireTime`, as Antom sent it.
+    pub order_code_expires_at: Option<String>,
 }
 
 /// An online Checkout Payment (`pay` with `CASHIER_PAYMENT`): the buyer pays on the method's

@@ -55,6 +55,7 @@ fn pending() -> TransactionRecord {
         created_at_ms: 0,
         begin_token: 0,
         online: None,
+        order_code: None,
         updated_at_ms: 0,
         call_over_at_ms: 10,
         response_deadline_ms: 20,
