@@ -117,6 +117,9 @@ async fn every_command_sends_what_the_dialect_says() {
         .await;
         assert_eq!(code, 0);
         assert_eq!(answer["t"], "0430");
+        let (code, answer) = run(&["order-code", "--amount", "3000", "--stan", "16"]).await;
+        assert_eq!(code, 0, "a final 00: no polling");
+        assert_eq!(answer["t"], "0210");
         let (code, answer) = run(&["inquiry", "--rrn", "000000000001", "--stan", "14"]).await;
         assert_eq!(code, 0);
         assert_eq!(answer["t"], "0110");
@@ -163,6 +166,10 @@ async fn every_command_sends_what_the_dialect_says() {
         assert_eq!(reversal.get_str(39), Some("98"));
         assert_eq!(reversal.get_str(4), Some("000000002000"));
         assert_eq!(by_mti("0421", "000000").get_str(11), Some("000011"));
+        let order_code = by_mti("0200", "910000");
+        assert_eq!(order_code.get_str(4), Some("000000003000"));
+        assert_eq!(order_code.get_str(11), Some("000016"));
+        assert!(!order_code.has(48), "no payment code");
         let inquiry = by_mti("0100", "900000");
         assert_eq!(inquiry.get_str(37), Some("000000000001"));
         assert!(
