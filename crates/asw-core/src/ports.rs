@@ -435,7 +435,7 @@ impl Clock for SystemClock {
 #[async_trait]
 pub trait ClosingLook: Send + Sync + 'static {
     /// Refreshes the transaction from Antom when it is one the switch closes on a buyer's
-    /// behalf (an online payment still awaiting its buyer). Returns true when the look itself
+    /// behalf (an online payment or a terminal's order code still awaiting its buyer). Returns true when the look itself
     /// settled it (Antom had a final answer: paid, authorized, failed or expired), so the
     /// sweeper must leave it alone; false for everything it did not touch.
     async fn last_look(&self, tag: &str, journal_id: &str) -> bool;

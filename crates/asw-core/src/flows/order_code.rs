@@ -261,6 +261,37 @@ impl Core {
         }
     }
 
+    /// The last look at an order code at its closing time (seed 003: "at the deadline,
+    /// inquire; not SUCCESS → cancel"). Only a SUCCESS settles it: an approval the terminal
+    /// was not told yet, whose closing time moves one close margin on so a terminal still
+    /// polling is told 00 (else it is cancelled then, like any approval never told). Anything
+    /// else — still processing, failed, closed, no answer — is left to the sweeper, which
+    /// cancels it through the queue, so nothing stays open at Antom whatever it said.
+    pub(super) async fn order_code_last_look(&self, record: TransactionRecord) -> bool {
+        let inquiry = InquiryCommand {
+            client: record.client.clone(),
+            payment_request_id: record.payment_request_id.clone(),
+        };
+        let report = match self.upstream.inquire_payment(&inquiry).await {
+            UpstreamOutcome::Success(report) if report.status == PaymentStatus::Success => report,
+            _ => return false,
+        };
+        let until = self.now_ms() + self.settings.timing.order_code_close_margin_ms;
+        let paid = self.paid(report.payment_id, report.wallet);
+        let cause = "last look before closing: SUCCESS";
+        let record = self
+            .settle_until(record, Event::Succeeded, cause, paid, Some(until))
+            .await;
+        let settled = !record.state.is_in_flight();
+        if settled {
+            info!(
+                state = record.state.as_str(),
+                "last look before closing: the buyer had paid the order code"
+            );
+        }
+        settled
+    }
+
     /// A re-sent order code request: the same code again (never a second `pay`), once the
     /// first request's `pay` is answered; 94 when the key is journaled with other content.
     async fn order_code_duplicate(

@@ -5,7 +5,7 @@
 
 use asw_core::domain::Origin;
 use asw_core::flows::{OrderCodeRequest, OriginalRef, StatusInquiry};
-use asw_core::ports::{Clock, Journal, PayReceipt, PaymentStatus, UpstreamOutcome};
+use asw_core::ports::{Clock, ClosingLook, Journal, PayReceipt, PaymentStatus, UpstreamOutcome};
 use asw_core::state::Event;
 
 use crate::common::*;
@@ -63,7 +63,8 @@ fn shown_code(answer: &Answer) -> Option<String> {
         .clone()
 }
 
-/// What the deadline sweeper does to a due transaction (asw-reversal runs exactly this).
+/// What the deadline sweeper does to a due transaction (asw-reversal runs exactly this): the
+/// core's last look first, then the gateway deadline unless the look settled it.
 async fn sweep(h: &Harness) -> Vec<String> {
     let due = h
         .store
@@ -71,6 +72,9 @@ async fn sweep(h: &Harness) -> Vec<String> {
         .await
         .expect("due");
     for (tag, id) in &due {
+        if h.core.last_look(tag, id).await {
+            continue;
+        }
         let record = h.store.load(tag, id).await.expect("load").expect("record");
         h.core
             .apply(
@@ -150,6 +154,9 @@ async fn a_code_never_paid_is_closed_after_its_expiry_never_before() {
     h.sleep(ms(t.order_code_close_margin_ms - 1)).await;
     assert!(sweep(&h).await.is_empty());
 
+    // The last look at the closing time: Antom still waits for the buyer, so it is cancelled.
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Processing)]);
     h.sleep(ms(1)).await;
     assert_eq!(sweep(&h).await, vec![prid.as_str().to_string()]);
     let record = h.record(&prid);
@@ -159,11 +166,11 @@ async fn a_code_never_paid_is_closed_after_its_expiry_never_before() {
     assert!(is_cancel(cancel));
     assert_eq!(cancel.entry.journal_id, prid.as_str());
 
-    // The terminal's next poll: a decline, no code, no call to Antom.
+    // The terminal's next poll: a decline, no code, no further call to Antom.
     let closed = h.status(poll(&req)).await;
     assert_eq!(closed.outcome, Outcome::Expired);
     assert_eq!(closed.result_text.as_deref(), Some("ORDER_CODE_EXPIRED"));
-    assert_eq!(h.upstream.count(CallKind::Inquiry, prid.as_str()), 0);
+    assert_eq!(h.upstream.count(CallKind::Inquiry, prid.as_str()), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -176,6 +183,8 @@ async fn a_success_after_the_close_is_never_approved() {
     let t = timing();
     h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
         .await;
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Processing)]);
     sweep(&h).await;
 
     // The buyer's payment lands after the close (a late notification).
@@ -220,6 +229,88 @@ async fn a_success_learned_too_near_the_close_is_withheld_and_cancelled() {
     sweep(&h).await;
     assert_eq!(h.record(&prid).state, TxnState::CancelPending);
     assert!(is_cancel(only_entry(&h.queue())));
+}
+
+/// Seed 003: at the closing time the switch inquires first. A buyer who paid but whose
+/// notification was lost (and whose terminal has not polled since) is found paid: the terminal
+/// gets another close margin to poll and be told 00; if it does not, the approval it was never
+/// told is cancelled like any other.
+#[tokio::test(start_paused = true)]
+async fn the_last_look_finds_a_buyer_who_paid_and_gives_the_terminal_time_to_poll() {
+    let h = Harness::new();
+    let req = order_code_req(&h, T1, 1);
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_pay(prid.as_str(), [code_created()]);
+    ask(&h, req.clone()).await;
+    let t = timing();
+    h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
+        .await;
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Success)]);
+
+    assert_eq!(sweep(&h).await, vec![prid.as_str().to_string()]);
+
+    let record = h.record(&prid);
+    assert_eq!(record.state, TxnState::Approved);
+    assert!(h.queue().is_empty(), "found paid: not cancelled");
+    let reopened = h.clock.now_ms() + t.order_code_close_margin_ms;
+    assert_eq!(h.deadlines(), vec![(prid.as_str().to_string(), reopened)]);
+
+    // The terminal polls within that margin: 00, handed over, never cancelled.
+    h.sleep(ms(1_000)).await;
+    let paid = h.status(poll(&req)).await;
+    assert_eq!(paid.outcome, Outcome::Approved);
+    assert!(h.deadlines().is_empty());
+}
+
+/// Not SUCCESS at the closing time — closed, failed or no answer — is cancelled through the
+/// queue all the same: nothing stays open at Antom whatever it said.
+#[tokio::test(start_paused = true)]
+async fn anything_but_success_at_the_close_is_cancelled() {
+    for last in [
+        inquiry(PaymentStatus::Cancelled),
+        inquiry(PaymentStatus::Fail),
+        unknown(),
+    ] {
+        let h = Harness::new();
+        let req = order_code_req(&h, T1, 1);
+        let prid = req.payment_request_id.clone();
+        h.upstream.script_pay(prid.as_str(), [code_created()]);
+        ask(&h, req.clone()).await;
+        let t = timing();
+        h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
+            .await;
+        h.upstream.script_inquiry(prid.as_str(), [last]);
+
+        assert_eq!(sweep(&h).await, vec![prid.as_str().to_string()]);
+
+        assert_eq!(h.record(&prid).state, TxnState::CancelPending);
+        assert!(is_cancel(only_entry(&h.queue())));
+        assert_eq!(h.status(poll(&req)).await.outcome, Outcome::Expired);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_success_found_at_the_close_but_never_polled_is_cancelled() {
+    let h = Harness::new();
+    let req = order_code_req(&h, T1, 1);
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_pay(prid.as_str(), [code_created()]);
+    ask(&h, req.clone()).await;
+    let t = timing();
+    h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
+        .await;
+    h.upstream
+        .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Success)]);
+    sweep(&h).await;
+
+    h.sleep(ms(t.order_code_close_margin_ms)).await;
+    assert_eq!(sweep(&h).await, vec![prid.as_str().to_string()]);
+
+    assert_eq!(h.record(&prid).state, TxnState::CancelPending);
+    assert!(is_cancel(only_entry(&h.queue())));
+    let answer = h.status(poll(&req)).await;
+    assert_ne!(answer.outcome, Outcome::Approved, "never told 00");
 }
 
 #[tokio::test(start_paused = true)]
