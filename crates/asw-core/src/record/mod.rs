@@ -145,6 +145,10 @@ impl TransactionRecord {
             }
             (TxnKind::Refund, S::Approved, _) => "refunded at Antom: final",
             (TxnKind::Refund, S::Declined, _) => "refund declined by Antom: nothing refunded",
+            (_, S::Unknown, _) if self.order_code.is_some() => {
+                "order code on the terminal's display, awaiting the buyer: cancelled at its \
+                 closing time unless the buyer paid and the terminal was told"
+            }
             (_, S::Pending, _) => {
                 "journaled; pay in flight or about to leave (cancelled at the gateway deadline \
                  unless settled first)"
