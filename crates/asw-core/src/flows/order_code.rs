@@ -312,8 +312,12 @@ impl Core {
         let wait_until = received_ms + timing.response_deadline_ms;
         let mut record = existing;
         let poll = Duration::from_millis(u64::try_from(timing.duplicate_poll_ms).unwrap_or(200));
-        // Until the first request's `pay` is answered there is no code to show: wait for it.
-        while record.state == TxnState::Pending && self.now_ms() < wait_until {
+        // Until the first request's `pay` created the code (it may be re-sending it) there is
+        // nothing to show: wait for it, up to the response deadline.
+        let waiting = |r: &TransactionRecord| {
+            r.state.is_in_flight() && !r.order_code.as_ref().is_some_and(OrderCode::is_displayable)
+        };
+        while waiting(&record) && self.now_ms() < wait_until {
             self.clock.sleep(poll).await;
             match self.journal.load(&record.tag, record.journal_id()).await {
                 Ok(Some(fresh)) => record = fresh,

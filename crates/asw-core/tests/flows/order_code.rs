@@ -367,6 +367,28 @@ async fn a_duplicate_gets_the_same_code_without_a_second_pay() {
     assert_eq!(h.upstream.count(CallKind::Pay, prid.as_str()), 1);
 }
 
+/// A re-send while the first request's `pay` is still being retried waits for the code rather
+/// than answering "unknown" (which the terminal would take for a failure and reverse).
+#[tokio::test(start_paused = true)]
+async fn a_duplicate_during_the_retries_waits_for_the_code() {
+    let h = Harness::new();
+    let req = order_code_req(&h, T1, 1);
+    let prid = req.payment_request_id.clone();
+    h.upstream
+        .script_pay(prid.as_str(), [unknown(), code_created()]);
+
+    let (first, again) = tokio::join!(ask(&h, req.clone()), async {
+        h.sleep(ms(100)).await;
+        ask(&h, req.clone()).await
+    });
+
+    for answer in [first, again] {
+        assert_eq!(answer.outcome, Outcome::AwaitingBuyer);
+        assert_eq!(shown_code(&answer).as_deref(), Some(QR));
+    }
+    assert_eq!(h.upstream.count(CallKind::Pay, prid.as_str()), 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_code_never_created_is_cancelled_and_answered_unresolved() {
     let h = Harness::new();
