@@ -194,6 +194,7 @@ async fn a_success_after_the_close_is_never_approved() {
             Some("P-OC".into()),
             Some((AMOUNT, "SGD".into())),
             None,
+            None,
         )
         .await
         .expect("applied");
