@@ -92,6 +92,17 @@ impl Pos {
         (self.request(&message).await, original)
     }
 
+    /// An order code request (0200/910000) for `amount` SGD cents, and the original a later
+    /// reversal repeats.
+    pub fn order_code_message(&self, stan: u32, amount: u64) -> (Message, Original) {
+        let message = self
+            .messages()
+            .order_code(&Self::stamp(stan), amount, SGD)
+            .expect("order code");
+        let original = Original::of(&message).expect("an order code names its original");
+        (message, original)
+    }
+
     /// A reversal request (0400/0401) or advice (0420/0421) of `original`, reason `98`, from
     /// this terminal (whose own key it therefore names).
     pub fn reversal_message(&self, original: &Original, mti: Mti) -> Message {

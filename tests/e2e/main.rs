@@ -14,6 +14,7 @@ mod card;
 mod events;
 mod flood;
 mod online;
+mod order_code;
 mod purchase;
 mod refund;
 mod rest;

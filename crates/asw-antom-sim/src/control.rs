@@ -5,7 +5,7 @@
 //! | GET | `/__sim/payments` | every payment with its refunds and notification counts |
 //! | GET | `/__sim/payments/{id}` | one payment (`paymentRequestId` or `paymentId`) |
 //! | POST | `/__sim/payments/{id}/force` | `{"status":"SUCCESS"\|"FAIL"\|"CANCELLED"\|"PROCESSING","resultCode":"…"}` |
-//! | POST | `/__sim/buyer/{paymentId}/{approve\|decline\|leave}` | what the wallet or card page's buttons do, answered as JSON; for a card, an optional JSON or form body `{"card_number", "expiry", "cvv", "holder"}` (missing fields: the approving test card) |
+//! | POST | `/__sim/buyer/{paymentId}/{approve\|decline\|leave}` | what the wallet or card page's buttons do (and the buyer who scans an in-store order code and pays it), answered as JSON; for a card, an optional JSON or form body `{"card_number", "expiry", "cvv", "holder"}` (missing fields: the approving test card) |
 //! | GET | `/__sim/calls` | every API call received, in order |
 //! | POST | `/__sim/reset` | forget payments, refunds, calls, pending notifications, clock offset |
 //! | GET, POST | `/__sim/clock` | read / set `{"offsetMs": n}` added to the simulator's clock |

@@ -446,22 +446,7 @@ impl Ledger {
                     );
                     body = PayResponse::from_result(result.clone());
                 }
-                if scenario == Scenario::OrderCode {
-                    result = AntomResult::success();
-                    body.result = result.clone();
-                    body.order_code_form = Some(OrderCodeForm {
-                        expire_time: Some(format_time(payment.expires_at, cfg.response_utc_offset)),
-                        code_details: vec![CodeDetail {
-                            code_value: Some(format!(
-                                "https://qr.antom-sim.invalid/{}",
-                                payment.payment_id
-                            )),
-                            code_value_type: Some("QRCODE".into()),
-                            display_type: Some("TEXT".into()),
-                        }],
-                        extend_info: None,
-                    });
-                }
+
                 self.by_payment_id
                     .insert(payment.payment_id.clone(), prid.clone());
                 entry.insert(payment);
@@ -536,6 +521,26 @@ impl Ledger {
     fn pay_replay(&self, p: &Payment, cfg: &SimConfig) -> (PayResponse, AntomResult) {
         let off = cfg.response_utc_offset;
         match &p.state {
+            // Order Code: `S` means "code created" (the SDK's mock answer), and a repeat of the
+            // pay answers the same code for as long as it can be paid.
+            PayState::Processing if p.scenario == Scenario::OrderCode => {
+                let r = AntomResult::success();
+                let mut body = PayResponse::from_result(r.clone());
+                body.payment_request_id = Some(p.payment_request_id.clone());
+                body.payment.payment_id = Some(p.payment_id.clone());
+                body.payment.payment_amount = Some(p.key.amount.clone());
+                body.payment.payment_create_time = Some(format_time(p.created_at, off));
+                body.order_code_form = Some(OrderCodeForm {
+                    expire_time: Some(format_time(p.expires_at, off)),
+                    code_details: vec![CodeDetail {
+                        code_value: Some(format!("https://qr.antom-sim.invalid/{}", p.payment_id)),
+                        code_value_type: Some("QRCODE".into()),
+                        display_type: Some("TEXT".into()),
+                    }],
+                    extend_info: None,
+                });
+                (body, r)
+            }
             PayState::Processing => {
                 let r = res(
                     "PAYMENT_IN_PROCESS",
@@ -733,7 +738,7 @@ impl Ledger {
             p.inquiries += 1;
             if p.inquiries >= cfg.settle_after_inquiries {
                 match scenario {
-                    Scenario::ProcessingThenSuccess | Scenario::OrderCode => {
+                    Scenario::ProcessingThenSuccess => {
                         p.state = PayState::Success;
                         p.paid_at = Some(now);
                         p.updated_at = now;

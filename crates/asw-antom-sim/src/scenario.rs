@@ -59,8 +59,9 @@ pub enum Scenario {
     InquiryUnknown,
     /// SUCCESS (amount 9904); every inquiry is answered after `slow_answer`.
     InquirySlow,
-    /// Order Code (merchant-presented QR): `S` with `orderCodeForm`, the payment stays
-    /// PROCESSING and becomes SUCCESS on the N-th inquiry.
+    /// Order Code (merchant-presented QR): `S` with `orderCodeForm` (code created, not paid);
+    /// the payment stays PROCESSING until the buyer pays or declines it (the `/__sim/buyer/`
+    /// hook) or it expires.
     OrderCode,
     /// Online wallet payment (`CASHIER_PAYMENT`): `U PAYMENT_IN_PROCESS` with the continuation
     /// URLs; the payment waits for the buyer on the wallet page (approve, decline, leave) or

@@ -420,19 +420,60 @@ async fn refund_knobs_and_window() {
     sim.shutdown().await;
 }
 
+/// Order Code: `S` with the code to display; the payment then waits for the buyer (the
+/// `/__sim/buyer/` hook plays the one who scans and pays it), however often it is inquired;
+/// a re-sent pay answers the same code.
 #[tokio::test]
 async fn order_code_scenario() {
     let (sim, client) = start().await;
-    let mut body = pay_body("oc-1", "", "100", None);
-    body["paymentMethod"] = json!({"paymentMethodType": "CONNECT_WALLET"});
-    body["paymentFactor"]["inStorePaymentScenario"] = json!("OrderCode");
-    let reply = client.call(PAY, &body).await;
+    let order_code = |prid: &str| {
+        let mut body = pay_body(prid, "", "100", None);
+        body["paymentMethod"] = json!({"paymentMethodType": "CONNECT_WALLET"});
+        body["paymentFactor"]["inStorePaymentScenario"] = json!("OrderCode");
+        body
+    };
+    let reply = client.call(PAY, &order_code("oc-1")).await;
     assert_eq!(reply.signed_code(), "SUCCESS");
-    assert!(reply.json()["orderCodeForm"]["codeDetails"][0]["codeValue"].is_string());
-    let r = client.call(INQUIRY, &by_prid("oc-1")).await;
-    assert_eq!(r.json()["paymentStatus"], "PROCESSING");
+    let form = &reply.json()["orderCodeForm"];
+    let qr = form["codeDetails"][0]["codeValue"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(form["expireTime"].is_string());
+    for _ in 0..4 {
+        let r = client.call(INQUIRY, &by_prid("oc-1")).await;
+        assert_eq!(
+            r.json()["paymentStatus"],
+            "PROCESSING",
+            "only the buyer pays it"
+        );
+    }
+    let again = client.call(PAY, &order_code("oc-1")).await;
+    assert_eq!(again.signed_code(), "SUCCESS");
+    assert_eq!(
+        again.json()["orderCodeForm"]["codeDetails"][0]["codeValue"],
+        qr.as_str()
+    );
+
+    let payment_id = reply.json()["paymentId"].as_str().unwrap().to_owned();
+    let hook = format!("{}/__sim/buyer/{payment_id}/approve", sim.base_url());
+    let (status, paid) = post_json(&hook, &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(paid["status"], "SUCCESS");
+    assert_eq!(paid["changed"], true);
     let r = client.call(INQUIRY, &by_prid("oc-1")).await;
     assert_eq!(r.json()["paymentStatus"], "SUCCESS");
+
+    // Another code the buyer declines; a customer-presented payment is not the buyer's to pay.
+    let declined = client.call(PAY, &order_code("oc-2")).await;
+    let id = declined.json()["paymentId"].as_str().unwrap().to_owned();
+    let hook = format!("{}/__sim/buyer/{id}/decline", sim.base_url());
+    assert_eq!(post_json(&hook, &json!({})).await.1["status"], "FAIL");
+    client
+        .call(PAY, &pay_body("upm-1", &code("30"), "100", None))
+        .await;
+    let hook = format!("{}/__sim/buyer/upm-1/approve", sim.base_url());
+    assert_eq!(post_json(&hook, &json!({})).await.0, 404);
     sim.shutdown().await;
 }
 

@@ -27,10 +27,19 @@ pub const SHED_FLOWS: &[&str] = &["purchase"];
 
 /// Flows of the core (`flow` label).
 pub const FLOWS: &[&str] = &[
-    "purchase", "checkout", "capture", "reversal", "advice", "void", "refund", "inquiry",
+    "purchase",
+    "order_code",
+    "checkout",
+    "capture",
+    "reversal",
+    "advice",
+    "void",
+    "refund",
+    "inquiry",
 ];
 /// Outcome classes of a transaction ([`crate::domain::OutcomeClass`]), and `awaiting_buyer`:
-/// an online payment answered with the buyer's page (not final, and not a failure).
+/// an online payment answered with the buyer's page, or a terminal's order code answered with
+/// the code to display (not final, and not a failure).
 pub const OUTCOME_CLASSES: &[&str] = &[
     "approved",
     "declined",
@@ -42,7 +51,15 @@ pub const OUTCOME_CLASSES: &[&str] = &[
 pub const UNKNOWN_RESOLUTIONS: &[&str] = &["approved", "declined", "cancelled"];
 /// Where the core met a store failure (the flows, and `settle`, their shared step).
 pub const STORE_FAILURE_FLOWS: &[&str] = &[
-    "purchase", "checkout", "capture", "settle", "reversal", "void", "refund", "inquiry",
+    "purchase",
+    "order_code",
+    "checkout",
+    "capture",
+    "settle",
+    "reversal",
+    "void",
+    "refund",
+    "inquiry",
 ];
 
 /// Every metric of the core (see docs/metrics.md).

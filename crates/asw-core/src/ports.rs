@@ -90,8 +90,11 @@ pub struct PayReceipt {
     pub payment_time: Option<String>,
     /// `pspCustomerInfo.pspName`, for the receipt.
     pub wallet: Option<String>,
-    /// Order Code scenario: the code to display and its expiry.
+    /// Order Code scenario: the code to display (`orderCodeForm.codeDetails[].codeValue`).
+    /// An Order Code `pay` that answers one created the code: it is not paid.
     pub order_code: Option<String>,
+    /// Order Code scenario: `orderCodeForm.expireTime`, as Antom sent it.
+    pub order_code_expires_at: Option<String>,
 }
 
 /// An online Checkout Payment (`pay` with `CASHIER_PAYMENT`): the buyer pays on the method's
@@ -432,7 +435,7 @@ impl Clock for SystemClock {
 #[async_trait]
 pub trait ClosingLook: Send + Sync + 'static {
     /// Refreshes the transaction from Antom when it is one the switch closes on a buyer's
-    /// behalf (an online payment still awaiting its buyer). Returns true when the look itself
+    /// behalf (an online payment or a terminal's order code still awaiting its buyer). Returns true when the look itself
     /// settled it (Antom had a final answer: paid, authorized, failed or expired), so the
     /// sweeper must leave it alone; false for everything it did not touch.
     async fn last_look(&self, tag: &str, journal_id: &str) -> bool;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use crate::respond::{build_response, rejection};
 use crate::response_code as rc;
-use crate::translate::{Derive, purchase_request, refund, reversal, status, void};
+use crate::translate::{Derive, order_code, purchase_request, refund, reversal, status, void};
 
 /// Processing codes (F3) of the flows this switch supports.
 pub mod processing_code {
@@ -20,6 +20,10 @@ pub mod processing_code {
     pub const PURCHASE: &str = "000000";
     /// Void of a purchase.
     pub const VOID: &str = "020000";
+    /// Purchase with a merchant-presented order code (the terminal displays a dynamic QR the
+    /// buyer scans). Private use range, beside the status inquiry: ISO's `01` type is cash
+    /// withdrawal, which terminals already know as something else.
+    pub const ORDER_CODE: &str = "910000";
     /// Refund.
     pub const REFUND: &str = "200000";
     /// Status inquiry (private use range).
@@ -61,6 +65,10 @@ impl IsoFront {
         match (mti.as_str(), processing) {
             ("0200", processing_code::PURCHASE) => match purchase_request(&request, derive) {
                 Ok(p) => self.core.purchase(p, respond).await,
+                Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
+            },
+            ("0200", processing_code::ORDER_CODE) => match order_code(&request, derive) {
+                Ok(o) => self.core.order_code(o, respond).await,
                 Err(why) => reject(respond, rc::FORMAT_ERROR, why).await,
             },
             ("0200", processing_code::VOID) => match void(&request, derive) {

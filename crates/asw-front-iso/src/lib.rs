@@ -9,6 +9,8 @@
 //! ISO 8583: everything about fields, processing codes and response codes lives here.
 
 mod front;
+#[cfg(test)]
+mod order_code_tests;
 pub mod respond;
 pub mod response_code;
 pub mod terminal_ids;

@@ -3,6 +3,7 @@
 
 use asw_core::flows::{Answer, Outcome};
 use asw_iso8583::{Dialect, Message, PrivateDataBuilder, Tag};
+use time::{OffsetDateTime, UtcOffset};
 use tracing::warn;
 
 use crate::response_code as rc;
@@ -68,6 +69,14 @@ fn respond_with(
                     tlv.push(tag, &value).ok()?;
                 }
             }
+            if let Some((code, expiry)) = displayed_code(answer) {
+                // Never shortened: a code that does not fit is no code (the fallback below
+                // answers without it, and the switch closes the payment at its deadline).
+                tlv.push(Tag::OrderCode, code).ok()?;
+                if let Some(expiry) = expiry {
+                    tlv.push(Tag::OrderCodeExpiry, &expiry).ok()?;
+                }
+            }
             if !tlv.is_empty() {
                 builder.set(48, tlv.build()).ok()?;
             }
@@ -81,7 +90,45 @@ fn respond_with(
         mti = request.mti().as_str(),
         "full response did not fit the dialect: minimal response"
     );
+    // "In progress" without the code to display would leave the terminal waiting for a
+    // payment nobody can make: say it failed instead (the switch closes it at its deadline).
+    let code = if code == rc::IN_PROGRESS {
+        rc::SYSTEM_ERROR
+    } else {
+        code
+    };
     let mut builder = request.respond(dialect, ECHO).ok()?;
     builder.set(39, code.to_string()).ok()?;
     Some(builder.build())
+}
+
+/// The order code to display and its expiry (`QE`: the store's local time, `YYYYMMDDhhmmss`),
+/// when the answer says the buyer may pay it.
+fn displayed_code(answer: &Answer) -> Option<(&str, Option<String>)> {
+    if answer.outcome != Outcome::AwaitingBuyer {
+        return None;
+    }
+    let order_code = answer.record.as_ref()?.order_code.as_ref()?;
+    let code = order_code.code_value.as_deref().filter(|c| !c.is_empty())?;
+    Some((
+        code,
+        local_time(order_code.expires_at_ms, order_code.utc_offset_minutes),
+    ))
+}
+
+/// `ms` since the Unix epoch as `YYYYMMDDhhmmss` at a UTC offset of `offset_minutes`.
+pub fn local_time(ms: i64, offset_minutes: i16) -> Option<String> {
+    let offset = UtcOffset::from_whole_seconds(i32::from(offset_minutes) * 60).ok()?;
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()?
+        .to_offset(offset);
+    Some(format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    ))
 }

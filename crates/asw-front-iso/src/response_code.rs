@@ -13,6 +13,10 @@ pub const APPROVED: &str = "00";
 pub const INVALID_MERCHANT: &str = "03";
 /// Do not honour (generic decline).
 pub const DO_NOT_HONOUR: &str = "05";
+/// Request in progress: a merchant-presented order code is on display and not paid yet (the
+/// 0210 carrying the code, and every status inquiry until the buyer paid or it closed). Never
+/// an approval: the terminal keeps polling.
+pub const IN_PROGRESS: &str = "09";
 /// Invalid transaction (unsupported, outside a window, not refundable, tombstoned original).
 pub const INVALID_TRANSACTION: &str = "12";
 /// Invalid amount (zero, unknown currency, over the refundable amount).
@@ -44,10 +48,11 @@ pub const DUPLICATE: &str = "94";
 pub const SYSTEM_ERROR: &str = "96";
 
 /// Every code the switch can answer, for metric label sets.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 18] = [
     APPROVED,
     INVALID_MERCHANT,
     DO_NOT_HONOUR,
+    IN_PROGRESS,
     INVALID_TRANSACTION,
     INVALID_AMOUNT,
     INVALID_CODE,
@@ -141,6 +146,7 @@ pub fn for_outcome(outcome: &Outcome) -> &'static str {
         // must never read one as approved.
         Outcome::Unresolved | Outcome::Authorized => UNAVAILABLE,
         Outcome::Expired => DO_NOT_HONOUR,
+        Outcome::AwaitingBuyer => IN_PROGRESS,
         Outcome::Refused(refusal) => for_refusal(refusal),
     }
 }
@@ -217,6 +223,7 @@ mod tests {
         assert_eq!(for_outcome(&Outcome::Unresolved), "91");
         assert_eq!(for_outcome(&Outcome::Authorized), "91");
         assert_eq!(for_outcome(&Outcome::Expired), "05");
+        assert_eq!(for_outcome(&Outcome::AwaitingBuyer), "09");
         let declined = |code: Option<&str>| Outcome::Declined {
             result_code: code.map(String::from),
         };

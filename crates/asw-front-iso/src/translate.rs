@@ -5,8 +5,8 @@
 
 use asw_core::domain::{Origin, PaymentCode};
 use asw_core::flows::{
-    OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest, ReversedRequest,
-    StatusInquiry, VoidRequest, WhileRunning,
+    OrderCodeRequest, OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest,
+    ReversedRequest, StatusInquiry, VoidRequest, WhileRunning,
 };
 use asw_core::ids::IdGenerator;
 use asw_iso8583::{Message, Mti, PrivateData, Tag};
@@ -178,6 +178,30 @@ pub fn purchase_request(
     })
 }
 
+/// Reads a 0200 order code request (F3 `910000`): a purchase's key, ids and amount, and no
+/// payment code — the buyer scans the code the switch returns. A `PC` here is a terminal that
+/// confused the two flows: refused rather than ignored.
+pub fn order_code(message: &Message, derive: Derive<'_>) -> Result<OrderCodeRequest, &'static str> {
+    let key = key(message)?;
+    let (amount_minor, currency_numeric) = amount(message)?;
+    if private_data(message)?.is_some_and(|t| t.get(Tag::PaymentCode).is_some()) {
+        return Err("F48 PC is not allowed in an order code request");
+    }
+    let dated = dated(&key, derive.today)?;
+    Ok(OrderCodeRequest {
+        content_digest: content_digest(message, &[3, 4, 12, 49, 62], None),
+        request: request_key(&dated, derive.ids)?,
+        // Derived exactly as a purchase's: a reversal of it derives the same id.
+        payment_request_id: dated.payment_request_id(derive.ids, amount_minor),
+        amount_minor,
+        currency_numeric,
+        reference_order_id: message
+            .get_str(62)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+    })
+}
+
 /// Reads a 0200 void.
 pub fn void(message: &Message, derive: Derive<'_>) -> Result<VoidRequest, &'static str> {
     let key = key(message)?;
@@ -230,7 +254,10 @@ pub fn reversal(message: &Message, derive: Derive<'_>) -> Result<ReversalRequest
             payment_request_id: dated.payment_request_id(derive.ids, amount_minor),
         },
         amount_minor,
-        of_purchase: text(message, 3)? == processing_code::PURCHASE,
+        of_purchase: matches!(
+            text(message, 3)?,
+            processing_code::PURCHASE | processing_code::ORDER_CODE
+        ),
         advice: mti == Mti::REVERSAL_ADVICE || mti == Mti::REVERSAL_ADVICE_REPEAT,
     })
 }

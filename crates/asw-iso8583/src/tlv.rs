@@ -29,11 +29,17 @@ pub enum Tag {
     WalletName,
     /// `RM`: short result text for the terminal display.
     ResultMessage,
+    /// `QC`: the merchant-presented order code (a dynamic QR's content) for the terminal to
+    /// display; never shortened (a cut code is a broken code).
+    OrderCode,
+    /// `QE`: until when the order code can be paid, in the store's local time
+    /// (`YYYYMMDDhhmmss`).
+    OrderCodeExpiry,
 }
 
 impl Tag {
     /// Every known tag, in a fixed order.
-    pub const ALL: [Tag; 7] = [
+    pub const ALL: [Tag; 9] = [
         Tag::PaymentCode,
         Tag::PaymentRequestId,
         Tag::PaymentId,
@@ -41,6 +47,8 @@ impl Tag {
         Tag::RefundId,
         Tag::WalletName,
         Tag::ResultMessage,
+        Tag::OrderCode,
+        Tag::OrderCodeExpiry,
     ];
 
     /// The two-character code on the wire.
@@ -53,6 +61,8 @@ impl Tag {
             Tag::RefundId => "RI",
             Tag::WalletName => "WN",
             Tag::ResultMessage => "RM",
+            Tag::OrderCode => "QC",
+            Tag::OrderCodeExpiry => "QE",
         }
     }
 
@@ -61,6 +71,10 @@ impl Tag {
         match self {
             Tag::PaymentCode => 128,
             Tag::WalletName => 32,
+            // Antom's QR contents are short URLs (`https://gqr.alipay.com/2810…`); 512 leaves
+            // room for longer ones and still fits field 48 with every other response tag.
+            Tag::OrderCode => 512,
+            Tag::OrderCodeExpiry => 14,
             _ => 64,
         }
     }
@@ -130,7 +144,7 @@ pub enum TlvError {
 /// `Debug` masks the payment code.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct PrivateData<'a> {
-    values: [Option<&'a str>; 7],
+    values: [Option<&'a str>; 9],
 }
 
 fn printable(value: &[u8]) -> bool {
@@ -215,7 +229,7 @@ impl fmt::Debug for PrivateData<'_> {
 #[derive(Clone, Default)]
 pub struct PrivateDataBuilder {
     buf: Vec<u8>,
-    seen: u8,
+    seen: u16,
 }
 
 impl PrivateDataBuilder {
@@ -226,7 +240,7 @@ impl PrivateDataBuilder {
 
     /// Appends a known tag (once per tag, printable ASCII, within the tag maximum).
     pub fn push(&mut self, tag: Tag, value: &str) -> Result<&mut Self, TlvError> {
-        let mask = 1u8 << tag.index();
+        let mask = 1u16 << tag.index();
         if self.seen & mask != 0 {
             return Err(TlvError::DuplicateTag(tag));
         }
@@ -347,5 +361,39 @@ mod tests {
         big.push(Tag::WalletName, &"1".repeat(32)).unwrap();
         // 128+64*4+32 + 6*5 = 446 bytes so far: still fits.
         assert!(big.push(Tag::ResultMessage, &"1".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn order_code_tags_roundtrip_and_fit_with_every_response_tag() {
+        let mut b = PrivateDataBuilder::new();
+        b.push(Tag::OrderCode, "https://qr.example/2810X")
+            .unwrap()
+            .push(Tag::OrderCodeExpiry, "20261207101500")
+            .unwrap();
+        let value = b.build();
+        assert_eq!(
+            &value[..],
+            b"QC024https://qr.example/2810XQE01420261207101500"
+        );
+        let p = PrivateData::parse(&value).unwrap();
+        assert_eq!(p.get(Tag::OrderCode), Some("https://qr.example/2810X"));
+        assert_eq!(p.get(Tag::OrderCodeExpiry), Some("20261207101500"));
+        // The largest order-code response: PR, PI, WN, RM and both code tags at their maximum.
+        let mut full = PrivateDataBuilder::new();
+        for tag in [
+            Tag::PaymentRequestId,
+            Tag::PaymentId,
+            Tag::WalletName,
+            Tag::ResultMessage,
+            Tag::OrderCode,
+            Tag::OrderCodeExpiry,
+        ] {
+            full.push(tag, &"1".repeat(tag.max_len())).unwrap();
+        }
+        assert!(full.build().len() <= FIELD_48_MAX);
+        assert!(matches!(
+            PrivateDataBuilder::new().push(Tag::OrderCode, &"1".repeat(513)),
+            Err(TlvError::ValueTooLong { max: 512, .. })
+        ));
     }
 }

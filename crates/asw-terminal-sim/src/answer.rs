@@ -19,6 +19,14 @@ pub trait Answer {
     fn payment_id(&self) -> Option<&str> {
         self.private_tag(Tag::PaymentId)
     }
+    /// F48 `QC`: the order code to display as a QR.
+    fn order_code(&self) -> Option<&str> {
+        self.private_tag(Tag::OrderCode)
+    }
+    /// F48 `QE`: until when the order code can be paid (store local time, `YYYYMMDDhhmmss`).
+    fn order_code_expiry(&self) -> Option<&str> {
+        self.private_tag(Tag::OrderCodeExpiry)
+    }
     /// F37 without its space padding (the switch pads the 12-character field).
     fn rrn(&self) -> Option<&str>;
 }

@@ -8,6 +8,8 @@ use crate::clock::Stamp;
 
 /// F3 of a purchase.
 pub const PURCHASE: &str = "000000";
+/// F3 of a merchant-presented order code (the terminal displays the dynamic QR it gets back).
+pub const ORDER_CODE: &str = "910000";
 /// F3 of a void.
 pub const VOID: &str = "020000";
 /// F3 of a refund.
@@ -181,6 +183,17 @@ impl<'d> MessageFactory<'d> {
         data.push(Tag::PaymentCode, payment_code)?;
         b.set(48, data.build())?;
         Ok(b.build())
+    }
+
+    /// 0200/910000: a purchase the buyer pays by scanning the code the switch answers with
+    /// (F48 `QC`, payable until `QE`); no payment code. Poll its outcome with [`Self::inquiry`].
+    pub fn order_code(
+        &self,
+        stamp: &Stamp,
+        amount: u64,
+        currency: u16,
+    ) -> Result<Message, FlowError> {
+        Ok(self.financial(stamp, ORDER_CODE, amount, currency)?.build())
     }
 
     /// 0200/020000: void of a purchase (its amount), naming the original.

@@ -15,7 +15,7 @@ use asw_iso8583::{LengthPrefix, Message, Tpdu};
 use asw_terminal_sim::codes::CodeList;
 use asw_terminal_sim::link::{LinkConfig, ProfileName, TlsLink};
 use asw_terminal_sim::load::{self, LoadConfig, Mix};
-use asw_terminal_sim::{Clock, MessageFactory, Original, Reference, Terminal, tool};
+use asw_terminal_sim::{Answer, Clock, MessageFactory, Original, Reference, Terminal, tool};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
@@ -82,6 +82,10 @@ impl From<Prefix> for LengthPrefix {
 enum Command {
     /// 0200/000000 QR purchase with the payment code in F48 PC.
     Purchase(TxArgs),
+    /// 0200/910000 merchant-presented order code: prints the answer (39 = 09 with the code
+    /// to display in F48 QC, payable until QE), then polls 0100/900000 every --poll-ms until
+    /// the answer is no longer 09, printing each one (JSON lines).
+    OrderCode(TxArgs),
     /// 0200/020000 void of a purchase named by --rrn / --payment-request-id / --payment-id.
     Void(TxArgs),
     /// 0200/200000 refund of a purchase named by --rrn / --payment-request-id / --payment-id.
@@ -156,6 +160,10 @@ struct TxArgs {
     /// Reversal: send the repeat MTI (0401 / 0421).
     #[arg(long)]
     repeat: bool,
+    /// Order code: poll the status this often while it is in progress (0: do not poll). The
+    /// polls use the STANs after the request's and give up after --timeout-ms.
+    #[arg(long, default_value_t = 2_000)]
+    poll_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -306,6 +314,7 @@ async fn run(cli: Cli, clock: Clock) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Load(args) => run_load(&cli, args, link, clock).await,
+        Command::OrderCode(args) => run_order_code(&cli, args, link, clock).await,
         Command::Purchase(args)
         | Command::Void(args)
         | Command::Refund(args)
@@ -380,9 +389,56 @@ fn build(
                 )?
             }
         }
+        Command::OrderCode(_) => factory.order_code(&stamp, args.amount, args.currency)?,
         Command::Load(_) | Command::Encode | Command::Decode => bail!("not a transaction"),
     };
     Ok(message)
+}
+
+/// Asks for an order code and, while the answer is "in progress" (09), polls its status on the
+/// same connection until it is final or --timeout-ms has passed. Exit 0 only for a final 00.
+async fn run_order_code(
+    cli: &Cli,
+    args: &TxArgs,
+    link: LinkConfig,
+    clock: Clock,
+) -> anyhow::Result<u8> {
+    let request = build(&cli.command, args, &link, clock)?;
+    let first_stan = request
+        .get_str(11)
+        .and_then(|s| s.parse::<u32>().ok())
+        .unwrap_or(1);
+    let addr = target(cli).await?;
+    let terminal = Terminal::connect(addr, link.clone()).await?;
+    let timeout = Duration::from_millis(cli.timeout_ms);
+    let give_up = tokio::time::Instant::now() + timeout;
+    let mut answer = terminal.request(&request, timeout).await?;
+    println!("{}", to_json(&link.dialect, &answer));
+    let reference = Reference {
+        payment_request_id: answer.payment_request_id().map(String::from),
+        ..Reference::default()
+    };
+    let mut factory = MessageFactory::new(&link.dialect, &args.mid, &args.tid);
+    if let Some(nii) = &args.nii {
+        factory = factory.with_nii(nii);
+    }
+    let mut stan = first_stan;
+    while answer.get(39) == Some(b"09")
+        && args.poll_ms > 0
+        && reference.payment_request_id.is_some()
+    {
+        let pause = Duration::from_millis(args.poll_ms);
+        if tokio::time::Instant::now() + pause >= give_up {
+            eprintln!("terminal-sim: the order code is still in progress; giving up");
+            return Ok(1);
+        }
+        tokio::time::sleep(pause).await;
+        stan = stan % 999_999 + 1;
+        let inquiry = factory.inquiry(&clock.stamp(stan), &reference)?;
+        answer = terminal.request(&inquiry, timeout).await?;
+        println!("{}", to_json(&link.dialect, &answer));
+    }
+    Ok(if answer.get(39) == Some(b"00") { 0 } else { 1 })
 }
 
 /// A STAN that differs between runs a second apart: seconds since midnight UTC.

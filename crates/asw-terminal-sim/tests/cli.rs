@@ -7,6 +7,7 @@ mod common;
 use std::process::Stdio;
 
 use asw_downstream::Profile;
+use asw_iso8583::tlv::{PrivateData, Tag};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -117,6 +118,35 @@ async fn every_command_sends_what_the_dialect_says() {
         .await;
         assert_eq!(code, 0);
         assert_eq!(answer["t"], "0430");
+        let out = Command::new(BIN)
+            .args(base)
+            .args([
+                "order-code",
+                "--amount",
+                "3000",
+                "--stan",
+                "16",
+                "--poll-ms",
+                "20",
+            ])
+            .output()
+            .await
+            .unwrap();
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(out.status.code(), Some(0), "{lines:?}");
+        assert_eq!(lines.len(), 2, "the code, then one poll: {lines:?}");
+        assert_eq!(
+            (&lines[0]["t"], &lines[0]["39"]),
+            (&"0210".into(), &"09".into())
+        );
+        assert!(lines[0]["48"].as_str().unwrap().contains("QC"));
+        assert_eq!(
+            (&lines[1]["t"], &lines[1]["39"]),
+            (&"0110".into(), &"00".into())
+        );
         let (code, answer) = run(&["inquiry", "--rrn", "000000000001", "--stan", "14"]).await;
         assert_eq!(code, 0);
         assert_eq!(answer["t"], "0110");
@@ -163,7 +193,20 @@ async fn every_command_sends_what_the_dialect_says() {
         assert_eq!(reversal.get_str(39), Some("98"));
         assert_eq!(reversal.get_str(4), Some("000000002000"));
         assert_eq!(by_mti("0421", "000000").get_str(11), Some("000011"));
-        let inquiry = by_mti("0100", "900000");
+        let order_code = by_mti("0200", "910000");
+        assert_eq!(order_code.get_str(4), Some("000000003000"));
+        assert_eq!(order_code.get_str(11), Some("000016"));
+        assert!(!order_code.has(48), "no payment code");
+        let poll = requests
+            .iter()
+            .find(|m| m.mti().as_str() == "0100" && m.get_str(11) == Some("000017"))
+            .expect("the poll, on the next STAN");
+        let poll_data = PrivateData::parse(poll.get(48).unwrap()).unwrap();
+        assert!(poll_data.get(Tag::PaymentRequestId).is_some(), "by PR");
+        let inquiry = requests
+            .iter()
+            .find(|m| m.mti().as_str() == "0100" && m.get_str(11) == Some("000014"))
+            .expect("the inquiry");
         assert_eq!(inquiry.get_str(37), Some("000000000001"));
         assert!(
             requests.iter().all(|m| m.mti().as_str() != "0800"),

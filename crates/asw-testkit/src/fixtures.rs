@@ -78,6 +78,7 @@ pub fn purchase_record_of(terminal_id: &str, n: u32, now_ms: i64) -> Transaction
         created_at_ms: now_ms,
         begin_token: 0,
         online: None,
+        order_code: None,
         updated_at_ms: now_ms,
         call_over_at_ms: now_ms + 10_000,
         response_deadline_ms: now_ms + 25_000,

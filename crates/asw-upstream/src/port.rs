@@ -196,16 +196,27 @@ impl Upstream for AntomClient {
                 message: "payment-code pay without a payment code; nothing was sent".to_owned(),
             };
         };
-        to_port(self.call(&command.client, &request).await, |r| {
+        let receipt = |r: PayResponse| {
+            let form = r.order_code_form;
             UpstreamOutcome::Success(PayReceipt {
                 payment_id: r.payment.payment_id,
                 payment_time: r.payment.payment_time,
                 wallet: r.payment.psp_customer_info.and_then(|p| p.psp_name),
-                order_code: r
-                    .order_code_form
-                    .and_then(|f| f.code_details.into_iter().find_map(|d| d.code_value)),
+                order_code_expires_at: form.as_ref().and_then(|f| f.expire_time.clone()),
+                order_code: form.and_then(|f| {
+                    f.code_details
+                        .into_iter()
+                        .find_map(|d| d.code_value.filter(|v| !v.trim().is_empty()))
+                }),
             })
-        })
+        };
+        match (command.scenario, self.call(&command.client, &request).await) {
+            // An Order Code pay that created the code may say so with `U PAYMENT_IN_PROCESS`
+            // and the form (as online payments do) as well as with `S`: either way the code
+            // exists and awaits the buyer. The core never reads this as paid.
+            (PayScenario::OrderCode, Outcome::InProcess(r)) => receipt(r),
+            (_, outcome) => to_port(outcome, receipt),
+        }
     }
 
     async fn checkout(&self, command: &CheckoutCommand) -> UpstreamOutcome<CheckoutStarted> {
@@ -221,6 +232,7 @@ impl Upstream for AntomClient {
                     payment_time: r.payment.payment_time,
                     wallet: r.payment.psp_customer_info.and_then(|p| p.psp_name),
                     order_code: None,
+                    order_code_expires_at: None,
                 }))
             }),
         }

@@ -129,6 +129,24 @@ async fn handle(
                 .into_bytes();
             signed(&server.antom, &path, &client, body)
         }
+        // Order Code: the code created, said with S (the SDK's mock) or with
+        // U PAYMENT_IN_PROCESS and the form (as online payments do).
+        "OCS" | "OCU" => {
+            let (code, status) = if scenario == "OCS" {
+                ("SUCCESS", "S")
+            } else {
+                ("PAYMENT_IN_PROCESS", "U")
+            };
+            let body = json!({"result": result(code, status), "paymentRequestId": id,
+                "paymentId": format!("P-{id}"),
+                "orderCodeForm": {"expireTime": "2023-11-14T06:16:21-08:00",
+                    "codeDetails": [{"codeValue": "", "codeValueType": "QRCODE", "displayType": "BIGIMAGE"},
+                                    {"codeValue": format!("https://gqr.example/{id}"),
+                                     "codeValueType": "QRCODE", "displayType": "TEXT"}]}})
+            .to_string()
+            .into_bytes();
+            signed(&server.antom, &path, &client, body)
+        }
         "U" => {
             let body = json!({"result": result("UNKNOWN_EXCEPTION", "U")})
                 .to_string()
@@ -544,6 +562,36 @@ async fn order_code_pay_has_no_payment_code() {
         json!({"paymentMethodType": "CONNECT_WALLET"})
     );
     assert_eq!(body["paymentFactor"]["inStorePaymentScenario"], "OrderCode");
+}
+
+/// An Order Code `pay` that created the code hands the code and its expiry over, whether Antom
+/// says so with `S` or with `U PAYMENT_IN_PROCESS` and the form; a customer-presented pay
+/// answered `U PAYMENT_IN_PROCESS` stays unknown.
+#[tokio::test]
+async fn order_code_pay_hands_over_the_code_whether_s_or_in_process() {
+    let (client, _server) = client().await;
+    for id in ["OCS-1", "OCU-1"] {
+        let mut cmd = pay_command("default", id);
+        cmd.scenario = PayScenario::OrderCode;
+        cmd.payment_code = None;
+        match client.pay(&cmd).await {
+            UpstreamOutcome::Success(receipt) => {
+                let url = format!("https://gqr.example/{id}");
+                assert_eq!(receipt.order_code.as_deref(), Some(url.as_str()), "{id}");
+                assert_eq!(
+                    receipt.order_code_expires_at.as_deref(),
+                    Some("2023-11-14T06:16:21-08:00")
+                );
+                assert_eq!(receipt.payment_id, Some(format!("P-{id}")));
+            }
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    let outcome = client.pay(&pay_command("default", "OCU-2")).await;
+    assert!(
+        matches!(outcome, UpstreamOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]

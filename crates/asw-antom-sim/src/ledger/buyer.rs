@@ -9,6 +9,7 @@ use super::{Effect, Ledger, PayState};
 use crate::card::{self, CardForm};
 use crate::config::SimConfig;
 use crate::online::{DECLINE_CODE, EXPIRED_CODE};
+use crate::scenario::Scenario;
 
 /// What the buyer does on the wallet page (or through the test hook).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,9 +133,9 @@ impl Ledger {
         })
     }
 
-    /// Applies the buyer's action to an open online payment. A payment that is already final,
-    /// cancelled or expired is left as it is (the buyer is still sent back). `None` for an
-    /// unknown id or an in-store payment. `card` is what the buyer typed on a card payment's
+    /// Applies the buyer's action to an open online payment or in-store order code. A payment
+    /// that is already final, cancelled or expired is left as it is (the buyer is still sent
+    /// back). `None` for an unknown id or a customer-presented in-store payment. `card` is what the buyer typed on a card payment's
     /// page (`None`: the approving test card); wallets ignore it.
     pub fn buyer_act(
         &self,
@@ -147,7 +148,12 @@ impl Ledger {
         let prid = self.online_prid(id)?;
         let mut entry = self.payments.get_mut(&prid)?;
         let p = &mut *entry;
-        let is_card = p.online.as_ref()?.card.is_some();
+        // Online payments, and in-store order codes: the buyer scans the code and pays it in
+        // the wallet. A customer-presented code is paid at the till, not here.
+        if p.online.is_none() && p.scenario != Scenario::OrderCode {
+            return None;
+        }
+        let is_card = p.online.as_ref().is_some_and(|o| o.card.is_some());
         p.refresh(now);
         let mut effects = Vec::new();
         let open = p.state == PayState::Processing;

@@ -22,6 +22,9 @@ pub enum Outcome {
     Authorized,
     /// The payment expired at Antom unpaid.
     Expired,
+    /// Created at Antom and waiting for the buyer (a merchant-presented order code on
+    /// display): not paid, not final. The record holds what to display.
+    AwaitingBuyer,
     /// Refused by the switch itself, before or without Antom.
     Refused(Refusal),
 }
@@ -185,6 +188,7 @@ impl Answer {
     /// The answer that reflects a journal record's current state.
     pub fn from_record(record: &TransactionRecord) -> Self {
         let outcome = match record.state {
+            _ if record.order_code.is_some() => order_code_outcome(record),
             TxnState::Approved => Outcome::Approved,
             TxnState::Declined => Outcome::Declined {
                 result_code: record.result_code.clone(),
@@ -192,6 +196,12 @@ impl Answer {
             TxnState::Authorized => Outcome::Authorized,
             TxnState::Expired => Outcome::Expired,
             _ => Outcome::Unresolved,
+        };
+        let result_text = match outcome {
+            _ if record.order_code.is_none() => record.result_code.clone(),
+            Outcome::AwaitingBuyer => Some("AWAITING_BUYER".into()),
+            Outcome::Expired => Some("ORDER_CODE_EXPIRED".into()),
+            _ => record.result_code.clone(),
         };
         Self {
             approval_code: if outcome == Outcome::Approved {
@@ -206,7 +216,7 @@ impl Answer {
             refund_request_id: record.refund_request_id.clone(),
             refund_id: record.refund_id.clone(),
             wallet: record.wallet.clone(),
-            result_text: record.result_code.clone(),
+            result_text,
             record: Some(std::sync::Arc::new(record.clone())),
         }
     }
@@ -230,9 +240,38 @@ impl Answer {
         match self.outcome {
             Outcome::Approved | Outcome::Accepted => OutcomeClass::Approved,
             Outcome::Declined { .. } | Outcome::Expired => OutcomeClass::Declined,
-            Outcome::Unresolved | Outcome::Authorized => OutcomeClass::TimedOut,
+            Outcome::Unresolved | Outcome::Authorized | Outcome::AwaitingBuyer => {
+                OutcomeClass::TimedOut
+            }
             Outcome::Refused(_) => OutcomeClass::Rejected,
         }
+    }
+}
+
+/// What a merchant-presented order code's record says: waiting for its buyer while its code
+/// is on display and in flight; expired once the switch closed it at its deadline (a late
+/// success cancelled with it); otherwise as any purchase (`Approved` only from SUCCESS).
+fn order_code_outcome(record: &TransactionRecord) -> Outcome {
+    let displayable = record
+        .order_code
+        .as_ref()
+        .is_some_and(crate::record::OrderCode::is_displayable);
+    match record.state {
+        TxnState::Pending | TxnState::Unknown if displayable => Outcome::AwaitingBuyer,
+        TxnState::Approved => Outcome::Approved,
+        TxnState::Declined => Outcome::Declined {
+            result_code: record.result_code.clone(),
+        },
+        TxnState::Expired => Outcome::Expired,
+        TxnState::CancelPending
+        | TxnState::Cancelled
+        | TxnState::RefundPending
+        | TxnState::Refunded
+            if displayable && record.cancel_reason == Some(CancelReason::GatewayDeadline) =>
+        {
+            Outcome::Expired
+        }
+        _ => Outcome::Unresolved,
     }
 }
 

@@ -334,7 +334,7 @@ impl Core {
 /// The change that records where the buyer goes on: with the move to `UNKNOWN` from `PENDING`,
 /// or on its own when an earlier unanswered `pay` already moved it there. Nothing once settled
 /// (a notification may have been first).
-fn plan_awaiting(
+pub(super) fn plan_awaiting(
     current: &TransactionRecord,
     now_ms: i64,
     cause: &str,

@@ -19,15 +19,19 @@ impl ClosingLook for Core {
                 return false;
             }
         };
-        // In-store payments close by the gateway's rule (cancel what is unresolved); an
+        // In-store payments close by the gateway's rule (cancel what is unresolved) — but an
+        // order code is inquired first too (see `Core::order_code_last_look`); an
         // authorization past its capture window, or anything final, is the table's to decide.
-        if record.online.is_none()
+        if (record.online.is_none() && record.order_code.is_none())
             || record.kind != TxnKind::Purchase
             || !record.state.is_in_flight()
         {
             return false;
         }
         let span = info_span!("last_look", payment_request_id = %record.payment_request_id);
+        if record.order_code.is_some() {
+            return self.order_code_last_look(record).instrument(span).await;
+        }
         let now = self.now_ms();
         let reopen_until = now + self.settings.timing.online_close_margin_ms;
         let record = self

@@ -13,6 +13,7 @@ mod closing;
 mod delivery;
 mod lookup;
 mod notification;
+mod order_code;
 mod purchase;
 mod refund;
 mod requests;
@@ -27,8 +28,8 @@ pub use capture::CaptureRequest;
 pub use checkout::CheckoutRequest;
 pub use delivery::HandOver;
 pub use requests::{
-    NotifyOutcome, OriginalRef, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest,
-    ReversedRequest, StatusInquiry, VoidRequest, WhileRunning,
+    NotifyOutcome, OrderCodeRequest, OriginalRef, PurchaseRequest, RefundRequest, RequestKey,
+    ReversalRequest, ReversedRequest, StatusInquiry, VoidRequest, WhileRunning,
 };
 pub use timing::Timing;
 
@@ -106,12 +107,13 @@ impl Drop for InFlight {
 }
 
 fn record_outcome(flow: &'static str, started: Instant, answer: &Answer) {
-    let awaiting_buyer = answer.outcome == Outcome::Unresolved
-        && answer
-            .record
-            .as_ref()
-            .and_then(|r| r.online.as_ref())
-            .is_some_and(|o| o.next_action.is_some());
+    let awaiting_buyer = answer.outcome == Outcome::AwaitingBuyer
+        || answer.outcome == Outcome::Unresolved
+            && answer
+                .record
+                .as_ref()
+                .and_then(|r| r.online.as_ref())
+                .is_some_and(|o| o.next_action.is_some());
     let outcome = match answer.class() {
         _ if awaiting_buyer => "awaiting_buyer",
         OutcomeClass::Approved => "approved",

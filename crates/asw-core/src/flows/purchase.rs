@@ -223,6 +223,7 @@ impl Core {
             created_at_ms: now_ms,
             begin_token: begin_token(),
             online: None,
+            order_code: None,
             updated_at_ms: now_ms,
             call_over_at_ms: now_ms + timing.pay_timeout_ms + timing.call_margin_ms,
             response_deadline_ms: now_ms + timing.response_deadline_ms,

@@ -65,6 +65,24 @@ pub struct PurchaseRequest {
     pub metadata: std::collections::BTreeMap<String, String>,
 }
 
+/// A merchant-presented order code: the terminal asks for a dynamic QR to display, the buyer
+/// scans and pays it in the wallet (Antom's in-store `OrderCode` scenario). No payment code.
+#[derive(Clone, Debug)]
+pub struct OrderCodeRequest {
+    /// The request's identity.
+    pub request: RequestKey,
+    /// Its `paymentRequestId`, derived by the front (as a purchase's: a reversal derives it).
+    pub payment_request_id: PaymentRequestId,
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// ISO 4217 numeric currency.
+    pub currency_numeric: u16,
+    /// The merchant's order reference, when given (Antom `referenceOrderId`).
+    pub reference_order_id: Option<String>,
+    /// Digest of the request content (a re-send with other content is refused).
+    pub content_digest: String,
+}
+
 /// How a re-sent request is answered while the first one is still running.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WhileRunning {

@@ -38,6 +38,16 @@ pub struct Timing {
     /// Card payments with manual capture: how long after the authorization the merchant may
     /// capture; then the switch cancels the authorization (well inside Antom's seven days).
     pub online_capture_window_ms: i64,
+    /// Merchant-presented order codes: how long the buyer may take to scan and pay the code
+    /// the terminal displays (the `paymentExpiryTime` sent to Antom).
+    pub order_code_expiry_ms: i64,
+    /// Order codes: the switch closes an unpaid code (cancels it at Antom through the queue)
+    /// this long after its expiry, never before — a buyer still allowed to pay is never
+    /// cancelled.
+    pub order_code_close_margin_ms: i64,
+    /// Order codes: the closing time is never later than this after the request, whatever
+    /// the expiry and the margin add up to (it must exceed `order_code_expiry_ms`).
+    pub order_code_max_open_ms: i64,
 }
 
 impl Default for Timing {
@@ -55,11 +65,23 @@ impl Default for Timing {
             online_expiry_ms: 840_000,
             online_close_margin_ms: 60_000,
             online_capture_window_ms: 6 * 24 * 3_600_000,
+            order_code_expiry_ms: 180_000,
+            order_code_close_margin_ms: 30_000,
+            order_code_max_open_ms: 600_000,
         }
     }
 }
 
 impl Timing {
+    /// When the switch closes an order code created at `received_ms` whose buyer may pay until
+    /// `expires_at_ms`: after the expiry by the close margin, but never later than the maximum
+    /// after the request — and never before the expiry.
+    pub fn order_code_closing(&self, received_ms: i64, expires_at_ms: i64) -> i64 {
+        (expires_at_ms + self.order_code_close_margin_ms)
+            .min(received_ms + self.order_code_max_open_ms)
+            .max(expires_at_ms)
+    }
+
     /// Every rule the timing must satisfy, as (key, message) pairs; empty when valid.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -84,6 +106,7 @@ impl Timing {
                 "timing.online_capture_window_ms",
                 self.online_capture_window_ms,
             ),
+            ("timing.order_code_expiry_ms", self.order_code_expiry_ms),
         ] {
             if value <= 0 {
                 out.push((key, "must be greater than zero".to_string()));
@@ -101,7 +124,16 @@ impl Timing {
                 "must be greater than timing.gateway_deadline_ms".to_string(),
             ));
         }
-        if self.call_margin_ms < 0 || self.delivery_margin_ms < 0 || self.online_close_margin_ms < 0
+        if self.order_code_max_open_ms <= self.order_code_expiry_ms {
+            out.push((
+                "timing.order_code_max_open_ms",
+                "must be greater than timing.order_code_expiry_ms".to_string(),
+            ));
+        }
+        if self.call_margin_ms < 0
+            || self.delivery_margin_ms < 0
+            || self.online_close_margin_ms < 0
+            || self.order_code_close_margin_ms < 0
         {
             out.push(("timing", "margins must not be negative".to_string()));
         }

@@ -9,6 +9,7 @@ mod buyer;
 mod events;
 mod holds;
 mod online;
+mod order_code;
 mod plan;
 mod saf;
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub use buyer::{AcquirerDetails, BillingAddress, BuyerDetails, CardChecks, CardD
 pub use events::{EVENT_KINDS, MerchantEvent, merchant_event};
 pub use holds::{HoldRefused, RefundHold, plan_refund_hold, plan_refund_release};
 pub use online::{CaptureMode, NextAction, OnlineCheckout};
+pub use order_code::OrderCode;
 pub use plan::{Change, IllegalTransition, fallback_refund_request_id, mark_sending, plan_change};
 pub use saf::{SafAction, SafEntry};
 
@@ -105,6 +107,9 @@ pub struct TransactionRecord {
     /// Online payments only: the method, the return URL and where the buyer goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online: Option<OnlineCheckout>,
+    /// Merchant-presented order codes only: the code the terminal displays and its expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_code: Option<OrderCode>,
     /// Creation time, ms since the Unix epoch.
     pub created_at_ms: i64,
     /// Drawn at random when the record is made: a `begin` that a store client re-sent finds
@@ -140,6 +145,10 @@ impl TransactionRecord {
             }
             (TxnKind::Refund, S::Approved, _) => "refunded at Antom: final",
             (TxnKind::Refund, S::Declined, _) => "refund declined by Antom: nothing refunded",
+            (_, S::Unknown, _) if self.order_code.is_some() => {
+                "order code on the terminal's display, awaiting the buyer: cancelled at its \
+                 closing time unless the buyer paid and the terminal was told"
+            }
             (_, S::Pending, _) => {
                 "journaled; pay in flight or about to leave (cancelled at the gateway deadline \
                  unless settled first)"

@@ -23,6 +23,38 @@ fn outlook_says_final_only_for_a_handed_over_approval() {
     }
 }
 
+#[test]
+fn outlook_of_an_order_code_on_display_says_who_closes_it() {
+    let mut r = pending();
+    r.state = TxnState::Unknown;
+    assert!(r.outlook().contains("inquiring"));
+    r.order_code = Some(OrderCode::default());
+    assert!(
+        r.outlook()
+            .starts_with("order code on the terminal's display")
+    );
+    r.state = TxnState::Approved;
+    assert!(r.outlook().contains("not handed"), "then as any purchase");
+}
+
+/// A record written before order codes existed reads without one; an order code's round-trips.
+#[test]
+fn order_code_part_is_optional_and_round_trips() {
+    let plain = pending();
+    let json = serde_json::to_string(&plain).unwrap();
+    assert!(!json.contains("order_code"));
+    let mut with_code = plain;
+    with_code.order_code = Some(OrderCode {
+        code_value: Some("https://qr.example/1".into()),
+        expires_at_ms: 42,
+        antom_expire_time: Some("2026-12-07T10:18:00+08:00".into()),
+        utc_offset_minutes: 480,
+    });
+    let json = serde_json::to_string(&with_code).unwrap();
+    let back: TransactionRecord = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, with_code);
+}
+
 fn pending() -> TransactionRecord {
     TransactionRecord {
         version: 3,
@@ -55,6 +87,7 @@ fn pending() -> TransactionRecord {
         created_at_ms: 0,
         begin_token: 0,
         online: None,
+        order_code: None,
         updated_at_ms: 0,
         call_over_at_ms: 10,
         response_deadline_ms: 20,

@@ -10,6 +10,7 @@ mod common;
 mod card;
 mod checkout;
 mod events;
+mod order_code;
 mod purchase;
 mod refund;
 mod reversal;

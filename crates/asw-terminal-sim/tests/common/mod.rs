@@ -12,7 +12,8 @@ use async_trait::async_trait;
 
 /// Answers like a switch would (RRN, approval code, PR/PI for purchases) and keeps every
 /// request. A purchase with payment code 289999999999999999 is declined (05); its
-/// amount modulo 1000 is a delay in milliseconds.
+/// amount modulo 1000 is a delay in milliseconds. An order code (F3 910000) is answered 09
+/// with a code to display (QC, QE); a status inquiry then says 00.
 #[derive(Default)]
 pub struct Recorder {
     pub requests: Mutex<Vec<Message>>,
@@ -30,8 +31,11 @@ pub fn answer(dialect: &Dialect, request: &Message, seq: usize) -> Message {
             .get(48)
             .and_then(|v| PrivateData::parse(v).ok())
             .and_then(|d| d.get(Tag::PaymentCode).map(str::to_owned));
+        let order_code = request.get_str(3) == Some("910000");
         if pc.as_deref().is_some_and(|c| c == "289999999999999999") {
             code = "05";
+        } else if order_code {
+            code = "09";
         } else {
             b.set(38, format!("{:06}", seq % 1_000_000)).unwrap();
         }
@@ -39,6 +43,11 @@ pub fn answer(dialect: &Dialect, request: &Message, seq: usize) -> Message {
         data.push(Tag::PaymentRequestId, &format!("PR-{seq}"))
             .unwrap();
         data.push(Tag::PaymentId, &format!("PI-{seq}")).unwrap();
+        if order_code {
+            data.push(Tag::OrderCode, &format!("https://qr.test/{seq}"))
+                .unwrap();
+            data.push(Tag::OrderCodeExpiry, "20261207101800").unwrap();
+        }
         b.set(48, data.build()).unwrap();
     }
     b.set(39, code).unwrap();
