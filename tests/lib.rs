@@ -279,6 +279,32 @@ impl Harness {
         }
     }
 
+    /// Waits until the deadline sweeper has gone past every gateway deadline due before this
+    /// call, so a test can then check that something did *not* happen to an earlier payment
+    /// without sleeping a fixed time: a purchase started now, whose terminal hangs up before
+    /// the answer, is cancelled by the sweeper at its own gateway deadline, which comes after
+    /// every earlier one. `stan` and `amount` must be unused in the test.
+    pub async fn wait_until_the_sweeper_passed_now(&self, stan: u32, amount: u64) {
+        let t = pos::Pos::connect(self.downstream()).await;
+        let (message, _) = t.purchase_message(stan, amount, &code("30"));
+        t.send(&message).await;
+        drop(t);
+        let wanted = amount.to_string();
+        let start = Instant::now();
+        let within = Duration::from_secs(30);
+        loop {
+            let sentinel = self.sim.payments().into_iter().find(|p| p.amount == wanted);
+            if sentinel.as_ref().is_some_and(|p| p.status == "CANCELLED") {
+                return;
+            }
+            assert!(
+                start.elapsed() < within,
+                "the sweeper never cancelled the sentinel purchase: {sentinel:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the simulator holds `status` for the payment (or panics after `within`).
     pub async fn wait_for_status(&self, payment_request_id: &str, status: &str, within: Duration) {
         let start = Instant::now();

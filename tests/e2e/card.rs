@@ -83,7 +83,7 @@ async fn a_manual_card_payment_is_authorized_then_succeeded_once_the_merchant_ca
         "held, not taken"
     );
     // Still authorized past the buyer's expiry and its closing time: the capture window rules.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    h.wait_until_the_sweeper_passed_now(903, 1903).await;
     wait_for(&h, &id, "authorized", Duration::from_secs(1)).await;
 
     let (status, captured) = capture(&h, &id, "cap-1").await;

@@ -143,9 +143,9 @@ async fn a_wallet_payment_hands_over_the_page_and_succeeds_once_the_buyer_approv
     assert_eq!(paid["paid_with"]["method_type"], "GCASH", "{paid}");
     assert_eq!(paid["paid_with"]["acquirer"]["reference_request_id"], prid);
     assert_eq!(h.payment(&prid).unwrap().status, "SUCCESS");
-    // Long after its closing time it stays paid: an approval the merchant read is never
+    // After its closing time it stays paid: an approval the merchant read is never
     // cancelled.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    h.wait_until_the_sweeper_passed_now(902, 1902).await;
     wait_for(&h, id, "succeeded", Duration::from_secs(1)).await;
     assert_eq!(h.payment(&prid).unwrap().status, "SUCCESS");
 }

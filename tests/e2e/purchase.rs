@@ -141,7 +141,7 @@ async fn delivered_approval_is_not_cancelled_after_the_gateway_deadline() {
     let (response, _) = t.purchase(11, 1500, &code("00")).await;
     assert_eq!(response.response_code(), "00");
     let prid = response.payment_request_id().expect("PR");
-    tokio::time::sleep(Duration::from_millis(9_500)).await;
+    h.wait_until_the_sweeper_passed_now(12, 1501).await;
     assert_eq!(h.payment(prid).expect("payment").status, "SUCCESS");
     assert_eq!(h.calls("cancel", prid), 0);
 }
@@ -159,7 +159,7 @@ async fn a_failed_resend_of_a_delivered_approval_does_not_cancel_it() {
     let again = Pos::connect(h.downstream()).await;
     again.send(&message).await;
     drop(again);
-    tokio::time::sleep(Duration::from_millis(9_500)).await;
+    h.wait_until_the_sweeper_passed_now(15, 1551).await;
     assert_eq!(h.payment(prid).expect("payment").status, "SUCCESS");
     assert_eq!(h.calls("cancel", prid), 0);
 }

@@ -183,8 +183,8 @@ async fn a_payment_code_payment_succeeds_and_reads_back() {
     assert_eq!(read.json()["status"], "succeeded");
     assert_eq!(read.json()["antom"], body["antom"]);
 
-    // Long after every deadline it stays `succeeded`, and Antom keeps it.
-    tokio::time::sleep(Duration::from_millis(8_500)).await;
+    // After every deadline it stays `succeeded`, and Antom keeps it.
+    h.wait_until_the_sweeper_passed_now(901, 1901).await;
     assert_eq!(
         m.get(&format!("/v1/payments/{id}")).await.json()["status"],
         "succeeded"
