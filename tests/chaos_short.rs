@@ -36,6 +36,8 @@ async fn short_chaos_run_ends_consistent() {
     config.connections_per_instance = 3;
     config.kill_every = Duration::from_secs(10);
     config.restart_redis = true;
+    // Slow Redis between the kills: writes held past the switch's command timeout.
+    config.redis_stall_every = Some(Duration::from_secs(7));
     config.quiet_timeout = Duration::from_secs(60);
     let report = asw_chaos::run(&config, false).await.expect("chaos run");
     let text = report.table_text();

@@ -151,6 +151,33 @@ impl Deployment {
         Ok(())
     }
 
+    /// Slow Redis: every master holds its clients' writes for `stall` (`CLIENT PAUSE … WRITE`;
+    /// reads go on). Writes sent meanwhile time out at the switch and are applied when the
+    /// pause ends — the "did it land?" case every write path must survive.
+    pub fn stall_writes(
+        &mut self,
+        stall: Duration,
+        note: &mut dyn FnMut(String),
+    ) -> Result<(), TestkitError> {
+        let ports: Vec<u16> = match self {
+            Self::Single(server) => vec![server.port()],
+            Self::Cluster(cluster) => cluster
+                .masters()
+                .into_iter()
+                .filter_map(|i| cluster.node(i).map(|n| n.port()))
+                .collect(),
+            Self::Sentinel(group) => group.master_port().into_iter().collect(),
+        };
+        let ms = stall.as_millis().to_string();
+        for port in &ports {
+            asw_testkit::topologies::redis_cli(*port, &["CLIENT", "PAUSE", &ms, "WRITE"])?;
+        }
+        note(format!(
+            "writes paused for {ms} ms on the master(s) {ports:?}"
+        ));
+        Ok(())
+    }
+
     /// The second fault, at three quarters (a cluster's manual failover); nothing elsewhere.
     pub fn second_fault(&mut self, note: &mut dyn FnMut(String)) -> Result<(), TestkitError> {
         if let Self::Cluster(cluster) = self

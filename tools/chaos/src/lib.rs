@@ -121,6 +121,12 @@ pub struct ChaosConfig {
     /// Redis faults this often (the deployment's first and second fault in turn); `None`: the
     /// first half-way and the second at three quarters.
     pub redis_fault_every: Option<Duration>,
+    /// Slow Redis: this often, every master holds its clients' writes for `redis_stall`
+    /// (`CLIENT PAUSE … WRITE`), longer than the store's command timeout, so writes time out
+    /// at the switch and land afterwards. `None`: never.
+    pub redis_stall_every: Option<Duration>,
+    /// How long each stall holds the writes.
+    pub redis_stall: Duration,
     /// How many outcomes may be accepted either way before the run fails.
     pub uncertain_bounds: UncertainBounds,
     /// Run each instance's terminals as a separate `terminal-sim load` process (this binary)
@@ -153,6 +159,8 @@ impl ChaosConfig {
                     .into(),
             redis: RedisKind::Single,
             redis_fault_every: None,
+            redis_stall_every: None,
+            redis_stall: Duration::from_millis(1_500),
             rest_rate_per_s: 5.0,
             rest_online_every: 3,
             uncertain_bounds: UncertainBounds::default(),
@@ -855,6 +863,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         ),
     };
     let mut redis_faults = 0u32;
+    let mut next_stall = config.redis_stall_every.map(|every| run_start + every);
     let mut victim = 0usize;
     let mut load_handles = loads;
     let mut finished: Vec<Option<LoadReport>> = load_handles.iter().map(|_| None).collect();
@@ -952,6 +961,14 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         {
             tokio::task::block_in_place(|| redis.second_fault(&mut |n| timeline.note(n)))?;
             second_redis_fault_at = None;
+        }
+        if sending
+            && let Some(at) = next_stall
+            && now >= at
+        {
+            let note = &mut |n| timeline.note(n);
+            tokio::task::block_in_place(|| redis.stall_writes(config.redis_stall, note))?;
+            next_stall = config.redis_stall_every.map(|every| Instant::now() + every);
         }
         if sending && now >= next_kill {
             let count = switches.len();
@@ -1099,6 +1116,8 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "restart_redis": config.restart_redis,
         "redis": config.redis,
         "redis_fault_every_s": config.redis_fault_every.map(|d| d.as_secs_f64()),
+        "redis_stall_every_s": config.redis_stall_every.map(|d| d.as_secs_f64()),
+        "redis_stall_ms": config.redis_stall.as_millis(),
         "seed": config.seed,
         "mix": config.mix,
         "rest_rate_per_s": config.rest_rate_per_s,

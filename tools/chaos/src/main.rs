@@ -70,6 +70,13 @@ struct Args {
     /// failover); default: one half-way and one at three quarters.
     #[arg(long)]
     redis_fault_every: Option<u64>,
+    /// Slow Redis: every this many seconds, the master(s) hold all writes for
+    /// --redis-stall-ms (longer than the switch's command timeout).
+    #[arg(long)]
+    redis_stall_every: Option<u64>,
+    /// How long a slow-Redis stall holds the writes, in ms.
+    #[arg(long, default_value_t = 1_500)]
+    redis_stall_ms: u64,
     /// A preset: `long` is the run anyone can repeat for the record — 1,800 s at 56 purchases/s
     /// over 8 connections per instance plus 5 REST payments/s (over 100,000 transactions), the
     /// terminals as killable processes, Redis faults every 300 s, kills during the drain; the
@@ -148,6 +155,9 @@ fn apply_profile(args: &mut Args, matches: &clap::ArgMatches) {
         if default("redis_fault_every") && args.redis_fault_every.is_none() {
             args.redis_fault_every = Some(300);
         }
+        if default("redis_stall_every") && args.redis_stall_every.is_none() {
+            args.redis_stall_every = Some(45);
+        }
         args.terminal_processes = true;
     }
 }
@@ -176,6 +186,8 @@ async fn main() -> ExitCode {
     config.restart_redis = !args.no_redis_restart;
     config.redis = args.redis;
     config.redis_fault_every = args.redis_fault_every.map(Duration::from_secs);
+    config.redis_stall_every = args.redis_stall_every.map(Duration::from_secs);
+    config.redis_stall = Duration::from_millis(args.redis_stall_ms);
     config.seed = args.seed;
     config.work_dir = args.work_dir;
     config.mix = args.mix;
