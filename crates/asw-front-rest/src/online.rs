@@ -61,6 +61,7 @@ pub(crate) fn wallet_checkout(
         card_checks: None,
         paid_with: None,
         cancel_before_retry: false,
+        session: None,
     })
 }
 
