@@ -379,3 +379,45 @@ fn read(prid: &asw_core::domain::PaymentRequestId) -> asw_core::flows::StatusInq
         },
     }
 }
+
+/// A success nobody names the method of is not taken: a card would be `succeeded` before its
+/// capture. The notification asks Antom; when Antom names the method, it applies.
+#[tokio::test(start_paused = true)]
+async fn a_success_without_the_method_is_applied_only_once_antom_names_it() {
+    let h = Harness::new();
+    let req = session_req(&h, 1, "o-1");
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_session(prid.as_str(), [created(1)]);
+    run(&h, req.clone()).await;
+    let report = |method: Option<&str>| {
+        UpstreamOutcome::Success(PaymentReport {
+            status: PaymentStatus::Success,
+            payment_id: Some("P1".into()),
+            result_code: Some("SUCCESS".into()),
+            amount: Some((AMOUNT, "SGD".into())),
+            wallet: None,
+            captured: None,
+            paid_with: method.and_then(paid_with),
+        })
+    };
+    h.upstream
+        .script_inquiry(prid.as_str(), [report(None), report(Some("CARD"))]);
+    let nameless = || async {
+        h.core
+            .apply_payment_notification(
+                prid.as_str(),
+                Some("P1".into()),
+                Some((AMOUNT, "SGD".into())),
+                None,
+                None,
+            )
+            .await
+            .expect("handled")
+    };
+
+    assert_eq!(nameless().await, NotifyOutcome::Ignored);
+    assert_eq!(h.record(&prid).state, TxnState::Unknown, "not succeeded");
+
+    assert_eq!(nameless().await, NotifyOutcome::Authorized, "a card: held");
+    assert_eq!(h.upstream.count(CallKind::Inquiry, prid.as_str()), 2);
+}
