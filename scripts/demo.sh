@@ -330,7 +330,7 @@ import json, sys, urllib.request
 port, secret, return_url = sys.argv[1], sys.argv[2], sys.argv[3]
 body = json.dumps({"order_id": "web-order-4", "amount": {"currency": "HKD", "value": 6800},
                    "methods": ["ALIPAY_HK", "GCASH", "CARD"],
-                   "buyer": {"reference_buyer_id": "demo-buyer-1"},
+                   "buyer": {"reference_id": "demo-buyer-1"},
                    "description": "1 x tea set", "return_url": return_url}).encode()
 req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/sessions", data=body, method="POST")
 req.add_header("Authorization", f"Bearer {secret}")
@@ -357,7 +357,7 @@ for _ in range(50):
     if read["status"] == "succeeded":
         break
     time.sleep(0.2)
-print(f"    GET    -> {read['status']} paid_with={read['method'].get('paid_with')}", file=sys.stderr)
+print(f"    GET    -> {read['status']} paid_with={(read.get('paid_with') or {}).get('method_type')}", file=sys.stderr)
 print(read["status"])
 EOF
 )"

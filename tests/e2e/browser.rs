@@ -300,7 +300,7 @@ async fn a_checkout_session_is_paid_with_a_wallet_picked_on_the_page_in_chromium
 
     let id = session["id"].as_str().unwrap();
     let paid = wait_for(&h, id, "succeeded", Duration::from_secs(10)).await;
-    assert_eq!(paid["method"]["paid_with"], "GCASH", "{paid}");
+    assert_eq!(paid["paid_with"]["method_type"], "GCASH", "{paid}");
     let prid = session["antom"]["payment_request_id"].as_str().unwrap();
     let ledger = h.payment(prid).expect("the session's payment at Antom");
     assert_eq!(ledger.status, "SUCCESS");
@@ -320,7 +320,7 @@ async fn a_checkout_session_is_paid_with_a_wallet_picked_on_the_page_in_chromium
         .wait_for("payment.succeeded", 1, Duration::from_secs(10))
         .await;
     assert_eq!(events[0].1["data"]["id"], json!(id));
-    assert_eq!(events[0].1["data"]["method"]["paid_with"], "GCASH");
+    assert_eq!(events[0].1["data"]["paid_with"]["method_type"], "GCASH");
     let file = crate::events::write_deliveries(&receiver, dir.path());
     let out = Command::new(asw_e2e::python_bin("python"))
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/verify_webhooks.py"))

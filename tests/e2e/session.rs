@@ -37,7 +37,7 @@ pub fn session_body(order: &str, value: u64, return_url: &str) -> Value {
         "amount": { "currency": "SGD", "value": value },
         "return_url": return_url,
         "methods": ["GCASH", "ALIPAY_CN", "CARD"],
-        "buyer": { "reference_buyer_id": "buyer-77" },
+        "buyer": { "reference_id": "buyer-77" },
         "description": "Classic bag",
     })
 }
@@ -133,7 +133,7 @@ async fn a_session_paid_with_a_wallet_is_a_succeeded_attempt_of_the_order() {
     assert_eq!(hook["status"], "SUCCESS", "{hook}");
 
     let paid = wait_for(&h, id, "succeeded", Duration::from_secs(10)).await;
-    assert_eq!(paid["method"]["paid_with"], "GCASH", "{paid}");
+    assert_eq!(paid["paid_with"]["method_type"], "GCASH", "{paid}");
     assert_eq!(paid["antom"]["payment_id"], json!(payment_id));
     let at_antom = h.payment(&prid).unwrap();
     assert_eq!(at_antom.status, "SUCCESS");
@@ -163,7 +163,7 @@ async fn a_card_picked_on_the_page_is_captured_before_it_is_succeeded() {
 
     let id = session["id"].as_str().unwrap();
     let paid = wait_for(&h, id, "succeeded", Duration::from_secs(10)).await;
-    assert_eq!(paid["method"]["paid_with"], "CARD");
+    assert_eq!(paid["paid_with"]["method_type"], "CARD");
     assert_eq!(h.payment(&prid).unwrap().captured_total, Some(4200));
 }
 
