@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: starts Redis, the Antom simulator and the switch on free local ports, runs a terminal
 # through a handful of real transactions, a REST merchant through a payment-code payment and a
-# web shop through a wallet payment its buyer (headless Chromium) pays on the hosted page, and
+# web shop through a wallet payment its buyer (headless Chromium) pays on the hosted page, a card
+# and a Checkout Page session (the buyer picks the method on Antom's page), and
 # prints what each was told next to what Antom holds. Everything runs from a temporary directory with freshly generated throwaway keys.
 #
 #   scripts/demo.sh          run the scenarios, then keep everything running until Ctrl-C
@@ -322,6 +323,45 @@ print(captured["status"])
 EOF
 )"
 rows+=("REST card, captured|$card_status|$card_prid")
+
+echo "==> a web shop opens an Antom Checkout Page session: the buyer picks GCash on the page and pays"
+session_out="$("$py" - "$rest_port" "$rest_secret" "http://127.0.0.1:$events_port/shop/return?order=web-order-4" <<'EOF'
+import json, sys, urllib.request
+port, secret, return_url = sys.argv[1], sys.argv[2], sys.argv[3]
+body = json.dumps({"order_id": "web-order-4", "amount": {"currency": "HKD", "value": 6800},
+                   "methods": ["ALIPAY_HK", "GCASH", "CARD"],
+                   "buyer": {"reference_id": "demo-buyer-1"},
+                   "description": "1 x tea set", "return_url": return_url}).encode()
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/sessions", data=body, method="POST")
+req.add_header("Authorization", f"Bearer {secret}")
+req.add_header("Content-Type", "application/json")
+req.add_header("Idempotency-Key", "web-order-4-session-1")
+with urllib.request.urlopen(req, timeout=30) as r:
+    created = json.loads(r.read())
+print(f"    POST   -> {created['status']:<16} url={created['url']} closes_at={created['closes_at']}", file=sys.stderr)
+print(f"{created['id']} {created['url']} {created['antom']['payment_request_id']}")
+EOF
+)"
+read -r session_id session_url session_prid <<<"$session_out"
+"$py" scripts/demo_buyer.py "$driver_port" "$session_url" approve \
+  "$shot_dir/checkout-page.png" "$work/session-return.png" method:GCASH >/dev/null
+echo "    buyer  -> picked GCash on the checkout page and paid (screenshot: docs/screenshots/checkout-page.png)"
+session_status="$("$py" - "$rest_port" "$rest_secret" "$session_id" <<'EOF'
+import json, sys, time, urllib.request
+port, secret, pid = sys.argv[1:4]
+for _ in range(50):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/payments/{pid}")
+    req.add_header("Authorization", f"Bearer {secret}")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        read = json.loads(r.read())
+    if read["status"] == "succeeded":
+        break
+    time.sleep(0.2)
+print(f"    GET    -> {read['status']} paid_with={(read.get('paid_with') or {}).get('method_type')}", file=sys.stderr)
+print(read["status"])
+EOF
+)"
+rows+=("REST checkout session|$session_status|$session_prid")
 
 echo "==> waiting for the store-and-forward queue to deliver the cancels"
 sleep 8

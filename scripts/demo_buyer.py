@@ -2,9 +2,11 @@
 wallet's hosted page, saving a screenshot of it, clicking a button and following the browser
 back to the shop's return page (screenshot too).
 
-    demo_buyer.py CHROMEDRIVER_PORT PAGE_URL ACTION PAGE_PNG RETURN_PNG [CARD_NUMBER]
+    demo_buyer.py CHROMEDRIVER_PORT PAGE_URL ACTION PAGE_PNG RETURN_PNG [CARD_NUMBER | method:TYPE]
 
-With CARD_NUMBER the page is the hosted card page: the buyer types the card first.
+With CARD_NUMBER the page is the hosted card page: the buyer types the card first. With
+method:TYPE the page is a Checkout Page session: the buyer picks TYPE there (the screenshot is
+of that page), then clicks ACTION on the method's own page.
 Only the standard library: WebDriver is JSON over HTTP, and the demo needs a handful of calls.
 """
 import base64
@@ -32,7 +34,9 @@ def screenshot(base, session, path):
 
 def main():
     port, page, action, page_png, return_png = sys.argv[1:6]
-    card = sys.argv[6] if len(sys.argv) > 6 else None
+    extra = sys.argv[6] if len(sys.argv) > 6 else None
+    method = extra[len("method:"):] if extra and extra.startswith("method:") else None
+    card = None if method else extra
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):  # chromedriver takes a moment to listen
         try:
@@ -55,6 +59,15 @@ def main():
                 call(base, "POST", f"/session/{session}/element/{field[ELEMENT]}/value",
                      {"text": value})
         screenshot(base, session, page_png)
+        if method:
+            chosen = call(base, "POST", f"/session/{session}/element",
+                          {"using": "css selector", "value": f'[data-method="{method}"]'})
+            call(base, "POST", f"/session/{session}/element/{chosen[ELEMENT]}/click", {})
+            for _ in range(150):
+                page = call(base, "GET", f"/session/{session}/url")
+                if "/checkout/session/" not in page:
+                    break
+                time.sleep(0.1)
         button = call(base, "POST", f"/session/{session}/element",
                       {"using": "css selector", "value": f'[data-action="{action}"]'})
         call(base, "POST", f"/session/{session}/element/{button[ELEMENT]}/click", {})

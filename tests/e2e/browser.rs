@@ -235,3 +235,105 @@ async fn type_card(browser: &Client, created: &Value, shown_amount: &str, number
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Seed 002 in a real browser: the merchant creates a Checkout Page session, the buyer opens
+/// the hosted page in Chromium, picks the wallet among the listed methods, pays on the
+/// wallet's page and lands back at the shop. The payment is `succeeded` over REST, the
+/// merchant's `payment.succeeded` event verifies with the Standard Webhooks reference library,
+/// and antom-sim's ledger holds exactly that payment as SUCCESS.
+#[tokio::test]
+async fn a_checkout_session_is_paid_with_a_wallet_picked_on_the_page_in_chromium() {
+    let receiver = crate::events::Receiver::default();
+    let hooks = receiver.start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("merchant.whsec");
+    std::fs::write(&secret_file, format!("{}\n", crate::events::SECRET)).unwrap();
+    let h = crate::session::session_harness(|config| {
+        config.merchants[0].webhook = Some(asw_core::domain::MerchantWebhookConfig {
+            url: format!("http://{hooks}/hooks"),
+            secret_file,
+        });
+    })
+    .await;
+    let return_url = shop().await;
+    let driver = Driver::start();
+    let browser = driver.browser().await;
+
+    let body = crate::session::session_body("b-s1", 1250, &format!("{return_url}?order=b-s1"));
+    let (status, session) = crate::session::create_session(&h, "b-s1", &body).await;
+    assert_eq!(status, 201, "{session}");
+    let url = session["url"].as_str().expect("the hosted checkout page");
+    browser.goto(url).await.expect("the checkout page loads");
+    let page = browser.source().await.expect("page source");
+    assert!(page.contains("12.50"), "the page shows the amount: {page}");
+    for method in ["GCASH", "ALIPAY_CN", "CARD"] {
+        browser
+            .find(Locator::Css(&format!("[data-method=\"{method}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("{method} is not offered on the page: {e}"));
+    }
+    browser
+        .find(Locator::Css("[data-method=\"GCASH\"]"))
+        .await
+        .expect("GCash")
+        .click()
+        .await
+        .expect("click");
+    let start = Instant::now();
+    while !browser
+        .current_url()
+        .await
+        .expect("url")
+        .path()
+        .starts_with("/checkout/wallet/")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "never on the wallet's page"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // On the wallet's page the buyer goes on as for any wallet payment.
+    let on_wallet = json!({ "next_action": { "url": browser.current_url().await.unwrap().as_str() },
+                            "order_id": "b-s1" });
+    buyer(&browser, &on_wallet, "12.50", "approve").await;
+
+    let id = session["id"].as_str().unwrap();
+    let paid = wait_for(&h, id, "succeeded", Duration::from_secs(10)).await;
+    assert_eq!(paid["paid_with"]["method_type"], "GCASH", "{paid}");
+    let prid = session["antom"]["payment_request_id"].as_str().unwrap();
+    let ledger = h.payment(prid).expect("the session's payment at Antom");
+    assert_eq!(ledger.status, "SUCCESS");
+    assert_eq!(ledger.payment_method_type.as_deref(), Some("GCASH"));
+    assert_eq!(h.sim.session(prid).unwrap().status, "SUBMITTED");
+    assert_eq!(
+        h.sim
+            .payments()
+            .iter()
+            .filter(|p| p.status == "SUCCESS")
+            .count(),
+        1,
+        "one payment at Antom"
+    );
+
+    let events = receiver
+        .wait_for("payment.succeeded", 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(events[0].1["data"]["id"], json!(id));
+    assert_eq!(events[0].1["data"]["paid_with"]["method_type"], "GCASH");
+    let file = crate::events::write_deliveries(&receiver, dir.path());
+    let out = Command::new(asw_e2e::python_bin("python"))
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/verify_webhooks.py"))
+        .arg(crate::events::SECRET)
+        .arg(&file)
+        .output()
+        .expect("python (run scripts/ensure-deps.sh)");
+    assert!(
+        out.status.success(),
+        "the merchant's event does not verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    browser.close().await.expect("close the browser");
+}

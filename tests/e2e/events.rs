@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 /// The merchant's receiver: records every delivery, answers 500 while `failing` > 0 and to
 /// every event of the `refused` type.
 #[derive(Clone, Default)]
-struct Receiver {
-    seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+pub(crate) struct Receiver {
+    pub(crate) seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     failing: Arc<Mutex<u32>>,
     refused: Arc<Mutex<Option<&'static str>>>,
 }
@@ -44,7 +44,7 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) ->
 }
 
 impl Receiver {
-    async fn start(&self) -> SocketAddr {
+    pub(crate) async fn start(&self) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = axum::Router::new()
@@ -64,7 +64,7 @@ impl Receiver {
             .collect()
     }
 
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &self,
         kind: &str,
         count: usize,
@@ -85,7 +85,7 @@ impl Receiver {
     }
 }
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 async fn harness(receiver: &Receiver, sync_wait_ms: u64) -> (Harness, tempfile::TempDir) {
     let addr = receiver.start().await;
@@ -124,7 +124,7 @@ async fn pay(h: &Harness, key: &str, value: u64, code: &str) -> Value {
     serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
 }
 
-fn header(h: &HeaderMap, name: &str) -> String {
+pub(crate) fn header(h: &HeaderMap, name: &str) -> String {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
@@ -186,24 +186,7 @@ async fn events_are_signed_retried_with_one_id_and_verified_by_the_reference_lib
     assert_eq!(receiver.of_type("payment.succeeded").len(), 3);
 
     // Every delivery verifies with the Standard Webhooks reference library.
-    let deliveries: Vec<Value> = receiver
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(headers, body)| {
-            json!({
-                "headers": {
-                    "webhook-id": header(headers, "webhook-id"),
-                    "webhook-timestamp": header(headers, "webhook-timestamp"),
-                    "webhook-signature": header(headers, "webhook-signature"),
-                },
-                "body": body,
-            })
-        })
-        .collect();
-    let file = dir.path().join("deliveries.json");
-    std::fs::write(&file, Value::Array(deliveries).to_string()).unwrap();
+    let file = write_deliveries(&receiver, dir.path());
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/verify_webhooks.py");
     let out = std::process::Command::new(python_bin("python"))
@@ -230,6 +213,30 @@ async fn events_are_signed_retried_with_one_id_and_verified_by_the_reference_lib
         .output()
         .unwrap();
     assert!(!out.status.success(), "a tampered delivery verified");
+}
+
+/// Writes every delivery the receiver saw (headers and body) to `deliveries.json` in `dir`,
+/// the input of `testdata/verify_webhooks.py`.
+pub(crate) fn write_deliveries(receiver: &Receiver, dir: &std::path::Path) -> std::path::PathBuf {
+    let deliveries: Vec<Value> = receiver
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, body)| {
+            json!({
+                "headers": {
+                    "webhook-id": header(headers, "webhook-id"),
+                    "webhook-timestamp": header(headers, "webhook-timestamp"),
+                    "webhook-signature": header(headers, "webhook-signature"),
+                },
+                "body": body,
+            })
+        })
+        .collect();
+    let file = dir.join("deliveries.json");
+    std::fs::write(&file, Value::Array(deliveries).to_string()).unwrap();
+    file
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

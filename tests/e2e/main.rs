@@ -19,6 +19,7 @@ mod purchase;
 mod refund;
 mod rest;
 mod reversal;
+mod session;
 mod tls;
 mod upgrade;
 mod webhook;

@@ -6,6 +6,8 @@
 //! | GET | `/__sim/payments/{id}` | one payment (`paymentRequestId` or `paymentId`) |
 //! | POST | `/__sim/payments/{id}/force` | `{"status":"SUCCESS"\|"FAIL"\|"CANCELLED"\|"PROCESSING","resultCode":"…"}` |
 //! | POST | `/__sim/buyer/{paymentId}/{approve\|decline\|leave}` | what the wallet or card page's buttons do (and the buyer who scans an in-store order code and pays it), answered as JSON; for a card, an optional JSON or form body `{"card_number", "expiry", "cvv", "holder"}` (missing fields: the approving test card) |
+//! | GET | `/__sim/sessions/{id}` | one Checkout Page session (`paymentSessionId` or `paymentRequestId`) |
+//! | POST | `/__sim/sessions/{id}/{TYPE}` | what the session page's method buttons do: the session's payment is created; answers its `paymentId` and page (then `/__sim/buyer/{paymentId}/…`) |
 //! | GET | `/__sim/calls` | every API call received, in order |
 //! | POST | `/__sim/reset` | forget payments, refunds, calls, pending notifications, clock offset |
 //! | GET, POST | `/__sim/clock` | read / set `{"offsetMs": n}` added to the simulator's clock |
@@ -136,6 +138,30 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
                     }),
                 ),
                 None => error(StatusCode::NOT_FOUND, "no such online payment"),
+            }
+        }
+        (Method::GET, ["sessions", id]) => match shared.ledger.session_view(id, now, cfg) {
+            Some(v) => json(StatusCode::OK, &v),
+            None => error(StatusCode::NOT_FOUND, "no such session"),
+        },
+        (Method::POST, ["sessions", id, method]) => {
+            match crate::session_page::submit(shared, id, method) {
+                Ok((page, payment_id, payment_request_id)) => json(
+                    StatusCode::OK,
+                    &serde_json::json!({
+                        "paymentId": payment_id,
+                        "paymentRequestId": payment_request_id,
+                        "paymentMethodType": method,
+                        "page": page,
+                    }),
+                ),
+                Err(crate::ledger::SubmitRefusal::Unknown) => {
+                    error(StatusCode::NOT_FOUND, "no such session")
+                }
+                Err(refusal) => error(
+                    StatusCode::CONFLICT,
+                    crate::session_page::refusal_text(&refusal),
+                ),
             }
         }
         (Method::GET, ["calls"]) => {

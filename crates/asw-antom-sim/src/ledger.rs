@@ -29,8 +29,11 @@ use crate::scenario::Scenario;
 
 mod buyer;
 mod card;
+mod session;
 pub(crate) use buyer::{BuyerAction, BuyerOutcome, ExpiryCheck, WalletPage};
 pub(crate) use card::{CardAuth, CardChecks};
+pub use session::SessionView;
+pub(crate) use session::SubmitRefusal;
 
 /// The state of one payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,6 +253,10 @@ pub(crate) struct Ledger {
     captures: DashMap<String, String>,
     /// cardToken → the saved card (tokens issued by card authorizations).
     card_tokens: DashMap<String, card::SavedCard>,
+    /// Checkout Page sessions by `paymentRequestId`.
+    sessions: DashMap<String, crate::session::SessionRecord>,
+    /// `paymentSessionId` → `paymentRequestId`.
+    session_ids: DashMap<String, String>,
     seq: AtomicU64,
     generation: AtomicU64,
 }
@@ -283,6 +290,8 @@ impl Ledger {
         self.tombstones.clear();
         self.captures.clear();
         self.card_tokens.clear();
+        self.sessions.clear();
+        self.session_ids.clear();
     }
 
     fn next_seq(&self) -> u64 {
@@ -788,6 +797,9 @@ impl Ledger {
                 None,
             );
         };
+        // A Checkout Page session nothing was submitted on is closed: no payment exists
+        // (ORDER_NOT_EXIST below, as the inquiry says) and none can be made on it any more.
+        self.close_session(&prid);
         let mut entry = match self.payments.entry(prid.clone()) {
             Entry::Occupied(e) => e,
             Entry::Vacant(_) => {

@@ -3,7 +3,8 @@
 //! It owns the "Antom side" of the in-store APIs and of online wallet payments
 //! (`CASHIER_PAYMENT`, with a hosted wallet page the buyer approves, declines or leaves on,
 //! see [`online`] and the README) and of hosted card payments with authorization and
-//! capture (see [`card`]): it verifies signed requests like Antom
+//! capture (see [`card`]) and of APO Checkout Page sessions (`createPaymentSession`, with a
+//! hosted page listing the methods, see [`session`]): it verifies signed requests like Antom
 //! (paths, method, media type, client id, key version, RSA256 signature over the raw body
 //! and the path as received), keeps every payment's state with Antom's idempotency rules
 //! (pay / inquiryPayment / cancel / refund / inquiryRefund / capture), signs every answer with the
@@ -30,6 +31,8 @@ pub mod online;
 mod pages;
 pub mod scenario;
 mod server;
+pub mod session;
+mod session_page;
 pub mod wallets;
 
 use std::net::SocketAddr;
@@ -39,7 +42,7 @@ pub use config::{
     CancelOfClosed, CaptureFault, ConfigError, FaultMix, PreCancel, SignatureErrorSpelling,
     SimClient, SimConfig,
 };
-pub use ledger::{CaptureView, PaymentView, RefundView};
+pub use ledger::{CaptureView, PaymentView, RefundView, SessionView};
 pub use notify::{RESEND_SCHEDULE_SECS, is_ack};
 pub use scenario::Scenario;
 pub use server::CallRecord;
@@ -145,6 +148,14 @@ impl SimHandle {
         self.shared
             .ledger
             .payment_view(id, self.shared.clock.now(), &self.shared.cfg)
+    }
+
+    /// One Checkout Page session by `paymentSessionId` or `paymentRequestId` (same as
+    /// `GET /__sim/sessions/{id}`).
+    pub fn session(&self, id: &str) -> Option<SessionView> {
+        self.shared
+            .ledger
+            .session_view(id, self.shared.clock.now(), &self.shared.cfg)
     }
 
     /// Every API call received, in order (same as `GET /__sim/calls`).

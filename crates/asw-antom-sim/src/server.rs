@@ -13,6 +13,7 @@ use asw_antom::api::{
     CancelRequest, InquiryPaymentRequest, InquiryRefundRequest, PayRequest, RefundRequest,
 };
 use asw_antom::capture::CaptureRequest;
+use asw_antom::session::CreatePaymentSessionRequest;
 use asw_antom::{AntomResult, Api, ResultStatus, SignatureHeader};
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -346,6 +347,11 @@ pub(crate) async fn handle(
         return Ok(crate::control::handle(&shared, req).await);
     }
     // The buyer's pages are not API calls: no signature, not in the call log.
+    if req.uri().path().starts_with(crate::session::PAGE_PREFIX)
+        || req.uri().path() == crate::session_page::SDK_PATH
+    {
+        return Ok(crate::session_page::handle(&shared, &req));
+    }
     if req.uri().path().starts_with(crate::card_page::PREFIX) {
         return Ok(crate::card_page::handle(&shared, req).await);
     }
@@ -646,7 +652,75 @@ async fn dispatch(
             Ok(req) => capture(shared, dice, &req),
             Err(r) => Plan::result_only(r, Mode::Signed),
         },
+        Api::CreatePaymentSession => match parse_session(raw) {
+            Ok(req) => create_session(shared, client_id, &req, dice),
+            Err(r) => Plan::result_only(r, Mode::Signed),
+        },
     }
+}
+
+fn parse_session(raw: &[u8]) -> Result<CreatePaymentSessionRequest, AntomResult> {
+    let req = parse::<CreatePaymentSessionRequest>(raw)?;
+    crate::session::validate(&req)?;
+    Ok(req)
+}
+
+/// `createPaymentSession`: the amount rows of the scenario table (`9901`: `U`, nothing
+/// stored; `9902`: created, answered after `slow_answer`) and, for any other amount, the
+/// random fault mix of `pay` (a `U` there has the session created).
+fn create_session(
+    shared: &Arc<Shared>,
+    client_id: &str,
+    req: &CreatePaymentSessionRequest,
+    dice: &mut Dice,
+) -> Plan {
+    let cfg = &shared.cfg;
+    let scenario = scenario::select_checkout(&req.payment_amount.value);
+    let mut plan_mode = None;
+    let mut delay = Duration::ZERO;
+    let mut unknown_committed = false;
+    if scenario == Scenario::Checkout {
+        let mix = &cfg.faults;
+        if dice.roll(mix.http_5xx_rate) {
+            let mut plan = Plan::result_only(unknown("UNKNOWN_EXCEPTION"), Mode::Signed);
+            plan.mode = Mode::Raw {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                content_type: "text/html",
+                body: HTML_503,
+            };
+            plan.payment_request_id = Some(req.payment_request_id.clone());
+            return plan;
+        }
+        unknown_committed = dice.roll(mix.u_rate);
+        if dice.roll(mix.lost_after_commit_rate) {
+            plan_mode = Some(Mode::Drop);
+        } else if dice.roll(mix.bad_signature_rate) {
+            plan_mode = Some(Mode::BadSignature);
+        }
+        if dice.roll(mix.slow_rate) {
+            delay = Duration::from_millis(mix.slow_ms);
+        }
+    }
+    let commit = scenario != Scenario::UnknownNotCommitted;
+    let answer = shared
+        .ledger
+        .create_session(client_id, req, commit, shared.clock.now(), cfg);
+    let mut plan = Plan::from_answer(&answer);
+    plan.scenario = Some(scenario);
+    if answer.created {
+        if unknown_committed {
+            plan = Plan::result_only(unknown("UNKNOWN_EXCEPTION"), Mode::Signed);
+            plan.payment_request_id = Some(req.payment_request_id.clone());
+        }
+        if scenario == Scenario::SlowCommitted {
+            delay += cfg.slow_answer;
+        }
+        if let Some(mode) = plan_mode {
+            plan.mode = mode;
+        }
+        plan.delay += delay;
+    }
+    plan
 }
 
 fn illegal(message: &str) -> AntomResult {
@@ -1150,6 +1224,8 @@ pub mod fuzzing {
                 Api::Capture => parse::<CaptureRequest>(raw)
                     .and_then(validate_capture)
                     .map(|req| self.ledger.capture(&req, now, cfg).0),
+                Api::CreatePaymentSession => parse_session(raw)
+                    .map(|req| self.ledger.create_session("fuzz", &req, true, now, cfg)),
             };
             match result {
                 Ok(answer) => answer.result.result_code,

@@ -1,4 +1,5 @@
-//! The APIs the switch calls (`capture` lives in [`crate::capture`]), each a request type tied to its response type through
+//! The APIs the switch calls (`capture` lives in [`crate::capture`], `createPaymentSession` in
+//! [`crate::session`]), each a request type tied to its response type through
 //! [`AntomRequest`], plus the [`Api`] enum naming them (paths, metric labels).
 
 use std::fmt;
@@ -28,17 +29,20 @@ pub enum Api {
     InquiryRefund,
     /// `capture` (online cards authorized with `captureMode = MANUAL`).
     Capture,
+    /// `createPaymentSession` (APO Checkout Page, seed 002).
+    CreatePaymentSession,
 }
 
 impl Api {
     /// Every API, in a fixed order (handy to pre-create metric label sets).
-    pub const ALL: [Api; 6] = [
+    pub const ALL: [Api; 7] = [
         Api::Pay,
         Api::InquiryPayment,
         Api::Cancel,
         Api::Refund,
         Api::InquiryRefund,
         Api::Capture,
+        Api::CreatePaymentSession,
     ];
 
     /// The production path. Sandbox clients call the rewritten path
@@ -51,6 +55,7 @@ impl Api {
             Api::Refund => "/ams/api/v1/payments/refund",
             Api::InquiryRefund => "/ams/api/v1/payments/inquiryRefund",
             Api::Capture => "/ams/api/v1/payments/capture",
+            Api::CreatePaymentSession => "/ams/api/v1/payments/createPaymentSession",
         }
     }
 
@@ -63,6 +68,7 @@ impl Api {
             Api::Refund => "refund",
             Api::InquiryRefund => "inquiry_refund",
             Api::Capture => "capture",
+            Api::CreatePaymentSession => "create_payment_session",
         }
     }
 
@@ -79,6 +85,7 @@ impl Api {
             "refund" => Some(Api::Refund),
             "inquiryRefund" => Some(Api::InquiryRefund),
             "capture" => Some(Api::Capture),
+            "createPaymentSession" => Some(Api::CreatePaymentSession),
             _ => None,
         }
     }

@@ -58,6 +58,7 @@ const CANCEL: CodeScope = CodeScope::Api(Api::Cancel);
 const REFUND: CodeScope = CodeScope::Api(Api::Refund);
 const INQ_REFUND: CodeScope = CodeScope::Api(Api::InquiryRefund);
 const CAPTURE: CodeScope = CodeScope::Api(Api::Capture);
+const SESSION: CodeScope = CodeScope::Api(Api::CreatePaymentSession);
 
 /// The table. Scope-specific rows come before the protocol-level (`AnyApi`) rows.
 pub const RESULT_CODES: &[ResultCodeInfo] = &[
@@ -375,6 +376,20 @@ pub const RESULT_CODES: &[ResultCodeInfo] = &[
         "UNKNOWN_EXCEPTION",
         U,
         "failed for an unknown reason",
+    ),
+    // createPaymentSession (seed 002; the full per-code table was not found)
+    row(SESSION, "SUCCESS", S, "session created"),
+    row(
+        SESSION,
+        "UNKNOWN_EXCEPTION",
+        U,
+        "unknown; create a new session with a new paymentRequestId",
+    ),
+    row(
+        SESSION,
+        "REPEAT_REQ_INCONSISTENT",
+        F,
+        "the paymentRequestId was used with other key fields",
     ),
     // capture (online cards)
     row(CAPTURE, "SUCCESS", S, "captured"),

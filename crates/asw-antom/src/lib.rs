@@ -4,7 +4,7 @@
 //! This crate owns the wire format of Antom's in-store (User-Presented Mode) APIs —
 //! `pay`, `inquiryPayment`, `cancel`, `refund`, `inquiryRefund` and the `notifyPayment` /
 //! `notifyRefund` webhooks — the online card additions (`capture`, `CAPTURE_RESULT`,
-//! `paymentResultInfo`), and the RSA-SHA256 signature scheme around them.
+//! `paymentResultInfo`), Checkout Page sessions (`createPaymentSession`), and the RSA-SHA256 signature scheme around them.
 //!
 //! It builds an [`http::Request`] and parses an [`http::Response`]; it never opens a socket,
 //! never reads a clock (callers pass the request time) and knows nothing about ISO 8583,
@@ -26,6 +26,7 @@ mod lenient;
 pub mod masked;
 pub mod model;
 pub mod outcome;
+pub mod session;
 pub mod signature;
 pub mod webhook;
 pub mod wire;
@@ -45,6 +46,7 @@ pub use model::{
     PaymentStatus, RefundStatus, ResultStatus, Store,
 };
 pub use outcome::{Outcome, UnknownReason};
+pub use session::{CreatePaymentSessionRequest, CreatePaymentSessionResponse};
 pub use signature::{SignatureError, SignatureHeader};
 pub use webhook::{
     NOTIFY_ACK_RETRY_BODY, NOTIFY_ACK_SUCCESS_BODY, Notification, NotifyPayment, NotifyRefund,

@@ -217,6 +217,7 @@ impl RunningSwitch {
             inquiry_payment_timeout_ms: config.upstream.inquiry_timeout_ms,
             cancel_timeout_ms: config.upstream.cancel_timeout_ms,
             refund_timeout_ms: config.upstream.refund_timeout_ms,
+            session_timeout_ms: config.upstream.session_timeout_ms,
             ..asw_upstream::UpstreamSettings::default()
         };
         let groups = upstream_groups(&config)?;

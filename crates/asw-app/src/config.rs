@@ -178,6 +178,9 @@ pub struct UpstreamConfig {
     pub cancel_timeout_ms: u64,
     /// `refund` deadline.
     pub refund_timeout_ms: u64,
+    /// `createPaymentSession` deadline (Checkout Page sessions; no answer by then: the
+    /// session is cancelled and the merchant creates a new one).
+    pub session_timeout_ms: u64,
     /// Further clients, for merchants that use other Antom client ids.
     pub clients: Vec<ExtraClient>,
 }
@@ -196,6 +199,7 @@ impl Default for UpstreamConfig {
             inquiry_timeout_ms: 5_000,
             cancel_timeout_ms: 5_000,
             refund_timeout_ms: 5_000,
+            session_timeout_ms: 10_000,
             clients: Vec::new(),
         }
     }

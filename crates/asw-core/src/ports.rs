@@ -135,6 +135,46 @@ pub enum CheckoutStarted {
     Paid(PayReceipt),
 }
 
+/// `createPaymentSession` (APO Checkout Page, seed 002): the buyer picks the method on
+/// Antom's page. Sent once per `paymentRequestId`: after a `U` or no answer the next session
+/// needs a new id.
+#[derive(Clone, Debug)]
+pub struct SessionCommand {
+    /// Configured Antom client to use.
+    pub client: String,
+    /// The id of the payment the session makes.
+    pub payment_request_id: PaymentRequestId,
+    /// Amount and currency.
+    pub amount: Money,
+    /// Merchant data (shared with the directory).
+    pub merchant: Arc<MerchantProfile>,
+    /// Antom `order.referenceOrderId`: the merchant's order, the same across attempts.
+    pub reference_order_id: String,
+    /// Antom `order.orderDescription`.
+    pub order_description: String,
+    /// Where the buyer's browser goes back to (`paymentRedirectUrl`).
+    pub return_url: String,
+    /// Where Antom sends `notifyPayment` (the switch's own endpoint).
+    pub notify_url: Option<String>,
+    /// Antom `paymentSessionExpiryTime`: the page takes no payment after it.
+    pub session_expiry: OffsetDateTime,
+    /// The methods the page offers (`paymentMethodType`s), in order; empty: all contracted.
+    pub methods: Vec<String>,
+    /// The buyer, when the merchant named one (`order.buyer`).
+    pub buyer: Option<crate::record::BuyerDetails>,
+}
+
+/// What a created session gives the buyer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionCreated {
+    /// `paymentSessionData`, for the page embedded with Antom's SDK.
+    pub session_data: String,
+    /// `normalUrl`: the hosted Checkout Page.
+    pub url: Option<String>,
+    /// `paymentSessionId`.
+    pub session_id: Option<String>,
+}
+
 /// `capture` of an authorized card payment, in full.
 #[derive(Clone, Debug)]
 pub struct CaptureCommand {
@@ -255,6 +295,14 @@ pub trait Upstream: Send + Sync + 'static {
     async fn cancel(&self, command: &CancelCommand) -> UpstreamOutcome<CancelReceipt>;
     /// `refund`.
     async fn refund(&self, command: &RefundCommand) -> UpstreamOutcome<RefundReceipt>;
+    /// `createPaymentSession`. Adapters without it answer `Unknown`, which the session flow
+    /// treats as "no session": its attempt is cancelled and the merchant asks again.
+    async fn create_session(&self, command: &SessionCommand) -> UpstreamOutcome<SessionCreated> {
+        let _ = command;
+        UpstreamOutcome::Unknown {
+            reason: "create_session_unsupported".to_string(),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

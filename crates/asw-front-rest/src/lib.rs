@@ -9,6 +9,7 @@
 mod auth;
 mod buyer_json;
 mod captures;
+mod checks;
 mod http;
 mod ids;
 pub mod limits;
@@ -23,6 +24,7 @@ mod problem;
 mod refunds;
 mod reply;
 mod responses;
+mod sessions;
 mod view;
 pub mod webhooks;
 
@@ -30,8 +32,8 @@ pub use auth::{ApiKeys, Caller, KeyError, sha256_hex};
 pub use buyer_json::{AcquirerJson, AddressJson, BuyerJson, CardResultJson, PaidWithJson};
 pub use ids::{PAYMENT_ID_PREFIX, REFUND_ID_PREFIX, payment_id, payment_request_id, refund_id};
 pub use model::{
-    AmountJson, AntomRefs, CreatePayment, CreateRefund, Failure, MethodJson, OrderJson,
-    PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson,
+    AmountJson, AntomRefs, CreatePayment, CreateRefund, CreateSession, Failure, MethodJson,
+    OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, SessionJson,
 };
 pub use problem::{Problem, ProblemJson};
 pub use responses::{ResponseStore, StoredResponse};
@@ -113,6 +115,7 @@ pub fn router(front: Arc<RestFront>) -> Router {
         .route("/v1/payments/{id}/refunds", post(refunds::create))
         .route("/v1/refunds/{id}", get(refunds::show))
         .route("/v1/orders/{order_id}", get(orders::show))
+        .route("/v1/sessions", post(sessions::create))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .with_state(front)

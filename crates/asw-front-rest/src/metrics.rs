@@ -40,12 +40,13 @@ pub const ROUTES: &[&str] = &[
     "get_refund",
     "get_order",
     "list_payments",
+    "create_session",
     "other",
 ];
 /// Every `status` label value: the statuses the front answers, then `other`.
 pub const STATUSES: &[&str] = &[
     "200", "201", "202", "400", "401", "404", "405", "409", "413", "415", "422", "429", "500",
-    "503", "other",
+    "502", "503", "other",
 ];
 /// The statuses whose series start at zero (so "any 5xx" alerts work from the first scrape).
 const ZERO_STATUSES: &[&str] = &[

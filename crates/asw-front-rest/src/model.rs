@@ -43,6 +43,14 @@ pub enum MethodJson {
         #[schema(pattern = "^(IOS|ANDROID)$", example = "ANDROID")]
         os_type: Option<String>,
     },
+    /// Online, in answers only: a Checkout Page session (`POST /v1/sessions`, seed 002) — the
+    /// buyer picks the method on Antom's page.
+    CheckoutPage {
+        /// The methods the page offered (empty: every contracted one). What the buyer paid
+        /// with is `paid_with.method_type`, once Antom says.
+        #[serde(default)]
+        methods: Vec<String>,
+    },
     /// Online: the buyer enters the card on Antom's hosted card page (seed 004): the card
     /// never touches you or the switch. An authorization first (`authorized`), `succeeded`
     /// only once captured — automatically, or when you ask (`capture: manual`).
@@ -150,6 +158,81 @@ pub struct CreatePayment {
     /// Online methods: the buyer, for Antom's risk checks (Antom `order.buyer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer: Option<crate::buyer_json::BuyerJson>,
+}
+
+/// `POST /v1/sessions`: an Antom Checkout Page session (seed 002) — the buyer picks the method
+/// on Antom's page (hosted at `url`, or embedded with `payment_session_data`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// The merchant's order reference (Antom `referenceOrderId`): 1 to 64 characters.
+    #[schema(max_length = 64, example = "order-1001")]
+    pub order_id: String,
+    /// What to charge.
+    pub amount: AmountJson,
+    /// Where the buyer's browser comes back to, `https://` (at most 2048 characters). Its
+    /// arrival proves nothing: read the payment or wait for its event.
+    #[schema(max_length = 2048, example = "https://shop.example/orders/1001/return")]
+    pub return_url: String,
+    /// The methods the page offers, in this order (Antom `paymentMethodType`s such as `GCASH`,
+    /// `CARD`); every contracted one when absent. At most 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// The buyer; needed when `methods` offers a card (`reference_id`, `email` or `phone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<crate::buyer_json::BuyerJson>,
+    /// How long the page takes payments, 60 to 3600 seconds (default 3600, Antom's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 60, maximum = 3600, example = 1800)]
+    pub expires_in_s: Option<u64>,
+    /// The merchant's store (one the acquirer configured); its main store when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[!-~]{1,64}$", example = "SG-STORE-0002")]
+    pub store: Option<String>,
+    /// What is bought (Antom `orderDescription`; the acquirer's default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 256, example = "Classic bag")]
+    pub description: Option<String>,
+    /// Your own key/value pairs, kept with the payment (same rules as for payments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// A Checkout Page session as the merchant sees it. The payment the buyer makes on it is the
+/// payment `id` (`GET /v1/payments/{id}`), an attempt of the order (`GET /v1/orders/{order_id}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionJson {
+    /// The payment the session makes (`pay_…`).
+    pub id: String,
+    /// The merchant's order reference.
+    pub order_id: Option<String>,
+    /// The payment's status: `requires_action` (send the buyer to `url`, or mount
+    /// `payment_session_data`), then `succeeded`, `authorized`, `failed`, `cancelled`,
+    /// `expired`…; `pending` while the session is being created.
+    pub status: String,
+    /// The hosted Checkout Page (Antom `normalUrl`), while the buyer may act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// For the page embedded with Antom's SDK (`mountComponent({ sessionData })`), while the
+    /// buyer may act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_session_data: Option<String>,
+    /// The page takes no new payment after this instant (RFC 3339).
+    pub expires_at: String,
+    /// The switch closes the payment at this instant if it is not paid (the session's expiry
+    /// plus the slowest method's own time to pay, plus a margin): set your own order timeout
+    /// after it (RFC 3339).
+    pub closes_at: String,
+    /// What is charged.
+    pub amount: AmountJson,
+    /// How the buyer pays: `checkout_page`, with the method once known.
+    pub method: MethodJson,
+    /// Why it did not succeed, when it did not.
+    pub failure: Option<Failure>,
+    /// Ids at Antom.
+    pub antom: AntomRefs,
+    /// When the switch received it (RFC 3339).
+    pub created_at: String,
 }
 
 /// `POST /v1/payments/{id}/capture`: the whole authorized amount (partial capture is not

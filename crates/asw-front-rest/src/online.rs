@@ -61,6 +61,7 @@ pub(crate) fn wallet_checkout(
         card_checks: None,
         paid_with: None,
         cancel_before_retry: false,
+        session: None,
     })
 }
 
@@ -79,7 +80,7 @@ pub(crate) fn card_checkout(
 
 /// `https://` with a host; `http://` only on a loopback host and only when the acquirer
 /// allowed it (seed 002 asks for HTTPS while its own sample uses plain http on localhost).
-fn check_return_url(raw: &str, allow_http_loopback: bool) -> Result<(), Problem> {
+pub(crate) fn check_return_url(raw: &str, allow_http_loopback: bool) -> Result<(), Problem> {
     let invalid = |why: &str| Problem::invalid("invalid_return_url", why.to_string());
     if raw.len() > MAX_RETURN_URL || raw.chars().any(|c| c.is_control() || c == ' ') {
         return Err(invalid(

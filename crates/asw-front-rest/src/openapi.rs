@@ -9,9 +9,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::buyer_json::{AcquirerJson, AddressJson, BuyerJson, CardResultJson, PaidWithJson};
 use crate::model::{
-    AmountJson, AntomRefs, CaptureJson, CreateCapture, CreatePayment, CreateRefund, Failure,
-    MethodJson, NextActionJson, OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs,
-    RefundJson,
+    AmountJson, AntomRefs, CaptureJson, CreateCapture, CreatePayment, CreateRefund, CreateSession,
+    Failure, MethodJson, NextActionJson, OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs,
+    RefundJson, SessionJson,
 };
 use crate::problem::ProblemJson;
 
@@ -20,7 +20,7 @@ use crate::problem::ProblemJson;
 #[openapi(
     info(
         title = "antom-switch merchant API",
-        description = "Payments with the customer's wallet payment code, their refunds and cancels, through an acquirer's antom-switch. See docs/rest-api.md.",
+        description = "Payments — a wallet's payment code, online wallets, hosted cards, Checkout Page sessions — their refunds and cancels, through an acquirer's antom-switch. See docs/rest-api.md and docs/online.md.",
         license(name = "Apache-2.0"),
     ),
     paths(
@@ -32,16 +32,18 @@ use crate::problem::ProblemJson;
         crate::refunds::show,
         crate::orders::show,
         crate::list::list,
+        crate::sessions::create,
     ),
     components(schemas(
         AcquirerJson, AddressJson, AmountJson, AntomRefs, BuyerJson, CaptureJson, CardResultJson,
         PaidWithJson, CreateCapture, CreatePayment, CreateRefund, Failure,
         MethodJson, NextActionJson, OrderJson,
-        PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, ProblemJson
+        PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, ProblemJson,
+        CreateSession, SessionJson
     )),
     modifiers(&BearerKey),
     tags(
-        (name = "payments", description = "Payments: a scanned payment code, an online wallet, or a card on Antom's hosted page"),
+        (name = "payments", description = "Payments: a scanned payment code, an online wallet, a card on Antom's hosted page, or an Antom Checkout Page session"),
         (name = "refunds", description = "Partial or full refunds of a payment"),
     )
 )]
@@ -91,6 +93,13 @@ fn add_links(doc: &mut serde_json::Value) {
             "get_payment": link("get_payment", "$response.body#/id"),
             "cancel_payment": link("cancel_payment", "$response.body#/id"),
             "create_refund": link("create_refund", "$response.body#/id"),
+        }),
+    );
+    add(
+        "/v1/sessions",
+        serde_json::json!({
+            "get_payment": link("get_payment", "$response.body#/id"),
+            "cancel_payment": link("cancel_payment", "$response.body#/id"),
         }),
     );
     add(

@@ -22,6 +22,7 @@ use tracing::info;
 
 use crate::RestFront;
 use crate::buyer_json;
+use crate::checks;
 use crate::http::{
     Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, refusal_problem,
     replay, request_id, respond_saved, run_flow, store_problem,
@@ -34,11 +35,6 @@ use crate::reply::ChannelReply;
 use crate::view::payment_json;
 use asw_core::record::CaptureMode;
 
-/// The longest order id Antom takes as `referenceOrderId`.
-const MAX_ORDER_ID: usize = 64;
-/// The largest amount accepted: twelve digits, as ISO 8583's field 4.
-const MAX_AMOUNT: u64 = 999_999_999_999;
-
 fn new_payment(
     create: &CreatePayment,
     request: asw_core::flows::RequestKey,
@@ -46,24 +42,8 @@ fn new_payment(
     settings: &crate::RestSettings,
 ) -> Result<NewPayment, Problem> {
     let allow_http_loopback = settings.allow_http_loopback_return_urls;
-    let order_id = create.order_id.trim();
-    if order_id.is_empty()
-        || order_id.len() > MAX_ORDER_ID
-        || order_id.chars().any(char::is_control)
-    {
-        return Err(Problem::invalid(
-            "invalid_order_id",
-            "order_id must be 1 to 64 characters without control characters",
-        ));
-    }
-    let currency = iso_currency::Currency::from_code(create.amount.currency.trim())
-        .ok_or_else(|| Problem::invalid("invalid_currency", "not an ISO 4217 currency code"))?;
-    if create.amount.value == 0 || create.amount.value > MAX_AMOUNT {
-        return Err(Problem::invalid(
-            "invalid_amount",
-            format!("amount.value must be between 1 and {MAX_AMOUNT} minor units"),
-        ));
-    }
+    let order_id = checks::order_id(&create.order_id)?;
+    let currency_numeric = checks::amount(&create.amount)?;
     let terminal = match &create.terminal {
         Some(t) if t.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
             return Err(Problem::invalid(
@@ -73,31 +53,8 @@ fn new_payment(
         }
         other => other.clone(),
     };
-    let description = match &create.description {
-        Some(d) if d.chars().count() > 256 || d.chars().any(char::is_control) => {
-            return Err(Problem::invalid(
-                "invalid_description",
-                "description must be at most 256 characters without control characters",
-            ));
-        }
-        other => other.clone(),
-    };
-    let metadata = create.metadata.clone().unwrap_or_default();
-    let key_ok = |k: &str| {
-        (1..=40).contains(&k.len())
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
-    };
-    if metadata.len() > 20
-        || metadata
-            .iter()
-            .any(|(k, v)| !key_ok(k) || v.chars().count() > 500 || v.chars().any(char::is_control))
-    {
-        return Err(Problem::invalid(
-            "invalid_metadata",
-            "metadata holds at most 20 keys of 1 to 40 letters, digits, _ - . and values of at most 500 characters",
-        ));
-    }
+    let description = checks::description(create.description.as_ref())?;
+    let metadata = checks::metadata(create.metadata.as_ref())?;
     let payment_request_id = ids::payment_request_id(&request);
     match &create.method {
         MethodJson::PaymentCode { code } => {
@@ -115,7 +72,7 @@ fn new_payment(
                 request,
                 payment_request_id,
                 amount_minor: create.amount.value,
-                currency_numeric: currency.numeric(),
+                currency_numeric,
                 payment_code: PaymentCode::new(code.trim()),
                 reference_order_id: Some(order_id.to_string()),
                 content_digest: fingerprint,
@@ -126,6 +83,10 @@ fn new_payment(
                 metadata,
             })))
         }
+        MethodJson::CheckoutPage { .. } => Err(Problem::invalid(
+            "use_sessions",
+            "a Checkout Page payment is created with POST /v1/sessions",
+        )),
         MethodJson::Wallet { .. } | MethodJson::Card { .. } => {
             if terminal.is_some() {
                 return Err(Problem::invalid(
@@ -176,7 +137,7 @@ fn new_payment(
                     }
                     checkout
                 }
-                MethodJson::PaymentCode { .. } => {
+                MethodJson::PaymentCode { .. } | MethodJson::CheckoutPage { .. } => {
                     return Err(Problem::invalid("invalid_method", "not an online method"));
                 }
             };
@@ -187,7 +148,7 @@ fn new_payment(
                 request,
                 payment_request_id,
                 amount_minor: create.amount.value,
-                currency_numeric: currency.numeric(),
+                currency_numeric,
                 reference_order_id: order_id.to_string(),
                 checkout,
                 expires_in_ms: online::expires_in_ms(create.expires_in_s)?,

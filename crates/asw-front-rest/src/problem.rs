@@ -140,6 +140,11 @@ impl Problem {
         )
     }
 
+    /// 502: Antom's answer could not be used.
+    pub fn bad_gateway(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, code, "Bad gateway", detail.into())
+    }
+
     /// 503: the switch cannot take the request now; nothing was done.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut p = Self::new(

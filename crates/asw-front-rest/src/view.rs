@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::ids::{payment_id, refund_id};
 use crate::model::{
     AmountJson, AntomRefs, Failure, MethodJson, NextActionJson, PaymentJson, RefundAntomRefs,
-    RefundJson,
+    RefundJson, SessionJson,
 };
 
 /// The merchant's view of a purchase record, given what the core answered about it (if it did).
@@ -42,6 +42,13 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         amount: amount(record.amount_minor),
         amount_refunded: amount(record.refunded_minor),
         method: match &record.online {
+            Some(online) if online.session.is_some() => MethodJson::CheckoutPage {
+                methods: online
+                    .session
+                    .as_ref()
+                    .map(|s| s.methods.clone())
+                    .unwrap_or_default(),
+            },
             Some(online) if online.method_type == "CARD" => MethodJson::Card {
                 terminal_type: online.terminal_type.clone(),
                 three_ds: online
@@ -82,6 +89,32 @@ pub fn payment_json_told(record: &TransactionRecord, told_approved: bool) -> Pay
         },
         created_at: rfc3339(record.created_at_ms),
         expires_at: rfc3339(record.payment_expiry_ms),
+    }
+}
+
+/// The merchant's view of a Checkout Page session's record (see [`payment_json`] for what
+/// `succeeded` needs). The page and its data are shown only while the buyer may act.
+pub fn session_json(record: &TransactionRecord, answer: Option<&Answer>) -> SessionJson {
+    let payment = payment_json(record, answer);
+    let session = record.online.as_ref().and_then(|o| o.session.as_ref());
+    let open = payment.status == "requires_action";
+    SessionJson {
+        id: payment.id,
+        order_id: payment.order_id,
+        url: payment
+            .next_action
+            .as_ref()
+            .and_then(|n| n.url.clone())
+            .filter(|_| open),
+        payment_session_data: session.and_then(|s| s.data.clone()).filter(|_| open),
+        status: payment.status,
+        expires_at: rfc3339(session.map_or(record.payment_expiry_ms, |s| s.expires_at_ms)),
+        closes_at: rfc3339(record.gateway_deadline_ms),
+        amount: payment.amount,
+        method: payment.method,
+        failure: payment.failure,
+        antom: payment.antom,
+        created_at: payment.created_at,
     }
 }
 
@@ -186,6 +219,14 @@ fn status(record: &TransactionRecord, approved: bool) -> &'static str {
 }
 
 fn failure(record: &TransactionRecord, status: &str) -> Option<Failure> {
+    if asw_core::flows::session_not_created(record) {
+        return Some(Failure {
+            code: "session_not_created".into(),
+            message: "Antom's answer to the session was unknown: it was never handed out and is \
+                      cancelled; create a new session"
+                .into(),
+        });
+    }
     match status {
         "failed" => Some(Failure {
             code: record

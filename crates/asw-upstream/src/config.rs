@@ -21,6 +21,8 @@ pub struct UpstreamSettings {
     pub inquiry_refund_timeout_ms: u64,
     /// Whole-call deadline for `capture` (Antom's 10 s advice for every online call).
     pub capture_timeout_ms: u64,
+    /// Whole-call deadline for `createPaymentSession` (Antom's 10 s advice for online calls).
+    pub session_timeout_ms: u64,
     /// TCP + TLS connect deadline (inside the per-API deadline).
     pub connect_timeout_ms: u64,
     /// How long an idle keep-alive connection is kept.
@@ -40,6 +42,7 @@ impl Default for UpstreamSettings {
             refund_timeout_ms: 5_000,
             inquiry_refund_timeout_ms: 5_000,
             capture_timeout_ms: 10_000,
+            session_timeout_ms: 10_000,
             connect_timeout_ms: 3_000,
             pool_idle_timeout_ms: 90_000,
             pool_max_idle_per_host: 64,
@@ -58,6 +61,7 @@ impl UpstreamSettings {
             Api::Refund => self.refund_timeout_ms,
             Api::InquiryRefund => self.inquiry_refund_timeout_ms,
             Api::Capture => self.capture_timeout_ms,
+            Api::CreatePaymentSession => self.session_timeout_ms,
         })
     }
 }

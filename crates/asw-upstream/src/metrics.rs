@@ -25,6 +25,7 @@ pub const APIS: &[&str] = &[
     "refund",
     "inquiry_refund",
     "capture",
+    "create_payment_session",
 ];
 /// `result` label values: Antom's result status (a timeout or bad answer is U).
 pub const RESULTS: &[&str] = &["S", "F", "U"];

@@ -2,6 +2,9 @@
 //! bodies out, classified answers back in domain terms.
 
 use asw_antom::model::SettlementStrategy;
+use asw_antom::session::{
+    AvailablePaymentMethod, CreatePaymentSessionRequest, PaymentMethodTypeItem, SessionOrder,
+};
 use asw_antom::{
     Amount, CancelRequest, CaptureRequest, Env, InquiryPaymentRequest, Merchant, Order, Outcome,
     PayRequest, PayResponse, PaymentCode, RefundRequest, Store,
@@ -9,7 +12,7 @@ use asw_antom::{
 use asw_core::ports::{
     CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand, CheckoutStarted,
     InquiryCommand, PayCommand, PayReceipt, PayScenario, PaymentReport, PaymentStatus,
-    RefundCommand, RefundReceipt, Upstream, UpstreamOutcome,
+    RefundCommand, RefundReceipt, SessionCommand, SessionCreated, Upstream, UpstreamOutcome,
 };
 use asw_core::record::NextAction;
 use async_trait::async_trait;
@@ -125,6 +128,54 @@ pub fn checkout_request(command: &CheckoutCommand) -> PayRequest {
     crate::online_details::add_online_details(&mut request, checkout);
     request.payment_notify_url = command.notify_url.clone();
     request.payment_expiry_time = Some(antom_datetime(command.payment_expiry));
+    request.settlement_strategy = m.settlement_currency.as_ref().map(|c| SettlementStrategy {
+        settlement_currency: Some(c.clone()),
+    });
+    request.merchant_region = m.merchant_region.clone();
+    request
+}
+
+/// Translates a Checkout Page session into Antom's `createPaymentSession` body. Cards picked
+/// on the page are asked as authorizations with `captureMode: MANUAL`, so the switch captures
+/// them itself with its own `captureRequestId`, as for hosted cards (docs/online.md).
+pub fn session_request(command: &SessionCommand) -> CreatePaymentSessionRequest {
+    let m = &command.merchant;
+    let amount = Amount {
+        currency: command.amount.currency_code().to_owned(),
+        value: command.amount.value_string(),
+    };
+    let order = SessionOrder {
+        reference_order_id: command.reference_order_id.clone(),
+        order_description: command.order_description.clone(),
+        order_amount: amount.clone(),
+        buyer: command
+            .buyer
+            .as_ref()
+            .map(crate::online_details::antom_buyer),
+    };
+    let mut request = CreatePaymentSessionRequest::checkout_page(
+        command.payment_request_id.as_str(),
+        amount,
+        command.return_url.clone(),
+        order,
+    );
+    request.payment_factor.is_authorization = Some(true);
+    request.payment_factor.capture_mode = Some("MANUAL".to_owned());
+    request.payment_notify_url = command.notify_url.clone();
+    request.payment_session_expiry_time = Some(antom_datetime(command.session_expiry));
+    if !command.methods.is_empty() {
+        request.available_payment_method = Some(AvailablePaymentMethod {
+            payment_method_type_list: command
+                .methods
+                .iter()
+                .zip(1..)
+                .map(|(method, order)| PaymentMethodTypeItem {
+                    payment_method_type: method.clone(),
+                    payment_method_order: Some(order),
+                })
+                .collect(),
+        });
+    }
     request.settlement_strategy = m.settlement_currency.as_ref().map(|c| SettlementStrategy {
         settlement_currency: Some(c.clone()),
     });
@@ -295,6 +346,18 @@ impl Upstream for AntomClient {
         to_port(self.call(&command.client, &request).await, |r| {
             UpstreamOutcome::Success(CancelReceipt {
                 cancel_time: r.cancel_time,
+            })
+        })
+    }
+
+    async fn create_session(&self, command: &SessionCommand) -> UpstreamOutcome<SessionCreated> {
+        let request = session_request(command);
+        to_port(self.call(&command.client, &request).await, |r| {
+            UpstreamOutcome::Success(SessionCreated {
+                // Present: a success without it is classified Unknown by the protocol crate.
+                session_data: r.payment_session_data.unwrap_or_default(),
+                url: r.normal_url,
+                session_id: r.payment_session_id,
             })
         })
     }

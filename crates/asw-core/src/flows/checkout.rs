@@ -123,7 +123,7 @@ impl Core {
     /// The cancel is queued in the same write (a success that lands meanwhile is cancelled by
     /// it, so at most one attempt stays paid). Nothing for an attempt that is paid, or not
     /// online: the order stays taken. True when the earlier attempt no longer holds the order.
-    async fn supersede(&self, live: &TransactionRecord) -> bool {
+    pub(super) async fn supersede(&self, live: &TransactionRecord) -> bool {
         let Some(online) = live.online.as_ref() else {
             return false;
         };

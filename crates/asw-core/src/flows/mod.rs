@@ -18,6 +18,7 @@ mod purchase;
 mod refund;
 mod requests;
 mod reversal;
+mod session;
 mod status;
 mod steps;
 mod timing;
@@ -31,6 +32,7 @@ pub use requests::{
     NotifyOutcome, OrderCodeRequest, OriginalRef, PurchaseRequest, RefundRequest, RequestKey,
     ReversalRequest, ReversedRequest, StatusInquiry, VoidRequest, WhileRunning,
 };
+pub use session::{SessionRequest, session_not_created};
 pub use timing::Timing;
 
 use std::sync::Arc;

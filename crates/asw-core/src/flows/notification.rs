@@ -38,6 +38,10 @@ impl Core {
                 return Ok(NotifyOutcome::Mismatch);
             }
         }
+        let reported = paid_with.as_ref().and_then(|p| p.method_type.as_deref());
+        let Some(record) = self.with_session_method(record, reported).await else {
+            return Ok(NotifyOutcome::Ignored);
+        };
         let before = record.state;
         if record.online.as_ref().and_then(|o| o.capture).is_some() {
             // A card-like method: SUCCESS here is the authorization; the capture makes it paid.

@@ -55,7 +55,24 @@ impl Core {
             payment_request_id: record.payment_request_id.clone(),
         };
         if let UpstreamOutcome::Success(report) = self.upstream.inquire_payment(&inquiry).await {
+            let method = report
+                .paid_with
+                .as_ref()
+                .and_then(|p| p.method_type.as_deref());
+            if let Some(method) = method
+                && report.status == PaymentStatus::Success
+            {
+                // A Checkout Page session learns here what its buyer paid with.
+                record = self.learn_method(record, method).await;
+            }
+            let method_unknown = record.online.as_ref().is_some_and(|o| o.method_pending());
             match report.status {
+                // A session's success nobody names the method of: a card is not `succeeded`
+                // before its capture, so it is not taken (when unsure, the closing time
+                // cancels).
+                PaymentStatus::Success if method_unknown => {
+                    warn!("session success without a payment method: not applied");
+                }
                 PaymentStatus::Success
                     if record.online.as_ref().and_then(|o| o.capture).is_some() =>
                 {

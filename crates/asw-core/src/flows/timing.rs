@@ -48,6 +48,14 @@ pub struct Timing {
     /// Order codes: the closing time is never later than this after the request, whatever
     /// the expiry and the margin add up to (it must exceed `order_code_expiry_ms`).
     pub order_code_max_open_ms: i64,
+    /// Checkout Page sessions: how long the page takes payments when the merchant does not
+    /// say (Antom's default and longest: one hour).
+    pub session_expiry_ms: i64,
+    /// Checkout Page sessions: the longest time a method picked on the page may still take to
+    /// be paid after the session expired (Antom: 14 minutes for most methods; bank transfers
+    /// and convenience-store methods take days — raise it if the merchant offers them). The
+    /// switch closes a session's payment only after the session's expiry plus this.
+    pub session_method_timeout_ms: i64,
 }
 
 impl Default for Timing {
@@ -68,6 +76,8 @@ impl Default for Timing {
             order_code_expiry_ms: 180_000,
             order_code_close_margin_ms: 30_000,
             order_code_max_open_ms: 600_000,
+            session_expiry_ms: 3_600_000,
+            session_method_timeout_ms: 840_000,
         }
     }
 }
@@ -107,6 +117,11 @@ impl Timing {
                 self.online_capture_window_ms,
             ),
             ("timing.order_code_expiry_ms", self.order_code_expiry_ms),
+            ("timing.session_expiry_ms", self.session_expiry_ms),
+            (
+                "timing.session_method_timeout_ms",
+                self.session_method_timeout_ms,
+            ),
         ] {
             if value <= 0 {
                 out.push((key, "must be greater than zero".to_string()));
@@ -122,6 +137,12 @@ impl Timing {
             out.push((
                 "timing.payment_expiry_ms",
                 "must be greater than timing.gateway_deadline_ms".to_string(),
+            ));
+        }
+        if self.session_expiry_ms > 3_600_000 {
+            out.push((
+                "timing.session_expiry_ms",
+                "must be at most 3600000: Antom keeps a session at most one hour".to_string(),
             ));
         }
         if self.order_code_max_open_ms <= self.order_code_expiry_ms {

@@ -18,7 +18,7 @@ mod tests;
 pub use buyer::{AcquirerDetails, BillingAddress, BuyerDetails, CardChecks, CardDetails, PaidWith};
 pub use events::{EVENT_KINDS, MerchantEvent, merchant_event};
 pub use holds::{HoldRefused, RefundHold, plan_refund_hold, plan_refund_release};
-pub use online::{CaptureMode, NextAction, OnlineCheckout};
+pub use online::{CaptureMode, CheckoutSession, NextAction, OnlineCheckout};
 pub use order_code::OrderCode;
 pub use plan::{Change, IllegalTransition, fallback_refund_request_id, mark_sending, plan_change};
 pub use saf::{SafAction, SafEntry};

@@ -36,6 +36,64 @@ pub struct OnlineCheckout {
     /// Antom confirmed this one's cancel (seed 001), instead of queueing it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cancel_before_retry: bool,
+    /// A Checkout Page session (seed 002): the buyer picks the method on Antom's page, so
+    /// `method_type` stays empty until a notification or an inquiry names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<CheckoutSession>,
+}
+
+/// What a Checkout Page session keeps besides the common online fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutSession {
+    /// The page takes no new payment after this (ms since the epoch); the payment made on it
+    /// may still succeed until the method's own timeout after it (`payment_expiry_ms`).
+    pub expires_at_ms: i64,
+    /// The methods the merchant offered (empty: every contracted one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// `paymentSessionData`, once Antom created the session: for the embedded page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// `paymentSessionId`, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The acquirer's card-like methods when the session was made (`[rest]
+    /// card_like_methods`): one of them picked on the page authorizes first and is captured
+    /// by the switch. `CARD` always is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub card_like: Vec<String>,
+}
+
+impl CheckoutSession {
+    /// Whether `method_type`, picked on this session's page, authorizes first.
+    pub fn is_card_like(&self, method_type: &str) -> bool {
+        method_type == "CARD" || self.card_like.iter().any(|m| m == method_type)
+    }
+}
+
+impl OnlineCheckout {
+    /// Whether this is a Checkout Page session whose method is not known yet.
+    pub fn method_pending(&self) -> bool {
+        self.session.is_some() && self.method_type.is_empty()
+    }
+
+    /// Records the method a session's buyer paid with: card-like methods become
+    /// authorizations the switch captures at once (nothing is `succeeded` before the capture).
+    /// False when nothing changed (not a session, or the method already known).
+    pub fn learn_method(&mut self, method_type: &str) -> bool {
+        if !self.method_pending() || method_type.trim().is_empty() {
+            return false;
+        }
+        self.method_type = method_type.trim().to_string();
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.is_card_like(&self.method_type))
+        {
+            self.capture = Some(CaptureMode::Automatic);
+        }
+        true
+    }
 }
 
 /// When an authorization of a card-like method is captured.

@@ -31,6 +31,7 @@ fn card_req(h: &Harness, n: u32, capture: CaptureMode) -> CheckoutRequest {
             paid_with: None,
             cancel_before_retry: false,
             capture: Some(capture),
+            session: None,
         },
         expires_in_ms: Some(600_000),
         content_digest: DIGEST.into(),

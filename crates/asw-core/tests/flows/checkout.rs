@@ -31,6 +31,7 @@ fn checkout_req(h: &Harness, n: u32, order: &str) -> CheckoutRequest {
             paid_with: None,
             cancel_before_retry: false,
             capture: None,
+            session: None,
         },
         expires_in_ms: Some(EXPIRES_IN_MS),
         content_digest: DIGEST.into(),

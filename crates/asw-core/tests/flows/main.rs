@@ -15,5 +15,6 @@ mod purchase;
 mod refund;
 mod reversal;
 mod scope;
+mod session;
 mod status;
 mod void;

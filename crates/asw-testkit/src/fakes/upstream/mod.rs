@@ -9,7 +9,7 @@ use std::time::Duration;
 use asw_core::ports::{
     CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand, CheckoutStarted,
     Clock, InquiryCommand, PayCommand, PayReceipt, PaymentReport, RefundCommand, RefundReceipt,
-    Upstream, UpstreamOutcome,
+    SessionCommand, SessionCreated, Upstream, UpstreamOutcome,
 };
 use async_trait::async_trait;
 
@@ -28,6 +28,8 @@ pub enum CallKind {
     Refund,
     /// `capture` (recorded under its payment's `paymentId`).
     Capture,
+    /// `createPaymentSession`.
+    Session,
 }
 
 /// One call the upstream received.
@@ -63,6 +65,7 @@ pub const UNEXPECTED_CALL: &str = "unexpected call";
 pub struct ScriptedUpstream {
     pay: Mutex<Answers<PayCommand, PayReceipt>>,
     checkout: Mutex<Answers<CheckoutCommand, CheckoutStarted>>,
+    session: Mutex<Answers<SessionCommand, SessionCreated>>,
     capture: Mutex<Answers<CaptureCommand, CaptureReceipt>>,
     inquiry: Mutex<Answers<InquiryCommand, PaymentReport>>,
     cancel: Mutex<Answers<CancelCommand, CancelReceipt>>,
@@ -97,6 +100,7 @@ impl ScriptedUpstream {
         Self {
             pay: Mutex::default(),
             checkout: Mutex::default(),
+            session: Mutex::default(),
             capture: Mutex::default(),
             inquiry: Mutex::default(),
             cancel: Mutex::default(),
@@ -142,6 +146,15 @@ impl ScriptedUpstream {
     ) {
         push_all(&self.checkout, id, outcomes);
     }
+    /// Queues answers to `createPaymentSession` for this `paymentRequestId`, in order.
+    pub fn script_session(
+        &self,
+        id: &str,
+        outcomes: impl IntoIterator<Item = UpstreamOutcome<SessionCreated>>,
+    ) {
+        push_all(&self.session, id, outcomes);
+    }
+
     /// Queues answers to `capture` for this `captureRequestId`, in order.
     pub fn script_capture(
         &self,
@@ -375,6 +388,14 @@ impl Upstream for ScriptedUpstream {
             ..call(CallKind::Pay, command.payment_request_id.as_str())
         };
         self.answer(&self.checkout, command, record).await
+    }
+
+    async fn create_session(&self, command: &SessionCommand) -> UpstreamOutcome<SessionCreated> {
+        let record = UpstreamCall {
+            amount_minor: Some(command.amount.minor_units),
+            ..call(CallKind::Session, command.payment_request_id.as_str())
+        };
+        self.answer(&self.session, command, record).await
     }
 
     async fn capture(&self, command: &CaptureCommand) -> UpstreamOutcome<CaptureReceipt> {
