@@ -337,3 +337,122 @@ async fn a_checkout_session_is_paid_with_a_wallet_picked_on_the_page_in_chromium
 
     browser.close().await.expect("close the browser");
 }
+
+/// The rest of seed 001/004's buyer journeys in Chromium, with Antom's notifications held back
+/// 4 s (so the switch learns a payment late, as it may in production): a retry of an order
+/// after its first attempt was declined, a double success on one order resolved to one, and a
+/// card authorized on the page and captured only when the merchant asks.
+#[tokio::test]
+async fn retries_double_successes_and_manual_capture_in_chromium() {
+    let h = crate::online::online_harness_notifying_after(Some(Duration::from_secs(4))).await;
+    let return_url = shop().await;
+    let driver = Driver::start();
+    let browser = driver.browser().await;
+    let order_of = |id: &str| {
+        let url = format!("http://{}/v1/orders/{id}", h.rest());
+        async move {
+            crate::online::json_of(
+                reqwest::Client::new()
+                    .get(url)
+                    .bearer_auth(asw_e2e::REST_SECRET)
+                    .send()
+                    .await
+                    .expect("order"),
+            )
+            .await
+        }
+    };
+
+    // A retry after a decline: the second attempt of the order is paid.
+    let (_, first) = create(&h, "r-1", &wallet_payment("r-o1", 600, &return_url)).await;
+    buyer(&browser, &first, "6.00", "decline").await;
+    wait_for(
+        &h,
+        first["id"].as_str().unwrap(),
+        "failed",
+        Duration::from_secs(15),
+    )
+    .await;
+    let (status, retry) = create(&h, "r-2", &wallet_payment("r-o1", 600, &return_url)).await;
+    assert_eq!(status, 201, "{retry}");
+    buyer(&browser, &retry, "6.00", "approve").await;
+    wait_for(
+        &h,
+        retry["id"].as_str().unwrap(),
+        "succeeded",
+        Duration::from_secs(15),
+    )
+    .await;
+    let order = order_of("r-o1").await;
+    assert_eq!(order["paid"], true, "{order}");
+    assert_eq!(order["attempts"].as_array().map(Vec::len), Some(2));
+
+    // Two buyers pay two attempts of one order before the switch hears of the first: the
+    // earlier attempt was superseded (its cancel queued first), so its money goes back and
+    // the order ends with one success at Antom.
+    let (_, a) = create(&h, "d-1", &wallet_payment("d-o1", 900, &return_url)).await;
+    buyer(&browser, &a, "9.00", "approve").await;
+    let (status, b) = create(&h, "d-2", &wallet_payment("d-o1", 900, &return_url)).await;
+    assert_eq!(status, 201, "{b}");
+    buyer(&browser, &b, "9.00", "approve").await;
+    wait_for(
+        &h,
+        b["id"].as_str().unwrap(),
+        "succeeded",
+        Duration::from_secs(15),
+    )
+    .await;
+    wait_for(
+        &h,
+        a["id"].as_str().unwrap(),
+        "cancelled",
+        Duration::from_secs(15),
+    )
+    .await;
+    let prid = |v: &Value| {
+        v["antom"]["payment_request_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    h.wait_for_status(&prid(&a), "CANCELLED", Duration::from_secs(15))
+        .await;
+    assert_eq!(h.payment(&prid(&b)).unwrap().status, "SUCCESS");
+    let order = order_of("d-o1").await;
+    let paid: Vec<_> = order["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] == "succeeded")
+        .collect();
+    assert_eq!(paid.len(), 1, "one success for the order: {order}");
+
+    // A manual capture: authorized when the buyer pays on the card page, succeeded only once
+    // the merchant captures.
+    let mut manual = card_payment("m-o1", 2300, &return_url);
+    manual["capture"] = json!("manual");
+    let (_, card) = create(&h, "m-1", &manual).await;
+    type_card(&browser, &card, "23.00", "4242424242424242").await;
+    let id = card["id"].as_str().unwrap();
+    wait_for(&h, id, "authorized", Duration::from_secs(15)).await;
+    assert_eq!(
+        h.payment(&prid(&card)).unwrap().captured_total.unwrap_or(0),
+        0
+    );
+    let captured = crate::online::json_of(
+        reqwest::Client::new()
+            .post(format!("http://{}/v1/payments/{id}/capture", h.rest()))
+            .bearer_auth(asw_e2e::REST_SECRET)
+            .header("idempotency-key", "m-cap")
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("capture"),
+    )
+    .await;
+    assert_eq!(captured["status"], "succeeded", "{captured}");
+    assert_eq!(h.payment(&prid(&card)).unwrap().captured_total, Some(2300));
+
+    browser.close().await.expect("close the browser");
+}

@@ -21,7 +21,7 @@ pub async fn online_harness() -> Harness {
 }
 
 /// [`online_harness`] with antom-sim's notifications held back `delay` (when given).
-async fn online_harness_notifying_after(delay: Option<Duration>) -> Harness {
+pub async fn online_harness_notifying_after(delay: Option<Duration>) -> Harness {
     Harness::start_with(|config, sim| {
         config.timing.online_expiry_ms = 3_000;
         config.timing.online_close_margin_ms = 2_000;
