@@ -10,6 +10,7 @@ mod auth;
 mod buyer_json;
 mod captures;
 mod checks;
+mod create;
 mod http;
 mod ids;
 pub mod limits;

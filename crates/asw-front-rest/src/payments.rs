@@ -23,9 +23,10 @@ use tracing::info;
 use crate::RestFront;
 use crate::buyer_json;
 use crate::checks;
+use crate::create;
 use crate::http::{
-    Front, authenticate, fingerprint, finish, idempotency_key, json, read_json, refusal_problem,
-    replay, request_id, respond_saved, run_flow, store_problem,
+    Front, authenticate, finish, idempotency_key, json, refusal_problem, request_id, respond_saved,
+    store_problem,
 };
 use crate::ids::{self, parse_payment_id};
 use crate::model::{CaptureJson, CreatePayment, MethodJson, PaymentJson};
@@ -216,66 +217,42 @@ async fn create_payment(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (caller, _permit) = authenticate(front, headers)?;
-    let key = idempotency_key(headers)?;
-    let create: CreatePayment = read_json(headers, body, front.settings.max_body_bytes).await?;
-    let fingerprint = fingerprint(&create);
-    let request = ids::request_key(front.core.ids(), &caller, &key, create.order_id.trim());
-    let (tag, dedup_key) = (request.tag.clone(), request.dedup_key.clone());
-    if let Some(saved) = front
-        .responses
-        .load(&tag, &dedup_key)
-        .await
-        .map_err(store_problem)?
-    {
-        return replay(&saved, &fingerprint);
-    }
-    let payment = new_payment(&create, request, fingerprint.clone(), &front.settings)?;
+    let opened = match create::open(front, headers, body, |c: &CreatePayment| &c.order_id).await? {
+        create::Start::Replay(response) => return Ok(response),
+        create::Start::New(opened) => *opened,
+    };
+    let (tag, dedup_key) = (opened.request.tag.clone(), opened.request.dedup_key.clone());
+    let payment = new_payment(
+        &opened.create,
+        opened.request,
+        opened.fingerprint.clone(),
+        &front.settings,
+    )?;
     let prid = payment.payment_request_id();
     let received_ms = front.core.clock().now_ms();
-    let answer = run_flow(front, |core, reply| async move {
-        match payment {
-            NewPayment::InStore(purchase) => core.purchase(*purchase, reply).await,
-            NewPayment::Online(checkout) => core.checkout(*checkout, reply).await,
-        }
-    })
-    .await
-    .map_err(|mut problem| {
-        // The key names the payment: a caller whose first request got no answer (a dropped
-        // connection, a restarted switch) learns its id here, to read or cancel it.
-        if problem.code == "idempotency_key_in_use" {
-            problem.payment_id = Some(ids::payment_id(&prid));
-        }
-        problem
-    })?;
-    // The answer carries the record it was made from; read it back only when the POST stopped
-    // waiting first.
-    let record = match answer.as_ref().and_then(|a| a.record.clone()) {
-        Some(record) => record,
-        None => Arc::new(
-            front
-                .core
-                .find_payment(&caller.origin(), prid.as_str())
-                .await
-                .map_err(store_problem)?
-                .ok_or_else(|| {
-                    Problem::unavailable(
-                        "the payment is not readable yet; retry with the same Idempotency-Key",
-                    )
-                })?,
-        ),
-    };
+    let (answer, record) = create::run(
+        front,
+        &opened.caller,
+        &prid,
+        "payment",
+        |core, reply| async move {
+            match payment {
+                NewPayment::InStore(purchase) => core.purchase(*purchase, reply).await,
+                NewPayment::Online(checkout) => core.checkout(*checkout, reply).await,
+            }
+        },
+    )
+    .await?;
     let replayed = record.created_at_ms < received_ms;
     let view = payment_json(&record, answer.as_ref());
     let is_final = view.status != "pending";
     let body = serde_json::to_string(&view).unwrap_or_default();
-    let created = StatusCode::CREATED;
     respond_saved(
         front,
-        created,
+        StatusCode::CREATED,
         body,
         is_final,
-        fingerprint,
+        opened.fingerprint,
         replayed,
         &tag,
         &dedup_key,

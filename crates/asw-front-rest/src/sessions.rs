@@ -5,7 +5,6 @@
 //! `Idempotency-Key`, and renders the session.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 use asw_core::flows::{SessionRequest, session_not_created};
@@ -16,10 +15,8 @@ use axum::response::Response;
 
 use crate::RestFront;
 use crate::checks;
-use crate::http::{
-    Front, authenticate, fingerprint, finish, idempotency_key, read_json, replay, request_id,
-    respond_saved, run_flow, store_problem,
-};
+use crate::create;
+use crate::http::{Front, finish, request_id, respond_saved};
 use crate::ids;
 use crate::model::{CreateSession, SessionJson};
 use crate::online::check_return_url;
@@ -64,48 +61,29 @@ async fn create_session(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let (caller, _permit) = authenticate(front, headers)?;
-    let key = idempotency_key(headers)?;
-    let create: CreateSession = read_json(headers, body, front.settings.max_body_bytes).await?;
-    let fingerprint = fingerprint(&create);
-    let request = ids::request_key(front.core.ids(), &caller, &key, create.order_id.trim());
-    let (tag, dedup_key) = (request.tag.clone(), request.dedup_key.clone());
-    if let Some(saved) = front
-        .responses
-        .load(&tag, &dedup_key)
-        .await
-        .map_err(store_problem)?
-    {
-        return replay(&saved, &fingerprint);
-    }
-    let session = new_session(&create, request, fingerprint.clone(), &front.settings)?;
+    let opened = match create::open(front, headers, body, |c: &CreateSession| &c.order_id).await? {
+        create::Start::Replay(response) => return Ok(response),
+        create::Start::New(opened) => *opened,
+    };
+    let (tag, dedup_key) = (opened.request.tag.clone(), opened.request.dedup_key.clone());
+    let session = new_session(
+        &opened.create,
+        opened.request,
+        opened.fingerprint.clone(),
+        &front.settings,
+    )?;
     let prid = session.payment_request_id.clone();
     let received_ms = front.core.clock().now_ms();
-    let answer = run_flow(front, |core, reply| async move {
-        core.session(session, reply).await;
-    })
-    .await
-    .map_err(|mut problem| {
-        if problem.code == "idempotency_key_in_use" {
-            problem.payment_id = Some(ids::payment_id(&prid));
-        }
-        problem
-    })?;
-    let record = match answer.as_ref().and_then(|a| a.record.clone()) {
-        Some(record) => record,
-        None => Arc::new(
-            front
-                .core
-                .find_payment(&caller.origin(), prid.as_str())
-                .await
-                .map_err(store_problem)?
-                .ok_or_else(|| {
-                    Problem::unavailable(
-                        "the session is not readable yet; retry with the same Idempotency-Key",
-                    )
-                })?,
-        ),
-    };
+    let (answer, record) = create::run(
+        front,
+        &opened.caller,
+        &prid,
+        "session",
+        |core, reply| async move {
+            core.session(session, reply).await;
+        },
+    )
+    .await?;
     if session_not_created(&record) {
         let mut problem = Problem::bad_gateway(
             "session_not_created",
@@ -124,7 +102,7 @@ async fn create_session(
         StatusCode::CREATED,
         body,
         is_final,
-        fingerprint,
+        opened.fingerprint,
         replayed,
         &tag,
         &dedup_key,

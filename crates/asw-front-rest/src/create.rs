@@ -1,0 +1,116 @@
+//! What `POST /v1/payments` and `POST /v1/sessions` share: who asks under which
+//! `Idempotency-Key`, the replay of a first answer already given, running the core's flow, and
+//! the record the answer is made from.
+
+use std::sync::Arc;
+
+use asw_core::domain::PaymentRequestId;
+use asw_core::flows::{Answer, Core, RequestKey};
+use asw_core::record::TransactionRecord;
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Caller;
+use crate::http::{
+    authenticate, fingerprint, idempotency_key, read_json, replay, run_flow, store_problem,
+};
+use crate::ids;
+use crate::limits::Permit;
+use crate::problem::Problem;
+use crate::{RestFront, reply::ChannelReply};
+
+/// A create request checked this far: its caller (holding an in-flight permit), its body, the
+/// body's fingerprint and the request's identity.
+pub(crate) struct Opened<T> {
+    /// Who asks.
+    pub caller: Caller,
+    /// The caller's in-flight slot, held until the answer is written.
+    pub _permit: Permit,
+    /// The body.
+    pub create: T,
+    /// The body's fingerprint (a re-send with another body is refused).
+    pub fingerprint: String,
+    /// The request's identity, derived from the caller, the key and the order.
+    pub request: RequestKey,
+}
+
+/// How a create starts: the first answer again, or a new request to run.
+pub(crate) enum Start<T> {
+    /// The key's first final answer, replayed.
+    Replay(Response),
+    /// Not answered yet.
+    New(Box<Opened<T>>),
+}
+
+/// Authenticates, reads the key and the body, and replays a first final answer when there is
+/// one. `order_id` names the order in the body.
+pub(crate) async fn open<T: DeserializeOwned + Serialize>(
+    front: &RestFront,
+    headers: &HeaderMap,
+    body: Body,
+    order_id: impl Fn(&T) -> &str,
+) -> Result<Start<T>, Problem> {
+    let (caller, permit) = authenticate(front, headers)?;
+    let key = idempotency_key(headers)?;
+    let create: T = read_json(headers, body, front.settings.max_body_bytes).await?;
+    let fingerprint = fingerprint(&create);
+    let request = ids::request_key(front.core.ids(), &caller, &key, order_id(&create).trim());
+    if let Some(saved) = front
+        .responses
+        .load(&request.tag, &request.dedup_key)
+        .await
+        .map_err(store_problem)?
+    {
+        return replay(&saved, &fingerprint).map(Start::Replay);
+    }
+    Ok(Start::New(Box::new(Opened {
+        caller,
+        _permit: permit,
+        create,
+        fingerprint,
+        request,
+    })))
+}
+
+/// Runs a create's flow and returns its answer (when it came in time) and the record the
+/// answer was made from — read back only when the flow stopped waiting first. `what` names
+/// the thing created in the "not readable yet" problem.
+pub(crate) async fn run<F, Fut>(
+    front: &RestFront,
+    caller: &Caller,
+    prid: &PaymentRequestId,
+    what: &str,
+    flow: F,
+) -> Result<(Option<Answer>, Arc<TransactionRecord>), Problem>
+where
+    F: FnOnce(Arc<Core>, Box<ChannelReply>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let answer = run_flow(front, flow).await.map_err(|mut problem| {
+        // The key names the payment: a caller whose first request got no answer (a dropped
+        // connection, a restarted switch) learns its id here, to read or cancel it.
+        if problem.code == "idempotency_key_in_use" {
+            problem.payment_id = Some(ids::payment_id(prid));
+        }
+        problem
+    })?;
+    let record = match answer.as_ref().and_then(|a| a.record.clone()) {
+        Some(record) => record,
+        None => Arc::new(
+            front
+                .core
+                .find_payment(&caller.origin(), prid.as_str())
+                .await
+                .map_err(store_problem)?
+                .ok_or_else(|| {
+                    Problem::unavailable(format!(
+                        "the {what} is not readable yet; retry with the same Idempotency-Key"
+                    ))
+                })?,
+        ),
+    };
+    Ok((answer, record))
+}
