@@ -8,7 +8,6 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use asw_antom_sim::{SimConfig, SimHandle, Simulator};
 use asw_core::domain::{MerchantProfile, Money, PaymentCode};
 use asw_core::ports::{
     Clock, Journal, PayCommand, PayScenario, SystemClock, Upstream, UpstreamOutcome,
@@ -18,44 +17,9 @@ use asw_core::state::{Event, TxnState};
 use asw_reversal::{EngineConfig, ReversalEngine};
 use asw_store::RedisStore;
 use asw_testkit::RedisServer;
-use asw_upstream::{AntomClient, ClientGroupConfig, UpstreamSettings};
-use common::{record, store_config};
+use asw_upstream::AntomClient;
+use common::{client, record, sim, store_config};
 use tokio_util::sync::CancellationToken;
-
-const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
-
-fn key(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-async fn sim() -> SimHandle {
-    let config = SimConfig::from_antom_private_key(&key("antom_private_pkcs8.pem"))
-        .unwrap()
-        .with_client(CLIENT_ID, &key("merchant_public.pem"))
-        .unwrap();
-    Simulator::start(config).await.unwrap()
-}
-
-fn client(sim: &SimHandle) -> Arc<AntomClient> {
-    let group = ClientGroupConfig {
-        name: "default".into(),
-        base_url: sim.base_url(),
-        client_id: CLIENT_ID.into(),
-        merchant_private_key: key("merchant_private_pkcs8.pem"),
-        key_version: 1,
-        antom_public_keys: vec![key("antom_public.pem")],
-        agent_token: None,
-    };
-    let settings = UpstreamSettings {
-        pay_timeout_ms: 2_000,
-        inquiry_payment_timeout_ms: 1_000,
-        cancel_timeout_ms: 1_000,
-        refund_timeout_ms: 1_000,
-        connect_timeout_ms: 500,
-        ..UpstreamSettings::default()
-    };
-    Arc::new(AntomClient::new(settings, [group]).unwrap())
-}
 
 /// A record whose deadlines are in real time: the engine runs on the system clock here.
 fn live_record(n: u32) -> TransactionRecord {

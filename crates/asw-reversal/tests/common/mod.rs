@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use asw_antom_sim::{SimConfig, SimHandle, Simulator};
 use asw_core::ports::{
     CancelReceipt, Clock, CommitOutcome, Journal, PaymentReport, PaymentStatus, RefundReceipt,
     UpstreamOutcome,
@@ -17,6 +18,7 @@ use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
 pub use asw_testkit::fakes::{CallKind, ManualClock, ScriptedUpstream};
 use asw_testkit::fixtures::{NOW_MS, purchase_record};
+use asw_upstream::{AntomClient, ClientGroupConfig, UpstreamSettings};
 
 pub const NOW: i64 = NOW_MS;
 
@@ -200,4 +202,42 @@ impl Rig {
         }
         panic!("queue did not drain");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Antom simulator over real HTTP, and the real client (test-only keys)
+
+pub const CLIENT_ID: &str = "SANDBOX_5YTEST00000000000";
+
+pub fn key(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+pub async fn sim() -> SimHandle {
+    let config = SimConfig::from_antom_private_key(&key("antom_private_pkcs8.pem"))
+        .unwrap()
+        .with_client(CLIENT_ID, &key("merchant_public.pem"))
+        .unwrap();
+    Simulator::start(config).await.unwrap()
+}
+
+pub fn client(sim: &SimHandle) -> Arc<AntomClient> {
+    let group = ClientGroupConfig {
+        name: "default".into(),
+        base_url: sim.base_url(),
+        client_id: CLIENT_ID.into(),
+        merchant_private_key: key("merchant_private_pkcs8.pem"),
+        key_version: 1,
+        antom_public_keys: vec![key("antom_public.pem")],
+        agent_token: None,
+    };
+    let settings = UpstreamSettings {
+        pay_timeout_ms: 2_000,
+        inquiry_payment_timeout_ms: 1_000,
+        cancel_timeout_ms: 1_000,
+        refund_timeout_ms: 1_000,
+        connect_timeout_ms: 500,
+        ..UpstreamSettings::default()
+    };
+    Arc::new(AntomClient::new(settings, [group]).unwrap())
 }
