@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 
 use asw_antom_sim::SimHandle;
 use asw_core::domain::{
-    MerchantProfile, Origin, PaymentCode, PaymentCodeRule, PaymentRequestId, TerminalProfile,
+    MerchantProfile, Origin, PaymentCode, PaymentCodeRule, PaymentRequestId, RefundRequestId,
+    TerminalProfile,
 };
 use asw_core::flows::{
-    Answer, Core, CoreSettings, Outcome, PurchaseRequest, Reply, RequestKey, ReversalRequest,
-    ReversedRequest, Timing, Undelivered, WhileRunning,
+    Answer, Core, CoreSettings, OriginalRef, Outcome, PurchaseRequest, RefundRequest, Reply,
+    RequestKey, ReversalRequest, ReversedRequest, Timing, Undelivered, WhileRunning,
 };
 use asw_core::ids::IdGenerator;
 use asw_core::merchants::MerchantDirectory;
@@ -355,6 +356,25 @@ async fn case(
             "the advice is acknowledged: {ack:?}"
         );
     }
+    let tag = request.request.tag.clone();
+    let id = request.payment_request_id.as_str().to_string();
+    until_quiet(&store, upstream, fresh, &tag, &id, n).await;
+    let at_antom = sim
+        .payment(&id)
+        .map_or_else(|| "NONE".to_string(), |p| p.status);
+    (writes, answer.map(|a| a.is_approval()), at_antom)
+}
+
+/// Runs a fresh engine (with the fresh core's last look) until the transaction is past its
+/// closing time, settled, and the queue is empty.
+async fn until_quiet(
+    store: &RedisStore,
+    upstream: Arc<AntomClient>,
+    fresh: Arc<Core>,
+    tag: &str,
+    id: &str,
+    n: u32,
+) {
     let engine = Arc::new(
         ReversalEngine::new(
             upstream,
@@ -367,12 +387,10 @@ async fn case(
     );
     let token = CancellationToken::new();
     let tasks = engine.start(token.clone());
-    // Quiet: past the purchase's closing time, nothing in flight, the queue empty.
-    let tag = request.request.tag.clone();
-    let id = request.payment_request_id.as_str().to_string();
+    // Quiet: past the closing time, nothing in flight, the queue empty.
     let start = Instant::now();
     loop {
-        let record = store.load(&tag, &id).await.unwrap();
+        let record = store.load(tag, id).await.unwrap();
         let settled = record.as_ref().is_none_or(|r| {
             !r.state.is_in_flight()
                 && !matches!(r.state, TxnState::CancelPending | TxnState::RefundPending)
@@ -391,10 +409,6 @@ async fn case(
     }
     token.cancel();
     tasks.wait().await;
-    let at_antom = sim
-        .payment(&id)
-        .map_or_else(|| "NONE".to_string(), |p| p.status);
-    (writes, answer.map(|a| a.is_approval()), at_antom)
 }
 
 fn now_ms() -> i64 {
@@ -445,4 +459,147 @@ async fn a_crash_at_any_journal_write_of_a_purchase_keeps_the_terminal_and_antom
         }
     }
     assert!(checked >= 12, "{checked} crash points");
+}
+
+/// A refund of `amount` of `original`, request `n` of the terminal.
+fn refund(n: u32, original: &PurchaseRequest, amount: u64) -> RefundRequest {
+    let ids = IdGenerator::new(b"flow-crash");
+    let dedup_key = format!("{MERCHANT}|{TERMINAL}|20261206|{n:06}");
+    let request = RequestKey {
+        origin: Origin::terminal(MERCHANT, TERMINAL),
+        tag: ids.key_tag(&dedup_key),
+        dedup_key,
+        receipt_ref: format!("6341{n:08}"),
+        local_time: None,
+    };
+    RefundRequest {
+        refund_request_id: RefundRequestId::new(format!("RF{n:06}{}", request.tag)),
+        request,
+        amount_minor: amount,
+        currency_numeric: 702,
+        original: OriginalRef {
+            payment_request_id: Some(original.payment_request_id.as_str().to_string()),
+            ..OriginalRef::default()
+        },
+        content_digest: format!("refund-{n}"),
+    }
+}
+
+/// One refund case: a purchase approved on a healthy switch, then its partial refund on a
+/// switch that dies at write `at` (`When`), or never (`at` = 0). Returns the dying switch's
+/// writes, what the terminal was told of the refund, what the journal ends with, and whether
+/// Antom holds that refund as SUCCESS.
+async fn refund_case(
+    server: &RedisServer,
+    sim: &SimHandle,
+    n: u32,
+    at: usize,
+    when: When,
+) -> (usize, Option<bool>, TxnState, bool) {
+    let store = RedisStore::connect(StoreConfig {
+        key_prefix: format!("crashrf{n}"),
+        ..store_config(server)
+    })
+    .await
+    .unwrap();
+    let upstream = client(sim);
+    let healthy = core(Arc::new(store.clone()), upstream.clone());
+    let paid = purchase(1_000 + n, "00");
+    let told = Told::default();
+    healthy
+        .purchase(paid.clone(), Box::new(TerminalReply(told.clone())))
+        .await;
+    assert!(
+        told.0
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(Answer::is_approval)
+    );
+
+    let dying = Arc::new(Dying::new(store.clone(), at, when));
+    let first = Arc::new(core(dying.clone(), upstream.clone()));
+    let request = refund(2_000 + n, &paid, 400);
+    let told = Told::default();
+    let reply = Box::new(TerminalReply(told.clone()));
+    let running = {
+        let (first, request) = (first.clone(), request.clone());
+        tokio::spawn(async move { first.refund(request, reply).await })
+    };
+    let start = Instant::now();
+    while !running.is_finished() && !dying.dead.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the refund never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    let writes = dying.writes.load(Ordering::SeqCst);
+    let answer = told.0.lock().unwrap().clone();
+
+    // A fresh switch; the sweeper completes (never undoes) a refund left unresolved.
+    let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
+    let tag = request.request.tag.clone();
+    let id = request.refund_request_id.as_str().to_string();
+    until_quiet(&store, upstream, fresh, &tag, &id, n + 10_000).await;
+    let state = store
+        .load(&tag, &id)
+        .await
+        .unwrap()
+        .map_or(TxnState::Failed, |r| r.state);
+    let refunded = sim
+        .payment(paid.payment_request_id.as_str())
+        .is_some_and(|p| {
+            p.refunds
+                .iter()
+                .any(|r| r.refund_request_id == id && r.status == "SUCCESS")
+        });
+    (writes, answer.map(|a| a.is_approval()), state, refunded)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_journal_write_of_a_refund_keeps_the_terminal_the_journal_and_antom_in_agreement()
+ {
+    let server = RedisServer::start().unwrap();
+    let sim = sim().await;
+    let (writes, told, state, refunded) = refund_case(&server, &sim, 1, 0, When::After).await;
+    assert_eq!(
+        (told, state, refunded),
+        (Some(true), TxnState::Approved, true)
+    );
+    assert!(writes >= 2, "{writes} writes");
+    let mut cases = Vec::new();
+    let mut n = 1;
+    for at in 1..=writes {
+        for when in [When::Before, When::After] {
+            n += 1;
+            cases.push((n, at, when));
+        }
+    }
+    let results = futures::future::join_all(
+        cases
+            .iter()
+            .map(|&(n, at, when)| refund_case(&server, &sim, n, at, when)),
+    )
+    .await;
+    for ((_, at, when), (_, told, state, refunded)) in cases.iter().zip(results) {
+        eprintln!(
+            "refund, crash {when:?} write {at}/{writes}: told {told:?}, journal {state:?}, refunded {refunded}"
+        );
+        // What the terminal was told is what Antom did; and whatever it was told (or not), the
+        // journal ends agreeing with Antom.
+        if let Some(approved) = told {
+            assert_eq!(
+                approved, refunded,
+                "crash {when:?} write {at}: told {told:?}"
+            );
+        }
+        assert_eq!(
+            state == TxnState::Approved,
+            refunded,
+            "crash {when:?} write {at}: journal {state:?}, refunded at Antom {refunded}"
+        );
+    }
 }
