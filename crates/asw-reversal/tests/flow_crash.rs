@@ -1,9 +1,11 @@
-//! Deterministic crash points in the terminal purchase flow, against the real antom-sim over
+//! Deterministic crash points in the terminal flows (purchase, refund, void), against the real antom-sim over
 //! HTTP and a real Redis. The switch dies just before, or just after, each journal write the
 //! flow makes (its `begin`, then every commit); a fresh core and engine start on the same
 //! Redis; the terminal does what an ISO 8583 terminal does — no answer, so a reversal advice —
 //! and once everything is quiet the promise must hold: approved at the terminal ⇔ SUCCESS at
-//! Antom. Every write of every scenario below is a crash point, both sides of it.
+//! Antom. Every write of every scenario below is a crash point, both sides of it; refunds and
+//! voids too (what the terminal was told is what Antom did, and the journal ends agreeing with
+//! Antom whatever the terminal was told).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -20,7 +22,7 @@ use asw_core::domain::{
 };
 use asw_core::flows::{
     Answer, Core, CoreSettings, OriginalRef, Outcome, PurchaseRequest, RefundRequest, Reply,
-    RequestKey, ReversalRequest, ReversedRequest, Timing, Undelivered, WhileRunning,
+    RequestKey, ReversalRequest, ReversedRequest, Timing, Undelivered, VoidRequest, WhileRunning,
 };
 use asw_core::ids::IdGenerator;
 use asw_core::merchants::MerchantDirectory;
@@ -600,6 +602,127 @@ async fn a_crash_at_any_journal_write_of_a_refund_keeps_the_terminal_the_journal
             state == TxnState::Approved,
             refunded,
             "crash {when:?} write {at}: journal {state:?}, refunded at Antom {refunded}"
+        );
+    }
+}
+
+/// One void case: a purchase approved on a healthy switch, then its void on a switch that dies
+/// at write `at` (`When`), or never (`at` = 0). Returns the dying switch's writes, what the
+/// terminal was told of the void, the purchase's final state and Antom's status.
+async fn void_case(
+    server: &RedisServer,
+    sim: &SimHandle,
+    n: u32,
+    at: usize,
+    when: When,
+) -> (usize, Option<bool>, TxnState, String) {
+    let store = RedisStore::connect(StoreConfig {
+        key_prefix: format!("crashvd{n}"),
+        ..store_config(server)
+    })
+    .await
+    .unwrap();
+    let upstream = client(sim);
+    let healthy = core(Arc::new(store.clone()), upstream.clone());
+    let paid = purchase(3_000 + n, "00");
+    let told = Told::default();
+    healthy
+        .purchase(paid.clone(), Box::new(TerminalReply(told.clone())))
+        .await;
+    assert!(
+        told.0
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(Answer::is_approval)
+    );
+
+    let dying = Arc::new(Dying::new(store.clone(), at, when));
+    let first = Arc::new(core(dying.clone(), upstream.clone()));
+    let request = VoidRequest {
+        origin: Origin::terminal(MERCHANT, TERMINAL),
+        receipt_ref: None,
+        amount_minor: paid.amount_minor,
+        original: OriginalRef {
+            payment_request_id: Some(paid.payment_request_id.as_str().to_string()),
+            ..OriginalRef::default()
+        },
+    };
+    let told = Told::default();
+    let reply = Box::new(TerminalReply(told.clone()));
+    let running = {
+        let first = first.clone();
+        tokio::spawn(async move { first.void(request, reply).await })
+    };
+    let start = Instant::now();
+    while !running.is_finished() && !dying.dead.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the void never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    let writes = dying.writes.load(Ordering::SeqCst);
+    let answer = told.0.lock().unwrap().clone();
+
+    let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
+    let tag = paid.request.tag.clone();
+    let id = paid.payment_request_id.as_str().to_string();
+    until_quiet(&store, upstream, fresh, &tag, &id, n + 20_000).await;
+    let state = store.load(&tag, &id).await.unwrap().unwrap().state;
+    let at_antom = sim
+        .payment(&id)
+        .map_or_else(|| "NONE".to_string(), |p| p.status);
+    // A void is acknowledged (`00`) once its cancel is durably queued: `Accepted`.
+    let acked = answer.map(|a| matches!(a.outcome, Outcome::Accepted | Outcome::Approved));
+    (writes, acked, state, at_antom)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_at_any_journal_write_of_a_void_keeps_the_terminal_the_journal_and_antom_in_agreement()
+ {
+    let server = RedisServer::start().unwrap();
+    let sim = sim().await;
+    let (writes, told, state, at_antom) = void_case(&server, &sim, 1, 0, When::After).await;
+    assert_eq!(told, Some(true), "a void without a crash is approved");
+    assert_eq!(
+        (state, at_antom.as_str()),
+        (TxnState::Cancelled, "CANCELLED")
+    );
+    assert!(writes >= 1, "{writes} writes");
+    let mut cases = Vec::new();
+    let mut n = 1;
+    for at in 1..=writes {
+        for when in [When::Before, When::After] {
+            n += 1;
+            cases.push((n, at, when));
+        }
+    }
+    let results = futures::future::join_all(
+        cases
+            .iter()
+            .map(|&(n, at, when)| void_case(&server, &sim, n, at, when)),
+    )
+    .await;
+    for ((_, at, when), (_, told, state, at_antom)) in cases.iter().zip(results) {
+        eprintln!(
+            "void, crash {when:?} write {at}/{writes}: told {told:?}, purchase {state:?}, Antom {at_antom}"
+        );
+        let cancelled = at_antom == "CANCELLED";
+        if let Some(approved) = told {
+            assert_eq!(
+                approved, cancelled,
+                "crash {when:?} write {at}: told {told:?}"
+            );
+        }
+        // The purchase the terminal holds as approved is paid at Antom unless the journal
+        // reversed it, and the other way round.
+        assert_eq!(
+            state.is_reversing(),
+            cancelled,
+            "crash {when:?} write {at}: purchase {state:?}, Antom {at_antom}"
         );
     }
 }
