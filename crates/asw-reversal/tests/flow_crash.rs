@@ -27,8 +27,10 @@ use asw_core::flows::{
 use asw_core::ids::IdGenerator;
 use asw_core::merchants::MerchantDirectory;
 use asw_core::ports::{
-    BeginOutcome, Clock, CommitOutcome, Journal, StoreError, SystemClock, Tombstone,
-    TombstoneOutcome,
+    BeginOutcome, CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand,
+    CheckoutStarted, Clock, CommitOutcome, InquiryCommand, Journal, PayCommand, PayReceipt,
+    PaymentReport, RefundCommand, RefundReceipt, StoreError, SystemClock, Tombstone,
+    TombstoneOutcome, Upstream, UpstreamOutcome,
 };
 use asw_core::record::{Change, SafEntry, TransactionRecord};
 use asw_core::saf::SafQueue;
@@ -220,7 +222,7 @@ fn merchant() -> MerchantProfile {
     }
 }
 
-fn core(journal: Arc<dyn Journal>, upstream: Arc<AntomClient>) -> Core {
+fn core(journal: Arc<dyn Journal>, upstream: Arc<dyn Upstream>) -> Core {
     Core::new(
         upstream,
         journal,
@@ -725,4 +727,89 @@ async fn a_crash_at_any_journal_write_of_a_void_keeps_the_terminal_the_journal_a
             "crash {when:?} write {at}: purchase {state:?}, Antom {at_antom}"
         );
     }
+}
+
+/// Antom as seen by a switch whose Redis is killed (SIGKILL) the moment a `pay` comes back
+/// `S`: between Antom's SUCCESS and the journal's commit.
+struct KillsRedisOnSuccess {
+    inner: Arc<AntomClient>,
+    redis: Arc<Mutex<RedisServer>>,
+    killed: AtomicBool,
+}
+
+#[async_trait]
+impl Upstream for KillsRedisOnSuccess {
+    async fn pay(&self, command: &PayCommand) -> UpstreamOutcome<PayReceipt> {
+        let outcome = self.inner.pay(command).await;
+        if matches!(outcome, UpstreamOutcome::Success(_))
+            && !self.killed.swap(true, Ordering::SeqCst)
+        {
+            self.redis.lock().unwrap().kill().unwrap();
+        }
+        outcome
+    }
+    async fn checkout(&self, c: &CheckoutCommand) -> UpstreamOutcome<CheckoutStarted> {
+        self.inner.checkout(c).await
+    }
+    async fn capture(&self, c: &CaptureCommand) -> UpstreamOutcome<CaptureReceipt> {
+        self.inner.capture(c).await
+    }
+    async fn inquire_payment(&self, c: &InquiryCommand) -> UpstreamOutcome<PaymentReport> {
+        self.inner.inquire_payment(c).await
+    }
+    async fn cancel(&self, c: &CancelCommand) -> UpstreamOutcome<CancelReceipt> {
+        self.inner.cancel(c).await
+    }
+    async fn refund(&self, c: &RefundCommand) -> UpstreamOutcome<RefundReceipt> {
+        self.inner.refund(c).await
+    }
+}
+
+/// Issue 18's "Redis SIGKILL between a pay's SUCCESS and its commit": the commit cannot be
+/// written, so the terminal must not be told `00`; once Redis is back (AOF replayed: the
+/// `begin` survived) the sweeper cancels the payment at Antom.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_between_a_pays_success_and_its_commit_never_approves() {
+    let server = Arc::new(Mutex::new(RedisServer::start().unwrap()));
+    let sim = sim().await;
+    let config = store_config(&server.lock().unwrap());
+    let store = RedisStore::connect(StoreConfig {
+        key_prefix: "crashkill".into(),
+        ..config
+    })
+    .await
+    .unwrap();
+    let upstream = client(&sim);
+    let killing = Arc::new(KillsRedisOnSuccess {
+        inner: upstream.clone(),
+        redis: server.clone(),
+        killed: AtomicBool::new(false),
+    });
+    let switch = core(Arc::new(store.clone()), killing.clone());
+    let request = purchase(9_001, "00");
+    let told = Told::default();
+    switch
+        .purchase(request.clone(), Box::new(TerminalReply(told.clone())))
+        .await;
+    assert!(killing.killed.load(Ordering::SeqCst), "Redis was killed");
+    let answer = told.0.lock().unwrap().clone();
+    assert!(
+        !answer.as_ref().is_some_and(Answer::is_approval),
+        "never approved without its commit: {answer:?}"
+    );
+
+    server.lock().unwrap().restart().unwrap();
+    let id = request.payment_request_id.as_str().to_string();
+    let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
+    if answer.is_none() {
+        fresh
+            .reverse(advice(&request), Box::new(TerminalReply(Told::default())))
+            .await;
+    }
+    until_quiet(&store, upstream, fresh, &request.request.tag, &id, 9_001).await;
+    assert_eq!(
+        sim.payment(&id).map(|p| p.status).as_deref(),
+        Some("CANCELLED"),
+        "the payment Antom approved is cancelled: the terminal was never told 00"
+    );
 }
