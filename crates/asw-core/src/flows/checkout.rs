@@ -130,7 +130,8 @@ impl Core {
         if !live.state.is_in_flight() {
             return false;
         }
-        if online.cancel_before_retry && !self.cancelled_at_antom(live).await {
+        let cancelled_at_antom = online.cancel_before_retry;
+        if cancelled_at_antom && !self.cancelled_at_antom(live).await {
             // Not confirmed: the earlier attempt keeps the order (its buyer may still pay,
             // and no refund could take that back); the merchant tries again later.
             return false;
@@ -139,7 +140,12 @@ impl Core {
         let cause = "a new attempt of the order replaced it";
         let result = self
             .commit_planned(live.clone(), event, cause, |current, now| {
-                if current.state.is_in_flight() {
+                // Once Antom confirmed the cancel, a success that landed meanwhile (sent
+                // before the cancel) is cancelled too: the table keeps only an approval
+                // already handed to the merchant.
+                let cancellable = current.state.is_in_flight()
+                    || (cancelled_at_antom && current.state == TxnState::Approved);
+                if cancellable {
                     plan_change(current, event, now, cause)
                 } else {
                     Ok(None)
@@ -148,6 +154,14 @@ impl Core {
             .await;
         match result {
             Ok(record) => {
+                if cancelled_at_antom && record.state == TxnState::Approved {
+                    // Its merchant was told paid in the instant between Antom's cancel and
+                    // this write: nothing the switch can undo, so an operator must know.
+                    tracing::error!(
+                        superseded = record.journal_id(),
+                        "an approval handed to its merchant was cancelled at Antom by a new attempt"
+                    );
+                }
                 info!(
                     superseded = record.journal_id(),
                     state = record.state.as_str(),

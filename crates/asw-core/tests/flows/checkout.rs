@@ -424,3 +424,54 @@ async fn a_non_refundable_attempt_whose_cancel_is_unconfirmed_keeps_the_order() 
     );
     assert_eq!(h.record(&first.payment_request_id).state, TxnState::Unknown);
 }
+
+/// The earlier, non-refundable attempt's success notification (sent by Antom before it took
+/// the cancel) lands while that cancel is out. Antom then holds it cancelled, so the switch
+/// must not keep it `APPROVED` — a merchant reading it would be told paid for money Antom gave
+/// back — and the new attempt goes on.
+#[tokio::test(start_paused = true)]
+async fn a_success_landing_during_a_non_refundable_attempts_cancel_is_not_kept() {
+    let h = std::sync::Arc::new(Harness::new());
+    let mut first = checkout_req(&h, 1, "o-1");
+    first.checkout.cancel_before_retry = true;
+    h.upstream
+        .script_checkout(first.payment_request_id.as_str(), [awaiting("P1")]);
+    run(&h, first.clone()).await;
+    h.upstream.script_cancel_after(
+        first.payment_request_id.as_str(),
+        std::time::Duration::from_millis(100),
+        cancel_ok(),
+    );
+    let second = checkout_req(&h, 2, "o-1");
+    h.upstream
+        .script_checkout(second.payment_request_id.as_str(), [awaiting("P2")]);
+
+    let running = {
+        let (h, second) = (h.clone(), second.clone());
+        tokio::spawn(async move { run(&h, second).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    h.core
+        .apply_payment_notification(
+            first.payment_request_id.as_str(),
+            Some("P1".into()),
+            Some((AMOUNT, "SGD".into())),
+            None,
+            None,
+        )
+        .await
+        .expect("applied");
+    let answer = running.await.expect("the second attempt ran");
+
+    assert_eq!(
+        answer.outcome,
+        Outcome::Unresolved,
+        "awaiting its buyer: {answer:?}"
+    );
+    let earlier = h.record(&first.payment_request_id);
+    assert!(
+        earlier.state.is_reversing(),
+        "cancelled at Antom, so never kept paid: {:?}",
+        earlier.state
+    );
+}
