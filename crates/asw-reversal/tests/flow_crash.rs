@@ -162,6 +162,24 @@ impl Journal for Dying {
     }
 }
 
+/// Runs `flow` on a switch whose journal is `dying` until the flow ends or the switch dies,
+/// then stops it like a `kill -9` (whatever it was doing stops there); returns the writes the
+/// switch made.
+async fn run_until_crash(dying: &Dying, flow: impl Future<Output = ()> + Send + 'static) -> usize {
+    let running = tokio::spawn(flow);
+    let start = Instant::now();
+    while !running.is_finished() && !dying.dead.load(Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the flow never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    dying.writes.load(Ordering::SeqCst)
+}
+
 /// What the terminal was told.
 #[derive(Clone, Default)]
 struct Told(Arc<Mutex<Option<Answer>>>);
@@ -322,22 +340,10 @@ async fn case(
     let request = purchase(n, suffix);
     let told = Told::default();
     let reply = Box::new(TerminalReply(told.clone()));
-    let running = {
+    let writes = {
         let (first, request) = (first.clone(), request.clone());
-        tokio::spawn(async move { first.purchase(request, reply).await })
+        run_until_crash(&dying, async move { first.purchase(request, reply).await }).await
     };
-    let start = Instant::now();
-    while !running.is_finished() && !dying.dead.load(Ordering::SeqCst) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the flow never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    // kill -9: whatever the switch was doing stops here.
-    running.abort();
-    let _ = running.await;
-    let writes = dying.writes.load(Ordering::SeqCst);
     let answer = told.0.lock().unwrap().clone();
 
     // A fresh switch on the same Redis. The terminal got no answer: it sends a reversal
@@ -465,6 +471,28 @@ async fn a_crash_at_any_journal_write_of_a_purchase_keeps_the_terminal_and_antom
     assert!(checked >= 12, "{checked} crash points");
 }
 
+/// Purchase `n`, approved on a healthy switch and handed to the terminal.
+async fn approved_purchase(
+    store: &RedisStore,
+    upstream: &Arc<AntomClient>,
+    n: u32,
+) -> PurchaseRequest {
+    let healthy = core(Arc::new(store.clone()), upstream.clone());
+    let paid = purchase(n, "00");
+    let told = Told::default();
+    healthy
+        .purchase(paid.clone(), Box::new(TerminalReply(told.clone())))
+        .await;
+    assert!(
+        told.0
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(Answer::is_approval)
+    );
+    paid
+}
+
 /// A refund of `amount` of `original`, request `n` of the terminal.
 fn refund(n: u32, original: &PurchaseRequest, amount: u64) -> RefundRequest {
     let ids = IdGenerator::new(b"flow-crash");
@@ -507,40 +535,17 @@ async fn refund_case(
     .await
     .unwrap();
     let upstream = client(sim);
-    let healthy = core(Arc::new(store.clone()), upstream.clone());
-    let paid = purchase(1_000 + n, "00");
-    let told = Told::default();
-    healthy
-        .purchase(paid.clone(), Box::new(TerminalReply(told.clone())))
-        .await;
-    assert!(
-        told.0
-            .lock()
-            .unwrap()
-            .as_ref()
-            .is_some_and(Answer::is_approval)
-    );
+    let paid = approved_purchase(&store, &upstream, 1_000 + n).await;
 
     let dying = Arc::new(Dying::new(store.clone(), at, when));
     let first = Arc::new(core(dying.clone(), upstream.clone()));
     let request = refund(2_000 + n, &paid, 400);
     let told = Told::default();
     let reply = Box::new(TerminalReply(told.clone()));
-    let running = {
+    let writes = {
         let (first, request) = (first.clone(), request.clone());
-        tokio::spawn(async move { first.refund(request, reply).await })
+        run_until_crash(&dying, async move { first.refund(request, reply).await }).await
     };
-    let start = Instant::now();
-    while !running.is_finished() && !dying.dead.load(Ordering::SeqCst) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the refund never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    running.abort();
-    let _ = running.await;
-    let writes = dying.writes.load(Ordering::SeqCst);
     let answer = told.0.lock().unwrap().clone();
 
     // A fresh switch; the sweeper completes (never undoes) a refund left unresolved.
@@ -625,19 +630,7 @@ async fn void_case(
     .await
     .unwrap();
     let upstream = client(sim);
-    let healthy = core(Arc::new(store.clone()), upstream.clone());
-    let paid = purchase(3_000 + n, "00");
-    let told = Told::default();
-    healthy
-        .purchase(paid.clone(), Box::new(TerminalReply(told.clone())))
-        .await;
-    assert!(
-        told.0
-            .lock()
-            .unwrap()
-            .as_ref()
-            .is_some_and(Answer::is_approval)
-    );
+    let paid = approved_purchase(&store, &upstream, 3_000 + n).await;
 
     let dying = Arc::new(Dying::new(store.clone(), at, when));
     let first = Arc::new(core(dying.clone(), upstream.clone()));
@@ -652,21 +645,10 @@ async fn void_case(
     };
     let told = Told::default();
     let reply = Box::new(TerminalReply(told.clone()));
-    let running = {
+    let writes = {
         let first = first.clone();
-        tokio::spawn(async move { first.void(request, reply).await })
+        run_until_crash(&dying, async move { first.void(request, reply).await }).await
     };
-    let start = Instant::now();
-    while !running.is_finished() && !dying.dead.load(Ordering::SeqCst) {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the void never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    running.abort();
-    let _ = running.await;
-    let writes = dying.writes.load(Ordering::SeqCst);
     let answer = told.0.lock().unwrap().clone();
 
     let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
