@@ -20,6 +20,7 @@ The switch TOMLs themselves are loaded by the switch's own loader in tests/obser
 Usage: python3 scripts/check-deploy.py   (exit 1 and a list of problems when something is off)
 """
 
+import json
 import os
 import re
 import shutil
@@ -205,19 +206,23 @@ if shutil.which("redis-server") and shutil.which("redis-cli"):
     # A real redis-server must accept the file (it refuses unknown directives) and report the
     # settings. Paths and the port are rewritten for a throwaway local node.
     with tempfile.TemporaryDirectory() as d:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
+        # Two free ports: the node's and its cluster bus's. The bus defaults to port + 10000, which
+        # does not exist for an ephemeral port above 55535 (redis-server then exits at start).
+        socks = [socket.socket() for _ in range(2)]
+        for s in socks:
+            s.bind(("127.0.0.1", int(os.environ.get("ASW_CHECK_DEPLOY_PORT", "0")) if s is socks[0] else 0))
+        port, bus_port = (s.getsockname()[1] for s in socks)
+        for s in socks:
+            s.close()
         local = (
-            conf_text.replace("/usr/local/etc/redis/redis.conf", str(DEPLOY / "redis" / "redis.conf"))
+            conf_text.replace("/usr/local/etc/redis/redis.conf", json.dumps(str(DEPLOY / "redis" / "redis.conf")))
             .replace("\ndir /data\n", f"\ndir {d}\n")
             .replace("\nport 6379\n", f"\nport {port}\n")
             .replace("\nbind 0.0.0.0\n", "\nbind 127.0.0.1\n")
         )
         Path(d, "node.conf").write_text(local)
         server = subprocess.Popen(
-            ["redis-server", str(Path(d, "node.conf")), "--logfile", str(Path(d, "log"))],
+            ["redis-server", str(Path(d, "node.conf")), "--logfile", str(Path(d, "log")), "--cluster-port", str(bus_port)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -233,6 +238,10 @@ if shutil.which("redis-server") and shutil.which("redis-cli"):
                     break
                 time.sleep(0.1)
             out = server.stdout.read() if server.poll() is not None else ""
+            log = Path(d, "log")
+            if not up and log.exists():
+                # Errors after the config is parsed go to the log file, not to stdout.
+                out += "\n".join(log.read_text(errors="replace").splitlines()[-5:])
             if check(up, f"redis-server refused deploy/cluster/redis-cluster.conf:\n{out}"):
                 for key, value in wanted.items():
                     r = subprocess.run(
