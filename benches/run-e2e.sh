@@ -13,6 +13,13 @@
 #   * optionally (IDLE=10000) that many idle terminal connections with echo traffic: switch RSS
 #     and echo p99 (benches/idle_echo.py).
 #
+#   * OVERLOAD=1: after the latency run, 30 s at 1.5x and at 3x the sustained rate, then 10 s at
+#     half of it: approvals vs the sustained rate and every response code (ADMISSION sets the
+#     switch's [admission] max_in_flight_payments, default 64).
+#
+#   * PERF=1: a `perf record` CPU profile of the switch during each sweep step
+#     ($WORK/perf-<rate>.data).
+#
 #   * MODE=rest: the same through the merchant REST API (tools/rest-load, open loop, one
 #     POST /v1/payments per payment with its own Idempotency-Key) instead of ISO 8583 terminals.
 #
@@ -100,6 +107,8 @@ listen = "127.0.0.1:$ADMIN_PORT"
 listen = "127.0.0.1:$REST_PORT"
 sync_wait_ms = 10000
 max_in_flight_per_key = 10000
+[admission]
+max_in_flight_payments = ${ADMISSION:-64}
 [reversal]
 instance = "bench"
 [ids]
@@ -178,7 +187,14 @@ PY
 echo "== rate sweep (${DURATION}s each, $CONNECTIONS connections)"
 BEST=0
 for rate in $RATES; do
+  if [[ -n "${PERF:-}" ]]; then
+    # PERF=1: a CPU profile of the switch during this sweep step (call graphs from DWARF), for
+    # benches/profile.sh to fold into a flame graph. Sampling costs the switch some CPU itself.
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$SWITCH" -o "$WORK/perf-$rate.data" 2>/dev/null &
+    PERF_PID=$!
+  fi
   run_load "$rate" "$DURATION" "$WORK/sweep-$rate.json"
+  if [[ -n "${PERF:-}" ]]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
   if python3 - "$WORK/sweep-$rate.json.summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -266,6 +282,42 @@ json.dump(s, open(summary_path, "w"), indent=1)
 print("added latency (terminal minus antom-sim) us:", s["added_latency_us"])
 PY
 
+OVERLOAD_JSON=null
+if [[ "${OVERLOAD:-0}" == 1 && "$BEST" != 0 ]]; then
+  # Offered 1.5x and 3x the sustained rate for 30 s each, then half of it for 10 s (recovery):
+  # approvals should stay near the sustained rate, everything else answered at once with the
+  # "try again" code (19), never 96 and never 94 for a first transmission.
+  for factor in 1.5 3; do
+    rate=$(python3 -c "print(round($BEST * $factor))")
+    echo "== overload: ${factor}x the sustained rate ($rate/s, 30 s)"
+    run_load "$rate" 30 "$WORK/overload-$factor.json"
+  done
+  echo "== recovery: half the sustained rate ($HALF/s, 10 s) right after"
+  run_load "$HALF" 10 "$WORK/recovery.json"
+  OVERLOAD_JSON=$(python3 - "$WORK" "$BEST" <<'PY'
+import json, os, sys
+work, best = sys.argv[1], float(sys.argv[2])
+sustained = json.load(open(os.path.join(work, f"sweep-{best:g}.json.summary.json")))
+base = max(sustained["approved_per_s"], 1e-9)
+out = {}
+for name in ("overload-1.5", "overload-3", "recovery"):
+    s = json.load(open(os.path.join(work, f"{name}.json.summary.json")))
+    codes = s["response_codes"]
+    out[name] = {
+        "offered_per_s": s["rate_per_s"],
+        "approved_per_s": round(s["approved_per_s"], 1),
+        "approved_vs_sustained": round(s["approved_per_s"] / base, 3),
+        "response_codes": codes,
+        "p99_us": s["latency_us"]["p99"],
+        "unanswered": s["scheduled"] - s["answered"],
+    }
+    print(f'{name}: approved {out[name]["approved_per_s"]}/s = {out[name]["approved_vs_sustained"]:.2f} x sustained, '
+          f'codes {codes}, p99 {out[name]["p99_us"]} us, unanswered {out[name]["unanswered"]}', file=sys.stderr)
+print(json.dumps(out))
+PY
+)
+fi
+
 IDLE_JSON=null
 if (( IDLE > 0 )); then
   echo "== $IDLE idle connections with echo traffic"
@@ -274,7 +326,7 @@ if (( IDLE > 0 )); then
   IDLE_JSON=$(cat "$WORK/idle.json")
 fi
 
-python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" "$NOTIFY" "$FSYNC" "$MODE" <<'PY'
+python3 - "$OUT" "$SIGNS" "$BEST" "$WORK" "$IDLE_JSON" "$NOTIFY" "$FSYNC" "$MODE" "$OVERLOAD_JSON" <<'PY'
 import json, sys, os, glob
 out, signs, best, work, idle = sys.argv[1], float(sys.argv[2] or 0), float(sys.argv[3]), sys.argv[4], sys.argv[5]
 notify = sys.argv[6] != "0"
@@ -303,6 +355,7 @@ report = {
     "half_rate": half,
     "sweep": sweep,
     "idle": json.loads(idle) if idle != "null" else None,
+    "overload": json.loads(sys.argv[9]) if sys.argv[9] != "null" else None,
 }
 json.dump(report, open(out, "w"), indent=1)
 print(json.dumps({k: report[k] for k in ("openssl_rsa2048_signs_per_s", "max_sustained_rate",

@@ -239,7 +239,7 @@ impl Core {
         record.description = request.description.clone();
         record.metadata = request.metadata.clone();
         record.wallet = Some(request.checkout.method_type.clone());
-        record.online = Some(request.checkout.clone());
+        record.online = Some(Box::new(request.checkout.clone()));
         let command = CheckoutCommand {
             client: merchant.client.clone(),
             payment_request_id: request.payment_request_id.clone(),

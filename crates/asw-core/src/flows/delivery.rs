@@ -70,7 +70,7 @@ impl Core {
                 warn!(
                     "approval could not be delivered: it will be cancelled at the gateway deadline"
                 );
-                self.record_failed_delivery(sending).await;
+                Box::pin(self.record_failed_delivery(sending)).await;
             } else {
                 // A re-send of an approval an earlier write already handed over: the terminal may
                 // hold that one, so this failure proves nothing and must not un-hand it. A

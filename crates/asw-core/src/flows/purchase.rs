@@ -45,9 +45,15 @@ impl Core {
                 {
                     return send_plain(reply, Answer::refused(Refusal::StillRunning)).await;
                 }
-                return self
-                    .duplicate(*existing, &request.content_digest, received_ms, reply)
-                    .await;
+                // Boxed, as every rarely taken path here: inline, its state machine would make
+                // every purchase's future (allocated and copied per request) carry it.
+                return Box::pin(self.duplicate(
+                    *existing,
+                    &request.content_digest,
+                    received_ms,
+                    reply,
+                ))
+                .await;
             }
             Ok(Started::Journaled(record, command)) => (*record, command),
         };
@@ -278,7 +284,7 @@ impl Core {
                     .await;
             }
         }
-        self.poll_until_known(record, received_ms, started).await
+        Box::pin(self.poll_until_known(record, received_ms, started)).await
     }
 
     pub(super) async fn poll_until_known(

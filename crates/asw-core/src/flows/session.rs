@@ -176,7 +176,7 @@ impl Core {
         record.order_ref = Some(request.reference_order_id.clone());
         record.description = request.description.clone();
         record.metadata = request.metadata.clone();
-        record.online = Some(OnlineCheckout {
+        record.online = Some(Box::new(OnlineCheckout {
             method_type: String::new(),
             terminal_type: "WEB".into(),
             os_type: None,
@@ -196,7 +196,7 @@ impl Core {
                 id: None,
                 card_like: request.card_like.clone(),
             }),
-        });
+        }));
         let command = SessionCommand {
             client: merchant.client.clone(),
             payment_request_id: request.payment_request_id.clone(),

@@ -106,7 +106,7 @@ pub struct TransactionRecord {
     pub cancel_reason: Option<CancelReason>,
     /// Online payments only: the method, the return URL and where the buyer goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub online: Option<OnlineCheckout>,
+    pub online: Option<Box<OnlineCheckout>>,
     /// Merchant-presented order codes only: the code the terminal displays and its expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_code: Option<OrderCode>,

@@ -238,7 +238,7 @@ fn rest_transitions_raise_one_merchant_event_each_and_terminals_none() {
     );
     // An online payment closed unpaid at its closing time expired; cancelled otherwise.
     let mut online = rest.clone();
-    online.online = Some(crate::record::OnlineCheckout::default());
+    online.online = Some(Box::default());
     assert_eq!(
         event_of(&online, Event::GatewayDeadline).as_deref(),
         Some("payment.expired")

@@ -735,3 +735,18 @@ async fn past_the_in_flight_budget_a_new_payment_is_told_to_try_again_and_nothin
         .script_pay(third.payment_request_id.as_str(), [pay_ok("P3")]);
     assert_eq!(h.purchase(third).await.outcome, Outcome::Approved);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_purchase_future_stays_small() {
+    // Every terminal request allocates its flow's future and copies it when it is boxed and
+    // spawned: rarely taken paths are boxed so that the happy path does not carry them. The
+    // record's online details are boxed for the same reason (1 KB of a 1.7 KB record).
+    // It was 35.8 KB before; the bound catches a path inlined again, not a few bytes.
+    let h = Harness::new();
+    let req = h.purchase_req(1);
+    let (reply, _sent) = reply(Delivery::Works);
+    let future = h.core.purchase(req, reply);
+    let size = std::mem::size_of_val(&future);
+    assert!(size <= 16 * 1024, "purchase future is {size} bytes");
+    assert!(std::mem::size_of::<asw_core::record::TransactionRecord>() <= 1024);
+}
