@@ -7,6 +7,7 @@
 //! deadline sweeper and the reversal engine can finish.
 
 mod answer;
+mod approved;
 mod capture;
 mod checkout;
 mod closing;
@@ -88,6 +89,8 @@ pub struct Core {
     settings: CoreSettings,
     /// Permits of the payment budget (`None`: no limit).
     payment_budget: Option<Arc<tokio::sync::Semaphore>>,
+    /// Plain purchases this switch approved recently: their SUCCESS notification needs no read.
+    recent_approvals: approved::RecentApprovals,
 }
 
 // The metric names are declared once, in `crate::metrics`.
@@ -152,6 +155,7 @@ impl Core {
             merchants,
             settings,
             payment_budget,
+            recent_approvals: approved::RecentApprovals::default(),
         }
     }
 

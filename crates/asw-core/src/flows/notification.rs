@@ -21,6 +21,18 @@ impl Core {
         let Some(tag) = id.key_tag() else {
             return Ok(NotifyOutcome::Unknown);
         };
+        if let Some(approved) = self.recent_approvals.get(payment_request_id) {
+            // Approved here: SUCCESS can change nothing now (see `approved.rs`), so only the
+            // amount check of the read below remains.
+            if approved.matches(amount.as_ref()) {
+                return Ok(NotifyOutcome::Ignored);
+            }
+            warn!(
+                journal_id = payment_request_id,
+                "notification amount/currency differ from the journal: not applied"
+            );
+            return Ok(NotifyOutcome::Mismatch);
+        }
         let Some(record) = self.journal.load(tag, payment_request_id).await? else {
             return Ok(NotifyOutcome::Unknown);
         };
@@ -70,6 +82,7 @@ impl Core {
         let after = self
             .apply(record, Event::Succeeded, "notifyPayment SUCCESS", patch)
             .await?;
+        self.recent_approvals.note(&after);
         if after.state != before {
             Ok(NotifyOutcome::Applied)
         } else {
@@ -116,6 +129,7 @@ impl Core {
         let after = self
             .apply(record, event, &cause, steps::failed(result_code))
             .await?;
+        self.recent_approvals.note(&after);
         if after.state != before {
             Ok(NotifyOutcome::Applied)
         } else {

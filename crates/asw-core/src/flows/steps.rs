@@ -167,7 +167,10 @@ impl Core {
             })
             .await;
         match result {
-            Ok(r) => (r, marked.load(Ordering::Relaxed)),
+            Ok(r) => {
+                self.recent_approvals.note(&r);
+                (r, marked.load(Ordering::Relaxed))
+            }
             Err(error) => (self.settle_failed(record, Event::Succeeded, &error), false),
         }
     }

@@ -13,7 +13,7 @@ mod order_code;
 mod plan;
 mod saf;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use buyer::{AcquirerDetails, BillingAddress, BuyerDetails, CardChecks, CardDetails, PaidWith};
 pub use events::{EVENT_KINDS, MerchantEvent, merchant_event};

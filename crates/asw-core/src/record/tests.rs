@@ -55,7 +55,7 @@ fn order_code_part_is_optional_and_round_trips() {
     assert_eq!(back, with_code);
 }
 
-fn pending() -> TransactionRecord {
+pub(crate) fn pending() -> TransactionRecord {
     TransactionRecord {
         version: 3,
         kind: TxnKind::Purchase,

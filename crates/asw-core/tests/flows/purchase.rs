@@ -750,3 +750,43 @@ async fn a_purchase_future_stays_small() {
     assert!(size <= 16 * 1024, "purchase future is {size} bytes");
     assert!(std::mem::size_of::<asw_core::record::TransactionRecord>() <= 1024);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_notification_of_a_purchase_this_switch_approved_needs_no_journal_read() {
+    // Every approved purchase gets Antom's SUCCESS notification; once approved, SUCCESS can
+    // change nothing (the state table ignores it in every state an approval leads to), so
+    // the switch that approved it answers from memory instead of a Redis round trip. The
+    // journal is down for the notification here: a read would fail it.
+    let h = Harness::new();
+    let req = h.purchase_req(1);
+    let prid = req.payment_request_id.clone();
+    h.upstream.script_pay(prid.as_str(), [pay_ok("P1")]);
+    assert_eq!(h.purchase(req).await.outcome, Outcome::Approved);
+    h.store.set_down(true);
+
+    let same = h
+        .core
+        .apply_payment_notification(
+            prid.as_str(),
+            Some("P1".into()),
+            Some((AMOUNT, "SGD".into())),
+            None,
+            None,
+        )
+        .await;
+    let other_amount = h
+        .core
+        .apply_payment_notification(
+            prid.as_str(),
+            Some("P1".into()),
+            Some((AMOUNT + 1, "SGD".into())),
+            None,
+            None,
+        )
+        .await;
+
+    assert_eq!(same, Ok(NotifyOutcome::Ignored));
+    assert_eq!(other_amount, Ok(NotifyOutcome::Mismatch));
+    h.store.set_down(false);
+    assert_eq!(h.record(&prid).state, TxnState::Approved);
+}
