@@ -2,6 +2,9 @@
 //! manual clock, a record fixture and a drain loop. Redis is real (asw-testkit).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod crash;
+pub mod online;
+
 use std::sync::Arc;
 use std::time::Duration;
 
