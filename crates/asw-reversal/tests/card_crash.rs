@@ -9,125 +9,94 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use asw_antom_sim::SimHandle;
-use asw_core::domain::Origin;
 use asw_core::flows::{CaptureRequest, CheckoutRequest};
 use asw_core::record::{CaptureMode, OnlineCheckout};
-use asw_store::RedisStore;
 use common::online::{
-    Act, Answers, Flow, buyer, every_crash_point, notify_payment, read, rest_key, rest_origin,
+    At, Flow, Step, buyer, checkout_request, every_crash_point, online_checkout, rest_origin,
 };
+use futures::future::BoxFuture;
 
-/// What the world does next.
+/// The card flow's own steps.
 #[derive(Clone, Copy, Debug)]
-enum Step {
+enum Own {
     /// The merchant creates the card payment (again: the same request).
     Pay,
     /// The buyer types the approving card on the page, if the merchant got it.
     Buyer,
-    /// Antom notifies the payment's result (SUCCESS: authorized), once it has one.
-    Notify,
     /// The merchant captures (again: asks again).
     Capture,
     /// Antom sends `CAPTURE_RESULT` for every capture it made.
     NotifyCapture,
-    /// The merchant reads the payment.
-    Read,
 }
 
-/// Authorized, captured by the merchant, `CAPTURE_RESULT`, read.
-const CAPTURED: &[Step] = &[
-    Step::Pay,
-    Step::Buyer,
-    Step::Notify,
-    Step::Capture,
-    Step::NotifyCapture,
-    Step::Read,
+use Own::{Buyer, Capture, NotifyCapture, Pay};
+use Step::{Notify, Own as O, Read};
+
+/// Authorized (Antom notifies it), captured by the merchant, `CAPTURE_RESULT`, read.
+const CAPTURED: &[Step<Own>] = &[
+    O(Pay),
+    O(Buyer),
+    Notify(1),
+    O(Capture),
+    O(NotifyCapture),
+    Read(1),
 ];
 /// Authorized, never captured: cancelled when the capture window ends.
-const NEVER_CAPTURED: &[Step] = &[Step::Pay, Step::Buyer, Step::Notify, Step::Read];
+const NEVER_CAPTURED: &[Step<Own>] = &[O(Pay), O(Buyer), Notify(1), Read(1)];
 
 fn payment(n: u32) -> CheckoutRequest {
-    let order = format!("co{n}");
-    let (request, payment_request_id) = rest_key(&format!("card{n}"), &order);
-    CheckoutRequest {
-        payment_request_id,
-        request,
-        amount_minor: 2_000 + u64::from(n),
-        currency_numeric: 702,
-        reference_order_id: order,
-        checkout: OnlineCheckout {
-            method_type: "CARD".into(),
-            terminal_type: "WEB".into(),
-            os_type: None,
-            return_url: "https://shop.example/return".into(),
-            next_action: None,
-            capture: Some(CaptureMode::Manual),
-            buyer: None,
-            card_checks: None,
-            paid_with: None,
-            cancel_before_retry: false,
-            session: None,
-        },
-        expires_in_ms: None,
-        content_digest: format!("card-{n}"),
-        store: None,
-        description: None,
-        metadata: Default::default(),
-    }
+    let checkout = online_checkout("CARD", Some(CaptureMode::Manual));
+    checkout_request(
+        &format!("card{n}"),
+        &format!("co{n}"),
+        2_000 + u64::from(n),
+        checkout,
+    )
 }
 
 struct Card;
 
 impl Flow for Card {
-    type Step = Step;
+    type Own = Own;
     const NAME: &'static str = "card";
 
-    fn origin() -> Origin {
-        rest_origin()
+    fn prid(n: u32, _a: u8) -> String {
+        payment(n).payment_request_id.to_string()
     }
 
-    fn attempts(n: u32, _steps: &[Step]) -> Vec<(String, String)> {
-        let request = payment(n);
-        let id = request.payment_request_id.as_str().to_string();
-        vec![(request.request.tag, id)]
-    }
-
-    fn act(sim: Arc<SimHandle>, _store: RedisStore, answers: Answers, n: u32) -> Act<Step> {
-        Arc::new(move |core, step, _again| {
-            let (sim, answers) = (sim.clone(), answers.clone());
-            let request = payment(n);
-            let prid = request.payment_request_id.as_str().to_string();
-            Box::pin(async move {
-                match step {
-                    Step::Pay => core.checkout(request, answers.reply(&prid)).await,
-                    Step::Buyer => {
-                        if let Some(payment_id) = answers.payment_id(&prid) {
-                            buyer(&sim, &payment_id, "approve").await;
-                        }
+    fn act(at: At, step: Own) -> BoxFuture<'static, ()> {
+        let At { world, core, n, .. } = at;
+        let prid = Self::prid(n, 1);
+        Box::pin(async move {
+            match step {
+                Pay => core.checkout(payment(n), world.answers.reply(&prid)).await,
+                Buyer => {
+                    if let Some(payment_id) = world.answers.payment_id(&prid) {
+                        buyer(&world.sim, &payment_id, "approve").await;
                     }
-                    Step::Notify => notify_payment(&core, &sim, &prid).await,
-                    Step::Capture => {
-                        let capture = CaptureRequest {
-                            origin: rest_origin(),
-                            payment_request_id: prid.clone(),
-                            amount: None,
-                        };
-                        core.capture(capture, answers.reply(&prid)).await;
-                    }
-                    Step::NotifyCapture => {
-                        let captures = sim.payment(&prid).map(|p| p.captures).unwrap_or_default();
-                        for capture in captures.iter().filter(|c| c.status == "SUCCESS") {
-                            core.apply_capture_notification(&capture.capture_request_id, true)
-                                .await
-                                .expect("applied");
-                        }
-                    }
-                    Step::Read => read(&core, &answers, rest_origin(), &prid).await,
                 }
-            })
+                Capture => {
+                    let capture = CaptureRequest {
+                        origin: rest_origin(),
+                        payment_request_id: prid.clone(),
+                        amount: None,
+                    };
+                    core.capture(capture, world.answers.reply(&prid)).await;
+                }
+                NotifyCapture => {
+                    let captures = world
+                        .sim
+                        .payment(&prid)
+                        .map(|p| p.captures)
+                        .unwrap_or_default();
+                    for capture in captures.iter().filter(|c| c.status == "SUCCESS") {
+                        core.apply_capture_notification(&capture.capture_request_id, true)
+                            .await
+                            .expect("applied");
+                    }
+                }
+            }
         })
     }
 

@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use asw_antom_sim::SimHandle;
-use asw_core::domain::{Origin, PaymentCode, PaymentRequestId, RefundRequestId};
+use asw_core::domain::{Origin, PaymentCode, RefundRequestId};
 use asw_core::flows::{
-    Answer, OriginalRef, Outcome, PurchaseRequest, RefundRequest, RequestKey, ReversalRequest,
-    ReversedRequest, VoidRequest, WhileRunning,
+    Answer, OriginalRef, Outcome, PurchaseRequest, RefundRequest, ReversalRequest, ReversedRequest,
+    VoidRequest, WhileRunning,
 };
 use asw_core::ports::{
     CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand, CheckoutStarted,
@@ -30,28 +30,16 @@ use asw_testkit::RedisServer;
 use asw_upstream::AntomClient;
 use async_trait::async_trait;
 use common::crash::{
-    Dying, MERCHANT, TERMINAL, TerminalReply, Told, When, core, crash_points, run_until_crash,
-    until_quiet,
+    Dying, MERCHANT, TERMINAL, TerminalReply, Told, When, case_store, core, crash_points,
+    run_until_crash, terminal_key, terminal_prid, until_quiet,
 };
 use common::{client, sim, store_config};
 
 /// Purchase `n` of the terminal with the simulator scenario `suffix` (the code's last digits).
 fn purchase(n: u32, suffix: &str) -> PurchaseRequest {
-    let ids = common::crash::ids();
-    let dedup_key = format!("{MERCHANT}|{TERMINAL}|20261206|{n:06}");
-    let request = RequestKey {
-        origin: Origin::terminal(MERCHANT, TERMINAL),
-        tag: ids.key_tag(&dedup_key),
-        dedup_key: dedup_key.clone(),
-        receipt_ref: format!("6340{n:08}"),
-        local_time: None,
-    };
+    let request = terminal_key("20261206", n, "6340");
     PurchaseRequest {
-        payment_request_id: PaymentRequestId::new(format!(
-            "261206{}{}",
-            dedup_key.replace('|', ""),
-            request.tag
-        )),
+        payment_request_id: terminal_prid(&request),
         request,
         amount_minor: 1_000 + u64::from(n),
         currency_numeric: 702,
@@ -91,12 +79,7 @@ async fn case(
     at: usize,
     when: When,
 ) -> (usize, Option<bool>, String) {
-    let store = RedisStore::connect(StoreConfig {
-        key_prefix: format!("crash{n}"),
-        ..store_config(server)
-    })
-    .await
-    .unwrap();
+    let store = case_store(server, format!("crash{n}")).await;
     let upstream = client(sim);
     let dying = Arc::new(Dying::new(store.clone(), at, when));
     let first = Arc::new(core(dying.clone(), upstream.clone()));
@@ -203,15 +186,7 @@ async fn approved_purchase(
 
 /// A refund of `amount` of `original`, request `n` of the terminal.
 fn refund(n: u32, original: &PurchaseRequest, amount: u64) -> RefundRequest {
-    let ids = common::crash::ids();
-    let dedup_key = format!("{MERCHANT}|{TERMINAL}|20261206|{n:06}");
-    let request = RequestKey {
-        origin: Origin::terminal(MERCHANT, TERMINAL),
-        tag: ids.key_tag(&dedup_key),
-        dedup_key,
-        receipt_ref: format!("6341{n:08}"),
-        local_time: None,
-    };
+    let request = terminal_key("20261206", n, "6341");
     RefundRequest {
         refund_request_id: RefundRequestId::new(format!("RF{n:06}{}", request.tag)),
         request,
@@ -236,12 +211,7 @@ async fn refund_case(
     at: usize,
     when: When,
 ) -> (usize, Option<bool>, TxnState, bool) {
-    let store = RedisStore::connect(StoreConfig {
-        key_prefix: format!("crashrf{n}"),
-        ..store_config(server)
-    })
-    .await
-    .unwrap();
+    let store = case_store(server, format!("crashrf{n}")).await;
     let upstream = client(sim);
     let paid = approved_purchase(&store, &upstream, 1_000 + n).await;
 
@@ -331,12 +301,7 @@ async fn void_case(
     at: usize,
     when: When,
 ) -> (usize, Option<bool>, TxnState, String) {
-    let store = RedisStore::connect(StoreConfig {
-        key_prefix: format!("crashvd{n}"),
-        ..store_config(server)
-    })
-    .await
-    .unwrap();
+    let store = case_store(server, format!("crashvd{n}")).await;
     let upstream = client(sim);
     let paid = approved_purchase(&store, &upstream, 3_000 + n).await;
 

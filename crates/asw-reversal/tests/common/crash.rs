@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use asw_core::domain::{MerchantProfile, PaymentCodeRule, TerminalProfile};
-use asw_core::flows::{Answer, Core, CoreSettings, Reply, Timing, Undelivered};
+use asw_core::domain::{
+    MerchantProfile, Origin, PaymentCodeRule, PaymentRequestId, TerminalProfile,
+};
+use asw_core::flows::{Answer, Core, CoreSettings, Reply, RequestKey, Timing, Undelivered};
 use asw_core::ids::IdGenerator;
 use asw_core::merchants::MerchantDirectory;
 use asw_core::ports::{
@@ -19,10 +21,13 @@ use asw_core::record::{Change, SafEntry, TransactionRecord};
 use asw_core::saf::SafQueue;
 use asw_core::state::TxnState;
 use asw_reversal::{EngineConfig, ReversalEngine};
-use asw_store::RedisStore;
+use asw_store::{RedisStore, StoreConfig};
+use asw_testkit::RedisServer;
 use asw_upstream::AntomClient;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
+
+use super::store_config;
 
 /// Which side of the write the switch dies on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,14 +237,14 @@ pub fn timing() -> Timing {
         payment_expiry_ms: 8_000,
         delivery_margin_ms: 200,
         duplicate_poll_ms: 100,
-        online_expiry_ms: 2_500,
-        online_close_margin_ms: 1_000,
-        online_capture_window_ms: 3_000,
-        order_code_expiry_ms: 2_500,
-        order_code_close_margin_ms: 1_000,
+        online_expiry_ms: 1_500,
+        online_close_margin_ms: 800,
+        online_capture_window_ms: 2_000,
+        order_code_expiry_ms: 1_500,
+        order_code_close_margin_ms: 800,
         order_code_max_open_ms: 10_000,
-        session_expiry_ms: 2_000,
-        session_method_timeout_ms: 1_000,
+        session_expiry_ms: 1_200,
+        session_method_timeout_ms: 500,
     }
 }
 
@@ -268,6 +273,40 @@ pub fn merchant() -> MerchantProfile {
             store_id: None,
         }],
     }
+}
+
+/// A store of its own for one case: its keys under `prefix`, on `server`.
+pub async fn case_store(server: &RedisServer, prefix: String) -> RedisStore {
+    RedisStore::connect(StoreConfig {
+        key_prefix: prefix,
+        ..store_config(server)
+    })
+    .await
+    .unwrap()
+}
+
+/// Request `n` of the terminal on `date` (`YYYYMMDD`), its receipt reference `receipt_prefix`
+/// and the number.
+pub fn terminal_key(date: &str, n: u32, receipt_prefix: &str) -> RequestKey {
+    let dedup_key = format!("{MERCHANT}|{TERMINAL}|{date}|{n:06}");
+    RequestKey {
+        origin: Origin::terminal(MERCHANT, TERMINAL),
+        tag: ids().key_tag(&dedup_key),
+        dedup_key,
+        receipt_ref: format!("{receipt_prefix}{n:08}"),
+        local_time: None,
+    }
+}
+
+/// The `paymentRequestId` the terminal front derives for a request's key.
+pub fn terminal_prid(key: &RequestKey) -> PaymentRequestId {
+    let date = key.dedup_key.split('|').nth(2).unwrap_or_default();
+    PaymentRequestId::new(format!(
+        "{}{}{}",
+        date.get(2..).unwrap_or_default(),
+        key.dedup_key.replace('|', ""),
+        key.tag
+    ))
 }
 
 /// The ids every switch of these tests derives.

@@ -11,20 +11,23 @@ use std::time::{Duration, Instant};
 use asw_antom_sim::SimHandle;
 use asw_core::domain::{Origin, PaymentRequestId};
 use asw_core::flows::{
-    Answer, Core, OriginalRef, Outcome, Reply, RequestKey, StatusInquiry, Undelivered,
+    Answer, CheckoutRequest, Core, OriginalRef, Outcome, Reply, RequestKey, StatusInquiry,
+    Undelivered,
 };
 use asw_core::ports::{ClosingLook, Journal};
+use asw_core::record::{CaptureMode, OnlineCheckout};
 use asw_core::state::TxnState;
-use asw_store::{RedisStore, StoreConfig};
+use asw_store::RedisStore;
 use asw_testkit::RedisServer;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::crash::{
-    Dying, MERCHANT, When, core, crash_points, ids, now_ms, run_until_crash, until_quiet,
+    Dying, MERCHANT, When, case_store, core, crash_points, ids, now_ms, run_until_crash,
+    until_quiet,
 };
-use super::{client, sim, store_config};
+use super::{client, sim};
 
 /// What the world does at one step, on the switch `core`; `again`: the step was interrupted by
 /// the crash and is repeated on the fresh switch.
@@ -104,6 +107,47 @@ impl Reply for Kept {
             .unwrap()
             .push((self.1.clone(), answer.clone()));
         Ok(())
+    }
+}
+
+/// Attempt `idempotency_key` of the merchant's `order`: an online payment of `amount_minor`
+/// SGD with `checkout`.
+pub fn checkout_request(
+    idempotency_key: &str,
+    order: &str,
+    amount_minor: u64,
+    checkout: OnlineCheckout,
+) -> CheckoutRequest {
+    let (request, payment_request_id) = rest_key(idempotency_key, order);
+    CheckoutRequest {
+        payment_request_id,
+        request,
+        amount_minor,
+        currency_numeric: 702,
+        reference_order_id: order.to_string(),
+        checkout,
+        expires_in_ms: None,
+        content_digest: format!("checkout-{idempotency_key}"),
+        store: None,
+        description: None,
+        metadata: Default::default(),
+    }
+}
+
+/// An online payment with `method`, captured as `capture` when card-like.
+pub fn online_checkout(method: &str, capture: Option<CaptureMode>) -> OnlineCheckout {
+    OnlineCheckout {
+        method_type: method.into(),
+        terminal_type: "WEB".into(),
+        os_type: None,
+        return_url: "https://shop.example/return".into(),
+        next_action: None,
+        capture,
+        buyer: None,
+        card_checks: None,
+        paid_with: None,
+        cancel_before_retry: false,
+        session: None,
     }
 }
 
@@ -206,8 +250,9 @@ pub fn at_most_one_success(sim: &SimHandle, attempts: &[String], label: &str) {
 /// What the sweeper does at the closing time of record `id`: waits (bounded) until its
 /// closing time has passed, then takes the core's last look at it (the engine would then
 /// cancel whatever the look did not settle; the fresh engine does that here).
-pub async fn close(core: &Core, store: &RedisStore, tag: &str, id: &str) {
-    let Some(record) = store.load(tag, id).await.unwrap() else {
+pub async fn close(core: &Core, store: &RedisStore, id: &str) {
+    let tag = tag_of(id);
+    let Some(record) = store.load(&tag, id).await.unwrap() else {
         return;
     };
     if !record.state.is_in_flight() {
@@ -219,7 +264,7 @@ pub async fn close(core: &Core, store: &RedisStore, tag: &str, id: &str) {
         assert!(start.elapsed() < Duration::from_secs(15), "never closing");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    ClosingLook::last_look(core, tag, id).await;
+    ClosingLook::last_look(core, &tag, id).await;
 }
 
 /// Whether Antom's status `status` is one of `expected` (`|`-separated).
@@ -227,24 +272,94 @@ pub fn one_of(status: &str, expected: &str) -> bool {
     expected.split('|').any(|e| e == status)
 }
 
-/// One flow under test: its steps, what they do, and how its attempts are found.
+/// The shard tag a `paymentRequestId` ends with.
+pub fn tag_of(id: &str) -> String {
+    PaymentRequestId::new(id).key_tag().unwrap().to_string()
+}
+
+/// One step of a scenario: one of the flow's own, or one every flow shares.
+#[derive(Clone, Copy, Debug)]
+pub enum Step<Own> {
+    /// A step of the flow's own.
+    Own(Own),
+    /// Antom notifies attempt `a`'s result, once it has one (again: Antom re-sends it).
+    Notify(u8),
+    /// The merchant (or terminal) reads attempt `a`.
+    Read(u8),
+    /// The sweeper's closing time of attempt `a`: its last look.
+    Close(u8),
+}
+
+/// What the steps act on beside the switch.
+#[derive(Clone)]
+pub struct World {
+    /// antom-sim.
+    pub sim: Arc<SimHandle>,
+    /// The case's Redis, as the test sees it.
+    pub store: RedisStore,
+    /// What the requester was told.
+    pub answers: Answers,
+}
+
+/// Where one of a flow's own steps runs: the world, the switch, the case, and whether the
+/// step is repeated on the fresh switch after the crash interrupted it.
+pub struct At {
+    /// What the step acts on beside the switch.
+    pub world: World,
+    /// The switch.
+    pub core: Arc<Core>,
+    /// The case.
+    pub n: u32,
+    /// Repeated after the crash.
+    pub again: bool,
+}
+
+/// One flow under test: its own steps, and how its attempts are named.
 pub trait Flow: Send + Sync + 'static {
-    /// What the world does next.
-    type Step: Clone + Send + Sync + 'static;
+    /// What the world does next, beside the shared steps.
+    type Own: Clone + Copy + Send + Sync + 'static;
     /// Prefix of the case's Redis keys.
     const NAME: &'static str;
-    /// Who reads the payments (the REST merchant, the terminal).
-    fn origin() -> Origin;
-    /// The (tag, `paymentRequestId`) of every attempt `steps` of case `n` make.
-    fn attempts(n: u32, steps: &[Self::Step]) -> Vec<(String, String)>;
-    /// What the world does at a step of case `n`.
-    fn act(sim: Arc<SimHandle>, store: RedisStore, answers: Answers, n: u32) -> Act<Self::Step>;
+    /// Who reads the payments: the REST merchant, unless the flow says otherwise.
+    fn origin() -> Origin {
+        rest_origin()
+    }
+    /// The `paymentRequestId` of attempt `a` of case `n`.
+    fn prid(n: u32, a: u8) -> String;
+    /// The attempt a step of the flow creates, if it creates one (else attempt 1 only).
+    fn creates(_step: &Self::Own) -> Option<u8> {
+        None
+    }
+    /// What the world does at one of the flow's own steps.
+    fn act(at: At, step: Self::Own) -> BoxFuture<'static, ()>;
     /// Whether Antom holds what makes `id` a success (a card: captured).
     fn paid_at_antom(sim: &SimHandle, id: &str) -> bool {
         sim.payment(id).is_some_and(|p| p.status == "SUCCESS")
     }
     /// Checks particular to the flow, once quiet.
     fn check(_sim: &SimHandle, _id: &str, _label: &str) {}
+}
+
+fn act_of<F: Flow>(world: World, n: u32) -> Act<Step<F::Own>> {
+    Arc::new(move |core, step, again| {
+        let world = world.clone();
+        Box::pin(async move {
+            match step {
+                Step::Own(own) => {
+                    let at = At {
+                        world,
+                        core,
+                        n,
+                        again,
+                    };
+                    F::act(at, own).await;
+                }
+                Step::Notify(a) => notify_payment(&core, &world.sim, &F::prid(n, a)).await,
+                Step::Read(a) => read(&core, &world.answers, F::origin(), &F::prid(n, a)).await,
+                Step::Close(a) => close(&core, &world.store, &F::prid(n, a)).await,
+            }
+        })
+    })
 }
 
 /// One case: `steps` on a switch that dies at write `at` (`When`), or never (`at` = 0), the
@@ -255,25 +370,35 @@ pub async fn case<F: Flow>(
     server: &RedisServer,
     sim: &Arc<SimHandle>,
     n: u32,
-    steps: &'static [F::Step],
+    steps: &'static [Step<F::Own>],
     at: usize,
     when: When,
 ) -> (usize, Vec<String>) {
-    let store = RedisStore::connect(StoreConfig {
-        key_prefix: format!("{}{n}", F::NAME),
-        ..store_config(server)
-    })
-    .await
-    .unwrap();
+    let store = case_store(server, format!("{}{n}", F::NAME)).await;
     let upstream = client(sim);
     let dying = Arc::new(Dying::new(store.clone(), at, when));
     let first = Arc::new(core(dying.clone(), upstream.clone()));
     let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
     let answers = Answers::default();
-    let act = F::act(sim.clone(), store.clone(), answers.clone(), n);
-    let writes = play(&dying, first, fresh.clone(), steps, act).await;
+    let world = World {
+        sim: sim.clone(),
+        store: store.clone(),
+        answers: answers.clone(),
+    };
+    let writes = play(&dying, first, fresh.clone(), steps, act_of::<F>(world, n)).await;
 
-    let records = F::attempts(n, steps);
+    let last = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Own(own) => F::creates(own),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1);
+    let records: Vec<_> = (1..=last)
+        .map(|a| F::prid(n, a))
+        .map(|id| (tag_of(&id), id))
+        .collect();
     until_quiet(&store, upstream, fresh.clone(), &records, n).await;
     let label = format!("{} case {n}, crash {when:?} write {at}", F::NAME);
     let mut statuses = Vec::new();
@@ -289,6 +414,13 @@ pub async fn case<F: Flow>(
         assert!(
             !answers.told_paid(id) || paid,
             "{label}: {id} told paid, Antom {at_antom}"
+        );
+        let told_unpaid = told
+            .iter()
+            .any(|a| matches!(a.outcome, Outcome::Declined { .. } | Outcome::Expired));
+        assert!(
+            !(told_unpaid && paid),
+            "{label}: {id} told {outcomes:?}, Antom {at_antom}"
         );
         assert_eq!(
             read_now == Some(Outcome::Approved),
@@ -310,7 +442,11 @@ pub async fn case<F: Flow>(
 
 /// Runs `steps` without a crash (Antom must end with `expected`, one `|`-separated choice
 /// per attempt), then with a crash at each side of each of its writes, all at once.
-pub async fn every_crash_point<F: Flow>(steps: &'static [F::Step], first: u32, expected: &[&str]) {
+pub async fn every_crash_point<F: Flow>(
+    steps: &'static [Step<F::Own>],
+    first: u32,
+    expected: &[&str],
+) {
     let server = RedisServer::start().unwrap();
     let sim = Arc::new(sim().await);
     let (writes, statuses) = case::<F>(&server, &sim, first, steps, 0, When::After).await;
