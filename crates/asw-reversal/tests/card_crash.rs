@@ -12,9 +12,8 @@ mod common;
 use asw_antom_sim::SimHandle;
 use asw_core::flows::{CaptureRequest, CheckoutRequest};
 use asw_core::record::{CaptureMode, OnlineCheckout};
-use common::online::{
-    At, Flow, Step, buyer, checkout_request, every_crash_point, online_checkout, rest_origin,
-};
+use common::online::{buyer, checkout_request, online_checkout, rest_origin};
+use common::scenario::{At, Flow, Step, every_crash_point};
 use futures::future::BoxFuture;
 
 /// The card flow's own steps.

@@ -12,7 +12,8 @@
 mod common;
 
 use asw_core::flows::CheckoutRequest;
-use common::online::{At, Flow, Step, buyer, checkout_request, every_crash_point, online_checkout};
+use common::online::{buyer, checkout_request, online_checkout};
+use common::scenario::{At, Flow, Step, every_crash_point};
 use futures::future::BoxFuture;
 
 /// The wallet flow's own steps; attempts of the order are numbered from 1.

@@ -12,7 +12,8 @@ mod common;
 use asw_core::domain::Origin;
 use asw_core::flows::{OrderCodeRequest, Outcome, ReversalRequest, ReversedRequest};
 use common::crash::{MERCHANT, TERMINAL, terminal_key, terminal_prid};
-use common::online::{Answers, At, Flow, Step, buyer, every_crash_point, read};
+use common::online::{Answers, buyer, read};
+use common::scenario::{At, Flow, Step, every_crash_point};
 use futures::future::BoxFuture;
 
 /// The order code flow's own steps.

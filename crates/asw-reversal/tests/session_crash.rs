@@ -10,7 +10,8 @@
 mod common;
 
 use asw_core::flows::SessionRequest;
-use common::online::{Answers, At, Flow, Step, buyer, every_crash_point, rest_key, sim_post};
+use common::online::{Answers, buyer, rest_key, sim_post};
+use common::scenario::{At, Flow, Step, every_crash_point};
 use futures::future::BoxFuture;
 
 /// The session flow's own steps; sessions of the order are numbered from 1.

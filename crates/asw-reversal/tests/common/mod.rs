@@ -3,7 +3,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod crash;
+pub mod dying;
 pub mod online;
+pub mod scenario;
 
 use std::sync::Arc;
 use std::time::Duration;
