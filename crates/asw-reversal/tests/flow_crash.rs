@@ -230,14 +230,8 @@ async fn refund_case(
     let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
     let tag = request.request.tag.clone();
     let id = request.refund_request_id.as_str().to_string();
-    until_quiet(
-        &store,
-        upstream,
-        fresh,
-        &[(tag.clone(), id.clone())],
-        n + 10_000,
-    )
-    .await;
+    let records = [(tag.clone(), id.clone())];
+    until_quiet(&store, upstream, fresh, &records, n + 10_000).await;
     let state = store
         .load(&tag, &id)
         .await
@@ -327,14 +321,8 @@ async fn void_case(
     let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
     let tag = paid.request.tag.clone();
     let id = paid.payment_request_id.as_str().to_string();
-    until_quiet(
-        &store,
-        upstream,
-        fresh,
-        &[(tag.clone(), id.clone())],
-        n + 20_000,
-    )
-    .await;
+    let records = [(tag.clone(), id.clone())];
+    until_quiet(&store, upstream, fresh, &records, n + 20_000).await;
     let state = store.load(&tag, &id).await.unwrap().unwrap().state;
     let at_antom = sim
         .payment(&id)
@@ -461,14 +449,8 @@ async fn redis_killed_between_a_pays_success_and_its_commit_never_approves() {
             .reverse(advice(&request), Box::new(TerminalReply(Told::default())))
             .await;
     }
-    until_quiet(
-        &store,
-        upstream,
-        fresh,
-        &[(request.request.tag.clone(), id.clone())],
-        9_001,
-    )
-    .await;
+    let records = [(request.request.tag.clone(), id.clone())];
+    until_quiet(&store, upstream, fresh, &records, 9_001).await;
     assert_eq!(
         sim.payment(&id).map(|p| p.status).as_deref(),
         Some("CANCELLED"),
