@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use asw_core::domain::{MerchantProfile, Money, PaymentCode};
+use asw_core::domain::{Money, PaymentCode};
 use asw_core::ports::{
     Clock, Journal, PayCommand, PayScenario, SystemClock, Upstream, UpstreamOutcome,
 };
@@ -43,25 +43,7 @@ fn pay_command(rec: &TransactionRecord) -> PayCommand {
         amount: Money::from_numeric_currency(rec.amount_minor, 702).unwrap(),
         payment_code: Some(PaymentCode::new("281012345678901200")), // "00": paid at once
         scenario: PayScenario::PaymentCode,
-        merchant: std::sync::Arc::new(MerchantProfile {
-            merchant_id: "M1".into(),
-            client: "default".into(),
-            reference_merchant_id: "RM1".into(),
-            merchant_name: "Test Shop".into(),
-            mcc: "5411".into(),
-            store_id: "S1".into(),
-            store_name: "Test Store".into(),
-            store_mcc: None,
-            settlement_currency: None,
-            merchant_region: None,
-            utc_offset_minutes: 0,
-            follow_ups: Default::default(),
-            allowed_networks: Vec::new(),
-            api_keys: Vec::new(),
-            rest_timeout_ms: None,
-            webhook: None,
-            terminals: vec![],
-        }),
+        merchant: Arc::new(common::crash::merchant()),
         terminal_id: "T1".into(),
         terminal_request_time: time::OffsetDateTime::now_utc(),
         reference_order_id: None,

@@ -2,6 +2,11 @@
 //! manual clock, a record fixture and a drain loop. Redis is real (asw-testkit).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod crash;
+pub mod dying;
+pub mod online;
+pub mod scenario;
+
 use std::sync::Arc;
 use std::time::Duration;
 
