@@ -1,13 +1,15 @@
-//! Redis CPU per approved purchase, measured on redis-server itself: what the switch writes and
-//! reads for one approved terminal purchase (`begin`, the commit of APPROVED + SENDING, and the
-//! load made when Antom's notification arrives), many at once as under load, against a fresh
+//! Redis CPU per approved purchase, measured on redis-server itself: what the switch writes for
+//! one approved terminal purchase (`begin`, then the commit of APPROVED + SENDING; Antom's
+//! notification of it is answered from memory by the instance that approved it, see
+//! `asw-core/src/flows/approved.rs`; `--with-read` adds the journal read another instance would
+//! make for it), many at once as under load, against a fresh
 //! redis-server with the production durability (`appendonly yes`, `appendfsync always`).
 //!
 //! Prints redis-server's CPU (user + system, from `/proc/<pid>/stat`) per purchase, the part
 //! spent inside commands (`INFO commandstats`: calls and µs per purchase for each command), and
 //! the same with `appendfsync no` to separate the cost of the fsyncs from the cost of the
 //! writes. Not a criterion bench: the figure is CPU per operation of another process, not the
-//! time of a closure. `cargo bench -p asw-benches --bench redis_cost [-- PURCHASES CONCURRENCY]`
+//! time of a closure. `cargo bench -p asw-benches --bench redis_cost [-- PURCHASES CONCURRENCY [--with-read]]`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
@@ -31,8 +33,9 @@ fn record(n: u32) -> TransactionRecord {
     }
 }
 
-/// What the switch does in Redis for one approved purchase whose notification arrives.
-async fn purchase(store: &RedisStore, n: u32) {
+/// What the switch does in Redis for one approved purchase (and, `with_read`, the read of its
+/// notification on an instance that did not approve it).
+async fn purchase(store: &RedisStore, n: u32, with_read: bool) {
     let rec = record(n);
     store.begin(&rec).await.unwrap();
     let mut approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
@@ -40,10 +43,12 @@ async fn purchase(store: &RedisStore, n: u32) {
         .unwrap();
     mark_sending(&mut approved, NOW);
     store.commit(&approved).await.unwrap();
-    let _ = store
-        .load(&rec.tag, rec.payment_request_id.as_str())
-        .await
-        .unwrap();
+    if with_read {
+        let _ = store
+            .load(&rec.tag, rec.payment_request_id.as_str())
+            .await
+            .unwrap();
+    }
 }
 
 fn cpu_ticks(pid: u32) -> u64 {
@@ -62,7 +67,7 @@ fn clock_ticks_per_s() -> f64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-fn run(fsync: &str, purchases: u32, concurrency: u32) {
+fn run(fsync: &str, purchases: u32, concurrency: u32, with_read: bool) {
     let server = RedisServer::start_with_args(&["--appendfsync", fsync]).unwrap();
     let pid: u32 = redis_cli(server.port(), &["INFO", "server"])
         .unwrap()
@@ -96,7 +101,7 @@ fn run(fsync: &str, purchases: u32, concurrency: u32) {
                     let store = Arc::clone(&store);
                     tokio::spawn(async move {
                         for i in 0..per {
-                            purchase(&store, start + w * per + i).await;
+                            purchase(&store, start + w * per + i, with_read).await;
                         }
                     })
                 })
@@ -166,6 +171,7 @@ fn main() {
         .collect();
     let purchases = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let concurrency = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(32);
-    run("always", purchases, concurrency);
-    run("no", purchases, concurrency);
+    let with_read = std::env::args().any(|a| a == "--with-read");
+    run("always", purchases, concurrency, with_read);
+    run("no", purchases, concurrency, with_read);
 }

@@ -17,8 +17,8 @@
 #     half of it: approvals vs the sustained rate and every response code (ADMISSION sets the
 #     switch's [admission] max_in_flight_payments, default 64).
 #
-#   * PERF=1: a `perf record` CPU profile of the switch during each sweep step
-#     ($WORK/perf-<rate>.data).
+#   * PERF=1: `perf record` CPU profiles of the switch and of antom-sim during each sweep step
+#     ($WORK/perf-<rate>.data, $WORK/perf-sim-<rate>.data; read them with benches/profile.py).
 #
 #   * MODE=rest: the same through the merchant REST API (tools/rest-load, open loop, one
 #     POST /v1/payments per payment with its own Idempotency-Key) instead of ISO 8583 terminals.
@@ -138,7 +138,9 @@ EOF
 } > "$WORK/switch.toml"
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-"$BIN/antom-switch" run --config "$WORK/switch.toml" > "$WORK/switch.log" 2>&1 &
+# SWITCH_WORKERS=N: the switch's tokio worker threads (TOKIO_WORKER_THREADS, for it alone).
+${SWITCH_WORKERS:+env TOKIO_WORKER_THREADS=$SWITCH_WORKERS} \
+  "$BIN/antom-switch" run --config "$WORK/switch.toml" > "$WORK/switch.log" 2>&1 &
 SWITCH=$!
 PIDS+=($SWITCH)
 for _ in $(seq 1 100); do
@@ -192,9 +194,14 @@ for rate in $RATES; do
     # benches/profile.sh to fold into a flame graph. Sampling costs the switch some CPU itself.
     perf record -q -F 499 --call-graph dwarf,16384 -p "$SWITCH" -o "$WORK/perf-$rate.data" 2>/dev/null &
     PERF_PID=$!
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$SIM" -o "$WORK/perf-sim-$rate.data" 2>/dev/null &
+    PERF_SIM_PID=$!
   fi
   run_load "$rate" "$DURATION" "$WORK/sweep-$rate.json"
-  if [[ -n "${PERF:-}" ]]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; fi
+  if [[ -n "${PERF:-}" ]]; then
+    kill -INT "$PERF_PID" "$PERF_SIM_PID"
+    wait "$PERF_PID" "$PERF_SIM_PID" || true
+  fi
   if python3 - "$WORK/sweep-$rate.json.summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

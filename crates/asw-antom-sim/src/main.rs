@@ -135,6 +135,11 @@ fn build_config(args: &Args) -> Result<SimConfig, ConfigError> {
     Ok(cfg)
 }
 
+// The simulator is part of every end-to-end measurement of the switch: it should cost little
+// beyond its RSA signatures. mimalloc for the same reason as the switch (its per-request buffers).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
