@@ -62,6 +62,9 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# Context switches of every thread of a process (voluntary + involuntary): each one is a sleep
+# or a preemption, the kernel's share of a request-response server's CPU.
+ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n+0}'; }
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -156,6 +159,7 @@ run_load() { # rate duration report
   # as duplicates (94) instead of new purchases.
   RUN=$((RUN + 1))
   before=$(cpu_ticks "$SWITCH"); sim_before=$(cpu_ticks "$SIM"); redis_before=$(cpu_ticks "$REDIS")
+  ctx_before=$(ctx_switches "$SWITCH")
   if [[ "$MODE" == rest ]]; then
     "$BIN/rest-load" --url "http://127.0.0.1:$REST_PORT" --secret "$REST_SECRET" \
       --rate "$1" --duration "$2" --report "$3" --run "run$RUN-$$"
@@ -166,23 +170,26 @@ run_load() { # rate duration report
       --late-ms 5 --threads 1 > /dev/null
   fi
   after=$(cpu_ticks "$SWITCH"); sim_after=$(cpu_ticks "$SIM"); redis_after=$(cpu_ticks "$REDIS")
-  python3 - "$3" "$before" "$after" "$TICK" "$sim_before" "$sim_after" "$redis_before" "$redis_after" <<'PY'
+  ctx_after=$(ctx_switches "$SWITCH")
+  python3 - "$3" "$before" "$after" "$TICK" "$sim_before" "$sim_after" "$redis_before" "$redis_after" "$ctx_before" "$ctx_after" <<'PY'
 import json, sys
 path, before, after, tick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-sim_before, sim_after, redis_before, redis_after = map(int, sys.argv[5:9])
+sim_before, sim_after, redis_before, redis_after, ctx_before, ctx_after = map(int, sys.argv[5:11])
 r = json.load(open(path)); s = r["summary"]
 ok = s["response_codes"].get("00", 0)
 s["switch_cpu_s"] = (after - before) / tick
 s["switch_cpu_us_per_purchase"] = s["switch_cpu_s"] * 1e6 / max(ok, 1)
 s["sim_cpu_us_per_purchase"] = (sim_after - sim_before) / tick * 1e6 / max(ok, 1)
 s["redis_cpu_us_per_purchase"] = (redis_after - redis_before) / tick * 1e6 / max(ok, 1)
+s["switch_context_switches_per_purchase"] = (ctx_after - ctx_before) / max(ok, 1)
 s["approved"] = ok
 s["approved_per_s"] = ok / max(s["duration_s"], 1e-9)
 json.dump(s, open(path + ".summary.json", "w"), indent=1)
 print(f'rate {s["rate_per_s"]:>7} approved/s {s["approved_per_s"]:9.1f} answered {s["answered"]}/{s["scheduled"]} '
       f'p50 {s["latency_us"]["p50"]} p99 {s["latency_us"]["p99"]} p99.9 {s["latency_us"]["p99_9"]} us '
       f'max lag {s["max_send_lag_ms"]:.1f} ms cpu/purchase us: switch {s["switch_cpu_us_per_purchase"]:.0f} '
-      f'sim {s["sim_cpu_us_per_purchase"]:.0f} redis {s["redis_cpu_us_per_purchase"]:.0f}')
+      f'sim {s["sim_cpu_us_per_purchase"]:.0f} redis {s["redis_cpu_us_per_purchase"]:.0f} '
+      f'switch context switches/purchase {s["switch_context_switches_per_purchase"]:.1f}')
 PY
 }
 
