@@ -17,6 +17,8 @@
 #     half of it: approvals vs the sustained rate and every response code (ADMISSION sets the
 #     switch's [admission] max_in_flight_payments, default 64).
 #
+#   * SIGN_POOL=true: the switch signs on tokio's blocking pool instead of its workers.
+#
 #   * PERF=1: `perf record` CPU profiles of the switch and of antom-sim during each sweep step
 #     ($WORK/perf-<rate>.data, $WORK/perf-sim-<rate>.data; read them with benches/profile.py).
 #
@@ -99,6 +101,7 @@ base_url = "http://127.0.0.1:$SIM_PORT"
 client_id = "SANDBOX_5YTEST00000000000"
 merchant_private_key = "$KEYS/merchant_private_pkcs8.pem"
 antom_public_key = "$KEYS/antom_public.pem"
+sign_on_blocking_pool = ${SIGN_POOL:-false}
 [redis]
 url = "redis://127.0.0.1:$REDIS_PORT/"
 [webhook]

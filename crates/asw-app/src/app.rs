@@ -218,6 +218,7 @@ impl RunningSwitch {
             cancel_timeout_ms: config.upstream.cancel_timeout_ms,
             refund_timeout_ms: config.upstream.refund_timeout_ms,
             session_timeout_ms: config.upstream.session_timeout_ms,
+            sign_on_blocking_pool: config.upstream.sign_on_blocking_pool,
             ..asw_upstream::UpstreamSettings::default()
         };
         let groups = upstream_groups(&config)?;

@@ -181,6 +181,8 @@ pub struct UpstreamConfig {
     /// `createPaymentSession` deadline (Checkout Page sessions; no answer by then: the
     /// session is cancelled and the merchant creates a new one).
     pub session_timeout_ms: u64,
+    /// Sign Antom requests on a pool of blocking threads instead of the runtime's workers.
+    pub sign_on_blocking_pool: bool,
     /// Further clients, for merchants that use other Antom client ids.
     pub clients: Vec<ExtraClient>,
 }
@@ -200,6 +202,7 @@ impl Default for UpstreamConfig {
             cancel_timeout_ms: 5_000,
             refund_timeout_ms: 5_000,
             session_timeout_ms: 10_000,
+            sign_on_blocking_pool: false,
             clients: Vec::new(),
         }
     }

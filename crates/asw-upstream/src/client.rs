@@ -182,7 +182,12 @@ impl AntomClient {
                 message: "no such client group; nothing was sent".to_owned(),
             };
         };
-        let built = match build_request(&group.credentials, body, now_ms()) {
+        let built = if self.settings.sign_on_blocking_pool {
+            sign_off_the_workers(&group.credentials, body).await
+        } else {
+            build_request(&group.credentials, body, now_ms())
+        };
+        let built = match built {
             Ok(built) => built,
             Err(e) => {
                 return Outcome::Failed {
@@ -227,6 +232,22 @@ impl AntomClient {
             &response,
         )
     }
+}
+
+/// Serializes `body` here and signs it on tokio's blocking pool (`sign_on_blocking_pool`).
+async fn sign_off_the_workers<R: AntomRequest>(
+    credentials: &asw_antom::ClientCredentials,
+    body: &R,
+) -> Result<asw_antom::BuiltRequest, asw_antom::BuildError> {
+    let json =
+        serde_json::to_vec(body).map_err(|e| asw_antom::BuildError::Serialize(e.to_string()))?;
+    let credentials = credentials.clone();
+    let signed = tokio::task::spawn_blocking(move || {
+        asw_antom::wire::build_raw_request(&credentials, R::API.path(), json.into(), now_ms())
+    })
+    .await;
+    // Lost only when the runtime shuts down: nothing was sent, and the call fails as unbuilt.
+    signed.unwrap_or_else(|_| Err(asw_antom::BuildError::Serialize("signing task lost".into())))
 }
 
 fn millis(d: Duration) -> u64 {

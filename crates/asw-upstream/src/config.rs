@@ -31,6 +31,11 @@ pub struct UpstreamSettings {
     pub pool_max_idle_per_host: usize,
     /// Largest response body read; a larger one is Unknown (and not read into memory).
     pub max_response_bytes: usize,
+    /// Sign requests on tokio's blocking pool instead of the worker thread that builds them.
+    /// A signature holds a worker for its whole duration (0.1–1 ms by CPU); off the workers,
+    /// the other requests' I/O is not held up behind it, at the price of a hand-off between
+    /// threads. See benches/RESULTS.md for which gives the better tail here.
+    pub sign_on_blocking_pool: bool,
 }
 
 impl Default for UpstreamSettings {
@@ -47,6 +52,7 @@ impl Default for UpstreamSettings {
             pool_idle_timeout_ms: 90_000,
             pool_max_idle_per_host: 64,
             max_response_bytes: 1 << 20,
+            sign_on_blocking_pool: false,
         }
     }
 }

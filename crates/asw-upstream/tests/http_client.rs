@@ -352,6 +352,37 @@ async fn pay_success_sends_the_right_body_and_maps_the_receipt() {
     assert_eq!(body["merchantRegion"], "SG");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_on_the_blocking_pool_sends_the_same_verified_request() {
+    // The server answers INVALID_SIGNATURE (F) to a request it cannot verify, so S proves the
+    // signature made on the pool matches the body and headers sent.
+    let (url, server) = start_server().await;
+    let client = AntomClient::new(
+        UpstreamSettings {
+            sign_on_blocking_pool: true,
+            ..settings()
+        },
+        [group("default", &url, SANDBOX_CLIENT)],
+    )
+    .unwrap();
+    let calls = (1..=8).map(|n| {
+        let client = client.clone();
+        async move { client.pay(&pay_command("default", &format!("S-{n}"))).await }
+    });
+    for outcome in futures::future::join_all(calls).await {
+        assert!(
+            matches!(outcome, UpstreamOutcome::Success(_)),
+            "{outcome:?}"
+        );
+    }
+    let seen = server.seen.lock().unwrap();
+    assert_eq!(seen.len(), 8);
+    assert!(
+        seen.iter()
+            .all(|(path, _)| path == "/ams/sandbox/api/v1/payments/pay")
+    );
+}
+
 #[tokio::test]
 async fn production_group_uses_production_paths() {
     let (client, server) = client().await;
