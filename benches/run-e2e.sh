@@ -228,9 +228,11 @@ if [[ "$BEST" == 0 ]]; then
   HALF=$(python3 -c "print(max(1, $LOWEST / 2))")
   echo "== no rate of the sweep was sustained (machine busy? lower RATES)"
 else
-  HALF=$(python3 -c "print(max(1, $BEST / 2))")
+  # LATENCY_SHARE=0.6: the latency run at 60% of the sustained rate instead of half (issue 19's
+  # latency targets are stated at 60%). The files keep the name "half".
+  HALF=$(python3 -c "print(max(1, round($BEST * ${LATENCY_SHARE:-0.5})))")
 fi
-echo "== latency at half the maximum sustained rate ($HALF/s, 30 s)"
+echo "== latency at ${LATENCY_SHARE:-0.5} x the maximum sustained rate ($HALF/s, 30 s)"
 curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-before.txt"
 run_load "$HALF" 30 "$WORK/half.json"
 curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-after.txt"
