@@ -14,11 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use asw_antom_sim::SimHandle;
-use asw_core::domain::{Origin, PaymentCode, RefundRequestId};
-use asw_core::flows::{
-    Answer, OriginalRef, Outcome, PurchaseRequest, RefundRequest, ReversalRequest, ReversedRequest,
-    VoidRequest, WhileRunning,
-};
+use asw_core::domain::{Origin, RefundRequestId};
+use asw_core::flows::{Answer, OriginalRef, Outcome, PurchaseRequest, RefundRequest, VoidRequest};
 use asw_core::ports::{
     CancelCommand, CancelReceipt, CaptureCommand, CaptureReceipt, CheckoutCommand, CheckoutStarted,
     InquiryCommand, Journal, PayCommand, PayReceipt, PaymentReport, RefundCommand, RefundReceipt,
@@ -31,42 +28,10 @@ use asw_upstream::AntomClient;
 use async_trait::async_trait;
 use common::crash::{
     Dying, MERCHANT, TERMINAL, TerminalReply, Told, When, case_store, core, crash_points,
-    run_until_crash, terminal_key, terminal_prid, until_quiet,
+    run_until_crash, terminal_key, until_quiet,
 };
+use common::terminal::{advice, approved_purchase, purchase};
 use common::{client, sim, store_config};
-
-/// Purchase `n` of the terminal with the simulator scenario `suffix` (the code's last digits).
-fn purchase(n: u32, suffix: &str) -> PurchaseRequest {
-    let request = terminal_key("20261206", n, "6340");
-    PurchaseRequest {
-        payment_request_id: terminal_prid(&request),
-        request,
-        amount_minor: 1_000 + u64::from(n),
-        currency_numeric: 702,
-        payment_code: PaymentCode::new(format!("2810123456789012{suffix}")),
-        reference_order_id: None,
-        content_digest: format!("digest-{n}"),
-        while_running: WhileRunning::WaitForOutcome,
-        store_terminal: None,
-        store: None,
-        description: None,
-        metadata: Default::default(),
-    }
-}
-
-fn advice(p: &PurchaseRequest) -> ReversalRequest {
-    ReversalRequest {
-        origin: p.request.origin.clone(),
-        original: ReversedRequest {
-            dedup_key: p.request.dedup_key.clone(),
-            tag: p.request.tag.clone(),
-            payment_request_id: p.payment_request_id.clone(),
-        },
-        amount_minor: p.amount_minor,
-        of_purchase: true,
-        advice: true,
-    }
-}
 
 /// One case: the purchase runs on a switch that dies at write `at` (`When`), or never dies
 /// (`at` = 0). Returns how many writes the first switch made, what the terminal was told and
@@ -160,28 +125,6 @@ async fn a_crash_at_any_journal_write_of_a_purchase_keeps_the_terminal_and_antom
         }
     }
     assert!(checked >= 12, "{checked} crash points");
-}
-
-/// Purchase `n`, approved on a healthy switch and handed to the terminal.
-async fn approved_purchase(
-    store: &RedisStore,
-    upstream: &Arc<AntomClient>,
-    n: u32,
-) -> PurchaseRequest {
-    let healthy = core(Arc::new(store.clone()), upstream.clone());
-    let paid = purchase(n, "00");
-    let told = Told::default();
-    healthy
-        .purchase(paid.clone(), Box::new(TerminalReply(told.clone())))
-        .await;
-    assert!(
-        told.0
-            .lock()
-            .unwrap()
-            .as_ref()
-            .is_some_and(Answer::is_approval)
-    );
-    paid
 }
 
 /// A refund of `amount` of `original`, request `n` of the terminal.

@@ -19,6 +19,9 @@ pub enum When {
     Before,
     /// The write is in Redis; the switch dies before it learns so.
     After,
+    /// The switch lives on, but this write and every later one fail (Redis refuses them);
+    /// reads still work.
+    Refused,
 }
 
 /// Every crash point of a run that made `writes` writes: both sides of each, numbered from
@@ -36,7 +39,8 @@ pub fn crash_points(writes: usize, first: u32) -> Vec<(u32, usize, When)> {
 }
 
 /// The journal of a switch that dies at its `at`-th write: from then on nothing it asks
-/// returns (the process is gone), whatever it asks.
+/// returns (the process is gone), whatever it asks. With [`When::Refused`] it does not die:
+/// from its `at`-th write on every write fails.
 pub struct Dying {
     inner: RedisStore,
     writes: AtomicUsize,
@@ -72,11 +76,20 @@ impl Dying {
         std::future::pending().await
     }
 
-    async fn write<T>(&self, op: impl Future<Output = T>) -> T {
+    async fn write<T>(
+        &self,
+        op: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         if self.is_dead() {
             return self.die().await;
         }
         let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.when == When::Refused {
+            if self.at != 0 && n >= self.at {
+                return Err(StoreError::Unavailable("refused by the test".into()));
+            }
+            return op.await;
+        }
         if n == self.at && self.when == When::Before {
             return self.die().await;
         }

@@ -6,6 +6,7 @@ pub mod crash;
 pub mod dying;
 pub mod online;
 pub mod scenario;
+pub mod terminal;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -219,14 +220,25 @@ pub fn key(name: &str) -> String {
 }
 
 pub async fn sim() -> SimHandle {
-    let config = SimConfig::from_antom_private_key(&key("antom_private_pkcs8.pem"))
+    sim_with(|_| {}).await
+}
+
+/// antom-sim with the test client, configured further by `tune`.
+pub async fn sim_with(tune: impl FnOnce(&mut SimConfig)) -> SimHandle {
+    let mut config = SimConfig::from_antom_private_key(&key("antom_private_pkcs8.pem"))
         .unwrap()
         .with_client(CLIENT_ID, &key("merchant_public.pem"))
         .unwrap();
+    tune(&mut config);
     Simulator::start(config).await.unwrap()
 }
 
 pub fn client(sim: &SimHandle) -> Arc<AntomClient> {
+    client_with(sim, 2_000)
+}
+
+/// The real client of `sim`, giving up on a `pay` after `pay_timeout_ms`.
+pub fn client_with(sim: &SimHandle, pay_timeout_ms: u64) -> Arc<AntomClient> {
     let group = ClientGroupConfig {
         name: "default".into(),
         base_url: sim.base_url(),
@@ -237,7 +249,7 @@ pub fn client(sim: &SimHandle) -> Arc<AntomClient> {
         agent_token: None,
     };
     let settings = UpstreamSettings {
-        pay_timeout_ms: 2_000,
+        pay_timeout_ms,
         inquiry_payment_timeout_ms: 1_000,
         cancel_timeout_ms: 1_000,
         refund_timeout_ms: 1_000,
