@@ -24,7 +24,9 @@ const PAY_TIMEOUT_MS: u64 = 800;
 /// [`PAY_TIMEOUT_MS`], while antom-sim holds it past the response deadline. Returns what the
 /// terminal was told and Antom's status once quiet.
 async fn late_pay(suffix: &str) -> (Option<Answer>, String) {
-    let hold = u64::try_from(timing().response_deadline_ms).unwrap() + 500;
+    // Past the response deadline and the last inquiry's timeout (1 s), with a margin: no
+    // inquiry the switch can still use sees a pay that lands late (42), however slow the run.
+    let hold = u64::try_from(timing().response_deadline_ms).unwrap() + 1_200;
     let server = RedisServer::start().unwrap();
     let sim = sim_with(|config| config.slow_answer = Duration::from_millis(hold)).await;
     let store = case_store(&server, format!("late{suffix}")).await;
