@@ -1,7 +1,8 @@
 //! The short chaos runs: two real `antom-switch` processes on one Redis (then on a Redis
 //! Cluster, then on a Sentinel group), antom-sim with a random fault mix, kill -9 of each
 //! instance, Redis faults (a kill -9 and restart; a cluster master killed and rejoining and a
-//! manual failover; a Sentinel master killed), ~20 tx/s of mixed terminal and REST traffic —
+//! manual failover; a Sentinel master killed), ~20 tx/s of mixed terminal and REST traffic, and
+//! in the one-Redis run the second instance's clock 400 ms ahead of the first (libfaketime) —
 //! then every terminal and REST merchant must agree with Antom's ledger. The runs share the
 //! machine's cores, so they take turns. The default suite runs the one-Redis run; the runs on
 //! a cluster and a Sentinel group (30 s and 300 s each) are the suite's long mode
@@ -38,6 +39,8 @@ async fn short_chaos_run_ends_consistent() {
     config.restart_redis = true;
     // Slow Redis between the kills: writes held past the switch's command timeout.
     config.redis_stall_every = Some(Duration::from_secs(7));
+    // The second instance's clock 400 ms ahead (libfaketime), inside the switches' 500 ms.
+    config.clock_skew_ms = 400;
     config.quiet_timeout = Duration::from_secs(60);
     let report = asw_chaos::run(&config, false).await.expect("chaos run");
     let text = report.table_text();

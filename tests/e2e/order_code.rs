@@ -82,7 +82,7 @@ async fn the_buyer_pays_the_displayed_code_and_the_poll_answers_00() {
 async fn an_unpaid_code_is_cancelled_at_antom_after_its_expiry_and_never_approved() {
     let h = Harness::start_with(|config, _| {
         config.timing.order_code_expiry_ms = 2_000;
-        config.timing.order_code_close_margin_ms = 1_000;
+        config.timing.order_code_close_margin_ms = 1_500;
         config.timing.order_code_max_open_ms = 10_000;
     })
     .await;

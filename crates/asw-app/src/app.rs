@@ -261,7 +261,8 @@ impl RunningSwitch {
                 clock.clone(),
                 config.reversal.clone(),
             )
-            .with_closing_look(core.clone()),
+            .with_closing_look(core.clone())
+            .with_clock_skew(config.timing.clock_skew()),
         );
         let engine_stop = CancellationToken::new();
         let engine_tasks = engine.start(engine_stop.clone());

@@ -18,4 +18,5 @@ pub mod outbox;
 pub mod ports;
 pub mod record;
 pub mod saf;
+pub mod skew;
 pub mod state;

@@ -13,6 +13,7 @@ use asw_core::ports::{
 };
 use asw_core::record::{SafAction, SafEntry, TransactionRecord, plan_change};
 use asw_core::saf::{SafMessage, SafQueue};
+use asw_core::skew::ClockSkew;
 use asw_core::state::{Event, TxnState};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -80,6 +81,10 @@ pub struct ReversalEngine {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     closing_look: Option<Arc<dyn ClosingLook>>,
+    /// Every instant the engine judges (a closing time, the end of a pay call, a payment's
+    /// expiry) was read from another clock: it counts as passed only once it has passed on
+    /// every clock within this tolerance.
+    skew: ClockSkew,
 }
 
 impl std::fmt::Debug for ReversalEngine {
@@ -114,7 +119,16 @@ impl ReversalEngine {
             clock,
             config,
             closing_look: None,
+            skew: ClockSkew::default(),
         }
+    }
+
+    /// The clock-skew tolerance (`timing.max_clock_skew_ms`; default 500 ms) the engine allows
+    /// for when it judges an instant another instance's clock wrote.
+    #[must_use]
+    pub fn with_clock_skew(mut self, skew: ClockSkew) -> Self {
+        self.skew = skew;
+        self
     }
 
     /// Lets the sweeper ask `look` (the core) for a last inquiry at Antom before it closes an
@@ -287,10 +301,12 @@ impl ReversalEngine {
     /// gateway deadline gets `GatewayDeadline`; the table decides (cancel unless it is a
     /// an approval handed to the terminal or a settled failure). Returns how many transactions it looked at.
     pub async fn sweep_once(&self) -> Result<usize, EngineError> {
-        let now = self.clock.now_ms();
+        // A closing time another instance wrote is due only once it has passed on every clock
+        // within the tolerance: a sweeper whose clock runs ahead must not close early.
+        let horizon = self.skew.horizon(self.clock.now_ms());
         let due = self
             .journal
-            .due_for_sweep(now, self.config.sweep_batch)
+            .due_for_sweep(horizon, self.config.sweep_batch)
             .await?;
         let count = due.len();
         for (tag, journal_id) in due {
@@ -394,16 +410,19 @@ impl ReversalEngine {
         }
         let now = self.clock.now_ms();
         // A cancel must never overtake its pay: wait until the call is over, unless the journal
-        // shows it was answered (the core lowers call_over_at_ms then).
+        // shows it was answered (the core lowers call_over_at_ms then). The end of the call was
+        // read by the paying instance's clock: wait until it has passed on every clock within
+        // the tolerance.
         let not_before = match &record {
             Some(record) => entry.not_before_ms.min(record.call_over_at_ms),
             None => entry.not_before_ms,
         };
-        if now < not_before {
+        if !self.skew.surely_past(now, not_before) {
+            let at = not_before.saturating_add(self.skew.ms());
             self.queue
-                .retry_at(message, not_before, "waiting for the original call to end")
+                .retry_at(message, at, "waiting for the original call to end")
                 .await?;
-            return Ok(self.count(action, Disposition::Deferred(not_before)));
+            return Ok(self.count(action, Disposition::Deferred(at)));
         }
         let attempt = match &entry.action {
             SafAction::Cancel => self.attempt_cancel(entry, record.as_ref(), now).await,
@@ -545,7 +564,9 @@ impl ReversalEngine {
                     let may_appear_until = record
                         .map(|r| r.payment_expiry_ms.max(entry.order_may_appear_until_ms))
                         .unwrap_or(entry.order_may_appear_until_ms);
-                    if now < may_appear_until {
+                    // The expiry is judged by Antom's clock: final only once it has passed on
+                    // every clock within the tolerance.
+                    if !self.skew.surely_past(now, may_appear_until) {
                         Attempt::Retry(
                             "cancel: ORDER_NOT_EXIST while the payment may still appear".into(),
                         )

@@ -264,13 +264,17 @@ async fn crash_after_antom_answered_before_the_journal_resends_the_idempotent_ca
     .await;
     rig.clock.advance(10_000);
     let crashing = Crashing::new(rig.store.clone(), Point::Commit);
-    let engine = Arc::new(ReversalEngine::new(
-        rig.upstream.clone(),
-        crashing.clone(),
-        crashing.clone(),
-        rig.clock.clone(),
-        engine_config("victim"),
-    ));
+    let engine = Arc::new(
+        ReversalEngine::new(
+            rig.upstream.clone(),
+            crashing.clone(),
+            crashing.clone(),
+            rig.clock.clone(),
+            engine_config("victim"),
+        )
+        // The clock is set to the very end of the pay call: no skew tolerance (as `Rig::engine`).
+        .with_clock_skew(ClockSkew::from_ms(0)),
+    );
     let message = rig
         .store
         .fetch("victim-0", 1, Duration::ZERO)
@@ -305,13 +309,17 @@ async fn crash_after_antom_answered_before_xack_does_not_call_antom_again() {
     .await;
     rig.clock.advance(10_000);
     let crashing = Crashing::new(rig.store.clone(), Point::Ack);
-    let engine = Arc::new(ReversalEngine::new(
-        rig.upstream.clone(),
-        crashing.clone(),
-        crashing.clone(),
-        rig.clock.clone(),
-        engine_config("victim"),
-    ));
+    let engine = Arc::new(
+        ReversalEngine::new(
+            rig.upstream.clone(),
+            crashing.clone(),
+            crashing.clone(),
+            rig.clock.clone(),
+            engine_config("victim"),
+        )
+        // The clock is set to the very end of the pay call: no skew tolerance (as `Rig::engine`).
+        .with_clock_skew(ClockSkew::from_ms(0)),
+    );
     let message = rig
         .store
         .fetch("victim-0", 1, Duration::ZERO)

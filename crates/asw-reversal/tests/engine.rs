@@ -587,3 +587,72 @@ async fn an_entry_queued_while_an_instance_stops_is_claimed_at_once_by_another()
     stop_b.cancel();
     tasks_b.wait().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Clock skew: every instant the engine judges was written by another instance's clock (or is
+// judged by Antom's); it counts as passed only once it has passed on every clock within the
+// tolerance (`timing.max_clock_skew_ms`, 500 ms by default).
+
+const SKEW: i64 = asw_core::skew::ClockSkew::DEFAULT_MS;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweeper_whose_clock_runs_ahead_waits_out_the_tolerance() {
+    let rig = Rig::new().await;
+    let engine = rig.engine_allowing("e", engine_config("e"), ClockSkew::default());
+    let rec = record(40);
+    rig.store.begin(&rec).await.unwrap();
+    // This clock reads the deadline past by less than the tolerance: the writer's may not.
+    rig.clock.set(rec.gateway_deadline_ms + SKEW - 1);
+    assert_eq!(engine.sweep_once().await.unwrap(), 0, "closed early");
+    rig.clock.set(rec.gateway_deadline_ms + SKEW);
+    assert_eq!(engine.sweep_once().await.unwrap(), 1);
+    assert_eq!(rig.load(&rec).await.state, TxnState::CancelPending);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_not_exist_is_final_only_once_the_expiry_passed_on_every_clock() {
+    let rig = Rig::new().await;
+    let engine = rig.engine_allowing("e", engine_config("e"), ClockSkew::default());
+    let rec = record(41);
+    rig.store.begin(&rec).await.unwrap();
+    rig.walk(&rec, &[REVERSAL]).await;
+    let prid = rec.payment_request_id.as_str();
+    rig.upstream
+        .script_cancel(prid, vec![f("ORDER_NOT_EXIST"), f("ORDER_NOT_EXIST")]);
+    // Past the expiry by this clock, not by Antom's if it runs the tolerance behind.
+    rig.clock.set(rec.payment_expiry_ms + SKEW - 1);
+    let m = rig.store.fetch("e-0", 10, Duration::ZERO).await.unwrap();
+    assert!(
+        matches!(engine.handle(&m[0]).await.unwrap(), Disposition::Retried(_)),
+        "the payment may still appear at Antom"
+    );
+    assert_eq!(rig.load(&rec).await.state, TxnState::CancelPending);
+    rig.clock.set(rec.payment_expiry_ms + 60_000);
+    engine.promote_once().await.unwrap();
+    let m = rig.store.fetch("e-0", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(engine.handle(&m[0]).await.unwrap(), Disposition::Settled);
+    assert_eq!(rig.load(&rec).await.state, TxnState::Cancelled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_waits_until_its_pay_call_is_over_on_every_clock() {
+    let rig = Rig::new().await;
+    let engine = rig.engine_allowing("e", engine_config("e"), ClockSkew::default());
+    let rec = record(42);
+    rig.store.begin(&rec).await.unwrap();
+    rig.walk(&rec, &[REVERSAL]).await;
+    // The pay call (over at +10 s by the writer's clock) may still be out if this clock runs
+    // the tolerance ahead.
+    rig.clock.set(rec.call_over_at_ms + SKEW - 1);
+    let m = rig.store.fetch("e-0", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        engine.handle(&m[0]).await.unwrap(),
+        Disposition::Deferred(rec.call_over_at_ms + SKEW)
+    );
+    assert_eq!(rig.upstream.total(CallKind::Cancel), 0);
+    rig.clock.set(rec.call_over_at_ms + SKEW);
+    assert_eq!(engine.promote_once().await.unwrap(), 1);
+    let m = rig.store.fetch("e-0", 10, Duration::ZERO).await.unwrap();
+    assert_eq!(engine.handle(&m[0]).await.unwrap(), Disposition::Settled);
+    assert_eq!(rig.upstream.total(CallKind::Cancel), 1);
+}

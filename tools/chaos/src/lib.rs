@@ -14,6 +14,7 @@
 
 pub mod check;
 pub mod check_rest;
+pub mod clock_shift;
 pub mod deployment;
 pub mod history;
 pub mod rest_load;
@@ -41,6 +42,7 @@ use serde::Serialize;
 
 pub use check::{Cause, Comparison, Finding, IdRule, Table};
 pub use check_rest::{RestTable, compare_rest, is_rest_payment};
+pub use clock_shift::ClockShift;
 pub use deployment::{Deployment, RedisKind};
 pub use history::Offender;
 pub use rest_load::{RestLoadConfig, RestRecord};
@@ -139,6 +141,10 @@ pub struct ChaosConfig {
     /// and, with terminal processes, one terminal process while it finishes its last
     /// transactions.
     pub kill_during_drain: bool,
+    /// Clock skew between the instances: the second one runs its wall clock this many ms ahead
+    /// of the first (and of antom-sim), with libfaketime; 0: none. Within the switches'
+    /// `timing.max_clock_skew_ms` (500 ms) the run must stay consistent.
+    pub clock_skew_ms: i64,
 }
 
 impl ChaosConfig {
@@ -167,6 +173,7 @@ impl ChaosConfig {
             terminal_sim_bin: None,
             kill_terminals_every: Duration::from_secs(15),
             kill_during_drain: true,
+            clock_skew_ms: 0,
         }
     }
 }
@@ -197,6 +204,14 @@ pub enum ChaosError {
     /// The terminal-sim binary is missing; build it first.
     #[error("terminal-sim binary not found at {0} (cargo build --release -p asw-terminal-sim)")]
     TerminalSimBinaryMissing(PathBuf),
+    /// `--clock-skew-ms` needs libfaketime.
+    #[error(
+        "libfaketime not found (apt-get install faketime, or scripts/ensure-deps.sh; or set ASW_LIBFAKETIME)"
+    )]
+    NoFaketime,
+    /// libfaketime did not shift the clock as asked.
+    #[error("clock shift: {0}")]
+    ClockShift(String),
     /// A terminal process's durable records cannot be read.
     #[error("terminal records: {0}")]
     Records(#[from] asw_terminal_sim::durable::DurableError),
@@ -363,6 +378,8 @@ struct SwitchProcess {
     rest: u16,
     child: Option<Child>,
     bin: PathBuf,
+    /// This instance's wall clock runs shifted (every restart too).
+    clock: Option<ClockShift>,
 }
 
 impl SwitchProcess {
@@ -371,7 +388,11 @@ impl SwitchProcess {
             .create(true)
             .append(true)
             .open(&self.log)?;
-        let child = Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        if let Some(shift) = &self.clock {
+            shift.apply(&mut command);
+        }
+        let child = command
             .arg("run")
             .arg("--config")
             .arg(&self.config)
@@ -690,9 +711,24 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
     for index in 0..TID_PREFIXES.len() {
         all_terminals.extend(terminal_ids(index, connections));
     }
+    // The second instance's clock runs ahead by the skew (the first and antom-sim keep the
+    // host's): proved on this host before the run relies on it.
+    let shift = match config.clock_skew_ms {
+        0 => None,
+        skew => {
+            let shift = ClockShift::locate(skew)?;
+            let measured = shift.verify()?;
+            timeline.note(format!(
+                "switch chaos-b runs its clock {} ms ahead (libfaketime {}; measured {measured} ms)",
+                skew,
+                shift.spec()
+            ));
+            Some(shift)
+        }
+    };
     let mut switches = Vec::new();
     let mut secret = None;
-    for name in ["chaos-a", "chaos-b"] {
+    for (index, name) in ["chaos-a", "chaos-b"].into_iter().enumerate() {
         let ports = (free_port()?, free_port()?, free_port()?, free_port()?);
         let path = work.join(format!("{name}.toml"));
         let text = config_text(
@@ -713,6 +749,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
             rest: ports.3,
             child: None,
             bin: config.switch_bin.clone(),
+            clock: shift.clone().filter(|_| index == 1),
         };
         switch.spawn()?;
         switch.wait_ready(&http).await?;
@@ -1125,6 +1162,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
         "terminal_processes": config.terminal_sim_bin.is_some(),
         "kill_terminals_every_s": config.kill_terminals_every.as_secs_f64(),
         "kill_during_drain": config.kill_during_drain,
+        "clock_skew_ms": config.clock_skew_ms,
         "work_dir": work.display().to_string(),
     });
     Ok(ChaosReport {

@@ -79,8 +79,9 @@ struct Args {
     redis_stall_ms: u64,
     /// A preset: `long` is the run anyone can repeat for the record — 1,800 s at 56 purchases/s
     /// over 8 connections per instance plus 5 REST payments/s (over 100,000 transactions), the
-    /// terminals as killable processes, Redis faults every 300 s, kills during the drain; the
-    /// other flags given explicitly still apply on top of it.
+    /// terminals as killable processes, Redis faults every 300 s, kills during the drain, the
+    /// second instance's clock 400 ms ahead; the other flags given explicitly still apply on
+    /// top of it.
     #[arg(long)]
     profile: Option<Profile>,
     /// Largest share of terminal records whose outcome may be accepted either way (all causes
@@ -104,6 +105,13 @@ struct Args {
     /// Do not kill a switch (and a terminal process) during the drain.
     #[arg(long)]
     no_drain_kill: bool,
+    /// Clock skew: the second switch instance runs its wall clock this many ms ahead of the
+    /// first and of antom-sim (negative: behind), through libfaketime (`apt-get install
+    /// faketime`); the monotonic clock is untouched. The switches allow for 500 ms
+    /// (`timing.max_clock_skew_ms`); beyond it the run shows what an out-of-tolerance clock
+    /// does. `--profile long` uses 400.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    clock_skew_ms: i64,
 }
 
 fn share(text: &str) -> Result<f64, String> {
@@ -127,6 +135,9 @@ fn cause_bound(text: &str) -> Result<(Cause, f64), String> {
     })?;
     Ok((cause, share(value.trim())?))
 }
+
+/// The switches' `timing.max_clock_skew_ms` (the default the run's configuration keeps).
+const SWITCH_SKEW_TOLERANCE_MS: i64 = 500;
 
 /// Presets of `--profile`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -157,6 +168,9 @@ fn apply_profile(args: &mut Args, matches: &clap::ArgMatches) {
         }
         if default("redis_stall_every") && args.redis_stall_every.is_none() {
             args.redis_stall_every = Some(45);
+        }
+        if default("clock_skew_ms") {
+            args.clock_skew_ms = 400;
         }
         args.terminal_processes = true;
     }
@@ -198,6 +212,13 @@ async fn main() -> ExitCode {
     });
     config.kill_terminals_every = Duration::from_secs(args.kill_terminals_every.max(1));
     config.kill_during_drain = !args.no_drain_kill;
+    config.clock_skew_ms = args.clock_skew_ms;
+    if args.clock_skew_ms.abs() > SWITCH_SKEW_TOLERANCE_MS {
+        eprintln!(
+            "chaos: --clock-skew-ms {} is beyond the switches' tolerance ({SWITCH_SKEW_TOLERANCE_MS} ms): timing promises may break by the excess",
+            args.clock_skew_ms
+        );
+    }
     config.uncertain_bounds = UncertainBounds {
         total: args.max_uncertain_share,
         per_cause: args.max_uncertain_cause.into_iter().collect(),

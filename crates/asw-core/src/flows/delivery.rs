@@ -112,9 +112,15 @@ impl Core {
                 }
             }
         };
+        // Due only once the closing time has passed on every clock within the tolerance: the
+        // merchant may still read it until then.
         if recorded.state == TxnState::Approved
             && recorded.delivery == Delivery::Undelivered
-            && self.now_ms() >= recorded.gateway_deadline_ms
+            && self
+                .settings
+                .timing
+                .clock_skew()
+                .surely_past(self.now_ms(), recorded.gateway_deadline_ms)
         {
             // Due already: do not wait for the sweeper's next pass.
             if let Err(error) = self
@@ -198,7 +204,10 @@ impl Core {
             return Ok(HandOver::AlreadyHanded);
         }
         let margin = self.settings.timing.delivery_margin_ms;
-        if self.now_ms() >= record.gateway_deadline_ms - margin {
+        // The closing time less the margin must still be ahead on every clock within the
+        // tolerance: a sweeper whose clock runs ahead may otherwise already close it.
+        let skew = self.settings.timing.clock_skew();
+        if !skew.surely_before(self.now_ms(), record.gateway_deadline_ms - margin) {
             return Ok(HandOver::TooLate);
         }
         let marked_now = AtomicBool::new(false);
@@ -208,7 +217,7 @@ impl Core {
                 Event::DeliveryStarted,
                 "event sending approval",
                 |current, now| {
-                    if now >= current.gateway_deadline_ms - margin {
+                    if !skew.surely_before(now, current.gateway_deadline_ms - margin) {
                         return Ok(None);
                     }
                     let change = plan_change(

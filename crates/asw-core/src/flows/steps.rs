@@ -175,12 +175,17 @@ impl Core {
         }
     }
 
-    /// The last moment an approval may be written to the terminal: before the terminal gives
-    /// up and before the sweeper's gateway deadline, with a margin.
+    /// The last moment, by this instance's clock, an approval may be written to the terminal:
+    /// before the terminal gives up and before the sweeper's gateway deadline, with a margin.
+    ///
+    /// The terminal's timeout runs from `received_ms`, read by this clock. The gateway deadline
+    /// was written by whichever instance began the transaction and is judged by every
+    /// sweeper's clock, one of which may run `max_clock_skew_ms` ahead of this one: it counts
+    /// as that much earlier here, so no instance says 00 once another may have closed.
     pub(super) fn send_by(&self, record: &TransactionRecord, received_ms: i64) -> i64 {
         let timing = &self.settings.timing;
-        (received_ms + timing.terminal_timeout_ms).min(record.gateway_deadline_ms)
-            - timing.delivery_margin_ms
+        let closing = record.gateway_deadline_ms - timing.clock_skew().ms();
+        (received_ms + timing.terminal_timeout_ms).min(closing) - timing.delivery_margin_ms
     }
 
     /// Plans and commits one event with compare-and-set, reloading on conflicts.

@@ -56,6 +56,12 @@ pub struct Timing {
     /// and convenience-store methods take days — raise it if the merchant offers them). The
     /// switch closes a session's payment only after the session's expiry plus this.
     pub session_method_timeout_ms: i64,
+    /// The largest difference between the clocks of two switch instances (and Antom's, which
+    /// judges `paymentExpiryTime`) the switch stays correct under: a stored instant counts as
+    /// passed only when it has passed on every clock within it, and an approval is handed over
+    /// only while its closing time is ahead on every clock within it (see
+    /// [`crate::skew::ClockSkew`]).
+    pub max_clock_skew_ms: i64,
 }
 
 impl Default for Timing {
@@ -78,11 +84,17 @@ impl Default for Timing {
             order_code_max_open_ms: 600_000,
             session_expiry_ms: 3_600_000,
             session_method_timeout_ms: 840_000,
+            max_clock_skew_ms: crate::skew::ClockSkew::DEFAULT_MS,
         }
     }
 }
 
 impl Timing {
+    /// The configured clock-skew tolerance.
+    pub fn clock_skew(&self) -> crate::skew::ClockSkew {
+        crate::skew::ClockSkew::from_ms(self.max_clock_skew_ms)
+    }
+
     /// When the switch closes an order code created at `received_ms` whose buyer may pay until
     /// `expires_at_ms`: after the expiry by the close margin, but never later than the maximum
     /// after the request — and never before the expiry.
@@ -157,6 +169,43 @@ impl Timing {
             || self.order_code_close_margin_ms < 0
         {
             out.push(("timing", "margins must not be negative".to_string()));
+        }
+        out.extend(self.skew_problems());
+        out
+    }
+
+    /// The rules of the clock-skew tolerance: it must fit inside every margin that separates
+    /// an instant one clock wrote from a decision another clock makes about it.
+    fn skew_problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let skew = self.max_clock_skew_ms;
+        if skew < 0 {
+            out.push((
+                "timing.max_clock_skew_ms",
+                "must not be negative".to_string(),
+            ));
+            return out;
+        }
+        // The close margins separate the buyer's expiry (judged by Antom's clock) from the
+        // closing (judged by the sweeping instance's clock), and a payment the last look found
+        // paid is reopened for one close margin: it must leave time to tell the merchant after
+        // the skew and the delivery margin are taken off.
+        for (key, margin) in [
+            ("timing.online_close_margin_ms", self.online_close_margin_ms),
+            (
+                "timing.order_code_close_margin_ms",
+                self.order_code_close_margin_ms,
+            ),
+        ] {
+            if margin <= skew.saturating_add(self.delivery_margin_ms) {
+                out.push((
+                    key,
+                    format!(
+                        "must be greater than timing.max_clock_skew_ms + timing.delivery_margin_ms ({} + {} ms): a clock that runs ahead by the skew would close the payment before its expiry at Antom has surely passed, or before a buyer found paid at the last look could be told",
+                        skew, self.delivery_margin_ms
+                    ),
+                ));
+            }
         }
         out
     }

@@ -27,7 +27,8 @@ use asw_core::ports::{
     RefundReceipt, UpstreamOutcome,
 };
 use asw_core::record::{SafAction, TransactionRecord};
-use asw_testkit::fakes::{MemoryStore, QueuedItem, ScriptedUpstream, VirtualClock};
+use asw_core::state::Event;
+use asw_testkit::fakes::{MemoryStore, QueuedItem, ScriptedUpstream, SkewedClock, VirtualClock};
 
 pub use asw_core::flows::{Answer, Core, Outcome, Refusal};
 
@@ -110,8 +111,13 @@ pub struct Harness {
     pub core: Core,
     pub store: MemoryStore,
     pub upstream: Arc<ScriptedUpstream>,
+    /// The shared time line (the store's and Antom's clock); the core reads it shifted by
+    /// `offset_ms`.
     pub clock: Arc<VirtualClock>,
     pub ids: IdGenerator,
+    /// How far this instance's clock runs ahead of `clock` (negative: behind); 0 but for a
+    /// [`Harness::twin`].
+    pub offset_ms: i64,
 }
 
 impl Harness {
@@ -130,19 +136,13 @@ impl Harness {
         let clock = Arc::new(VirtualClock::at_test_epoch());
         let store = MemoryStore::new(clock.clone());
         let upstream = Arc::new(ScriptedUpstream::with_clock(clock.clone()));
-        let core = Core::new(
-            upstream.clone(),
-            Arc::new(store.clone()),
+        let core = core_over(
+            &store,
+            &upstream,
             clock.clone(),
-            IdGenerator::new(b"flow-tests"),
-            MerchantDirectory::new(profiles),
-            CoreSettings {
-                timing: timing(),
-                payment_code_rule: PaymentCodeRule::default(),
-                notify_url: None,
-                order_description: "flow test".into(),
-                max_in_flight_payments,
-            },
+            profiles,
+            timing(),
+            max_in_flight_payments,
         );
         Self {
             core,
@@ -150,7 +150,78 @@ impl Harness {
             upstream,
             clock,
             ids: IdGenerator::new(b"flow-tests"),
+            offset_ms: 0,
         }
+    }
+
+    /// The default merchants with this timing.
+    pub fn with_timing(timing: Timing) -> Self {
+        let mut h = Self::new();
+        h.core = core_over(
+            &h.store,
+            &h.upstream,
+            h.clock.clone(),
+            merchants(),
+            timing,
+            0,
+        );
+        h
+    }
+
+    /// A second switch instance (the default merchants, this one's timing) sharing this one's
+    /// store and Antom, whose clock runs `offset_ms` ahead of the shared time line (negative:
+    /// behind).
+    pub fn twin(&self, offset_ms: i64) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SkewedClock::new(self.clock.clone(), offset_ms));
+        Self {
+            core: core_over(
+                &self.store,
+                &self.upstream,
+                clock,
+                merchants(),
+                self.core.timing().clone(),
+                0,
+            ),
+            store: self.store.clone(),
+            upstream: self.upstream.clone(),
+            clock: self.clock.clone(),
+            ids: IdGenerator::new(b"flow-tests"),
+            offset_ms,
+        }
+    }
+
+    /// What this instance's clock reads.
+    pub fn now_ms(&self) -> i64 {
+        self.core.clock().now_ms()
+    }
+
+    /// One pass of the deadline sweeper on this instance, as asw-reversal runs it: what is due
+    /// by the clock-skew horizon, the core's last look first, then the gateway deadline unless
+    /// the look settled it. Returns the journal ids it found due.
+    pub async fn sweep(&self) -> Vec<String> {
+        let horizon = self.core.timing().clock_skew().horizon(self.now_ms());
+        let due = self.store.due_for_sweep(horizon, 100).await.expect("due");
+        for (tag, id) in &due {
+            if asw_core::ports::ClosingLook::last_look(&self.core, tag, id).await {
+                continue;
+            }
+            let record = self
+                .store
+                .load(tag, id)
+                .await
+                .expect("load")
+                .expect("record");
+            self.core
+                .apply(
+                    record,
+                    Event::GatewayDeadline,
+                    "gateway deadline passed",
+                    |_| {},
+                )
+                .await
+                .expect("swept");
+        }
+        due.into_iter().map(|(_, id)| id).collect()
     }
 
     /// Milliseconds since the test started (virtual).
@@ -336,8 +407,8 @@ impl Harness {
     /// Journals `request` as the purchase flow does before `pay`, and stops there: the record
     /// an instance leaves when it dies between `begin` and `pay` (or while `pay` is out).
     pub async fn journal_pending(&self, request: &PurchaseRequest) -> TransactionRecord {
-        let now = self.clock.now_ms();
-        let t = timing();
+        let now = self.now_ms();
+        let t = self.core.timing().clone();
         let mut record = asw_testkit::fixtures::purchase(1, now);
         record.payment_request_id = request.payment_request_id.clone();
         record.tag = request.request.tag.clone();
@@ -391,6 +462,31 @@ impl Harness {
             .map(|line| line.event)
             .collect()
     }
+}
+
+/// A core over the shared fakes with its own clock, merchants and timing.
+fn core_over(
+    store: &MemoryStore,
+    upstream: &Arc<ScriptedUpstream>,
+    clock: Arc<dyn Clock>,
+    profiles: Vec<MerchantProfile>,
+    timing: Timing,
+    max_in_flight_payments: usize,
+) -> Core {
+    Core::new(
+        upstream.clone(),
+        Arc::new(store.clone()),
+        clock,
+        IdGenerator::new(b"flow-tests"),
+        MerchantDirectory::new(profiles),
+        CoreSettings {
+            timing,
+            payment_code_rule: PaymentCodeRule::default(),
+            notify_url: None,
+            order_description: "flow test".into(),
+            max_in_flight_payments,
+        },
+    )
 }
 
 /// What a journal id can be read from.

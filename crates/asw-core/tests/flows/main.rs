@@ -16,5 +16,6 @@ mod refund;
 mod reversal;
 mod scope;
 mod session;
+mod skew;
 mod status;
 mod void;

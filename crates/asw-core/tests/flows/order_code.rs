@@ -5,8 +5,7 @@
 
 use asw_core::domain::Origin;
 use asw_core::flows::{OrderCodeRequest, OriginalRef, StatusInquiry};
-use asw_core::ports::{Clock, ClosingLook, Journal, PayReceipt, PaymentStatus, UpstreamOutcome};
-use asw_core::state::Event;
+use asw_core::ports::{Clock, PayReceipt, PaymentStatus, UpstreamOutcome};
 
 use crate::common::*;
 
@@ -63,30 +62,9 @@ fn shown_code(answer: &Answer) -> Option<String> {
         .clone()
 }
 
-/// What the deadline sweeper does to a due transaction (asw-reversal runs exactly this): the
-/// core's last look first, then the gateway deadline unless the look settled it.
+/// One pass of the deadline sweeper (see [`Harness::sweep`]).
 async fn sweep(h: &Harness) -> Vec<String> {
-    let due = h
-        .store
-        .due_for_sweep(h.clock.now_ms(), 100)
-        .await
-        .expect("due");
-    for (tag, id) in &due {
-        if h.core.last_look(tag, id).await {
-            continue;
-        }
-        let record = h.store.load(tag, id).await.expect("load").expect("record");
-        h.core
-            .apply(
-                record,
-                Event::GatewayDeadline,
-                "gateway deadline passed",
-                |_| {},
-            )
-            .await
-            .expect("swept");
-    }
-    due.into_iter().map(|(_, id)| id).collect()
+    h.sweep().await
 }
 
 #[tokio::test(start_paused = true)]
@@ -154,10 +132,14 @@ async fn a_code_never_paid_is_closed_after_its_expiry_never_before() {
     h.sleep(ms(t.order_code_close_margin_ms - 1)).await;
     assert!(sweep(&h).await.is_empty());
 
-    // The last look at the closing time: Antom still waits for the buyer, so it is cancelled.
+    // At the closing time a clock within the tolerance may still read before it: not yet.
+    h.sleep(ms(1)).await;
+    assert!(sweep(&h).await.is_empty());
+    // The last look once the closing time passed on every such clock: Antom still waits for
+    // the buyer, so it is cancelled.
     h.upstream
         .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Processing)]);
-    h.sleep(ms(1)).await;
+    h.sleep(ms(t.max_clock_skew_ms)).await;
     assert_eq!(sweep(&h).await, vec![prid.as_str().to_string()]);
     let record = h.record(&prid);
     assert_eq!(record.state, TxnState::CancelPending);
@@ -181,7 +163,9 @@ async fn a_success_after_the_close_is_never_approved() {
     h.upstream.script_pay(prid.as_str(), [code_created()]);
     ask(&h, req.clone()).await;
     let t = timing();
-    h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
+    h.sleep(ms(t.order_code_expiry_ms
+        + t.order_code_close_margin_ms
+        + t.max_clock_skew_ms))
         .await;
     h.upstream
         .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Processing)]);
@@ -244,7 +228,9 @@ async fn the_last_look_finds_a_buyer_who_paid_and_gives_the_terminal_time_to_pol
     h.upstream.script_pay(prid.as_str(), [code_created()]);
     ask(&h, req.clone()).await;
     let t = timing();
-    h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
+    h.sleep(ms(t.order_code_expiry_ms
+        + t.order_code_close_margin_ms
+        + t.max_clock_skew_ms))
         .await;
     h.upstream
         .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Success)]);
@@ -279,7 +265,9 @@ async fn anything_but_success_at_the_close_is_cancelled() {
         h.upstream.script_pay(prid.as_str(), [code_created()]);
         ask(&h, req.clone()).await;
         let t = timing();
-        h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
+        h.sleep(ms(t.order_code_expiry_ms
+            + t.order_code_close_margin_ms
+            + t.max_clock_skew_ms))
             .await;
         h.upstream.script_inquiry(prid.as_str(), [last]);
 
@@ -299,13 +287,16 @@ async fn a_success_found_at_the_close_but_never_polled_is_cancelled() {
     h.upstream.script_pay(prid.as_str(), [code_created()]);
     ask(&h, req.clone()).await;
     let t = timing();
-    h.sleep(ms(t.order_code_expiry_ms + t.order_code_close_margin_ms))
+    h.sleep(ms(t.order_code_expiry_ms
+        + t.order_code_close_margin_ms
+        + t.max_clock_skew_ms))
         .await;
     h.upstream
         .script_inquiry(prid.as_str(), [inquiry(PaymentStatus::Success)]);
     sweep(&h).await;
 
-    h.sleep(ms(t.order_code_close_margin_ms)).await;
+    h.sleep(ms(t.order_code_close_margin_ms + t.max_clock_skew_ms))
+        .await;
     assert_eq!(sweep(&h).await, vec![prid.as_str().to_string()]);
 
     assert_eq!(h.record(&prid).state, TxnState::CancelPending);

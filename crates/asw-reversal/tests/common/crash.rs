@@ -70,6 +70,9 @@ pub fn timing() -> Timing {
         order_code_max_open_ms: 10_000,
         session_expiry_ms: 1_200,
         session_method_timeout_ms: 500,
+        // One clock in one process, but the tolerance still applies as the switch applies it
+        // (small, so the close margins keep room to tell a buyer found paid).
+        max_clock_skew_ms: 100,
     }
 }
 
@@ -191,7 +194,8 @@ pub async fn until_quiet(
             Arc::new(SystemClock),
             engine_config(&format!("fresh{n}")),
         )
-        .with_closing_look(fresh),
+        .with_closing_look(fresh)
+        .with_clock_skew(timing().clock_skew()),
     );
     let token = CancellationToken::new();
     let tasks = engine.start(token.clone());

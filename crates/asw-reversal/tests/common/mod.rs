@@ -18,6 +18,7 @@ use asw_core::ports::{
 };
 use asw_core::record::{TransactionRecord, plan_change};
 use asw_core::saf::SafQueue;
+pub use asw_core::skew::ClockSkew;
 use asw_core::state::Event;
 use asw_reversal::{EngineConfig, ReversalEngine};
 use asw_store::{RedisStore, StoreConfig};
@@ -149,14 +150,30 @@ impl Rig {
         self.engine_with(instance, engine_config(instance))
     }
 
-    pub fn engine_with(&self, _instance: &str, config: EngineConfig) -> Arc<ReversalEngine> {
-        Arc::new(ReversalEngine::new(
-            self.upstream.clone(),
-            Arc::new(self.store.clone()),
-            Arc::new(self.store.clone()),
-            self.clock.clone(),
-            config,
-        ))
+    /// An engine that judges instants by this one clock exactly (no skew tolerance): the
+    /// policy tests set the clock to the very instant they are about.
+    pub fn engine_with(&self, instance: &str, config: EngineConfig) -> Arc<ReversalEngine> {
+        self.engine_allowing(instance, config, ClockSkew::from_ms(0))
+    }
+
+    /// An engine that allows for `skew` between its clock and the ones that wrote the records
+    /// (the switch's default is [`ClockSkew::default`]).
+    pub fn engine_allowing(
+        &self,
+        _instance: &str,
+        config: EngineConfig,
+        skew: ClockSkew,
+    ) -> Arc<ReversalEngine> {
+        Arc::new(
+            ReversalEngine::new(
+                self.upstream.clone(),
+                Arc::new(self.store.clone()),
+                Arc::new(self.store.clone()),
+                self.clock.clone(),
+                config,
+            )
+            .with_clock_skew(skew),
+        )
     }
 
     pub async fn load(&self, rec: &TransactionRecord) -> TransactionRecord {

@@ -1,6 +1,8 @@
 //! Clocks for tests: [`VirtualClock`] follows tokio's (pausable) time, [`ManualClock`] moves only
-//! when the test (or a wait) moves it.
+//! when the test (or a wait) moves it, [`SkewedClock`] reads another clock shifted (one switch
+//! instance whose clock runs ahead of or behind the others').
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -103,6 +105,45 @@ impl Clock for ManualClock {
     }
 }
 
+/// Another clock read `offset_ms` ahead (positive) or behind (negative): the clock of a second
+/// switch instance on the same time line. Waits are the inner clock's: a skew shifts what a
+/// clock reads, not how long a wait takes.
+pub struct SkewedClock {
+    inner: Arc<dyn Clock>,
+    offset_ms: i64,
+}
+
+impl SkewedClock {
+    /// `inner` shifted by `offset_ms`.
+    pub fn new(inner: Arc<dyn Clock>, offset_ms: i64) -> Self {
+        Self { inner, offset_ms }
+    }
+
+    /// The shift.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms
+    }
+}
+
+impl std::fmt::Debug for SkewedClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkewedClock")
+            .field("offset_ms", &self.offset_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Clock for SkewedClock {
+    fn now_ms(&self) -> i64 {
+        self.inner.now_ms().saturating_add(self.offset_ms)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        self.inner.sleep(duration).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -117,6 +158,18 @@ mod tests {
         clock.advance(Duration::from_millis(5)).await;
         assert_eq!(clock.now_ms(), TEST_EPOCH_MS + 30_005);
         assert_eq!(clock.now().to_string(), "2026-11-22 10:00:30.005 +00:00:00");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_skewed_clock_reads_shifted_and_waits_unshifted() {
+        let base = Arc::new(VirtualClock::at_test_epoch());
+        let ahead = SkewedClock::new(base.clone(), 500);
+        let behind = SkewedClock::new(base.clone(), -500);
+        assert_eq!(ahead.now_ms(), TEST_EPOCH_MS + 500);
+        assert_eq!(behind.now_ms(), TEST_EPOCH_MS - 500);
+        ahead.sleep(Duration::from_secs(1)).await;
+        assert_eq!(base.now_ms(), TEST_EPOCH_MS + 1_000);
+        assert_eq!(behind.now_ms(), TEST_EPOCH_MS + 500);
     }
 
     #[tokio::test]
