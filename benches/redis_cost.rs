@@ -16,33 +16,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use asw_core::ports::Journal;
-use asw_core::record::{TransactionRecord, mark_sending, plan_change};
-use asw_core::state::Event;
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
-use asw_testkit::fixtures::purchase_record_of;
 use asw_testkit::topologies::redis_cli;
 
-const NOW: i64 = asw_testkit::fixtures::NOW_MS;
-
-fn record(n: u32) -> TransactionRecord {
-    TransactionRecord {
-        payment_id: Some("202511221940108001001888A0000000001".into()),
-        wallet: Some("Alipay".into()),
-        ..purchase_record_of("T1000000", n, NOW)
-    }
-}
+#[path = "journal_fixture.rs"]
+mod journal_fixture;
+use journal_fixture::approved_purchase;
 
 /// What the switch does in Redis for one approved purchase (and, `with_read`, the read of its
 /// notification on an instance that did not approve it).
 async fn purchase(store: &RedisStore, n: u32, with_read: bool) {
-    let rec = record(n);
-    store.begin(&rec).await.unwrap();
-    let mut approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
-        .unwrap()
-        .unwrap();
-    mark_sending(&mut approved, NOW);
-    store.commit(&approved).await.unwrap();
+    let rec = approved_purchase(store, n).await;
     if with_read {
         let _ = store
             .load(&rec.tag, rec.payment_request_id.as_str())

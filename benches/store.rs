@@ -8,32 +8,19 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use asw_core::ports::Journal;
-use asw_core::record::{TransactionRecord, mark_sending, plan_change};
+use asw_core::record::plan_change;
 use asw_core::saf::SafQueue;
 use asw_core::state::{CancelReason, Event};
 use asw_store::{RedisStore, StoreConfig};
 use asw_testkit::RedisServer;
-use asw_testkit::fixtures::purchase_record_of;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const NOW: i64 = asw_testkit::fixtures::NOW_MS;
-
-fn record(n: u32) -> TransactionRecord {
-    TransactionRecord {
-        payment_id: Some("202511221940108001001888A0000000001".into()),
-        wallet: Some("Alipay".into()),
-        ..purchase_record_of("T1000000", n, NOW)
-    }
-}
+#[path = "journal_fixture.rs"]
+mod journal_fixture;
+use journal_fixture::{NOW, approved_purchase, record};
 
 async fn purchase(store: &RedisStore, n: u32) {
-    let rec = record(n);
-    store.begin(&rec).await.unwrap();
-    let mut approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
-        .unwrap()
-        .unwrap();
-    mark_sending(&mut approved, NOW);
-    store.commit(&approved).await.unwrap();
+    approved_purchase(store, n).await;
 }
 
 fn bench_server(c: &mut Criterion, label: &str, fsync: &str) {
