@@ -188,6 +188,10 @@ pub struct LoadConfig {
     /// ([`crate::durable`]); a run on a file that already holds records continues its numbering
     /// and STANs and settles what a killed predecessor left in flight.
     pub durable_records: Option<std::path::PathBuf>,
+    /// Another instance of the switch: re-sent purchases go to it, and reversal advices
+    /// alternate between it (first) and `addr` — a terminal whose reconnect lands on the other
+    /// node behind a load balancer.
+    pub follow_up_addr: Option<SocketAddr>,
 }
 
 impl LoadConfig {
@@ -213,6 +217,7 @@ impl LoadConfig {
             seed: 1,
             clock: Clock::utc(),
             durable_records: None,
+            follow_up_addr: None,
         }
     }
 }
@@ -1057,7 +1062,8 @@ async fn resend_and_hang_up(ctx: &Ctx, purchase: &Message, record: &TxRecord) ->
         follow.error = Some(error);
         return follow;
     }
-    match Terminal::connect(ctx.config.addr, ctx.config.link.clone()).await {
+    let addr = ctx.config.follow_up_addr.unwrap_or(ctx.config.addr);
+    match Terminal::connect(addr, ctx.config.link.clone()).await {
         Ok(terminal) => match terminal.send(purchase).await {
             Ok(pending) => {
                 drop(pending);
@@ -1231,9 +1237,22 @@ async fn follow_up(
             error: Some(error),
         };
     }
-    let result = match slot.terminal(ctx).await {
-        Ok(terminal) => terminal.request(message, ctx.config.response_timeout).await,
-        Err(error) => Err(error),
+    // An advice's odd attempts go to the other instance when there is one (its own connection,
+    // closed after the answer); the even ones to this terminal's own switch, so a dead other
+    // instance cannot keep an advice from being acknowledged.
+    let other = ctx
+        .config
+        .follow_up_addr
+        .filter(|_| kind == "reversal_advice" && attempts % 2 == 1);
+    let result = match other {
+        Some(addr) => match Terminal::connect(addr, ctx.config.link.clone()).await {
+            Ok(terminal) => terminal.request(message, ctx.config.response_timeout).await,
+            Err(error) => Err(error),
+        },
+        None => match slot.terminal(ctx).await {
+            Ok(terminal) => terminal.request(message, ctx.config.response_timeout).await,
+            Err(error) => Err(error),
+        },
     };
     let mut follow = FollowUp {
         kind,

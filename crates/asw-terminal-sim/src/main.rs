@@ -221,6 +221,11 @@ struct LoadArgs {
     /// and STANs and first settles what a killed run left in flight.
     #[arg(long)]
     records: Option<std::path::PathBuf>,
+    /// Another instance of the switch (HOST:PORT), as a terminal whose reconnect lands on the
+    /// other node behind a load balancer: re-sent purchases go to it, and reversal advices
+    /// alternate between it (first) and --connect.
+    #[arg(long)]
+    follow_ups_to: Option<String>,
     /// Use UTC for F12/F13 instead of the local time zone.
     #[arg(long)]
     utc: bool,
@@ -289,6 +294,10 @@ async fn target(cli: &Cli) -> anyhow::Result<SocketAddr> {
         .connect
         .as_deref()
         .ok_or_else(|| anyhow!("--connect HOST:PORT is required"))?;
+    resolve(text).await
+}
+
+async fn resolve(text: &str) -> anyhow::Result<SocketAddr> {
     tokio::net::lookup_host(text)
         .await
         .with_context(|| format!("cannot resolve {text}"))?
@@ -490,6 +499,10 @@ async fn run_load(
     config.seed = args.seed.unwrap_or_else(|| rng.random());
     config.clock = if args.utc { Clock::utc() } else { clock };
     config.durable_records = args.records.clone();
+    config.follow_up_addr = match &args.follow_ups_to {
+        Some(addr) => Some(resolve(addr).await.context("--follow-ups-to")?),
+        None => None,
+    };
     let report = load::run(config).await?;
     let file = std::fs::File::create(&args.report)
         .with_context(|| format!("cannot create {}", args.report.display()))?;

@@ -398,3 +398,52 @@ async fn a_restarted_load_settles_what_was_in_flight_and_continues() {
     assert!(first_stan > last_stan + 1, "{first_stan} after {last_stan}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn follow_ups_go_to_the_other_instance_when_there_is_one() {
+    // Two switches behind one balancer: a terminal's re-sent purchase and the first attempt of
+    // its advice land on the other one; the purchases themselves stay on its own.
+    let (own, own_seen) = common::server(Profile::PosBinary).await;
+    let (other, other_seen) = common::server(Profile::PosBinary).await;
+    let link = LinkConfig::for_profile(ProfileName::PosBinary).unwrap();
+    let mut config = LoadConfig::new(own.local_addr(), link);
+    config.follow_up_addr = Some(other.local_addr());
+    config.connections = 2;
+    config.rate_per_s = 100.0;
+    config.duration = Duration::from_secs(1);
+    config.mix = "purchase=40,advice=30,resend=30".parse().unwrap();
+    config.amount_min = 1000;
+    config.amount_max = 1000;
+    config.terminal_prefix = "FU".into();
+    config.response_timeout = Duration::from_secs(5);
+    config.seed = 7;
+    let report = load::run(config).await.unwrap();
+    let count = |report: &load::LoadReport, scenario| {
+        report
+            .transactions
+            .iter()
+            .filter(|r| r.scenario == scenario)
+            .count()
+    };
+    let (advices, resends) = (
+        count(&report, Scenario::Advice),
+        count(&report, Scenario::Resend),
+    );
+    assert!(advices > 0 && resends > 0);
+    let mtis = |seen: &common::Recorder| -> Vec<String> {
+        seen.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|m| m.mti().to_string())
+            .collect()
+    };
+    let (own_mtis, other_mtis) = (mtis(&own_seen), mtis(&other_seen));
+    assert!(own_mtis.iter().all(|m| m == "0200"), "{own_mtis:?}");
+    assert_eq!(
+        other_mtis.iter().filter(|m| *m == "0420").count(),
+        advices,
+        "each advice's first attempt, acknowledged there"
+    );
+    assert_eq!(other_mtis.iter().filter(|m| *m == "0200").count(), resends);
+}

@@ -368,6 +368,12 @@ fn read_key(name: &str) -> Result<String, ChaosError> {
     Ok(std::fs::read_to_string(keys_dir().join(name))?)
 }
 
+/// The terminal port of the instance after `index` (the terminals' follow-ups go there), when
+/// there are two or more.
+fn other_instance(switches: &[SwitchProcess], index: usize) -> Option<u16> {
+    (switches.len() > 1).then(|| switches[(index + 1) % switches.len()].pos)
+}
+
 /// One switch process and what it needs to be restarted.
 struct SwitchProcess {
     name: String,
@@ -781,7 +787,7 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
                 _ => {}
             }
-            let args: Vec<String> = vec![
+            let mut args: Vec<String> = vec![
                 "--connect".into(),
                 format!("127.0.0.1:{}", switch.pos),
                 "--profile".into(),
@@ -813,6 +819,11 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
                 records.display().to_string(),
                 "--utc".into(),
             ];
+            // Re-sent purchases and every other attempt of an advice go to the other instance,
+            // as a terminal's reconnect behind a load balancer may.
+            if let Some(other) = other_instance(&switches, index) {
+                args.extend(["--follow-ups-to".into(), format!("127.0.0.1:{other}")]);
+            }
             let mut process = TerminalProcess {
                 label,
                 bin: bin.clone(),
@@ -853,6 +864,8 @@ pub async fn run(config: &ChaosConfig, verbose: bool) -> Result<ChaosReport, Cha
             lc.late_after = Duration::from_millis(200);
             lc.seed = config.seed.wrapping_mul(31).wrapping_add(index as u64);
             lc.clock = Clock::utc();
+            lc.follow_up_addr = other_instance(&switches, index)
+                .map(|other| std::net::SocketAddr::from(([127, 0, 0, 1], other)));
             loads.push(tokio::spawn(load::run(lc)));
         }
     }
