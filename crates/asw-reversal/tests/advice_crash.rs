@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use asw_antom_sim::SimHandle;
-use asw_core::flows::{Answer, Core, Outcome, PurchaseRequest, Reply, Undelivered};
-use asw_core::ports::Journal;
+use asw_core::flows::{Answer, Core, PurchaseRequest, Reply, Undelivered};
 use asw_core::state::{Delivery, TxnState};
 use asw_store::RedisStore;
 use asw_testkit::RedisServer;
@@ -24,32 +23,11 @@ use async_trait::async_trait;
 use common::crash::{
     Dying, TerminalReply, Told, When, case_store, core, crash_points, run_until_crash, until_quiet,
 };
-use common::terminal::{advice, approved_purchase, journal_key, purchase};
+use common::terminal::{
+    acknowledged, advice, advise_until_acknowledged, approved_purchase, at_antom, journal_key,
+    purchase, settled, unknown_purchase,
+};
 use common::{client, sim};
-
-/// Antom's status of `id` (`NONE`: never created).
-fn at_antom(sim: &SimHandle, id: &str) -> String {
-    sim.payment(id).map_or_else(|| "NONE".into(), |p| p.status)
-}
-
-fn acknowledged(told: &Told) -> bool {
-    told.answer()
-        .is_some_and(|a| a.outcome == Outcome::Accepted)
-}
-
-/// The terminal repeats its advice (0421) to `switch` until it is acknowledged.
-async fn advise_until_acknowledged(switch: &Core, request: &PurchaseRequest) {
-    for _ in 0..5 {
-        let told = Told::default();
-        switch
-            .reverse(advice(request), Box::new(TerminalReply(told.clone())))
-            .await;
-        if acknowledged(&told) {
-            return;
-        }
-    }
-    panic!("the advice is never acknowledged");
-}
 
 /// The terminal's advice of `request` on a switch that dies at write `at` (`When`), or never
 /// (`at` = 0); unacknowledged, repeated to a fresh switch until it is. Returns the dying
@@ -76,17 +54,6 @@ async fn advise_through_a_crash(
     (writes, fresh)
 }
 
-/// What the journal and Antom hold of purchase `request` once quiet.
-async fn settled(
-    store: &RedisStore,
-    sim: &SimHandle,
-    request: &PurchaseRequest,
-) -> (Option<(TxnState, Delivery)>, String) {
-    let id = request.payment_request_id.as_str();
-    let record = store.load(&request.request.tag, id).await.unwrap();
-    (record.map(|r| (r.state, r.delivery)), at_antom(sim, id))
-}
-
 /// The purchase the advice is about.
 #[derive(Clone, Copy, Debug)]
 enum Original {
@@ -95,30 +62,6 @@ enum Original {
     Approved,
     /// Paid at Antom, but its switch died before journaling the answer: still `PENDING`.
     Unknown,
-}
-
-/// Purchase `n`, paid at Antom while its switch died before it could journal that.
-async fn unknown_purchase(
-    store: &RedisStore,
-    upstream: &Arc<AntomClient>,
-    sim: &SimHandle,
-    n: u32,
-) -> PurchaseRequest {
-    let dying = Arc::new(Dying::new(store.clone(), 2, When::Before));
-    let switch = Arc::new(core(dying.clone(), upstream.clone()));
-    let request = purchase(n, "00");
-    let reply = Box::new(TerminalReply(Told::default()));
-    let flow = {
-        let request = request.clone();
-        async move { switch.purchase(request, reply).await }
-    };
-    run_until_crash(&dying, flow).await;
-    assert_eq!(
-        settled(store, sim, &request).await,
-        (Some((TxnState::Pending, Delivery::None)), "SUCCESS".into()),
-        "paid at Antom, unknown to the journal"
-    );
-    request
 }
 
 /// One case: the advice of `original` on a switch that dies at write `at` (`When`), or never
