@@ -76,3 +76,41 @@ async fn a_pay_answered_late_with_nothing_stored_is_declined_and_nothing_is_paid
     assert!(answer.is_some_and(|a| !a.is_approval()));
     assert_eq!(status, "NONE");
 }
+
+/// The "too late to deliver" branch: `pay` answers S (scenario 41, held) after the last moment
+/// an approval may still be written to the terminal (its timeout minus the delivery margin) but
+/// within the switch's pay timeout. The switch must not hand the approval over; it answers
+/// without one, and the switch dies right after. A fresh switch's sweeper closes the payment:
+/// cancelled at Antom, and the terminal was never told approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_too_late_to_deliver_is_withheld_and_cancelled_after_a_restart() {
+    let t = timing();
+    let send_by = t.terminal_timeout_ms.min(t.gateway_deadline_ms) - t.delivery_margin_ms;
+    // Held past the last moment to deliver; answered well inside the client's pay timeout.
+    let hold = u64::try_from(send_by).unwrap() + 300;
+    let server = RedisServer::start().unwrap();
+    let sim = sim_with(|config| config.slow_answer = Duration::from_millis(hold)).await;
+    let store = case_store(&server, "too-late".into()).await;
+    let upstream = client_with(&sim, hold + 2_000);
+    let first = core(Arc::new(store.clone()), upstream.clone());
+    let request = purchase(1, "41");
+    let told = Told::default();
+    first
+        .purchase(request.clone(), Box::new(TerminalReply(told.clone())))
+        .await;
+    drop(first); // the switch dies once it has answered
+    let answer = told.answer();
+    eprintln!("too late: told {answer:?}");
+    assert!(
+        answer.as_ref().is_some_and(|a| !a.is_approval()),
+        "an approval too late to deliver is not handed over: {answer:?}"
+    );
+    let fresh = Arc::new(core(Arc::new(store.clone()), upstream.clone()));
+    until_quiet(&store, upstream, fresh, &[journal_key(&request)], 1).await;
+    let id = request.payment_request_id.as_str();
+    let status = sim.payment(id).map_or_else(|| "NONE".into(), |p| p.status);
+    assert_eq!(
+        status, "CANCELLED",
+        "paid at Antom, withheld from the terminal: cancelled"
+    );
+}
