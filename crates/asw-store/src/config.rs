@@ -98,6 +98,9 @@ pub struct StoreConfig {
     /// How long a deadline-index entry handed to a sweeper is hidden from other sweepers; if
     /// that sweeper dies, the entry comes back after this lease.
     pub sweep_lease_ms: u64,
+    /// How long start-up keeps trying a Redis that does not answer (a failover or a write stall
+    /// in progress) before giving up; 0: one try. An invalid URL or configuration fails at once.
+    pub startup_wait_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -115,6 +118,7 @@ impl Default for StoreConfig {
             audit_max_len: 100_000,
             consumer_group: "reversal".to_string(),
             sweep_lease_ms: 30_000,
+            startup_wait_ms: 30_000,
         }
     }
 }

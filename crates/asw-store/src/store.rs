@@ -103,6 +103,26 @@ impl RedisStore {
     /// Connects, checks the server's durability settings (WARN for each finding), loads the
     /// scripts and creates the SAF consumer groups.
     pub async fn connect(config: StoreConfig) -> Result<Self, ConnectError> {
+        // A switch restarted during a failover or a write stall must not exit for it (its
+        // supervisor would only restart it into the same wait): retry what "unreachable" covers
+        // for up to `startup_wait_ms`, with a doubling pause.
+        let patience = Duration::from_millis(config.startup_wait_ms);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match Self::connect_once(config.clone()).await {
+                Err(ConnectError::Unreachable(why)) if started.elapsed() + pause < patience => {
+                    tracing::warn!(%why, retry_in_ms = pause.as_millis() as u64,
+                        "redis not answering at start-up: retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn connect_once(config: StoreConfig) -> Result<Self, ConnectError> {
         config.validate().map_err(ConnectError::InvalidConfig)?;
         let topology = config.topology();
         if let Topology::Single(url) = &topology {

@@ -751,3 +751,44 @@ async fn an_idle_consumer_scans_its_pending_entries_once_not_on_every_poll() {
         "one read of new entries per shard"
     );
 }
+
+/// A switch restarted while Redis holds writes (a failover, a slow disk: the chaos run's write
+/// stall coinciding with a kill) waits for it within `startup_wait_ms` instead of exiting; with
+/// no patience it fails at once, as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_waits_for_a_redis_that_holds_writes() {
+    let server = RedisServer::start().unwrap();
+    let pause = |ms: u64| {
+        let server = &server;
+        async move {
+            let mut conn = raw(server).await;
+            let _: () = redis::cmd("CLIENT")
+                .arg("PAUSE")
+                .arg(ms)
+                .arg("WRITE")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+    };
+    pause(2_000).await;
+    let impatient = RedisStore::connect(StoreConfig {
+        command_timeout_ms: 300,
+        startup_wait_ms: 0,
+        ..config(&server)
+    })
+    .await;
+    assert!(
+        matches!(impatient, Err(ConnectError::Unreachable(_))),
+        "{:?}",
+        impatient.err()
+    );
+    pause(2_000).await;
+    let patient = RedisStore::connect(StoreConfig {
+        command_timeout_ms: 300,
+        startup_wait_ms: 10_000,
+        ..config(&server)
+    })
+    .await;
+    assert!(patient.is_ok(), "{:?}", patient.err());
+}
