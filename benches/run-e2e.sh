@@ -54,6 +54,8 @@ MODE=${MODE:-iso}
 REST_SECRET=sk_bench_0123456789abcdef
 KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
 mkdir -p "$WORK"
+# One letter per load run (the sweep, the latency run, overload and recovery), see below.
+RUN_LETTERS="A B C D E F G H J K L M N P Q R S T U V W X Y Z"
 # Payment codes ending in 00 and amounts below 9901 are plain successes in antom-sim (its
 # scenario table): the benchmark measures the happy path, not the fault scenarios.
 echo '2810????????????00' > "$WORK/codes.txt"
@@ -132,8 +134,13 @@ store_name = "Bench Coffee One"
 settlement_currency = "SGD"
 api_keys = [{ id = "bench", sha256 = "$(printf '%s' "$REST_SECRET" | sha256sum | cut -d' ' -f1)" }]
 EOF
-  for i in $(seq 0 $((CONNECTIONS - 1))); do
-    printf '[[merchants.terminals]]\nterminal_id = "E%07d"\n' "$i"
+  # Every load run gets terminals of its own (E + a letter per run): a terminal's STAN is
+  # unique per day, so two runs on the same terminal ids could re-use each other's STANs and be
+  # answered as duplicates (94) — the bench's doing, not the switch's.
+  for letter in $RUN_LETTERS; do
+    for i in $(seq 0 $((CONNECTIONS - 1))); do
+      printf '[[merchants.terminals]]\nterminal_id = "E%s%06d"\n' "$letter" "$i"
+    done
   done
   for i in $(seq 0 $((IDLE > 0 ? IDLE - 1 : -1))); do
     printf '[[merchants.terminals]]\nterminal_id = "I%07d"\n' "$i"
@@ -158,9 +165,12 @@ TICK=$(getconf CLK_TCK)
 RUN=0
 run_load() { # rate duration report
   local before after sim_before sim_after redis_before redis_after
-  # A new seed per run: the same seed would replay the same STANs, which the switch answers
-  # as duplicates (94) instead of new purchases.
+  # A new seed and new terminals per run: STANs re-used on a terminal are answered as
+  # duplicates (94) instead of new purchases.
   RUN=$((RUN + 1))
+  local letter
+  letter=$(echo $RUN_LETTERS | cut -d' ' -f"$RUN")
+  [[ -n "$letter" ]] || { echo "run-e2e: more load runs than terminal sets" >&2; exit 1; }
   before=$(cpu_ticks "$SWITCH"); sim_before=$(cpu_ticks "$SIM"); redis_before=$(cpu_ticks "$REDIS")
   ctx_before=$(ctx_switches "$SWITCH")
   if [[ "$MODE" == rest ]]; then
@@ -168,7 +178,7 @@ run_load() { # rate duration report
       --rate "$1" --duration "$2" --report "$3" --run "run$RUN-$$"
   else
     "$BIN/terminal-sim" --connect "127.0.0.1:$POS_PORT" load --connections "$CONNECTIONS" \
-      --rate "$1" --duration "$2" --report "$3" --tid-prefix E --currency 702 --seed "$RUN" \
+      --rate "$1" --duration "$2" --report "$3" --tid-prefix "E$letter" --currency 702 --seed "$RUN" \
       --codes "$WORK/codes.txt" --amount-min 100 --amount-max 9900 \
       --late-ms 5 --threads 1 > /dev/null
   fi
@@ -193,6 +203,11 @@ print(f'rate {s["rate_per_s"]:>7} approved/s {s["approved_per_s"]:9.1f} answered
       f'max lag {s["max_send_lag_ms"]:.1f} ms cpu/purchase us: switch {s["switch_cpu_us_per_purchase"]:.0f} '
       f'sim {s["sim_cpu_us_per_purchase"]:.0f} redis {s["redis_cpu_us_per_purchase"]:.0f} '
       f'switch context switches/purchase {s["switch_context_switches_per_purchase"]:.1f}')
+# The load sends first transmissions only (one purchase per STAN, fresh terminals per run): a
+# 94 (duplicate) would be the switch mistaking a new purchase for an old one.
+if s["response_codes"].get("94", 0):
+    print(f'FAIL: {s["response_codes"]["94"]} first transmissions answered 94 (duplicate)', file=sys.stderr)
+    sys.exit(3)
 PY
 }
 
