@@ -353,6 +353,60 @@ async fn the_same_key_replays_the_first_response_and_another_body_is_refused() {
     assert_eq!(after.body, first.body);
 }
 
+/// Watches what the switch sends this test's Redis (`redis-cli MONITOR`) while `during` runs,
+/// and returns the top-level commands (not those a script runs) on saved-response keys.
+async fn response_commands<F: std::future::Future>(
+    h: &Harness,
+    during: F,
+) -> (F::Output, Vec<String>) {
+    let out = h.redis.dir().join("monitor.txt");
+    let mut monitor = std::process::Command::new("redis-cli")
+        .args(["-p", &h.redis.port().to_string(), "MONITOR"])
+        .stdout(std::fs::File::create(&out).expect("monitor file"))
+        .spawn()
+        .expect("redis-cli MONITOR");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let output = during.await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    // A line is `<time> [<db> <client address>|lua] "<COMMAND>" "<key>" ...`.
+    let commands = text
+        .lines()
+        .filter(|l| !l.contains(" lua] ") && l.contains("resp:"))
+        .filter_map(|l| {
+            l.split("] \"")
+                .nth(1)?
+                .split('"')
+                .next()
+                .map(str::to_ascii_uppercase)
+        })
+        .collect();
+    (output, commands)
+}
+
+#[tokio::test]
+async fn a_new_payment_costs_no_read_of_saved_responses() {
+    // A REST payment should cost the journal what a terminal purchase does, plus the one write
+    // that keeps its first answer for replays: a new key has nothing saved to read.
+    let h = Harness::start().await;
+    let m = Merchant::new(h.rest(), REST_SECRET);
+    let request = payment("no-read-1", 1500, &code("00"));
+    let (first, sent) = response_commands(&h, m.pay("no-read-key", &request)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(sent, ["SET"], "only the write of the first answer");
+
+    // A replay still answers the first bytes, and another body under the key is refused.
+    let again = m.pay("no-read-key", &request).await;
+    assert!(again.replayed);
+    assert_eq!(again.body, first.body);
+    m.pay("no-read-key", &payment("no-read-1", 1501, &code("00")))
+        .await
+        .assert_problem(422, "idempotency_key_reused");
+    assert_eq!(h.calls("pay", &prid(&first)), 1, "one payment at Antom");
+}
+
 #[tokio::test]
 async fn a_second_request_while_the_first_runs_is_409_then_replays_its_outcome() {
     let h = Harness::start().await;

@@ -9,14 +9,11 @@ use asw_core::flows::{Answer, Core, RequestKey};
 use asw_core::record::TransactionRecord;
 use axum::body::Body;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::Caller;
-use crate::http::{
-    authenticate, fingerprint, idempotency_key, read_json, replay, run_flow, store_problem,
-};
+use crate::http::{authenticate, fingerprint, idempotency_key, read_json, run_flow, store_problem};
 use crate::ids;
 use crate::limits::Permit;
 use crate::problem::Problem;
@@ -37,42 +34,29 @@ pub(crate) struct Opened<T> {
     pub request: RequestKey,
 }
 
-/// How a create starts: the first answer again, or a new request to run.
-pub(crate) enum Start<T> {
-    /// The key's first final answer, replayed.
-    Replay(Response),
-    /// Not answered yet.
-    New(Box<Opened<T>>),
-}
-
-/// Authenticates, reads the key and the body, and replays a first final answer when there is
-/// one. `order_id` names the order in the body.
+/// Authenticates and reads the key and the body. A key seen before is not looked up here: the
+/// core finds its journal record (the same key names the same request), refuses another body
+/// under it, and [`crate::http::respond_saved`] answers the first saved bytes — so a new
+/// payment, the common case, costs no read of saved responses. `order_id` names the order in
+/// the body.
 pub(crate) async fn open<T: DeserializeOwned + Serialize>(
     front: &RestFront,
     headers: &HeaderMap,
     body: Body,
     order_id: impl Fn(&T) -> &str,
-) -> Result<Start<T>, Problem> {
+) -> Result<Opened<T>, Problem> {
     let (caller, permit) = authenticate(front, headers)?;
     let key = idempotency_key(headers)?;
     let create: T = read_json(headers, body, front.settings.max_body_bytes).await?;
     let fingerprint = fingerprint(&create);
     let request = ids::request_key(front.core.ids(), &caller, &key, order_id(&create).trim());
-    if let Some(saved) = front
-        .responses
-        .load(&request.tag, &request.dedup_key)
-        .await
-        .map_err(store_problem)?
-    {
-        return replay(&saved, &fingerprint).map(Start::Replay);
-    }
-    Ok(Start::New(Box::new(Opened {
+    Ok(Opened {
         caller,
         _permit: permit,
         create,
         fingerprint,
         request,
-    })))
+    })
 }
 
 /// Runs a create's flow and returns its answer (when it came in time) and the record the

@@ -217,10 +217,7 @@ async fn create_payment(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let opened = match create::open(front, headers, body, |c: &CreatePayment| &c.order_id).await? {
-        create::Start::Replay(response) => return Ok(response),
-        create::Start::New(opened) => *opened,
-    };
+    let opened = create::open(front, headers, body, |c: &CreatePayment| &c.order_id).await?;
     let (tag, dedup_key) = (opened.request.tag.clone(), opened.request.dedup_key.clone());
     let payment = new_payment(
         &opened.create,

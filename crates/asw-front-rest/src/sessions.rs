@@ -61,10 +61,7 @@ async fn create_session(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let opened = match create::open(front, headers, body, |c: &CreateSession| &c.order_id).await? {
-        create::Start::Replay(response) => return Ok(response),
-        create::Start::New(opened) => *opened,
-    };
+    let opened = create::open(front, headers, body, |c: &CreateSession| &c.order_id).await?;
     let (tag, dedup_key) = (opened.request.tag.clone(), opened.request.dedup_key.clone());
     let session = new_session(
         &opened.create,
