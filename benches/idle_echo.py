@@ -11,6 +11,7 @@ from `terminal-sim encode`, so this script holds no ISO 8583 knowledge of its ow
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import time
 
@@ -20,6 +21,13 @@ def encode(encoder: str, tid: str) -> bytes:
     out = subprocess.run([encoder, "encode", "--profile", "B"], input=msg.encode(),
                          capture_output=True, check=True)
     return bytes.fromhex(out.stdout.decode().strip())
+
+
+def cpu_us(pid: int) -> float:
+    """utime + stime of the process, in µs."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1e6 / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid: int) -> int:
@@ -78,6 +86,7 @@ async def main() -> None:
                 errors += 1
 
     tasks, total = [], int(a.rate * a.seconds)
+    cpu_before = cpu_us(a.pid)
     start = time.monotonic()
     for k in range(total):
         delay = start + k / a.rate - time.monotonic()
@@ -85,6 +94,8 @@ async def main() -> None:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(echo(conns[k % len(conns)])))
     await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - start
+    cpu_per_echo = (cpu_us(a.pid) - cpu_before) / max(len(rtts), 1)
     rss_after = rss_kb(a.pid)
     rtts.sort()
 
@@ -95,6 +106,10 @@ async def main() -> None:
         "connections": a.connections, "signed_on": not a.silent,
         "open_seconds": round(open_s, 2),
         "echo_rate_per_s": a.rate, "echoes": len(rtts), "errors": errors,
+        "achieved_rate_per_s": round(len(rtts) / max(elapsed, 1e-9), 1),
+        # The switch's CPU per echo exchange (one read, decode, answer, write): what one
+        # request/answer round costs it beyond any work, at this rate of wake-ups.
+        "switch_cpu_us_per_echo": round(cpu_per_echo, 1),
         "echo_rtt_us": {"p50": pct(0.5), "p99": pct(0.99), "p99_9": pct(0.999),
                         "max": round(rtts[-1]) if rtts else None},
         "switch_rss_mb": {"before": rss_before / 1024, "idle": rss_idle / 1024,

@@ -10,8 +10,8 @@
 #     bounded), then a run at half that rate for p50/p99/p99.9 latency, both as the terminal
 #     saw it and as added by the switch (minus antom-sim's own time per transaction);
 #   * the switch's CPU per purchase from /proc/<pid>/stat (utime + stime delta / purchases);
-#   * optionally (IDLE=10000) that many idle terminal connections with echo traffic: switch RSS
-#     and echo p99 (benches/idle_echo.py).
+#   * optionally (IDLE=10000) that many idle terminal connections with echo traffic: switch RSS,
+#     echo p99 and the switch's CPU per echo (benches/idle_echo.py; ECHO_RATE, ECHO_SECONDS).
 #
 #   * OVERLOAD=1: after the latency run, 30 s at 1.5x and at 3x the sustained rate, then 10 s at
 #     half of it: approvals vs the sustained rate and every response code (ADMISSION sets the
@@ -85,7 +85,9 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendo
   --appendfsync "$FSYNC" --save '' --maxmemory-policy noeviction --logfile "$WORK/redis/redis.log" &
 REDIS=$!
 PIDS+=($REDIS)
-"$BIN/antom-sim" --listen "127.0.0.1:$SIM_PORT" \
+# SIM_WORKERS=N: antom-sim's tokio worker threads (TOKIO_WORKER_THREADS, for it alone).
+${SIM_WORKERS:+env TOKIO_WORKER_THREADS=$SIM_WORKERS} \
+  "$BIN/antom-sim" --listen "127.0.0.1:$SIM_PORT" \
   --antom-private-key "$KEYS/antom_private_pkcs8.pem" \
   --merchant-public-key "$KEYS/merchant_public.pem" \
   --client-id SANDBOX_5YTEST00000000000 --notify-delay-ms 500 > "$WORK/antom-sim.log" 2>&1 &
@@ -356,7 +358,8 @@ IDLE_JSON=null
 if (( IDLE > 0 )); then
   echo "== $IDLE idle connections with echo traffic"
   python3 benches/idle_echo.py --port "$POS_PORT" --connections "$IDLE" \
-    --encoder "$BIN/terminal-sim" --pid "$SWITCH" --out "$WORK/idle.json"
+    --encoder "$BIN/terminal-sim" --pid "$SWITCH" --out "$WORK/idle.json" \
+    --rate "${ECHO_RATE:-500}" --seconds "${ECHO_SECONDS:-20}"
   IDLE_JSON=$(cat "$WORK/idle.json")
 fi
 
