@@ -54,6 +54,7 @@ MODE=${MODE:-iso}
 REST_SECRET=sk_bench_0123456789abcdef
 KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
 mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd) # redis-server resolves its log file from its --dir
 # One letter per load run (the sweep, the latency run, overload and recovery), see below.
 RUN_LETTERS="A B C D E F G H J K L M N P Q R S T U V W X Y Z"
 # Payment codes ending in 00 and amounts below 9901 are plain successes in antom-sim (its

@@ -353,12 +353,10 @@ async fn the_same_key_replays_the_first_response_and_another_body_is_refused() {
     assert_eq!(after.body, first.body);
 }
 
-/// Watches what the switch sends this test's Redis (`redis-cli MONITOR`) while `during` runs,
-/// and returns the top-level commands (not those a script runs) on saved-response keys.
-async fn response_commands<F: std::future::Future>(
-    h: &Harness,
-    during: F,
-) -> (F::Output, Vec<String>) {
+/// Watches what the switch sends this test's Redis (`redis-cli MONITOR`) while `during` runs;
+/// returns its output and the commands seen, one line each: `<time> [<db> <client>|lua]
+/// "<COMMAND>" "<key>" ...` (`lua` for the commands a script runs).
+async fn watch_redis<F: std::future::Future>(h: &Harness, during: F) -> (F::Output, Vec<String>) {
     let out = h.redis.dir().join("monitor.txt");
     let mut monitor = std::process::Command::new("redis-cli")
         .args(["-p", &h.redis.port().to_string(), "MONITOR"])
@@ -367,14 +365,18 @@ async fn response_commands<F: std::future::Future>(
         .expect("redis-cli MONITOR");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let output = during.await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = monitor.kill();
     let _ = monitor.wait();
     let text = std::fs::read_to_string(&out).unwrap_or_default();
-    // A line is `<time> [<db> <client address>|lua] "<COMMAND>" "<key>" ...`.
-    let commands = text
-        .lines()
-        .filter(|l| !l.contains(" lua] ") && l.contains("resp:"))
+    (output, text.lines().map(str::to_string).collect())
+}
+
+/// The command names of the top-level (not scripted) lines that touch a key containing `key`.
+fn top_level(lines: &[String], key: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| !l.contains(" lua] ") && l.contains(key))
         .filter_map(|l| {
             l.split("] \"")
                 .nth(1)?
@@ -382,8 +384,7 @@ async fn response_commands<F: std::future::Future>(
                 .next()
                 .map(str::to_ascii_uppercase)
         })
-        .collect();
-    (output, commands)
+        .collect()
 }
 
 #[tokio::test]
@@ -393,9 +394,21 @@ async fn a_new_payment_costs_no_read_of_saved_responses() {
     let h = Harness::start().await;
     let m = Merchant::new(h.rest(), REST_SECRET);
     let request = payment("no-read-1", 1500, &code("00"));
-    let (first, sent) = response_commands(&h, m.pay("no-read-key", &request)).await;
+    let (first, sent) = watch_redis(&h, m.pay("no-read-key", &request)).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
-    assert_eq!(sent, ["SET"], "only the write of the first answer");
+    assert_eq!(
+        top_level(&sent, "resp:"),
+        ["SET"],
+        "only the write of the first answer"
+    );
+    // This merchant has no webhook endpoint: no event is written for nobody to deliver (the
+    // worker would only read and acknowledge it).
+    assert!(
+        !sent
+            .iter()
+            .any(|l| l.contains("\"XADD\"") && l.contains("outbox")),
+        "{sent:#?}"
+    );
 
     // A replay still answers the first bytes, and another body under the key is refused.
     let again = m.pay("no-read-key", &request).await;

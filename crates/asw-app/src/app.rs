@@ -210,6 +210,7 @@ impl RunningSwitch {
         for finding in store.findings() {
             warn!(setting = finding.setting, found = %finding.found, expected = finding.expected, why = finding.why, "redis server configuration is not safe for payments");
         }
+        store.write_events_only_for(crate::merchant_events::merchants_with_endpoints(&config));
         let store = Arc::new(store);
 
         let settings = asw_upstream::UpstreamSettings {

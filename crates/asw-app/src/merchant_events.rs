@@ -1,7 +1,7 @@
 //! Wiring of the merchants' event delivery: each merchant's endpoint with its secrets read from
 //! their file, and the worker started beside the reversal engine.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use asw_core::domain::MerchantWebhookConfig;
@@ -26,6 +26,17 @@ pub fn endpoint(config: &MerchantWebhookConfig) -> Result<Endpoint, String> {
         url: config.url.clone(),
         secrets,
     })
+}
+
+/// The merchants with a webhook endpoint: the only ones whose events are worth writing (the
+/// worker acknowledges any other merchant's event unsent).
+pub fn merchants_with_endpoints(config: &Config) -> HashSet<String> {
+    config
+        .merchants
+        .iter()
+        .filter(|m| m.webhook.is_some())
+        .map(|m| m.merchant_id.trim_end().to_string())
+        .collect()
 }
 
 /// Starts the delivery worker when the REST API is configured; `None` otherwise.

@@ -364,8 +364,10 @@ impl Journal for RedisStore {
                 record.state.as_str().to_string(),
                 record.gateway_deadline_ms.to_string(),
                 match &change.outbox {
-                    Some(event) => to_json(event, "merchant event")?,
-                    None => String::new(),
+                    Some(event) if self.takes_events(&event.merchant_id) => {
+                        to_json(event, "merchant event")?
+                    }
+                    _ => String::new(),
                 },
             ],
         };

@@ -63,6 +63,9 @@ pub(crate) struct Inner {
     /// pending again behind the consumer's back).
     pub(crate) pending_clean: std::sync::Mutex<HashMap<String, Instant>>,
     pub(crate) findings: Vec<Finding>,
+    /// The merchants whose events are written to the outbox (those with an endpoint); unset,
+    /// every merchant's. See [`RedisStore::write_events_only_for`].
+    pub(crate) event_merchants: std::sync::OnceLock<std::collections::HashSet<String>>,
 }
 
 /// The Redis adapter: implements [`asw_core::ports::Journal`] and
@@ -78,6 +81,25 @@ impl std::fmt::Debug for RedisStore {
             .field("key_prefix", &self.inner.config.key_prefix)
             .field("shards", &self.inner.config.shards)
             .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// From now on, writes merchants' events to the outbox only for `merchants` — those with an
+    /// endpoint to deliver them to. An event for another merchant would only be read and
+    /// acknowledged by the delivery worker: two more Redis round trips per REST payment for
+    /// nothing. Without this call every event is written. Set once, at start-up; a second call
+    /// changes nothing and returns false.
+    pub fn write_events_only_for(&self, merchants: std::collections::HashSet<String>) -> bool {
+        self.inner.event_merchants.set(merchants).is_ok()
+    }
+
+    /// Whether an event of `merchant_id` is written to the outbox.
+    pub(crate) fn takes_events(&self, merchant_id: &str) -> bool {
+        self.inner
+            .event_merchants
+            .get()
+            .is_none_or(|merchants| merchants.contains(merchant_id))
     }
 }
 
@@ -154,6 +176,7 @@ impl RedisStore {
                 blocking: tokio::sync::Mutex::new(HashMap::new()),
                 pending_clean: std::sync::Mutex::new(HashMap::new()),
                 findings: Vec::new(),
+                event_merchants: std::sync::OnceLock::new(),
             }),
         };
         let report = health::inspect(&store)
