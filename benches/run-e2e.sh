@@ -18,6 +18,7 @@
 #     switch's [admission] max_in_flight_payments, default 64).
 #
 #   * SIGN_POOL=true: the switch signs on tokio's blocking pool instead of its workers.
+#   * ADMISSION=off: no [admission] section (for builds older than it, measured as before/after).
 #
 #   * PERF=1: `perf record` CPU profiles of the switch and of antom-sim during each sweep step
 #     ($WORK/perf-<rate>.data, $WORK/perf-sim-<rate>.data; read them with benches/profile.py).
@@ -106,7 +107,7 @@ base_url = "http://127.0.0.1:$SIM_PORT"
 client_id = "SANDBOX_5YTEST00000000000"
 merchant_private_key = "$KEYS/merchant_private_pkcs8.pem"
 antom_public_key = "$KEYS/antom_public.pem"
-sign_on_blocking_pool = ${SIGN_POOL:-false}
+$( [[ -n "${SIGN_POOL:-}" ]] && echo "sign_on_blocking_pool = $SIGN_POOL" || true)
 [redis]
 url = "redis://127.0.0.1:$REDIS_PORT/"
 [webhook]
@@ -118,8 +119,7 @@ listen = "127.0.0.1:$ADMIN_PORT"
 listen = "127.0.0.1:$REST_PORT"
 sync_wait_ms = 10000
 max_in_flight_per_key = 10000
-[admission]
-max_in_flight_payments = ${ADMISSION:-64}
+$( [[ "${ADMISSION:-64}" != off ]] && printf '[admission]\nmax_in_flight_payments = %s\n' "${ADMISSION:-64}" || true)
 [reversal]
 instance = "bench"
 [ids]
