@@ -188,7 +188,7 @@ run_load() { # rate duration report
   after=$(cpu_ticks "$SWITCH"); sim_after=$(cpu_ticks "$SIM"); redis_after=$(cpu_ticks "$REDIS")
   ctx_after=$(ctx_switches "$SWITCH")
   python3 - "$3" "$before" "$after" "$TICK" "$sim_before" "$sim_after" "$redis_before" "$redis_after" "$ctx_before" "$ctx_after" <<'PY'
-import json, sys
+import json, os, sys
 path, before, after, tick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 sim_before, sim_after, redis_before, redis_after, ctx_before, ctx_after = map(int, sys.argv[5:11])
 r = json.load(open(path)); s = r["summary"]
@@ -207,8 +207,9 @@ print(f'rate {s["rate_per_s"]:>7} approved/s {s["approved_per_s"]:9.1f} answered
       f'sim {s["sim_cpu_us_per_purchase"]:.0f} redis {s["redis_cpu_us_per_purchase"]:.0f} '
       f'switch context switches/purchase {s["switch_context_switches_per_purchase"]:.1f}')
 # The load sends first transmissions only (one purchase per STAN, fresh terminals per run): a
-# 94 (duplicate) would be the switch mistaking a new purchase for an old one.
-if s["response_codes"].get("94", 0):
+# 94 (duplicate) would be the switch mistaking a new purchase for an old one (ALLOW_94=1 reports
+# it instead of failing, to measure builds that had that defect).
+if s["response_codes"].get("94", 0) and os.environ.get("ALLOW_94") != "1":
     print(f'FAIL: {s["response_codes"]["94"]} first transmissions answered 94 (duplicate)', file=sys.stderr)
     sys.exit(3)
 PY
