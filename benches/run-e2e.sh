@@ -176,11 +176,17 @@ run_load() { # rate duration report
   [[ -n "$letter" ]] || { echo "run-e2e: more load runs than terminal sets" >&2; exit 1; }
   before=$(cpu_ticks "$SWITCH"); sim_before=$(cpu_ticks "$SIM"); redis_before=$(cpu_ticks "$REDIS")
   ctx_before=$(ctx_switches "$SWITCH")
+  # The load tool's own CPU (it shares the box): getrusage of the child, written to $3.cpu.
+  local measured=(python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(r.ru_utime + r.ru_stime))
+sys.exit(rc)' "$3.cpu")
   if [[ "$MODE" == rest ]]; then
-    "$BIN/rest-load" --url "http://127.0.0.1:$REST_PORT" --secret "$REST_SECRET" \
+    "${measured[@]}" "$BIN/rest-load" --url "http://127.0.0.1:$REST_PORT" --secret "$REST_SECRET" \
       --rate "$1" --duration "$2" --report "$3" --run "run$RUN-$$"
   else
-    "$BIN/terminal-sim" --connect "127.0.0.1:$POS_PORT" load --connections "$CONNECTIONS" \
+    "${measured[@]}" "$BIN/terminal-sim" --connect "127.0.0.1:$POS_PORT" load --connections "$CONNECTIONS" \
       --rate "$1" --duration "$2" --report "$3" --tid-prefix "E$letter" --currency 702 --seed "$RUN" \
       --codes "$WORK/codes.txt" --amount-min 100 --amount-max 9900 \
       --late-ms 5 --threads 1 > /dev/null
@@ -197,6 +203,13 @@ s["switch_cpu_s"] = (after - before) / tick
 s["switch_cpu_us_per_purchase"] = s["switch_cpu_s"] * 1e6 / max(ok, 1)
 s["sim_cpu_us_per_purchase"] = (sim_after - sim_before) / tick * 1e6 / max(ok, 1)
 s["redis_cpu_us_per_purchase"] = (redis_after - redis_before) / tick * 1e6 / max(ok, 1)
+try:
+    s["load_tool_cpu_us_per_purchase"] = float(open(path + ".cpu").read()) * 1e6 / max(ok, 1)
+except (OSError, ValueError):
+    s["load_tool_cpu_us_per_purchase"] = None
+# What the harness itself (simulator, Redis, load tool) spends per purchase on the same cores.
+s["harness_cpu_us_per_purchase"] = s["sim_cpu_us_per_purchase"] + s["redis_cpu_us_per_purchase"] \
+    + (s["load_tool_cpu_us_per_purchase"] or 0)
 s["switch_context_switches_per_purchase"] = (ctx_after - ctx_before) / max(ok, 1)
 s["approved"] = ok
 s["approved_per_s"] = ok / max(s["duration_s"], 1e-9)
@@ -205,6 +218,7 @@ print(f'rate {s["rate_per_s"]:>7} approved/s {s["approved_per_s"]:9.1f} answered
       f'p50 {s["latency_us"]["p50"]} p99 {s["latency_us"]["p99"]} p99.9 {s["latency_us"]["p99_9"]} us '
       f'max lag {s["max_send_lag_ms"]:.1f} ms cpu/purchase us: switch {s["switch_cpu_us_per_purchase"]:.0f} '
       f'sim {s["sim_cpu_us_per_purchase"]:.0f} redis {s["redis_cpu_us_per_purchase"]:.0f} '
+      f'load tool {s["load_tool_cpu_us_per_purchase"] or 0:.0f} '
       f'switch context switches/purchase {s["switch_context_switches_per_purchase"]:.1f}')
 # The load sends first transmissions only (one purchase per STAN, fresh terminals per run): a
 # 94 (duplicate) would be the switch mistaking a new purchase for an old one (ALLOW_94=1 reports
@@ -391,14 +405,25 @@ report = {
     "redis_appendfsync": fsync,
     "rsa_signs_per_purchase": 3 if notify else 2,
     "efficiency_ratio_all_signs": purchases / (signs / (3 if notify else 2)) if signs else None,
+    # The floor the harness sets on this box: its own CPU per purchase (simulator, Redis, load
+    # tool) plus the switch's one signature, against the machine's cores — the most purchases/s
+    # a switch that cost nothing but its signature could reach here. One signature's CPU is
+    # 2 cores / openssl's 2-core signs/s.
+    "harness_cpu_us_per_purchase": best_s.get("harness_cpu_us_per_purchase") if best_s else None,
+    "harness_floor_per_s": (os.cpu_count() * 1e6 / (best_s["harness_cpu_us_per_purchase"] + os.cpu_count() * 1e6 / signs))
+        if best_s and signs else None,
     "half_rate": half,
     "sweep": sweep,
     "idle": json.loads(idle) if idle != "null" else None,
     "overload": json.loads(sys.argv[9]) if sys.argv[9] != "null" else None,
 }
 json.dump(report, open(out, "w"), indent=1)
+report["efficiency_vs_harness_floor"] = (purchases / report["harness_floor_per_s"]
+                                         if report["harness_floor_per_s"] else None)
+json.dump(report, open(out, "w"), indent=1)
 print(json.dumps({k: report[k] for k in ("openssl_rsa2048_signs_per_s", "max_sustained_rate",
-      "purchases_per_s", "efficiency_ratio", "notifications", "efficiency_ratio_all_signs")}))
+      "purchases_per_s", "efficiency_ratio", "notifications", "efficiency_ratio_all_signs",
+      "harness_cpu_us_per_purchase", "harness_floor_per_s", "efficiency_vs_harness_floor")}))
 print("half-rate latency us:", half["latency_us"], "switch cpu us/purchase:",
       round(half["switch_cpu_us_per_purchase"]))
 print("half-rate added latency us (terminal minus antom-sim):", half.get("added_latency_us"))
