@@ -1,6 +1,6 @@
 //! What `POST /v1/payments` and `POST /v1/sessions` share: who asks under which
-//! `Idempotency-Key`, the replay of a first answer already given, running the core's flow, and
-//! the record the answer is made from.
+//! `Idempotency-Key`, running the core's flow, and the record the answer is made from (a first
+//! answer already given is replayed by [`crate::http::respond_saved`]).
 
 use std::sync::Arc;
 
