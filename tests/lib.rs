@@ -177,6 +177,30 @@ pub fn switch_config(redis_url: &str, sim_url: &str, webhook_port: u16) -> Confi
     config
 }
 
+/// Starts the switch. Its webhook port is chosen before the switch binds it (Antom's notify URL
+/// names it), so another test can take it in between: then the switch is started again on
+/// another free port, instead of failing the test on a race of the harness.
+async fn start_on_free_webhook_port(config: &mut Config) -> RunningSwitch {
+    let mut attempts = 0;
+    loop {
+        match RunningSwitch::start(config.clone()).await {
+            Ok(switch) => return switch,
+            Err(error) if attempts < 5 && format!("{error:?}").contains("AddrInUse") => {
+                attempts += 1;
+                let port = asw_testkit::free_port().expect("free port");
+                let old = config.webhook.listen.port();
+                config.webhook.listen.set_port(port);
+                config.webhook.public_url = config
+                    .webhook
+                    .public_url
+                    .as_ref()
+                    .map(|url| url.replace(&format!(":{old}/"), &format!(":{port}/")));
+            }
+            Err(error) => panic!("switch starts: {error:?}"),
+        }
+    }
+}
+
 impl Harness {
     /// Starts Redis, the simulator and the switch with the default test settings.
     pub async fn start() -> Self {
@@ -192,9 +216,7 @@ impl Harness {
         tweak(&mut config, &mut sim_cfg);
         let sim = Simulator::start(sim_cfg).await.expect("antom-sim");
         config.upstream.base_url = sim.base_url();
-        let switch = RunningSwitch::start(config.clone())
-            .await
-            .expect("switch starts");
+        let switch = start_on_free_webhook_port(&mut config).await;
         Self {
             redis,
             sim,
@@ -319,5 +341,31 @@ impl Harness {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod harness_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_webhook_port_taken_in_between_is_replaced_not_a_failed_test() {
+        let redis = RedisServer::start().expect("redis-server");
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to take");
+        let port = taken.local_addr().expect("its address").port();
+        let mut config = switch_config(&redis.url(), "http://127.0.0.1:9", port);
+        let switch = start_on_free_webhook_port(&mut config).await;
+        assert_ne!(config.webhook.listen.port(), port);
+        assert_eq!(
+            config.webhook.public_url.as_deref(),
+            Some(
+                format!(
+                    "http://127.0.0.1:{}/antom/notify",
+                    config.webhook.listen.port()
+                )
+                .as_str()
+            )
+        );
+        switch.shutdown().await;
     }
 }
