@@ -75,8 +75,20 @@ impl RedisServer {
             dir,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
-        server.spawn()?;
-        Ok(server)
+        // The port is free when picked and bound by redis-server a moment later: a socket of
+        // another test (an outgoing connection's local port, say) can take it in between. Then
+        // redis-server exits at once, and the server starts again on another free port.
+        let mut attempts = 0;
+        loop {
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(TestkitError::NotReady { .. }) if attempts < 5 && !server.is_running() => {
+                    attempts += 1;
+                    server.port = free_port()?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     fn spawn(&mut self) -> Result<(), TestkitError> {
@@ -111,12 +123,15 @@ impl RedisServer {
     fn wait_ready(&mut self, within: Duration) -> Result<(), TestkitError> {
         let started = Instant::now();
         while started.elapsed() < within {
-            if let Some(child) = self.child.as_mut()
-                && child.try_wait()?.is_some()
-            {
+            let addr = self.addr();
+            let Some(child) = self.child.as_mut() else {
+                break;
+            };
+            if child.try_wait()?.is_some() {
                 break;
             }
-            if ping(self.addr()).unwrap_or(false) {
+            // Ours, not another test's server that holds the port ours could not bind.
+            if served_by(addr, child.id()).unwrap_or(false) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -192,6 +207,27 @@ impl Drop for RedisServer {
 }
 
 /// Sends a raw RESP `PING`; true on `+PONG` (false while loading the AOF or refusing).
+/// Whether the Redis answering at `addr` is the process `pid` (`INFO server`'s `process_id`).
+fn served_by(addr: SocketAddr, pid: u32) -> std::io::Result<bool> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
+    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    stream.write_all(b"INFO server\r\n")?;
+    let mut reader = BufReader::new(stream);
+    let mut header = String::new();
+    reader.read_line(&mut header)?;
+    let Some(len) = header
+        .trim_end()
+        .strip_prefix('$')
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return Ok(false);
+    };
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    let wanted = format!("process_id:{pid}\r\n");
+    Ok(String::from_utf8_lossy(&body).contains(&wanted))
+}
+
 fn ping(addr: SocketAddr) -> std::io::Result<bool> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200))?;
     stream.set_read_timeout(Some(Duration::from_millis(500)))?;
@@ -204,6 +240,23 @@ fn ping(addr: SocketAddr) -> std::io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_taken_before_redis_binds_it_is_replaced() {
+        // Another test's server on the port ours picked: ours must not take it for its own.
+        let other = RedisServer::start().unwrap();
+        let mut server = RedisServer {
+            child: None,
+            port: other.port(),
+            dir: tempfile::tempdir().unwrap(),
+            extra_args: Vec::new(),
+        };
+        assert!(matches!(server.spawn(), Err(TestkitError::NotReady { .. })));
+        let moved = RedisServer::start().unwrap();
+        assert_ne!(moved.port(), other.port());
+        assert!(served_by(moved.addr(), moved.child.as_ref().unwrap().id()).unwrap());
+        assert!(!served_by(other.addr(), moved.child.as_ref().unwrap().id()).unwrap());
+    }
 
     #[test]
     fn starts_kills_and_restarts_on_the_same_port() {
