@@ -110,17 +110,22 @@ impl Clients {
         }
     }
 
+    /// The request's headers, the same for both clients.
+    fn headers(&self) -> [(&'static str, &str); 4] {
+        [
+            ("content-type", "application/json; charset=UTF-8"),
+            ("client-id", "SANDBOX_5YTEST00000000000"),
+            ("request-time", "2026-12-07T11:40:12+08:00"),
+            ("signature", &self.signature),
+        ]
+    }
+
     async fn via_reqwest(&self) -> usize {
-        let response = self
-            .reqwest
-            .post(&self.url)
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/json; charset=UTF-8",
-            )
-            .header("client-id", "SANDBOX_5YTEST00000000000")
-            .header("request-time", "2026-12-07T11:40:12+08:00")
-            .header("signature", &self.signature)
+        let mut request = self.reqwest.post(&self.url);
+        for (name, value) in self.headers() {
+            request = request.header(name, value);
+        }
+        let response = request
             .timeout(std::time::Duration::from_secs(5))
             .body(Bytes::from_static(BODY.as_bytes()))
             .send()
@@ -130,14 +135,11 @@ impl Clients {
     }
 
     async fn via_hyper(&self) -> usize {
-        let request = Request::post(self.uri.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/json; charset=UTF-8",
-            )
-            .header("client-id", "SANDBOX_5YTEST00000000000")
-            .header("request-time", "2026-12-07T11:40:12+08:00")
-            .header("signature", &self.signature)
+        let mut request = Request::post(self.uri.clone());
+        for (name, value) in self.headers() {
+            request = request.header(name, value);
+        }
+        let request = request
             .body(Full::new(Bytes::from_static(BODY.as_bytes())))
             .unwrap();
         let response = tokio::time::timeout(
