@@ -185,7 +185,11 @@ async fn start_on_free_webhook_port(config: &mut Config) -> RunningSwitch {
     loop {
         match RunningSwitch::start(config.clone()).await {
             Ok(switch) => return switch,
-            Err(error) if attempts < 5 && format!("{error:?}").contains("AddrInUse") => {
+            Err(asw_app::StartError::Bind { addr, source })
+                if attempts < 5
+                    && addr == config.webhook.listen
+                    && source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
                 attempts += 1;
                 let port = asw_testkit::free_port().expect("free port");
                 let old = config.webhook.listen.port();

@@ -171,6 +171,21 @@ async fn recover(rig: &Rig, instance: &str, records: &[&TransactionRecord], expe
     tasks.wait().await;
 }
 
+/// An engine named "victim" whose journal and queue die at `at`. The clock is set to the very
+/// end of the pay call: no skew tolerance (as `Rig::engine`).
+fn crashing_engine(rig: &Rig, at: Point) -> (Arc<Crashing>, Arc<ReversalEngine>) {
+    let crashing = Crashing::new(rig.store.clone(), at);
+    let engine = ReversalEngine::new(
+        rig.upstream.clone(),
+        crashing.clone(),
+        crashing.clone(),
+        rig.clock.clone(),
+        engine_config("victim"),
+    )
+    .with_clock_skew(ClockSkew::from_ms(0));
+    (crashing, Arc::new(engine))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_after_journaling_before_sending_is_cancelled_by_the_sweeper() {
     let rig = Rig::new().await;
@@ -263,18 +278,7 @@ async fn crash_after_antom_answered_before_the_journal_resends_the_idempotent_ca
     )
     .await;
     rig.clock.advance(10_000);
-    let crashing = Crashing::new(rig.store.clone(), Point::Commit);
-    let engine = Arc::new(
-        ReversalEngine::new(
-            rig.upstream.clone(),
-            crashing.clone(),
-            crashing.clone(),
-            rig.clock.clone(),
-            engine_config("victim"),
-        )
-        // The clock is set to the very end of the pay call: no skew tolerance (as `Rig::engine`).
-        .with_clock_skew(ClockSkew::from_ms(0)),
-    );
+    let (crashing, engine) = crashing_engine(&rig, Point::Commit);
     let message = rig
         .store
         .fetch("victim-0", 1, Duration::ZERO)
@@ -308,18 +312,7 @@ async fn crash_after_antom_answered_before_xack_does_not_call_antom_again() {
     )
     .await;
     rig.clock.advance(10_000);
-    let crashing = Crashing::new(rig.store.clone(), Point::Ack);
-    let engine = Arc::new(
-        ReversalEngine::new(
-            rig.upstream.clone(),
-            crashing.clone(),
-            crashing.clone(),
-            rig.clock.clone(),
-            engine_config("victim"),
-        )
-        // The clock is set to the very end of the pay call: no skew tolerance (as `Rig::engine`).
-        .with_clock_skew(ClockSkew::from_ms(0)),
-    );
+    let (crashing, engine) = crashing_engine(&rig, Point::Ack);
     let message = rig
         .store
         .fetch("victim-0", 1, Duration::ZERO)
