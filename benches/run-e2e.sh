@@ -21,7 +21,8 @@
 #   * ADMISSION=off: no [admission] section (for builds older than it, measured as before/after).
 #
 #   * PERF=1: `perf record` CPU profiles of the switch and of antom-sim during each sweep step
-#     ($WORK/perf-<rate>.data, $WORK/perf-sim-<rate>.data; read them with benches/profile.py).
+#     ($WORK/perf-<rate>.data, $WORK/perf-sim-<rate>.data; read them with benches/profile.py),
+#     and of redis-server ($WORK/perf-redis-<rate>.data, frame-pointer stacks: `perf report`).
 #
 #   * MODE=rest: the same through the merchant REST API (tools/rest-load, open loop, one
 #     POST /v1/payments per payment with its own Idempotency-Key) instead of ISO 8583 terminals.
@@ -52,6 +53,11 @@ FSYNC=${FSYNC:-always}
 NOTIFY=${NOTIFY:-1}
 # MODE=rest: payments over the merchant REST API instead of terminals.
 MODE=${MODE:-iso}
+# BARE=1: benches/bare_switch.rs (the purchase's I/O and RSA on the same crates, none of the
+# switch's logic) in place of the switch, from $BARE_BIN (default: the example in $TARGET), to
+# measure the floor under the switch's CPU per purchase. Terminals only; no step breakdown.
+BARE=${BARE:-0}
+BARE_BIN=${BARE_BIN:-$TARGET/release/examples/bare_switch}
 REST_SECRET=sk_bench_0123456789abcdef
 KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
 mkdir -p "$WORK"
@@ -64,6 +70,7 @@ echo '2810????????????00' > "$WORK/codes.txt"
 
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   cargo build --release -p asw-app -p asw-terminal-sim -p asw-antom-sim -p asw-rest-load --bins
+  ((BARE)) && cargo build --release -p asw-benches --example bare_switch
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -155,6 +162,18 @@ EOF
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # SWITCH_WORKERS=N: the switch's tokio worker threads (TOKIO_WORKER_THREADS, for it alone).
+if ((BARE)); then
+  [[ "$MODE" == iso ]] || { echo "run-e2e: BARE=1 measures the terminal path only" >&2; exit 2; }
+  "$BARE_BIN" "127.0.0.1:$POS_PORT" "redis://127.0.0.1:$REDIS_PORT/" "http://127.0.0.1:$SIM_PORT" \
+    SANDBOX_5YTEST00000000000 "$KEYS/merchant_private_pkcs8.pem" "$KEYS/antom_public.pem" \
+    "127.0.0.1:$HOOK_PORT" > "$WORK/switch.log" 2>&1 &
+  SWITCH=$!
+  PIDS+=($SWITCH)
+  for _ in $(seq 1 100); do
+    (echo > "/dev/tcp/127.0.0.1/$POS_PORT") 2> /dev/null && break
+    sleep 0.2
+  done
+else
 ${SWITCH_WORKERS:+env TOKIO_WORKER_THREADS=$SWITCH_WORKERS} \
   "$BIN/antom-switch" run --config "$WORK/switch.toml" > "$WORK/switch.log" 2>&1 &
 SWITCH=$!
@@ -163,6 +182,7 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$ADMIN_PORT/health/ready" > /dev/null && break
   sleep 0.2
 done
+fi
 TICK=$(getconf CLK_TCK)
 
 RUN=0
@@ -176,6 +196,8 @@ run_load() { # rate duration report
   [[ -n "$letter" ]] || { echo "run-e2e: more load runs than terminal sets" >&2; exit 1; }
   before=$(cpu_ticks "$SWITCH"); sim_before=$(cpu_ticks "$SIM"); redis_before=$(cpu_ticks "$REDIS")
   ctx_before=$(ctx_switches "$SWITCH")
+  # Redis's per-command counters cover this run only (`INFO commandstats`, written to $3.redis).
+  redis-cli -p "$REDIS_PORT" CONFIG RESETSTAT > /dev/null
   # The load tool's own CPU (it shares the box): getrusage of the child, written to $3.cpu.
   local measured=(python3 -c 'import resource, subprocess, sys
 rc = subprocess.call(sys.argv[2:])
@@ -193,6 +215,7 @@ sys.exit(rc)' "$3.cpu")
   fi
   after=$(cpu_ticks "$SWITCH"); sim_after=$(cpu_ticks "$SIM"); redis_after=$(cpu_ticks "$REDIS")
   ctx_after=$(ctx_switches "$SWITCH")
+  redis-cli -p "$REDIS_PORT" INFO commandstats > "$3.redis"
   python3 - "$3" "$before" "$after" "$TICK" "$sim_before" "$sim_after" "$redis_before" "$redis_after" "$ctx_before" "$ctx_after" <<'PY'
 import json, os, sys
 path, before, after, tick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -211,6 +234,16 @@ except (OSError, ValueError):
 s["harness_cpu_us_per_purchase"] = s["sim_cpu_us_per_purchase"] + s["redis_cpu_us_per_purchase"] \
     + (s["load_tool_cpu_us_per_purchase"] or 0)
 s["switch_context_switches_per_purchase"] = (ctx_after - ctx_before) / max(ok, 1)
+# Commands Redis ran per approved purchase (scripts count once; what they run inside is listed
+# separately by Redis 7 as well, so both views are kept): the round trips the switch pays for.
+calls = {}
+for line in open(path + ".redis"):
+    if line.startswith("cmdstat_"):
+        name, _, fields = line.strip().partition(":")
+        kv = dict(f.split("=", 1) for f in fields.split(","))
+        calls[name[len("cmdstat_"):]] = int(kv["calls"])
+s["redis_calls_per_purchase"] = {k: round(v / max(ok, 1), 2) for k, v in sorted(calls.items())
+                                 if k not in ("config", "info")}
 s["approved"] = ok
 s["approved_per_s"] = ok / max(s["duration_s"], 1e-9)
 json.dump(s, open(path + ".summary.json", "w"), indent=1)
@@ -220,6 +253,7 @@ print(f'rate {s["rate_per_s"]:>7} approved/s {s["approved_per_s"]:9.1f} answered
       f'sim {s["sim_cpu_us_per_purchase"]:.0f} redis {s["redis_cpu_us_per_purchase"]:.0f} '
       f'load tool {s["load_tool_cpu_us_per_purchase"] or 0:.0f} '
       f'switch context switches/purchase {s["switch_context_switches_per_purchase"]:.1f}')
+print(f'  redis calls/purchase: {s["redis_calls_per_purchase"]}')
 # The load sends first transmissions only (one purchase per STAN, fresh terminals per run): a
 # 94 (duplicate) would be the switch mistaking a new purchase for an old one (ALLOW_94=1 reports
 # it instead of failing, to measure builds that had that defect).
@@ -239,11 +273,13 @@ for rate in $RATES; do
     PERF_PID=$!
     perf record -q -F 499 --call-graph dwarf,16384 -p "$SIM" -o "$WORK/perf-sim-$rate.data" 2>/dev/null &
     PERF_SIM_PID=$!
+    perf record -q -F 499 -g -p "$REDIS" -o "$WORK/perf-redis-$rate.data" 2>/dev/null &
+    PERF_REDIS_PID=$!
   fi
   run_load "$rate" "$DURATION" "$WORK/sweep-$rate.json"
   if [[ -n "${PERF:-}" ]]; then
-    kill -INT "$PERF_PID" "$PERF_SIM_PID"
-    wait "$PERF_PID" "$PERF_SIM_PID" || true
+    kill -INT "$PERF_PID" "$PERF_SIM_PID" "$PERF_REDIS_PID"
+    wait "$PERF_PID" "$PERF_SIM_PID" "$PERF_REDIS_PID" || true
   fi
   if python3 - "$WORK/sweep-$rate.json.summary.json" <<'PY'
 import json, sys
@@ -266,9 +302,9 @@ else
   HALF=$(python3 -c "print(max(1, round($BEST * ${LATENCY_SHARE:-0.5})))")
 fi
 echo "== latency at ${LATENCY_SHARE:-0.5} x the maximum sustained rate ($HALF/s, 30 s)"
-curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-before.txt"
+curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-before.txt" || : > "$WORK/metrics-before.txt"
 run_load "$HALF" 30 "$WORK/half.json"
-curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-after.txt"
+curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" > "$WORK/metrics-after.txt" || : > "$WORK/metrics-after.txt"
 # Where a purchase's time goes inside the switch, from its own histograms over the half-rate
 # run (sum and count deltas): the journal's begin and commits, the pay call (antom-sim's time
 # included), and the rest of the flow (decode, checks, signing, the terminal write, queueing).
