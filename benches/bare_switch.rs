@@ -12,7 +12,8 @@
 //! against (`benches/RESULTS.md`). Not a product: every error just drops the request.
 //!
 //! `cargo build --release -p asw-benches --example bare_switch`, then
-//! `bare_switch POS_ADDR REDIS_URL ANTOM_URL CLIENT_ID MERCHANT_KEY_PEM ANTOM_PUBLIC_PEM WEBHOOK_ADDR`
+//! `bare_switch POS_ADDR REDIS_URL ANTOM_URL CLIENT_ID MERCHANT_KEY_PEM ANTOM_PUBLIC_PEM WEBHOOK_ADDR
+//! NOTIFY` (`NOTIFY` 1: ask antom-sim for notifications, 0: not)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
@@ -44,7 +45,8 @@ struct Bare {
     antom_url: String,
     credentials: ClientCredentials,
     verifier: Verifier,
-    notify_url: String,
+    /// `None` (`NOTIFY=0` in run-e2e.sh): no `paymentNotifyUrl`, so antom-sim sends none.
+    notify_url: Option<String>,
     seq: AtomicU64,
     /// Notifications verified and acknowledged / refused (printed every 5 s: the run's check
     /// that antom-sim's notifications reached this webhook and passed its verification).
@@ -94,13 +96,16 @@ impl Bare {
                 r#""store":{{"referenceStoreId":"SG-BENCH-S1","storeName":"Bench Coffee One","storeMCC":"5814"}}}}}},"#,
                 r#""paymentAmount":{{"currency":"SGD","value":"{v}"}},"#,
                 r#""paymentMethod":{{"paymentMethodType":"CONNECT_WALLET","paymentMethodId":"{code}"}},"#,
-                r#""paymentFactor":{{"inStorePaymentScenario":"PaymentCode"}},"#,
-                r#""paymentNotifyUrl":"{url}"}}"#
+                r#""paymentFactor":{{"inStorePaymentScenario":"PaymentCode"}}{notify}}}"#
             ),
             id = id,
             v = amount,
             code = code,
-            url = self.notify_url,
+            notify = self
+                .notify_url
+                .as_deref()
+                .map(|url| format!(r#","paymentNotifyUrl":"{url}""#))
+                .unwrap_or_default(),
         );
         let built =
             build_raw_request(&self.credentials, PAY_PATH, Bytes::from(body), now_ms()).ok()?;
@@ -220,10 +225,11 @@ async fn main() {
         key,
         antom_public,
         webhook,
+        notify_flag,
     ] = &args[..]
     else {
         panic!(
-            "usage: bare_switch POS REDIS_URL ANTOM_URL CLIENT_ID KEY_PEM ANTOM_PUBLIC_PEM WEBHOOK"
+            "usage: bare_switch POS REDIS_URL ANTOM_URL CLIENT_ID KEY_PEM ANTOM_PUBLIC_PEM WEBHOOK 1|0"
         );
     };
     let link = LinkConfig::for_profile(ProfileName::PosBinary).unwrap();
@@ -243,7 +249,7 @@ async fn main() {
         antom_url: antom_url.clone(),
         credentials: ClientCredentials::new(client_id.clone(), Arc::new(signer)),
         verifier,
-        notify_url: format!("http://{webhook}/antom/notify"),
+        notify_url: (notify_flag.as_str() == "1").then(|| format!("http://{webhook}/antom/notify")),
         seq: AtomicU64::new(0),
         notified: AtomicU64::new(0),
         refused: AtomicU64::new(0),

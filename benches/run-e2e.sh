@@ -166,7 +166,7 @@ if ((BARE)); then
   [[ "$MODE" == iso ]] || { echo "run-e2e: BARE=1 measures the terminal path only" >&2; exit 2; }
   "$BARE_BIN" "127.0.0.1:$POS_PORT" "redis://127.0.0.1:$REDIS_PORT/" "http://127.0.0.1:$SIM_PORT" \
     SANDBOX_5YTEST00000000000 "$KEYS/merchant_private_pkcs8.pem" "$KEYS/antom_public.pem" \
-    "127.0.0.1:$HOOK_PORT" > "$WORK/switch.log" 2>&1 &
+    "127.0.0.1:$HOOK_PORT" "$NOTIFY" > "$WORK/switch.log" 2>&1 &
   SWITCH=$!
   PIDS+=($SWITCH)
   for _ in $(seq 1 100); do
