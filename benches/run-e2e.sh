@@ -58,6 +58,11 @@ MODE=${MODE:-iso}
 # measure the floor under the switch's CPU per purchase. Terminals only; no step breakdown.
 BARE=${BARE:-0}
 BARE_BIN=${BARE_BIN:-$TARGET/release/examples/bare_switch}
+# BARE_SIM=1: benches/bare_sim.rs (Antom's side of a purchase on antom-sim's crates: verify,
+# sign, answer, notify; nothing else) in place of antom-sim, from $BARE_SIM_BIN, to measure the
+# floor under antom-sim's CPU per signature. With BARE=1 only (it approves everything).
+BARE_SIM=${BARE_SIM:-0}
+BARE_SIM_BIN=${BARE_SIM_BIN:-$TARGET/release/examples/bare_sim}
 REST_SECRET=sk_bench_0123456789abcdef
 KEYS=$ROOT/tools/chaos/testdata/keys # test-only keys
 mkdir -p "$WORK"
@@ -71,6 +76,7 @@ echo '2810????????????00' > "$WORK/codes.txt"
 if [[ -z "${SKIP_BUILD:-}" ]]; then
   cargo build --release -p asw-app -p asw-terminal-sim -p asw-antom-sim -p asw-rest-load --bins
   ((BARE)) && cargo build --release -p asw-benches --example bare_switch
+  ((BARE_SIM)) && cargo build --release -p asw-benches --example bare_sim
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -95,11 +101,17 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --appendo
 REDIS=$!
 PIDS+=($REDIS)
 # SIM_WORKERS=N: antom-sim's tokio worker threads (TOKIO_WORKER_THREADS, for it alone).
+if ((BARE_SIM)); then
+  ((BARE)) || { echo "run-e2e: BARE_SIM=1 needs BARE=1 (it approves everything)" >&2; exit 2; }
+  "$BARE_SIM_BIN" "127.0.0.1:$SIM_PORT" "$KEYS/antom_private_pkcs8.pem" \
+    "$KEYS/merchant_public.pem" > "$WORK/antom-sim.log" 2>&1 &
+else
 ${SIM_WORKERS:+env TOKIO_WORKER_THREADS=$SIM_WORKERS} \
   "$BIN/antom-sim" --listen "127.0.0.1:$SIM_PORT" \
   --antom-private-key "$KEYS/antom_private_pkcs8.pem" \
   --merchant-public-key "$KEYS/merchant_public.pem" \
   --client-id SANDBOX_5YTEST00000000000 --notify-delay-ms 500 > "$WORK/antom-sim.log" 2>&1 &
+fi
 SIM=$!
 PIDS+=($SIM)
 
