@@ -25,6 +25,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
+#[path = "bare_counts.rs"]
+mod bare_counts;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -195,24 +198,16 @@ async fn main() {
         refused: AtomicU64::new(0),
     });
     let counts = sim.clone();
-    tokio::spawn(async move {
-        let mut last = (0, 0, 0);
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            let now = (
+    bare_counts::print_every_5s(
+        ["payments", "notifications acknowledged", "not"],
+        move || {
+            [
                 counts.seq.load(Ordering::Relaxed),
                 counts.acked.load(Ordering::Relaxed),
                 counts.refused.load(Ordering::Relaxed),
-            );
-            if now != last {
-                println!(
-                    "payments {} notifications acknowledged {} not {}",
-                    now.0, now.1, now.2
-                );
-                last = now;
-            }
-        }
-    });
+            ]
+        },
+    );
     let listener = TcpListener::bind(listen.as_str()).await.unwrap();
     println!("bare_sim listening on http://{listen}");
     loop {

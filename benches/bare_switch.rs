@@ -30,6 +30,9 @@ use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 
+#[path = "bare_counts.rs"]
+mod bare_counts;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -255,24 +258,16 @@ async fn main() {
         refused: AtomicU64::new(0),
     });
     let counts = bare.clone();
-    tokio::spawn(async move {
-        let mut last = (0, 0, 0);
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-            let now = (
+    bare_counts::print_every_5s(
+        ["purchases", "notifications verified", "refused"],
+        move || {
+            [
                 counts.seq.load(Ordering::Relaxed),
                 counts.notified.load(Ordering::Relaxed),
                 counts.refused.load(Ordering::Relaxed),
-            );
-            if now != last {
-                println!(
-                    "purchases {} notifications verified {} refused {}",
-                    now.0, now.1, now.2
-                );
-                last = now;
-            }
-        }
-    });
+            ]
+        },
+    );
     let hook = axum::Router::new()
         .route("/antom/notify", axum::routing::post(notify))
         .with_state(bare.clone());
