@@ -22,6 +22,9 @@ pub fn prometheus() -> Option<PrometheusHandle> {
                 .set_buckets(&buckets)
                 .ok()
                 .and_then(|b| b.install_recorder().ok())
+                // From here on the global recorder is this one for good, so the hot paths
+                // may keep the handles they resolve instead of asking by name every time.
+                .inspect(|_| asw_metrics::pin_to_global_recorder())
         })
         .clone()
 }

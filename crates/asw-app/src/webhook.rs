@@ -52,9 +52,15 @@ pub fn router(state: Arc<WebhookState>, path: &str, max_body_bytes: usize) -> Ro
         .with_state(state)
 }
 
+/// [`crate::metrics::WEBHOOK_NOTIFICATIONS_TOTAL`]'s handles by outcome: one per notification.
+static NOTIFICATIONS: asw_metrics::HandleCache<metrics::Counter> = asw_metrics::HandleCache::new();
+
 fn count(outcome: &'static str) {
-    metrics::counter!(crate::metrics::WEBHOOK_NOTIFICATIONS_TOTAL, "outcome" => outcome)
-        .increment(1);
+    NOTIFICATIONS.with(
+        &[outcome],
+        || metrics::counter!(crate::metrics::WEBHOOK_NOTIFICATIONS_TOTAL, "outcome" => outcome),
+        |c| c.increment(1),
+    );
 }
 
 fn antom_body(status: StatusCode, body: &'static str) -> Response {

@@ -13,6 +13,10 @@
 //! share any other dependency (`asw-downstream` must not depend on the core), and the type must
 //! not live in the binary, which depends on them.
 
+mod handles;
+
+pub use handles::{HandleCache, pin_to_global_recorder, pinned};
+
 use metrics::{Label, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 
 /// What kind of series a metric is.

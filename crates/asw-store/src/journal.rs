@@ -51,6 +51,17 @@ fn audit_tail_json(tail: &AuditTail) -> Result<String, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("audit entry is not an object".into()))
 }
 
+/// [`crate::metrics::STATE_TRANSITIONS_TOTAL`]'s handles by event and outcome.
+static TRANSITIONS: asw_metrics::HandleCache<metrics::Counter> = asw_metrics::HandleCache::new();
+
+fn count_transition(event: &'static str, outcome: &'static str) {
+    TRANSITIONS.with(
+        &[event, outcome],
+        || metrics::counter!(crate::metrics::STATE_TRANSITIONS_TOTAL, "event" => event, "outcome" => outcome),
+        |c| c.increment(1),
+    );
+}
+
 pub(crate) fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("encode {what}: {e}")))
 }
@@ -380,7 +391,7 @@ impl Journal for RedisStore {
         let event = change.event.name();
         match outcome.as_str() {
             "committed" => {
-                metrics::counter!(crate::metrics::STATE_TRANSITIONS_TOTAL, "event" => event, "outcome" => "committed").increment(1);
+                count_transition(event, "committed");
                 tracing::info!(
                     journal_id = %journal_id,
                     to = record.state.as_str(),
@@ -392,7 +403,7 @@ impl Journal for RedisStore {
                 Ok(CommitOutcome::Committed)
             }
             "conflict" => {
-                metrics::counter!(crate::metrics::STATE_TRANSITIONS_TOTAL, "event" => event, "outcome" => "conflict").increment(1);
+                count_transition(event, "conflict");
                 Ok(CommitOutcome::Conflict(record_from(rest.first())?))
             }
             other => Err(StoreError::Corrupt(format!(

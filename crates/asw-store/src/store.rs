@@ -15,6 +15,10 @@ use crate::health::{self, Finding};
 use crate::keys::KeyLayout;
 use crate::scripts;
 
+/// [`crate::metrics::COMMAND_DURATION_SECONDS`]'s handles by operation: two per purchase.
+static COMMAND_DURATIONS: asw_metrics::HandleCache<metrics::Histogram> =
+    asw_metrics::HandleCache::new();
+
 /// How long a consumer trusts its last empty scan of its own pending entries.
 pub(crate) const PENDING_RESCAN: Duration = Duration::from_secs(5);
 
@@ -298,8 +302,11 @@ impl RedisStore {
     {
         let started = Instant::now();
         let outcome = tokio::time::timeout(limit, fut).await;
-        metrics::histogram!(crate::metrics::COMMAND_DURATION_SECONDS, "op" => op)
-            .record(started.elapsed().as_secs_f64());
+        COMMAND_DURATIONS.with(
+            &[op],
+            || metrics::histogram!(crate::metrics::COMMAND_DURATION_SECONDS, "op" => op),
+            |h| h.record(started.elapsed().as_secs_f64()),
+        );
         let error = match outcome {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(e)) => {

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use asw_antom::{Api, Outcome, UnknownReason};
-use asw_metrics::{MetricSpec, label};
-use metrics::{Unit, counter, histogram};
+use asw_metrics::{HandleCache, MetricSpec, label};
+use metrics::{Counter, Histogram, Unit, counter, histogram};
 
 /// Histogram of whole-call durations, labelled `api` and `result`.
 pub const REQUEST_DURATION_SECONDS: &str = "antom_switch_upstream_request_duration_seconds";
@@ -50,16 +50,28 @@ pub const METRICS: &[MetricSpec] = &[
     .labels(&[label("api", APIS)]),
 ];
 
+// Handles of the two series every call records (see `asw_metrics::HandleCache`).
+static DURATIONS: HandleCache<Histogram> = HandleCache::new();
+static REQUESTS: HandleCache<Counter> = HandleCache::new();
+
 /// Records one finished call.
 pub(crate) fn record_call<T>(api: Api, outcome: &Outcome<T>, elapsed: Duration) {
     let result = outcome.status().as_str();
-    histogram!(REQUEST_DURATION_SECONDS, "api" => api.label(), "result" => result)
-        .record(elapsed.as_secs_f64());
-    counter!(REQUESTS_TOTAL, "api" => api.label(), "result" => result).increment(1);
+    let api = api.label();
+    DURATIONS.with(
+        &[api, result],
+        || histogram!(REQUEST_DURATION_SECONDS, "api" => api, "result" => result),
+        |h| h.record(elapsed.as_secs_f64()),
+    );
+    REQUESTS.with(
+        &[api, result],
+        || counter!(REQUESTS_TOTAL, "api" => api, "result" => result),
+        |c| c.increment(1),
+    );
     if let Outcome::Unknown(reason) = outcome
         && reason.is_signature_failure()
     {
-        counter!(SIGNATURE_FAILURES_TOTAL, "api" => api.label()).increment(1);
+        counter!(SIGNATURE_FAILURES_TOTAL, "api" => api).increment(1);
     }
 }
 

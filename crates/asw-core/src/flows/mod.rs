@@ -95,19 +95,34 @@ pub struct Core {
 
 // The metric names are declared once, in `crate::metrics`.
 use crate::metrics as metric;
+use asw_metrics::HandleCache;
+use metrics::{Counter, Gauge, Histogram};
+
+// Handles of the series every transaction records, by label values (see `asw_metrics::HandleCache`).
+static IN_FLIGHT: HandleCache<Gauge> = HandleCache::new();
+static TRANSACTIONS: HandleCache<Counter> = HandleCache::new();
+static LATENCY: HandleCache<Histogram> = HandleCache::new();
+
+fn in_flight(flow: &'static str, delta: f64) {
+    IN_FLIGHT.with(
+        &[flow],
+        || metrics::gauge!(metric::IN_FLIGHT, "flow" => flow),
+        |g| g.increment(delta),
+    );
+}
 
 struct InFlight(&'static str);
 
 impl InFlight {
     fn enter(flow: &'static str) -> Self {
-        metrics::gauge!(metric::IN_FLIGHT, "flow" => flow).increment(1.0);
+        in_flight(flow, 1.0);
         Self(flow)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        metrics::gauge!(metric::IN_FLIGHT, "flow" => self.0).decrement(1.0);
+        in_flight(self.0, -1.0);
     }
 }
 
@@ -126,8 +141,16 @@ fn record_outcome(flow: &'static str, started: Instant, answer: &Answer) {
         OutcomeClass::TimedOut => "timed_out",
         OutcomeClass::Rejected => "rejected",
     };
-    metrics::counter!(metric::TRANSACTIONS, "flow" => flow, "outcome" => outcome).increment(1);
-    metrics::histogram!(metric::LATENCY, "flow" => flow).record(started.elapsed().as_secs_f64());
+    TRANSACTIONS.with(
+        &[flow, outcome],
+        || metrics::counter!(metric::TRANSACTIONS, "flow" => flow, "outcome" => outcome),
+        |c| c.increment(1),
+    );
+    LATENCY.with(
+        &[flow],
+        || metrics::histogram!(metric::LATENCY, "flow" => flow),
+        |h| h.record(started.elapsed().as_secs_f64()),
+    );
 }
 
 impl Core {
