@@ -153,7 +153,7 @@ impl Journal for RedisStore {
                 journal_id.clone(),
                 record.version.to_string(),
                 to_json(record, "record")?,
-                self.ttl_arg(),
+                self.renewed_ttl_arg(),
                 record.gateway_deadline_ms.to_string(),
                 deadline_member(&record.tag, &journal_id),
                 self.audit_len(),
@@ -380,6 +380,7 @@ impl Journal for RedisStore {
                     }
                     _ => String::new(),
                 },
+                self.renewed_ttl_arg(),
             ],
         };
         // Every commit waits for the configured durability: besides a queued cancel or a

@@ -15,8 +15,9 @@ use redis::Script;
 /// order attempts (every attempt's journal id), the merchant's payments index of the shard.
 /// With the order lock, ARGV also has: created ms (the index score), the oldest score kept
 /// (entries older than the retention are pruned).
-/// ARGV: journal id, version, record json, ttl ms, deadline score, deadline member,
-/// audit maxlen, log json, txn key prefix, state name, '1' when the record locks its order.
+/// ARGV: journal id, version, record json, ttl ms (the retention plus its renewal slack, see
+/// [`COMMIT`]), deadline score, deadline member, audit maxlen, log json, txn key prefix, state
+/// name, '1' when the record locks its order.
 ///
 /// An order is taken while its live attempt is PENDING, UNKNOWN, APPROVED, AUTHORIZED or FAILED
 /// (a cancel given up on): then `order_taken` and that attempt's record.
@@ -61,11 +62,15 @@ return {'started'}
 /// Compare-and-set of a record with its side effects.
 ///
 /// KEYS: txn, dedup, deadlines, saf, audit, txnlog, outbox.
-/// ARGV: expected version, new version, record json, ttl ms, deadline index (0 keep, 1 remove,
-/// 2 add back), deadline member, SAF entry json ('' for none), journal id, log json without its
-/// opening brace (the previous state is prepended here, read from the record), audit maxlen,
-/// new state name, gateway deadline ms (the score when added back), merchant event json ('' for
-/// none; appended to the outbox stream).
+/// ARGV: expected version, new version, record json, retention ms, deadline index (0 keep, 1
+/// remove, 2 add back), deadline member, SAF entry json ('' for none), journal id, log json
+/// without its opening brace (the previous state is prepended here, read from the record), audit
+/// maxlen, new state name, gateway deadline ms (the score when added back), merchant event json
+/// ('' for none; appended to the outbox stream), renewed ttl ms (retention plus slack).
+///
+/// The record, its duplicate key and its log are kept at least the retention after the last
+/// change: a key with less than that left is renewed to the retention plus a slack, so the
+/// commits that follow a begin within the slack (nearly all) write no `PEXPIRE`.
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -74,9 +79,13 @@ if not v then return {'conflict'} end
 if v ~= ARGV[1] then return {'conflict', redis.call('HGET', KEYS[1], 'd')} end
 local from = redis.call('HGET', KEYS[1], 's') or ''
 local log = '{"from":"' .. from .. '",' .. ARGV[9]
+local retention = tonumber(ARGV[4])
+local function keep(key)
+  if redis.call('PTTL', key) < retention then redis.call('PEXPIRE', key, ARGV[14]) end
+end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+keep(KEYS[1])
+keep(KEYS[2])
 if ARGV[5] == '1' then
   redis.call('ZREM', KEYS[3], ARGV[6])
 elseif ARGV[5] == '2' then
@@ -86,7 +95,7 @@ local id = ''
 if ARGV[7] ~= '' then id = redis.call('XADD', KEYS[4], '*', 'e', ARGV[7], 'a', '0') end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[10], '*', 'j', ARGV[8], 'x', log)
 redis.call('RPUSH', KEYS[6], log)
-redis.call('PEXPIRE', KEYS[6], ARGV[4])
+keep(KEYS[6])
 if ARGV[13] ~= '' then redis.call('XADD', KEYS[7], '*', 'e', ARGV[13], 'a', '0') end
 return {'committed', id}
 "#,

@@ -100,6 +100,74 @@ async fn begin_dedups_sets_ttls_and_indexes_the_deadline() {
     assert_eq!(score, Some(rec.gateway_deadline_ms as f64));
 }
 
+/// A transaction's record, duplicate key and log stay at least the retention after the last
+/// change: a commit soon after the begin leaves their TTLs alone (they were written with an
+/// hour to spare), a commit that finds less than the retention left renews all three, and a
+/// log that lost its TTL gets one back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_keeps_the_keys_for_the_retention_after_the_last_change() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let retention = i64::try_from(StoreConfig::default().retention_ms).unwrap();
+    let hour = 3_600_000;
+    let rec = purchase_record(7);
+    store.begin(&rec).await.unwrap();
+    let shard = store.layout().shard_of(&rec.tag).unwrap();
+    let keys = [
+        store.layout().txn(shard, rec.journal_id()),
+        store.layout().dedup(shard, &rec.dedup_key),
+        store.layout().txn_log(shard, rec.journal_id()),
+    ];
+    let mut conn = raw(&server).await;
+    async fn pttls(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]) -> Vec<i64> {
+        let mut out = Vec::new();
+        for key in keys {
+            let ttl: i64 = redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap();
+            out.push(ttl);
+        }
+        out
+    }
+    for ttl in pttls(&mut conn, &keys).await {
+        assert!(ttl > retention + hour - 60_000, "begin: {ttl}");
+    }
+
+    // Less than the retention left on each (as if time had passed), and no TTL on the log.
+    for key in &keys[..2] {
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(key)
+            .arg(retention / 2)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let _: i64 = redis::cmd("PERSIST")
+        .arg(&keys[2])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let approved = apply(&store, &rec, Event::Succeeded).await;
+    for ttl in pttls(&mut conn, &keys).await {
+        assert!(ttl > retention + hour - 60_000, "renewed: {ttl}");
+    }
+
+    // Within the slack: nothing to renew, and nothing is shortened either.
+    for key in &keys {
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(key)
+            .arg(retention + hour / 2)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    apply(&store, &approved, Event::DeliveryStarted).await;
+    for ttl in pttls(&mut conn, &keys).await {
+        assert!(
+            ttl > retention && ttl <= retention + hour / 2,
+            "kept: {ttl}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_is_compare_and_set_with_atomic_side_effects() {
     let server = RedisServer::start().unwrap();
