@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use asw_metrics::{MetricSpec, Zero, label};
-use metrics::Unit;
+use asw_metrics::{HandleCache, MetricSpec, Zero, label};
+use metrics::{Counter, Histogram, Unit};
 
 /// Counter: requests answered, by `route` and `status`.
 pub const REQUESTS_TOTAL: &str = "antom_switch_rest_requests_total";
@@ -84,6 +84,10 @@ pub const METRICS: &[MetricSpec] = &[
     .labels(&[label("route", ROUTES)]),
 ];
 
+// Handles of the two series every request records (see `asw_metrics::HandleCache`).
+static REQUESTS: HandleCache<Counter> = HandleCache::new();
+static DURATIONS: HandleCache<Histogram> = HandleCache::new();
+
 /// Counts one answered request.
 pub(crate) fn record(route: &'static str, status: u16, started: Instant) {
     let status = STATUSES
@@ -91,6 +95,14 @@ pub(crate) fn record(route: &'static str, status: u16, started: Instant) {
         .find(|s| s.parse::<u16>().ok() == Some(status))
         .copied()
         .unwrap_or("other");
-    metrics::counter!(REQUESTS_TOTAL, "route" => route, "status" => status).increment(1);
-    metrics::histogram!(REQUEST_DURATION, "route" => route).record(started.elapsed().as_secs_f64());
+    REQUESTS.with(
+        &[route, status],
+        || metrics::counter!(REQUESTS_TOTAL, "route" => route, "status" => status),
+        |c| c.increment(1),
+    );
+    DURATIONS.with(
+        &[route],
+        || metrics::histogram!(REQUEST_DURATION, "route" => route),
+        |h| h.record(started.elapsed().as_secs_f64()),
+    );
 }
