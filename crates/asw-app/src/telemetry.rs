@@ -1,6 +1,7 @@
 //! Logging (tracing) and metrics (Prometheus exporter) set-up.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
@@ -22,11 +23,36 @@ pub fn prometheus() -> Option<PrometheusHandle> {
                 .set_buckets(&buckets)
                 .ok()
                 .and_then(|b| b.install_recorder().ok())
-                // From here on the global recorder is this one for good, so the hot paths
-                // may keep the handles they resolve instead of asking by name every time.
-                .inspect(|_| asw_metrics::pin_to_global_recorder())
+                .inspect(|handle| {
+                    // From here on the global recorder is this one for good, so the hot paths
+                    // may keep the handles they resolve instead of asking by name every time.
+                    asw_metrics::pin_to_global_recorder();
+                    spawn_upkeep(handle.clone());
+                })
         })
         .clone()
+}
+
+/// How often the recorder's histogram samples are drained when nobody scrapes.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Drains the recorder's histogram samples every [`UPKEEP_EVERY`] for the life of the process.
+/// A recorder installed with `install_recorder` keeps every sample until a scrape or an upkeep
+/// folds it into its buckets: without this, a switch nobody scrapes grows by the four or five
+/// latency samples of every payment, without end. A thread of its own because the recorder
+/// outlives any one runtime (the tests start several switches in one process).
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no metrics upkeep thread: histogram samples are drained only by scrapes");
+    }
 }
 
 /// Installs the tracing subscriber (JSON or pretty). `RUST_LOG` overrides the configured level.
