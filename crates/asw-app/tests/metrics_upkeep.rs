@@ -28,8 +28,7 @@ fn histogram_samples_are_drained_without_a_scrape() {
     let _handle = asw_app::telemetry::prometheus().expect("the recorder installs");
     let record = |n: usize| {
         for _ in 0..n {
-            metrics::histogram!("antom_switch_core_transaction_duration_seconds", "flow" => "purchase")
-                .record(0.003);
+            metrics::histogram!(asw_core::metrics::LATENCY, "flow" => "purchase").record(0.003);
         }
     };
     record(1_000);

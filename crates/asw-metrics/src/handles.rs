@@ -29,7 +29,7 @@ pub fn pin_to_global_recorder() {
 }
 
 /// Whether [`pin_to_global_recorder`] was called.
-pub fn pinned() -> bool {
+fn pinned() -> bool {
     PINNED.load(Ordering::Acquire)
 }
 

@@ -15,7 +15,7 @@
 
 mod handles;
 
-pub use handles::{HandleCache, pin_to_global_recorder, pinned};
+pub use handles::{HandleCache, pin_to_global_recorder};
 
 use metrics::{Label, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 

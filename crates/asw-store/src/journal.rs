@@ -218,7 +218,8 @@ impl Journal for RedisStore {
         let call = Call {
             script: &scripts::LOAD_CONFIRMED,
             keys: vec![self.layout().txn(shard, journal_id)],
-            args: vec![self.ttl_arg()],
+            // What begin and commit give it: the record never expires before its duplicate key and log.
+            args: vec![self.renewed_ttl_arg()],
         };
         let reply = self
             .eval("load_confirmed", Access::Write, true, call)
