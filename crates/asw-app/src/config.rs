@@ -556,6 +556,23 @@ impl Config {
                 ),
             );
         }
+        // A hand-over must be able to fail, and its failure be recorded, inside its settle
+        // window: else a failed terminal write or merchant event could no longer put the
+        // approval back under the sweeper.
+        let settle = u64::try_from(self.timing.handover_settle_ms).unwrap_or(0);
+        let longest = self.downstream.write_timeout_ms.max(
+            self.rest
+                .as_ref()
+                .map_or(0, |rest| rest.webhooks.timeout_ms),
+        );
+        if settle <= longest.saturating_mul(2) {
+            push(
+                "timing.handover_settle_ms",
+                format!(
+                    "must be more than twice the longest hand-over ({longest} ms: downstream.write_timeout_ms, rest.webhooks.timeout_ms), so a failed one is still recorded"
+                ),
+            );
+        }
         if let Err(e) = self.downstream.server_config().validate() {
             for p in e.problems {
                 push("downstream", p);

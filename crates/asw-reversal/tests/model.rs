@@ -208,6 +208,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 #[derive(Default, Clone)]
 struct World {
     delivered_approval: bool,
+    handovers: u32,
+    failed: u32,
     reversed: bool,
     snapshot: Option<TransactionRecord>,
 }
@@ -216,16 +218,20 @@ impl World {
     /// What the terminal holds after `event` was committed and left the record in `state`.
     /// SENDING is committed right before the write: from then on the terminal holds the
     /// approval (a crash before the write is its "no answer" case, which it reverses). A
-    /// committed DeliveryFailed means the write failed: the terminal holds nothing.
+    /// committed DeliveryFailed means one write failed: the terminal holds nothing once every
+    /// write marked has failed.
     fn note_committed(&mut self, event: Event, state: TxnState) {
         if state != TxnState::Approved {
             return;
         }
+        // Each mark is one hand-over that may reach the terminal, each failure one that did
+        // not: the terminal holds the approval unless every hand-over failed.
         match event {
-            Event::DeliveryStarted => self.delivered_approval = true,
-            Event::DeliveryFailed => self.delivered_approval = false,
+            Event::DeliveryStarted => self.handovers += 1,
+            Event::DeliveryFailed => self.failed = (self.failed + 1).min(self.handovers),
             _ => {}
         }
+        self.delivered_approval = self.failed < self.handovers;
     }
 }
 

@@ -24,40 +24,33 @@ impl Core {
         if !answer.is_approval() {
             return send_plain(reply, answer).await;
         }
-        if !marked_here && record.delivery.handed_to_terminal() {
-            // Handed over already: nothing cancels it for want of delivery, so saying it again
-            // (a status inquiry, a REST read long after the payment) is true at any time, and a
-            // failed write here un-hands nothing.
+        let timing = &self.settings.timing;
+        let handed = record.delivery.handed_to_terminal();
+        if !marked_here && handed && !record.handover_may_fail(self.now_ms(), timing) {
+            // Handed over, and its settle window closed: nothing un-hands it any more, so saying
+            // it again (a status inquiry, a REST read long after the payment) is true at any
+            // time and needs no write.
             return send_plain(reply, answer).await;
         }
-        if !marked_here && self.now_ms() >= self.send_by(&record, received_ms) {
+        if !marked_here && !handed && self.now_ms() >= self.send_by(&record, received_ms) {
             // The terminal has given up (or the sweeper is about to run): an approval now could
             // be read as delivered while the terminal treats it as failed. Leave it undelivered;
             // the sweeper cancels it.
             warn!("approval too late to deliver: leaving it to active cancellation");
             return send_plain(reply, Answer::withheld(&record)).await;
         }
-        // Already marked when `marked_here` (then this writes nothing). Whether this request's
-        // own commit made the mark decides what a failed write means below.
-        let marked_now = AtomicBool::new(false);
-        let sending = match self
-            .commit_planned(
-                record.clone(),
-                Event::DeliveryStarted,
-                "sending approval",
-                |current, now| {
-                    let change =
-                        plan_change(current, Event::DeliveryStarted, now, "sending approval")?;
-                    marked_now.store(change.is_some(), Ordering::Relaxed);
-                    Ok(change)
-                },
-            )
-            .await
-        {
-            Ok(r) => r,
-            Err(error) => {
-                warn!(%error, "could not mark the approval as sending: not delivering it");
-                return send_plain(reply, Answer::withheld(&record)).await;
+        // Counted before it is sent: this request's own approval commit did it (`marked_here`),
+        // else a mark here — which, while another hand-over of the same approval may still
+        // fail, keeps that failure from un-handing what this one tells.
+        let (sending, counted) = if marked_here {
+            (record, true)
+        } else {
+            match self.mark_handed_over(record.clone()).await {
+                Ok(marked) => marked,
+                Err(error) => {
+                    warn!(%error, "could not mark the approval as sending: not delivering it");
+                    return send_plain(reply, Answer::withheld(&record)).await;
+                }
             }
         };
         if sending.state != TxnState::Approved {
@@ -66,48 +59,89 @@ impl Core {
         }
         let answer = Answer::from_record(&sending);
         if reply.send(&answer).await.is_err() {
-            if marked_here || marked_now.load(Ordering::Relaxed) {
+            if counted {
                 warn!(
-                    "approval could not be delivered: it will be cancelled at the gateway deadline"
+                    "approval could not be delivered: it will be cancelled at the gateway deadline unless another hand-over reached the merchant"
                 );
                 Box::pin(self.record_failed_delivery(sending)).await;
             } else {
-                // A re-send of an approval an earlier write already handed over: the terminal may
-                // hold that one, so this failure proves nothing and must not un-hand it. A
-                // terminal that got neither reverses on its own timeout.
+                // Handed over long enough ago that nothing un-hands it: this failure proves
+                // nothing. A terminal that got no answer reverses on its own timeout.
                 warn!("re-sent approval could not be written: the earlier hand-over stands");
             }
         }
         answer
     }
 
-    /// Records that the approval did not reach the terminal, which puts it back under the
-    /// sweeper's watch.
+    /// Marks the approval handed over (one more hand-over when it is already), unless its
+    /// settle window has closed meanwhile. Returns the record and whether this call counted a
+    /// hand-over (then its failure must be recorded).
+    async fn mark_handed_over(
+        &self,
+        record: TransactionRecord,
+    ) -> Result<(TransactionRecord, bool), StoreError> {
+        let timing = &self.settings.timing;
+        let counted = AtomicBool::new(false);
+        let after = self
+            .commit_planned(
+                record,
+                Event::DeliveryStarted,
+                "sending approval",
+                |current, now| {
+                    if current.delivery.handed_to_terminal()
+                        && !current.handover_may_fail(now, timing)
+                    {
+                        counted.store(false, Ordering::Relaxed);
+                        return Ok(None);
+                    }
+                    let change =
+                        plan_change(current, Event::DeliveryStarted, now, "sending approval")?;
+                    counted.store(change.is_some(), Ordering::Relaxed);
+                    Ok(change)
+                },
+            )
+            .await?;
+        Ok((after, counted.load(Ordering::Relaxed)))
+    }
+
+    /// Records that a hand-over of the approval did not reach the merchant. When every
+    /// hand-over counted has failed, that puts the approval back under the sweeper's watch;
+    /// while another may have reached the merchant it only counts this one.
     ///
     /// Until this commits the record says `SENDING` (handed over, not watched), so it is retried
-    /// for as long as the payment can matter (its expiry); if the gateway deadline has passed
-    /// by then, the cancel is requested here rather than at the sweeper's next pass.
+    /// while the failure may still be counted (the settle window); after it the approval stays
+    /// handed over, as after a crash between the mark and the write. If the gateway deadline
+    /// has passed by then, the cancel is requested here rather than at the sweeper's next pass.
     pub(super) async fn record_failed_delivery(&self, sending: TransactionRecord) {
-        let give_up_at = sending.payment_expiry_ms;
+        let timing = &self.settings.timing;
         let mut pause = Duration::from_millis(50);
         let recorded = loop {
-            match self
-                .apply(
+            let attempt = self
+                .commit_planned(
                     sending.clone(),
                     Event::DeliveryFailed,
                     "approval write failed",
-                    |_| {},
+                    |current, now| {
+                        if current.state == TxnState::Approved
+                            && current.delivery.handed_to_terminal()
+                            && !current.handover_failure_countable(now, timing)
+                        {
+                            // Too late to count: a read may have said "approved" uncounted.
+                            return Ok(None);
+                        }
+                        plan_change(current, Event::DeliveryFailed, now, "approval write failed")
+                    },
                 )
-                .await
-            {
+                .await;
+            match attempt {
                 Ok(record) => break record,
-                Err(error) if self.now_ms() + 200 < give_up_at => {
+                Err(error) if sending.handover_failure_countable(self.now_ms() + 200, timing) => {
                     warn!(%error, "could not record the failed approval write yet: retrying");
                     self.clock.sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
                 Err(error) => {
-                    warn!(%error, "could not record the failed approval write");
+                    warn!(%error, "could not record the failed approval write: the approval stays handed over");
                     return;
                 }
             }
@@ -200,14 +234,21 @@ impl Core {
         if record.state != TxnState::Approved {
             return Ok(HandOver::TooLate);
         }
-        if record.delivery.handed_to_terminal() {
+        let timing = &self.settings.timing;
+        if record.delivery.handed_to_terminal() && !record.handover_may_fail(self.now_ms(), timing)
+        {
             return Ok(HandOver::AlreadyHanded);
         }
-        let margin = self.settings.timing.delivery_margin_ms;
+        let margin = timing.delivery_margin_ms;
         // The closing time less the margin must still be ahead on every clock within the
-        // tolerance: a sweeper whose clock runs ahead may otherwise already close it.
-        let skew = self.settings.timing.clock_skew();
-        if !skew.surely_before(self.now_ms(), record.gateway_deadline_ms - margin) {
+        // tolerance: a sweeper whose clock runs ahead may otherwise already close it. (An
+        // approval handed over already is not watched by the sweeper: no closing time applies.)
+        let skew = timing.clock_skew();
+        let in_time = |record: &TransactionRecord, now: i64| {
+            record.delivery.handed_to_terminal()
+                || skew.surely_before(now, record.gateway_deadline_ms - margin)
+        };
+        if !in_time(&record, self.now_ms()) {
             return Ok(HandOver::TooLate);
         }
         let marked_now = AtomicBool::new(false);
@@ -217,7 +258,11 @@ impl Core {
                 Event::DeliveryStarted,
                 "event sending approval",
                 |current, now| {
-                    if !skew.surely_before(now, current.gateway_deadline_ms - margin) {
+                    marked_now.store(false, Ordering::Relaxed);
+                    if !in_time(current, now)
+                        || (current.delivery.handed_to_terminal()
+                            && !current.handover_may_fail(now, timing))
+                    {
                         return Ok(None);
                     }
                     let change = plan_change(

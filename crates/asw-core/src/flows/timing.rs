@@ -26,6 +26,13 @@ pub struct Timing {
     /// An approval is never sent later than this before the terminal gives up or the sweeper
     /// runs, so "delivered" means the terminal could still use it.
     pub delivery_margin_ms: i64,
+    /// How long after an approval is marked handed over its hand-overs are counted: within it,
+    /// every further answer, read or event that says "approved" is recorded before it is sent,
+    /// and a hand-over that fails is recorded, so the approval goes back under the sweeper only
+    /// when every one of them failed. After it the approval stays handed over and a read says
+    /// so without writing. Must exceed the longest a hand-over takes to fail (the terminal write
+    /// timeout, the merchant-event timeout) with room for a Redis outage.
+    pub handover_settle_ms: i64,
     /// How often a duplicate request re-reads the journal while its original is in flight.
     pub duplicate_poll_ms: i64,
     /// Online payments: how long the buyer may take to pay when the merchant does not say
@@ -75,6 +82,7 @@ impl Default for Timing {
             call_margin_ms: 2_000,
             payment_expiry_ms: 300_000,
             delivery_margin_ms: 2_000,
+            handover_settle_ms: 60_000,
             duplicate_poll_ms: 200,
             online_expiry_ms: 840_000,
             online_close_margin_ms: 60_000,
@@ -123,6 +131,7 @@ impl Timing {
             ("timing.inquiry_interval_ms", self.inquiry_interval_ms),
             ("timing.pay_timeout_ms", self.pay_timeout_ms),
             ("timing.duplicate_poll_ms", self.duplicate_poll_ms),
+            ("timing.handover_settle_ms", self.handover_settle_ms),
             ("timing.online_expiry_ms", self.online_expiry_ms),
             (
                 "timing.online_capture_window_ms",

@@ -35,6 +35,19 @@ pub struct TransactionRecord {
     /// Whether the terminal received the approval.
     #[serde(default)]
     pub delivery: Delivery,
+    /// Hand-overs of the approval (answers, reads, events that said it) marked so far; with
+    /// [`Self::failed_handovers`] it decides whether a failed one un-hands the approval: only
+    /// when every one failed. 0 on records from before it (a `SENDING` one counts as one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handovers: u32,
+    /// Hand-overs known to have failed (a write refused, an event not acknowledged).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_handovers: u32,
+    /// When the approval was last marked handed over from not handed over, ms since the Unix
+    /// epoch: hand-overs are counted, and their failures recorded, only for a while after it
+    /// (`timing.handover_settle_ms`). 0 when never.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handed_over_at_ms: i64,
     /// The Antom `paymentRequestId` (for a refund: the original payment's).
     pub payment_request_id: PaymentRequestId,
     /// For refunds: the `refundRequestId` (also the journal id of the refund record).
@@ -188,6 +201,33 @@ impl TransactionRecord {
         next(self.kind, self.state, self.delivery, event)
     }
 
+    /// Hand-overs marked so far; a `SENDING` record from before the counters counts one.
+    pub fn handovers_marked(&self) -> u32 {
+        if self.delivery == Delivery::Sending {
+            self.handovers.max(self.failed_handovers.saturating_add(1))
+        } else {
+            self.handovers
+        }
+    }
+
+    /// True while a hand-over of this approval may still be recorded as failed (its settle
+    /// window is open on some clock within the tolerance): until then every further hand-over
+    /// must be counted before it is sent.
+    pub fn handover_may_fail(&self, now_ms: i64, timing: &crate::flows::Timing) -> bool {
+        self.delivery == Delivery::Sending
+            && !timing
+                .clock_skew()
+                .surely_past(now_ms, self.handed_over_at_ms + timing.handover_settle_ms)
+    }
+
+    /// True while a failed hand-over may still be recorded: the settle window is surely open
+    /// on every clock within the tolerance, so no reader has yet said "approved" uncounted.
+    pub fn handover_failure_countable(&self, now_ms: i64, timing: &crate::flows::Timing) -> bool {
+        timing
+            .clock_skew()
+            .surely_before(now_ms, self.handed_over_at_ms + timing.handover_settle_ms)
+    }
+
     /// The record's id in the journal: the `refundRequestId` for refunds, else the
     /// `paymentRequestId`.
     pub fn journal_id(&self) -> &str {
@@ -226,4 +266,9 @@ impl TransactionRecord {
             TxnState::Declined | TxnState::Cancelled | TxnState::Refunded | TxnState::Expired
         )
     }
+}
+
+/// Serde's test for the counters left out of the JSON while zero.
+fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }

@@ -53,6 +53,8 @@ pub fn plan_change(
             record.state = state;
             record.delivery = delivery;
             record.updated_at_ms = now_ms;
+            let mut deadline = deadline;
+            count_handovers(current, &mut record, &mut deadline, event, now_ms);
             let reason = match event {
                 Event::CancelRequested(reason) => Some(reason),
                 Event::GatewayDeadline => Some(CancelReason::GatewayDeadline),
@@ -119,14 +121,47 @@ pub fn plan_change(
     }
 }
 
+/// Keeps the hand-over counters of an approval: a mark counts one more hand-over (and starts
+/// the settle window when the approval was not handed over), a failure counts one failed — and
+/// leaves the approval handed over while another hand-over may have reached the merchant.
+fn count_handovers(
+    current: &TransactionRecord,
+    record: &mut TransactionRecord,
+    deadline: &mut DeadlineWatch,
+    event: Event,
+    now_ms: i64,
+) {
+    let marked = current.handovers_marked();
+    match event {
+        Event::DeliveryStarted if record.delivery == Delivery::Sending => {
+            record.handovers = marked.saturating_add(1);
+            if current.delivery != Delivery::Sending {
+                record.handed_over_at_ms = now_ms;
+            }
+        }
+        Event::DeliveryFailed if record.delivery == Delivery::Undelivered => {
+            record.failed_handovers = current.failed_handovers.saturating_add(1).min(marked);
+            if record.failed_handovers < marked {
+                record.delivery = Delivery::Sending;
+                *deadline = DeadlineWatch::Keep;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Folds `DeliveryStarted` into a planned change whose record ends approved, so that an
 /// approval and its `SENDING` mark are one durable write. Any other change is left as it is.
 pub fn mark_sending(change: &mut Change, now_ms: i64) {
-    if change.enqueue.is_some() {
+    // Marked already (the change is itself a mark): folding another would count a second
+    // hand-over that nobody makes.
+    if change.enqueue.is_some() || change.record.delivery == Delivery::Sending {
         return;
     }
     if let Ok(Some(sending)) = plan_change(&change.record, Event::DeliveryStarted, now_ms, "") {
         change.record.delivery = sending.record.delivery;
+        change.record.handovers = sending.record.handovers;
+        change.record.handed_over_at_ms = sending.record.handed_over_at_ms;
         if sending.deadline != DeadlineWatch::Keep {
             change.deadline = sending.deadline;
         }

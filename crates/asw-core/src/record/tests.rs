@@ -61,6 +61,9 @@ pub(crate) fn pending() -> TransactionRecord {
         kind: TxnKind::Purchase,
         state: TxnState::Pending,
         delivery: Delivery::None,
+        handovers: 0,
+        failed_handovers: 0,
+        handed_over_at_ms: 0,
         payment_request_id: PaymentRequestId::new("261122100000T1000001000000001a2b3c4d"),
         refund_request_id: None,
         tag: "1a2b3c4d".into(),
@@ -265,5 +268,65 @@ fn rest_transitions_raise_one_merchant_event_each_and_terminals_none() {
             "M1".to_string(),
             rest.tag.clone()
         ))
+    );
+}
+
+#[test]
+fn a_failed_hand_over_un_hands_the_approval_only_when_every_one_failed() {
+    let mut approved = pending();
+    approved.state = TxnState::Approved;
+    let step = |from: &TransactionRecord, event: Event, now: i64| {
+        plan_change(from, event, now, "t")
+            .ok()
+            .flatten()
+            .expect("a change")
+    };
+    let first = step(&approved, Event::DeliveryStarted, 10);
+    assert_eq!(
+        (
+            first.record.delivery,
+            first.record.handovers,
+            first.record.handed_over_at_ms
+        ),
+        (Delivery::Sending, 1, 10)
+    );
+    // Folding a mark into a change that is one already counts nothing more.
+    let mut folded = first.clone();
+    mark_sending(&mut folded, 11);
+    assert_eq!(folded.record.handovers, 1);
+    // A read says it again: counted, the settle window not moved.
+    let second = step(&first.record, Event::DeliveryStarted, 20);
+    assert_eq!(
+        (second.record.handovers, second.record.handed_over_at_ms),
+        (2, 10)
+    );
+    // One fails: the other may have reached the merchant.
+    let one_failed = step(&second.record, Event::DeliveryFailed, 30);
+    assert_eq!(
+        (one_failed.record.delivery, one_failed.deadline),
+        (Delivery::Sending, DeadlineWatch::Keep)
+    );
+    // Both failed: watched again.
+    let both_failed = step(&one_failed.record, Event::DeliveryFailed, 40);
+    assert_eq!(
+        (both_failed.record.delivery, both_failed.deadline),
+        (Delivery::Undelivered, DeadlineWatch::Resume)
+    );
+    // Marked again after that: a new settle window.
+    let again = step(&both_failed.record, Event::DeliveryStarted, 50);
+    assert_eq!(
+        (
+            again.record.delivery,
+            again.record.handovers,
+            again.record.handed_over_at_ms
+        ),
+        (Delivery::Sending, 3, 50)
+    );
+    // A SENDING record from before the counters counts one hand-over.
+    let mut legacy = approved.clone();
+    legacy.delivery = Delivery::Sending;
+    assert_eq!(
+        step(&legacy, Event::DeliveryFailed, 60).record.delivery,
+        Delivery::Undelivered
     );
 }

@@ -187,11 +187,10 @@ fn purchase(state: TxnState, delivery: Delivery, event: Event) -> Next {
             | Event::Abandoned,
         ) => Next::Illegal,
 
-        // Delivery of an approval.
-        (S::Approved, Event::DeliveryStarted) => match delivery {
-            D::Sending => Next::Ignore,
-            _ => to(S::Approved, D::Sending, E::Nothing),
-        },
+        // Delivery of an approval. Marking one already handed over counts one more hand-over
+        // (a read, a re-sent request, an event): the record's counters decide whether a failed
+        // one later un-hands it (`plan_change`).
+        (S::Approved, Event::DeliveryStarted) => to(S::Approved, D::Sending, E::Nothing),
         (S::Approved, Event::DeliveryFailed) => match delivery {
             D::Undelivered => Next::Ignore,
             _ => to(S::Approved, D::Undelivered, E::Nothing),

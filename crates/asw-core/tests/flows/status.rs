@@ -76,7 +76,12 @@ async fn a_final_purchase_is_answered_from_the_journal_without_an_inquiry() {
     assert_eq!(answer.outcome, Outcome::Approved);
     assert_eq!(answer.approval_code, approved.approval_code);
     assert_eq!(h.upstream.total(CallKind::Inquiry), 0);
-    assert_eq!(h.record(&purchase.payment_request_id), approved);
+    // Said within the hand-over's settle window: counted as one more hand-over.
+    let after = h.record(&purchase.payment_request_id);
+    assert_eq!(
+        (after.version, after.handovers, after.state),
+        (approved.version + 1, 2, TxnState::Approved)
+    );
 }
 
 #[tokio::test(start_paused = true)]

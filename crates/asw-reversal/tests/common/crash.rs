@@ -61,6 +61,7 @@ pub fn timing() -> Timing {
         call_margin_ms: 200,
         payment_expiry_ms: 8_000,
         delivery_margin_ms: 200,
+        handover_settle_ms: 3_000,
         duplicate_poll_ms: 100,
         online_expiry_ms: 1_500,
         online_close_margin_ms: 800,
