@@ -45,7 +45,10 @@ impl Core {
         let (sending, counted) = if marked_here {
             (record, true)
         } else {
-            match self.mark_handed_over(record.clone()).await {
+            match self
+                .mark_handed_over(record.clone(), "sending approval", |_, _| true)
+                .await
+            {
                 Ok(marked) => marked,
                 Err(error) => {
                     warn!(%error, "could not mark the approval as sending: not delivering it");
@@ -74,32 +77,29 @@ impl Core {
     }
 
     /// Marks the approval handed over (one more hand-over when it is already), unless its
-    /// settle window has closed meanwhile. Returns the record and whether this call counted a
-    /// hand-over (then its failure must be recorded).
+    /// settle window has closed meanwhile or `may_mark` says no for the record as it is now.
+    /// Returns the record and whether this call counted a hand-over (then its failure must be
+    /// recorded).
     async fn mark_handed_over(
         &self,
         record: TransactionRecord,
+        cause: &'static str,
+        may_mark: impl Fn(&TransactionRecord, i64) -> bool,
     ) -> Result<(TransactionRecord, bool), StoreError> {
         let timing = &self.settings.timing;
         let counted = AtomicBool::new(false);
         let after = self
-            .commit_planned(
-                record,
-                Event::DeliveryStarted,
-                "sending approval",
-                |current, now| {
-                    if current.delivery.handed_to_terminal()
-                        && !current.handover_may_fail(now, timing)
-                    {
-                        counted.store(false, Ordering::Relaxed);
-                        return Ok(None);
-                    }
-                    let change =
-                        plan_change(current, Event::DeliveryStarted, now, "sending approval")?;
-                    counted.store(change.is_some(), Ordering::Relaxed);
-                    Ok(change)
-                },
-            )
+            .commit_planned(record, Event::DeliveryStarted, cause, |current, now| {
+                counted.store(false, Ordering::Relaxed);
+                let settled = current.delivery.handed_to_terminal()
+                    && !current.handover_may_fail(now, timing);
+                if settled || !may_mark(current, now) {
+                    return Ok(None);
+                }
+                let change = plan_change(current, Event::DeliveryStarted, now, cause)?;
+                counted.store(change.is_some(), Ordering::Relaxed);
+                Ok(change)
+            })
             .await?;
         Ok((after, counted.load(Ordering::Relaxed)))
     }
@@ -251,42 +251,14 @@ impl Core {
         if !in_time(&record, self.now_ms()) {
             return Ok(HandOver::TooLate);
         }
-        let marked_now = AtomicBool::new(false);
-        let after = self
-            .commit_planned(
-                record,
-                Event::DeliveryStarted,
-                "event sending approval",
-                |current, now| {
-                    marked_now.store(false, Ordering::Relaxed);
-                    if !in_time(current, now)
-                        || (current.delivery.handed_to_terminal()
-                            && !current.handover_may_fail(now, timing))
-                    {
-                        return Ok(None);
-                    }
-                    let change = plan_change(
-                        current,
-                        Event::DeliveryStarted,
-                        now,
-                        "event sending approval",
-                    )?;
-                    marked_now.store(change.is_some(), Ordering::Relaxed);
-                    Ok(change)
-                },
-            )
+        let (after, marked_now) = self
+            .mark_handed_over(record, "event sending approval", in_time)
             .await?;
-        Ok(
-            match (
-                after.state,
-                after.delivery,
-                marked_now.load(Ordering::Relaxed),
-            ) {
-                (TxnState::Approved, Delivery::Sending, true) => HandOver::MarkedNow,
-                (TxnState::Approved, Delivery::Sending, false) => HandOver::AlreadyHanded,
-                _ => HandOver::TooLate,
-            },
-        )
+        Ok(match (after.state, after.delivery, marked_now) {
+            (TxnState::Approved, Delivery::Sending, true) => HandOver::MarkedNow,
+            (TxnState::Approved, Delivery::Sending, false) => HandOver::AlreadyHanded,
+            _ => HandOver::TooLate,
+        })
     }
 
     /// The event that said "succeeded" was not acknowledged (no 2xx): the approval counts as
