@@ -16,12 +16,14 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 /// The merchant's receiver: records every delivery, answers 500 while `failing` > 0 and to
-/// every event of the `refused` type.
+/// every event of the `refused` type (after `refuse_after`).
 #[derive(Clone, Default)]
 pub(crate) struct Receiver {
     pub(crate) seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     failing: Arc<Mutex<u32>>,
     refused: Arc<Mutex<Option<&'static str>>>,
+    /// How long a refused event is held before it is answered (an endpoint timing out slowly).
+    refuse_after: Arc<Mutex<Duration>>,
 }
 
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
@@ -32,6 +34,8 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) ->
         .is_some_and(|kind| body.contains(&format!("\"type\":\"{kind}\"")));
     r.seen.lock().unwrap().push((headers, body));
     if refused {
+        let hold = *r.refuse_after.lock().unwrap();
+        tokio::time::sleep(hold).await;
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
     let mut failing = r.failing.lock().unwrap();
@@ -292,4 +296,62 @@ async fn a_success_nobody_acknowledged_is_cancelled_and_the_merchant_is_told_so(
         "nothing left waiting"
     );
     assert_eq!(h.payment(&prid).unwrap().status, "CANCELLED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_while_the_success_event_is_out_keeps_the_payment_when_the_event_fails() {
+    let receiver = Receiver::default();
+    // The endpoint holds every success event for a second, then refuses it.
+    *receiver.refused.lock().unwrap() = Some("payment.succeeded");
+    *receiver.refuse_after.lock().unwrap() = Duration::from_millis(1_000);
+    let (h, _dir) = harness(&receiver, 200).await;
+
+    // Antom says SUCCESS after the POST stopped waiting: the merchant was told `pending`.
+    let paid = pay(&h, "evt-4", 1700, &code("30")).await;
+    assert_eq!(paid["status"], "pending");
+    let prid = paid["antom"]["payment_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.wait_for_status(&prid, "SUCCESS", Duration::from_secs(5))
+        .await;
+    let paid_at = Instant::now();
+    // The success event is out (the endpoint holds it); meanwhile the merchant reads the
+    // payment and is told it succeeded.
+    receiver
+        .wait_for("payment.succeeded", 1, Duration::from_secs(10))
+        .await;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "http://{}/v1/payments/{}",
+            h.rest(),
+            paid["id"].as_str().unwrap()
+        ))
+        .bearer_auth(REST_SECRET)
+        .send()
+        .await
+        .unwrap();
+    let read: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(read["status"], "succeeded", "{read}");
+
+    // Every try of the event then fails, until it is dead-lettered; the closing time passes.
+    let store = asw_store::RedisStore::connect(h.config.redis.clone())
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while store.list_outbox_dead(10).await.unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "never dead-lettered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // As long as the payment above took to be cancelled when nobody had been told, and more.
+    let closing = Duration::from_secs(16);
+    tokio::time::sleep(closing.saturating_sub(paid_at.elapsed())).await;
+
+    // What the read said stands: paid at Antom, never cancelled, no `payment.cancelled`.
+    assert_eq!(h.payment(&prid).unwrap().status, "SUCCESS");
+    assert_eq!(h.calls("cancel", &prid), 0);
+    assert!(receiver.of_type("payment.cancelled").is_empty());
 }
