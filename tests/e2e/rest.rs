@@ -389,8 +389,9 @@ fn top_level(lines: &[String], key: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_new_payment_costs_no_read_of_saved_responses() {
-    // A REST payment should cost the journal what a terminal purchase does, plus the one write
-    // that keeps its first answer for replays: a new key has nothing saved to read.
+    // A REST payment costs the journal what a terminal purchase does: its first answer, kept
+    // for replays, is written by the approval's own commit, and a new key has nothing saved
+    // to read.
     let h = Harness::start().await;
     let m = Merchant::new(h.rest(), REST_SECRET);
     let request = payment("no-read-1", 1500, &code("00"));
@@ -398,8 +399,15 @@ async fn a_new_payment_costs_no_read_of_saved_responses() {
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
     assert_eq!(
         top_level(&sent, "resp:"),
-        ["SET"],
-        "only the write of the first answer"
+        ["EVALSHA"],
+        "no command of its own for the first answer, only the approval's commit: {sent:#?}"
+    );
+    assert_eq!(
+        sent.iter()
+            .filter(|l| l.contains(" lua] ") && l.contains("\"SET\"") && l.contains("resp:"))
+            .count(),
+        1,
+        "kept inside the approval's commit: {sent:#?}"
     );
     // This merchant has no webhook endpoint: no event is written for nobody to deliver (the
     // worker would only read and acknowledge it).

@@ -12,12 +12,15 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::RestFront;
 use crate::auth::Caller;
-use crate::http::{authenticate, fingerprint, idempotency_key, read_json, run_flow, store_problem};
+use crate::http::{
+    authenticate, fingerprint, idempotency_key, read_json, run_flow_keeping, store_problem,
+};
 use crate::ids;
 use crate::limits::Permit;
 use crate::problem::Problem;
-use crate::{RestFront, reply::ChannelReply};
+use crate::reply::{ChannelReply, KeptAnswer};
 
 /// A create request checked this far: its caller (holding an in-flight permit), its body, the
 /// body's fingerprint and the request's identity.
@@ -67,20 +70,23 @@ pub(crate) async fn run<F, Fut>(
     caller: &Caller,
     prid: &PaymentRequestId,
     what: &str,
+    kept: Option<Arc<KeptAnswer>>,
     flow: F,
 ) -> Result<(Option<Answer>, Arc<TransactionRecord>), Problem>
 where
     F: FnOnce(Arc<Core>, Box<ChannelReply>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let answer = run_flow(front, flow).await.map_err(|mut problem| {
-        // The key names the payment: a caller whose first request got no answer (a dropped
-        // connection, a restarted switch) learns its id here, to read or cancel it.
-        if problem.code == "idempotency_key_in_use" {
-            problem.payment_id = Some(ids::payment_id(prid));
-        }
-        problem
-    })?;
+    let answer = run_flow_keeping(front, kept, flow)
+        .await
+        .map_err(|mut problem| {
+            // The key names the payment: a caller whose first request got no answer (a dropped
+            // connection, a restarted switch) learns its id here, to read or cancel it.
+            if problem.code == "idempotency_key_in_use" {
+                problem.payment_id = Some(ids::payment_id(prid));
+            }
+            problem
+        })?;
     let record = match answer.as_ref().and_then(|a| a.record.clone()) {
         Some(record) => record,
         None => Arc::new(

@@ -262,7 +262,20 @@ where
     F: FnOnce(Arc<Core>, Box<crate::reply::ChannelReply>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let (reply, answered) = crate::reply::ChannelReply::new();
+    run_flow_keeping(front, None, flow).await
+}
+
+/// [`run_flow`], letting the core keep the first answer with the approval (`kept`).
+pub(crate) async fn run_flow_keeping<F, Fut>(
+    front: &RestFront,
+    kept: Option<Arc<crate::reply::KeptAnswer>>,
+    flow: F,
+) -> Result<Option<Answer>, Problem>
+where
+    F: FnOnce(Arc<Core>, Box<crate::reply::ChannelReply>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (reply, answered) = crate::reply::ChannelReply::keeping(kept);
     tokio::spawn(flow(Arc::clone(&front.core), reply));
     let wait = std::time::Duration::from_millis(front.settings.sync_wait_ms);
     let answer = crate::reply::answer_within(answered, wait).await;
@@ -278,7 +291,8 @@ where
 
 /// Answers `status` with `body`. A final answer is saved first under the idempotency key (the
 /// first saved wins, so every replay is the same bytes); a `pending` one is not, so a retry
-/// learns the outcome once there is one.
+/// learns the outcome once there is one. An answer the approval's commit already kept
+/// (`kept`, the same bytes) is not saved again.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn respond_saved(
     front: &RestFront,
@@ -289,6 +303,7 @@ pub(crate) async fn respond_saved(
     replayed: bool,
     tag: &str,
     dedup_key: &str,
+    kept: Option<&crate::reply::KeptAnswer>,
 ) -> Result<Response, Problem> {
     if !is_final {
         return Ok(json(status, body, replayed));
@@ -299,6 +314,9 @@ pub(crate) async fn respond_saved(
         body,
     };
     let text = serde_json::to_string(&stored).unwrap_or_default();
+    if kept.and_then(|k| k.committed_text()).as_deref() == Some(text.as_str()) {
+        return Ok(json(status, stored.body, replayed));
+    }
     match front
         .responses
         .save_first(tag, dedup_key, &text, front.settings.idempotency_ttl_ms)

@@ -32,7 +32,7 @@ use crate::ids::{self, parse_payment_id};
 use crate::model::{CaptureJson, CreatePayment, MethodJson, PaymentJson};
 use crate::online;
 use crate::problem::{Problem, ProblemJson};
-use crate::reply::ChannelReply;
+use crate::reply::{ChannelReply, KeptAnswer};
 use crate::view::payment_json;
 use asw_core::record::CaptureMode;
 
@@ -227,11 +227,16 @@ async fn create_payment(
     )?;
     let prid = payment.payment_request_id();
     let received_ms = front.core.clock().now_ms();
+    let kept = KeptAnswer::new(
+        opened.fingerprint.clone(),
+        front.settings.idempotency_ttl_ms,
+    );
     let (answer, record) = create::run(
         front,
         &opened.caller,
         &prid,
         "payment",
+        Some(Arc::clone(&kept)),
         |core, reply| async move {
             match payment {
                 NewPayment::InStore(purchase) => core.purchase(*purchase, reply).await,
@@ -253,6 +258,7 @@ async fn create_payment(
         replayed,
         &tag,
         &dedup_key,
+        Some(&kept),
     )
     .await
 }

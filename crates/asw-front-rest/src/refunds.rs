@@ -149,6 +149,7 @@ async fn create_refund(
         replayed,
         &tag,
         &dedup_key,
+        None,
     )
     .await
 }

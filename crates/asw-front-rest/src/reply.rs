@@ -1,18 +1,90 @@
 //! The way back from the core to a waiting HTTP handler.
 
-use asw_core::flows::{Answer, Reply, Undelivered};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use asw_core::flows::{Answer, FirstAnswer, Reply, Undelivered};
+use asw_core::record::{SavedAnswer, TransactionRecord};
 use async_trait::async_trait;
 use tokio::sync::oneshot;
+
+use crate::responses::StoredResponse;
 
 /// Hands the core's answer to the handler waiting on the receiver. When the handler stopped
 /// waiting (its `sync_wait_ms` passed, or the caller hung up) the answer is undelivered: an
 /// approval then goes back under the sweeper's watch until a read delivers it.
-pub(crate) struct ChannelReply(oneshot::Sender<Answer>);
+pub(crate) struct ChannelReply {
+    tx: oneshot::Sender<Answer>,
+    kept: Option<Arc<KeptAnswer>>,
+}
 
 impl ChannelReply {
     pub(crate) fn new() -> (Box<Self>, oneshot::Receiver<Answer>) {
+        Self::keeping(None)
+    }
+
+    /// A reply whose first final answer the core may keep with the approval's commit.
+    pub(crate) fn keeping(kept: Option<Arc<KeptAnswer>>) -> (Box<Self>, oneshot::Receiver<Answer>) {
         let (tx, rx) = oneshot::channel();
-        (Box::new(Self(tx)), rx)
+        (Box::new(Self { tx, kept }), rx)
+    }
+}
+
+/// `POST /v1/payments`' first answer, rendered by the core's approval commit so the answer and
+/// the approval are one durable write; the handler then skips its own save when it would save
+/// the same bytes.
+pub(crate) struct KeptAnswer {
+    fingerprint: String,
+    ttl_ms: u64,
+    rendered: Mutex<Option<String>>,
+    committed: AtomicBool,
+}
+
+impl KeptAnswer {
+    /// For a request with this body fingerprint, kept for `ttl_ms`.
+    pub(crate) fn new(fingerprint: String, ttl_ms: u64) -> Arc<Self> {
+        Arc::new(Self {
+            fingerprint,
+            ttl_ms,
+            rendered: Mutex::new(None),
+            committed: AtomicBool::new(false),
+        })
+    }
+
+    /// The saved response the approval's commit wrote, if it wrote one.
+    pub(crate) fn committed_text(&self) -> Option<String> {
+        if !self.committed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.rendered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl FirstAnswer for KeptAnswer {
+    fn render(&self, record: &TransactionRecord) -> Option<SavedAnswer> {
+        let answer = Answer::from_record(record);
+        let view = crate::view::payment_json(record, Some(&answer));
+        if view.status == "pending" {
+            return None;
+        }
+        let stored = StoredResponse {
+            fingerprint: self.fingerprint.clone(),
+            status: axum::http::StatusCode::CREATED.as_u16(),
+            body: serde_json::to_string(&view).ok()?,
+        };
+        let text = serde_json::to_string(&stored).ok()?;
+        *self.rendered.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.clone());
+        Some(SavedAnswer {
+            text,
+            ttl_ms: self.ttl_ms,
+        })
+    }
+
+    fn committed(&self) {
+        self.committed.store(true, Ordering::Release);
     }
 }
 
@@ -37,7 +109,15 @@ pub(crate) async fn answer_within(
 #[async_trait]
 impl Reply for ChannelReply {
     async fn send(self: Box<Self>, answer: &Answer) -> Result<(), Undelivered> {
-        self.0.send(answer.clone()).map_err(|_| Undelivered)
+        self.tx.send(answer.clone()).map_err(|_| Undelivered)
+    }
+
+    fn first_answer(&self) -> Option<Arc<dyn FirstAnswer>> {
+        // A handler that stopped waiting says nothing: nothing of its to keep.
+        if self.tx.is_closed() {
+            return None;
+        }
+        self.kept.clone().map(|kept| kept as Arc<dyn FirstAnswer>)
     }
 }
 

@@ -76,6 +76,7 @@ async fn create_session(
         &opened.caller,
         &prid,
         "session",
+        None,
         |core, reply| async move {
             core.session(session, reply).await;
         },
@@ -103,6 +104,7 @@ async fn create_session(
         replayed,
         &tag,
         &dedup_key,
+        None,
     )
     .await
 }

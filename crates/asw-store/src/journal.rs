@@ -346,7 +346,7 @@ impl Journal for RedisStore {
             Some(entry) => to_json(entry, "saf entry")?,
             None => String::new(),
         };
-        let call = Call {
+        let mut call = Call {
             script: &scripts::COMMIT,
             keys: vec![
                 layout.txn(shard, &journal_id),
@@ -384,6 +384,17 @@ impl Journal for RedisStore {
                 self.renewed_ttl_arg(),
             ],
         };
+        // The front's first answer, kept with the approval it says (or dropped when the
+        // approval goes back under the sweeper): the key beside the record, same slot.
+        if change.saved_answer.is_some() || change.forget_saved_answer {
+            call.keys.push(layout.response(shard, &record.dedup_key));
+            let (text, ttl) = match &change.saved_answer {
+                Some(saved) => (saved.text.clone(), saved.ttl_ms.max(1).to_string()),
+                None => (String::new(), String::new()),
+            };
+            call.args.push(text);
+            call.args.push(ttl);
+        }
         // Every commit waits for the configured durability: besides a queued cancel or a
         // merchant's event, a commit may be what the merchant is about to be told (SUCCESS),
         // and a failover that lost it would let the sweeper cancel a payment reported paid.

@@ -67,6 +67,8 @@ return {'started'}
 /// without its opening brace (the previous state is prepended here, read from the record), audit
 /// maxlen, new state name, gateway deadline ms (the score when added back), merchant event json
 /// ('' for none; appended to the outbox stream), renewed ttl ms (retention plus slack).
+/// Optionally KEYS[8], a front's kept answer, with ARGV answer text and ttl ms: the text is
+/// set unless an answer is kept already; an empty text drops the kept answer.
 ///
 /// The record, its duplicate key and its log are kept at least the retention after the last
 /// change: a key with less than that left is renewed to the retention plus a slack, so the
@@ -97,6 +99,13 @@ redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[10], '*', 'j', ARGV[8], 'x', log
 redis.call('RPUSH', KEYS[6], log)
 keep(KEYS[6])
 if ARGV[13] ~= '' then redis.call('XADD', KEYS[7], '*', 'e', ARGV[13], 'a', '0') end
+if KEYS[8] then
+  if ARGV[15] ~= '' then
+    redis.call('SET', KEYS[8], ARGV[15], 'NX', 'PX', ARGV[16])
+  else
+    redis.call('DEL', KEYS[8])
+  end
+end
 return {'committed', id}
 "#,
     )

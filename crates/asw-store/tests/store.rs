@@ -8,7 +8,9 @@ use asw_core::domain::PaymentRequestId;
 use asw_core::ports::{
     BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
 };
-use asw_core::record::{SafAction, SafEntry, TransactionRecord, mark_sending, plan_change};
+use asw_core::record::{
+    SafAction, SafEntry, SavedAnswer, TransactionRecord, mark_sending, plan_change,
+};
 use asw_core::saf::SafQueue;
 use asw_core::state::{CancelReason, Delivery, Event, TxnState};
 use asw_store::{ConnectError, Durability, QueuePlace, RedisStore, StoreConfig};
@@ -539,6 +541,47 @@ async fn a_handed_over_approval_leaves_the_deadline_index_and_a_failed_write_bri
         store.due_for_sweep(after_deadline, 10).await.unwrap(),
         vec![(rec.tag.clone(), rec.journal_id().to_string())]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drops_it() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let rec = purchase_record(32);
+    store.begin(&rec).await.unwrap();
+    let mut approved = plan_change(&rec, Event::Succeeded, NOW + 1, "pay S")
+        .unwrap()
+        .expect("a move");
+    mark_sending(&mut approved, NOW + 1);
+    approved.saved_answer = Some(SavedAnswer {
+        text: "first".into(),
+        ttl_ms: 60_000,
+    });
+    store.commit(&approved).await.unwrap();
+    let kept = |store: &RedisStore| {
+        let (tag, key) = (rec.tag.clone(), rec.dedup_key.clone());
+        let store = store.clone();
+        async move { store.load_response(&tag, &key).await.unwrap() }
+    };
+    assert_eq!(kept(&store).await.as_deref(), Some("first"));
+    // Kept once: a later keeping commit never replaces the first answer.
+    let mut again = plan_change(&approved.record, Event::DeliveryStarted, NOW + 2, "read")
+        .unwrap()
+        .expect("a move");
+    again.saved_answer = Some(SavedAnswer {
+        text: "second".into(),
+        ttl_ms: 60_000,
+    });
+    store.commit(&again).await.unwrap();
+    assert_eq!(kept(&store).await.as_deref(), Some("first"));
+    // One of the two hand-overs failed: still handed over, the answer stays.
+    let one = apply(&store, &again.record, Event::DeliveryFailed).await;
+    assert_eq!(one.delivery, Delivery::Sending);
+    assert_eq!(kept(&store).await.as_deref(), Some("first"));
+    // Both failed: nobody was told, and what was kept to replay goes with the hand-over.
+    let both = apply(&store, &one, Event::DeliveryFailed).await;
+    assert_eq!(both.delivery, Delivery::Undelivered);
+    assert_eq!(kept(&store).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -280,6 +280,22 @@ fn order_code_outcome(record: &TransactionRecord) -> Outcome {
 pub trait Reply: Send + 'static {
     /// Writes the answer to whoever asked.
     async fn send(self: Box<Self>, answer: &Answer) -> Result<(), Undelivered>;
+
+    /// A front that keeps its first final answer under the request's key (REST, for byte-exact
+    /// replays) gives the core a way to render it, so an approval and its kept answer are one
+    /// durable write. `None` (the default): the front keeps nothing, or keeps it itself.
+    fn first_answer(&self) -> Option<std::sync::Arc<dyn FirstAnswer>> {
+        None
+    }
+}
+
+/// Renders a front's first final answer from the record a commit is about to write.
+pub trait FirstAnswer: Send + Sync {
+    /// The answer to keep, rendered from `record`; called while planning the commit that
+    /// approves (once per compare-and-set attempt: the last call is the one written).
+    fn render(&self, record: &TransactionRecord) -> Option<crate::record::SavedAnswer>;
+    /// The commit that carried the last rendering was written.
+    fn committed(&self);
 }
 
 /// The answer could not be delivered (connection gone, write timed out).

@@ -378,6 +378,8 @@ pub(super) fn plan_awaiting(
                 enqueue: None,
                 deadline: crate::state::DeadlineWatch::Keep,
                 outbox: None,
+                saved_answer: None,
+                forget_saved_answer: false,
             }))
         }
         _ => Ok(None),

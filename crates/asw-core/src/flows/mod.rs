@@ -25,7 +25,7 @@ mod steps;
 mod timing;
 mod void;
 
-pub use answer::{Answer, Outcome, Refusal, Reply, Undelivered};
+pub use answer::{Answer, FirstAnswer, Outcome, Refusal, Reply, Undelivered};
 pub use capture::CaptureRequest;
 pub use checkout::CheckoutRequest;
 pub use delivery::HandOver;

@@ -59,9 +59,20 @@ impl Core {
         };
         info!(amount = request.amount_minor, currency = %record.currency,
               payment_code = %request.payment_code, "journaled; calling pay");
+        let first_answer = reply.first_answer();
         let (record, marked_here) = self
-            .run_payment(record, command, received_ms, started)
+            .run_payment(
+                record,
+                command,
+                received_ms,
+                started,
+                first_answer.as_deref(),
+            )
             .await;
+        if marked_here && let Some(first) = &first_answer {
+            // The approval's commit carried the front's first answer (when it rendered one).
+            first.committed();
+        }
         self.answer_with_record(record, received_ms, reply, marked_here)
             .await
     }
@@ -251,6 +262,7 @@ impl Core {
         command: PayCommand,
         received_ms: i64,
         started: Instant,
+        first_answer: Option<&dyn FirstAnswer>,
     ) -> (TransactionRecord, bool) {
         let outcome = self.upstream.pay(&command).await;
         let call_over = self.now_ms();
@@ -258,10 +270,16 @@ impl Core {
             UpstreamOutcome::Success(receipt) => {
                 let paid = self.paid(receipt.payment_id, receipt.wallet);
                 return self
-                    .settle_approval(record, received_ms, "pay answered S", |r| {
-                        paid(r);
-                        r.call_over_at_ms = r.call_over_at_ms.min(call_over);
-                    })
+                    .settle_approval(
+                        record,
+                        received_ms,
+                        "pay answered S",
+                        |r| {
+                            paid(r);
+                            r.call_over_at_ms = r.call_over_at_ms.min(call_over);
+                        },
+                        first_answer,
+                    )
                     .await;
             }
             UpstreamOutcome::Failed {
@@ -341,7 +359,7 @@ impl Core {
                     PaymentStatus::Success => {
                         let paid = self.paid(report.payment_id, report.wallet);
                         (record, marked_here) = self
-                            .settle_approval(record, received_ms, "inquiry SUCCESS", paid)
+                            .settle_approval(record, received_ms, "inquiry SUCCESS", paid, None)
                             .await;
                     }
                     PaymentStatus::Fail | PaymentStatus::Cancelled => {

@@ -307,6 +307,8 @@ impl Core {
                     enqueue: None,
                     deadline: crate::state::DeadlineWatch::Keep,
                     outbox: None,
+                    saved_answer: None,
+                    forget_saved_answer: false,
                 }))
             })
             .await;

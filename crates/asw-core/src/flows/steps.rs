@@ -144,6 +144,7 @@ impl Core {
         received_ms: i64,
         cause: &str,
         patch: impl Fn(&mut TransactionRecord),
+        first_answer: Option<&dyn FirstAnswer>,
     ) -> (TransactionRecord, bool) {
         let deliverable = self.now_ms() < self.send_by(&record, received_ms);
         // The plan runs once per compare-and-set attempt: the last run is the one written.
@@ -156,11 +157,14 @@ impl Core {
                     patch(&mut change.record);
                     if deliverable {
                         mark_sending(change, now);
-                        marked.store(
-                            change.record.delivery == Delivery::Sending
-                                && current.delivery != Delivery::Sending,
-                            Ordering::Relaxed,
-                        );
+                        let marks = change.record.delivery == Delivery::Sending
+                            && current.delivery != Delivery::Sending;
+                        marked.store(marks, Ordering::Relaxed);
+                        if marks {
+                            // Kept with the approval that will be answered: one durable write.
+                            change.saved_answer =
+                                first_answer.and_then(|first| first.render(&change.record));
+                        }
                     }
                 }
                 Ok(change)

@@ -101,5 +101,7 @@ fn bookkeeping(
         enqueue: None,
         deadline: DeadlineWatch::Keep,
         outbox: None,
+        saved_answer: None,
+        forget_saved_answer: false,
     }
 }

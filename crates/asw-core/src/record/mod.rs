@@ -20,7 +20,9 @@ pub use events::{EVENT_KINDS, MerchantEvent, merchant_event};
 pub use holds::{HoldRefused, RefundHold, plan_refund_hold, plan_refund_release};
 pub use online::{CaptureMode, CheckoutSession, NextAction, OnlineCheckout};
 pub use order_code::OrderCode;
-pub use plan::{Change, IllegalTransition, fallback_refund_request_id, mark_sending, plan_change};
+pub use plan::{
+    Change, IllegalTransition, SavedAnswer, fallback_refund_request_id, mark_sending, plan_change,
+};
 pub use saf::{SafAction, SafEntry};
 
 /// One transaction as the journal keeps it. Serialised as JSON inside Redis.

@@ -21,6 +21,21 @@ pub struct Change {
     pub deadline: DeadlineWatch,
     /// The merchant's event this change raises, written in the same step (the outbox).
     pub outbox: Option<MerchantEvent>,
+    /// The first final answer to keep under the request's key (a REST front replays it byte
+    /// for byte), written in the same step unless one is kept already.
+    pub saved_answer: Option<SavedAnswer>,
+    /// The approval goes back under the sweeper (every hand-over failed): an answer kept under
+    /// the request's key said what nobody was told, and is dropped in the same step.
+    pub forget_saved_answer: bool,
+}
+
+/// A front's first final answer, rendered from the record a commit writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedAnswer {
+    /// The bytes to keep (the front's own format).
+    pub text: String,
+    /// How long to keep them, ms.
+    pub ttl_ms: u64,
 }
 
 /// The `refundRequestId` of the full refund that replaces a cancel refused with
@@ -108,6 +123,8 @@ pub fn plan_change(
                 }
             };
             let outbox = merchant_event(current, &record, now_ms);
+            let forget_saved_answer =
+                matches!(event, Event::DeliveryFailed) && record.delivery == Delivery::Undelivered;
             Ok(Some(Change {
                 expected_version: current.version,
                 record,
@@ -116,6 +133,8 @@ pub fn plan_change(
                 enqueue,
                 deadline,
                 outbox,
+                saved_answer: None,
+                forget_saved_answer,
             }))
         }
     }

@@ -10,6 +10,7 @@ mod common;
 mod card;
 mod checkout;
 mod events;
+mod first_answer;
 mod order_code;
 mod purchase;
 mod refund;
