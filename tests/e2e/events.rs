@@ -243,15 +243,10 @@ pub(crate) fn write_deliveries(receiver: &Receiver, dir: &std::path::Path) -> st
     file
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_success_nobody_acknowledged_is_cancelled_and_the_merchant_is_told_so() {
-    let receiver = Receiver::default();
-    // The endpoint refuses every success event (until long after the closing time).
-    *receiver.refused.lock().unwrap() = Some("payment.succeeded");
-    let (h, _dir) = harness(&receiver, 200).await;
-
-    // Antom says SUCCESS after the POST stopped waiting: the merchant was told `pending`.
-    let paid = pay(&h, "evt-3", 1600, &code("30")).await;
+/// A payment Antom approves after the POST stopped waiting (the merchant was told `pending`):
+/// the answer and its `paymentRequestId`, once Antom holds SUCCESS.
+async fn paid_after_the_answer(h: &Harness, key: &str, value: u64) -> (Value, String) {
+    let paid = pay(h, key, value, &code("30")).await;
     assert_eq!(paid["status"], "pending");
     let prid = paid["antom"]["payment_request_id"]
         .as_str()
@@ -259,6 +254,17 @@ async fn a_success_nobody_acknowledged_is_cancelled_and_the_merchant_is_told_so(
         .to_string();
     h.wait_for_status(&prid, "SUCCESS", Duration::from_secs(5))
         .await;
+    (paid, prid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_nobody_acknowledged_is_cancelled_and_the_merchant_is_told_so() {
+    let receiver = Receiver::default();
+    // The endpoint refuses every success event (until long after the closing time).
+    *receiver.refused.lock().unwrap() = Some("payment.succeeded");
+    let (h, _dir) = harness(&receiver, 200).await;
+
+    let (paid, prid) = paid_after_the_answer(&h, "evt-3", 1600).await;
     // Its success event is tried, never acknowledged, so the success is never delivered...
     receiver
         .wait_for("payment.succeeded", 1, Duration::from_secs(5))
@@ -306,15 +312,7 @@ async fn a_read_while_the_success_event_is_out_keeps_the_payment_when_the_event_
     *receiver.refuse_after.lock().unwrap() = Duration::from_millis(1_000);
     let (h, _dir) = harness(&receiver, 200).await;
 
-    // Antom says SUCCESS after the POST stopped waiting: the merchant was told `pending`.
-    let paid = pay(&h, "evt-4", 1700, &code("30")).await;
-    assert_eq!(paid["status"], "pending");
-    let prid = paid["antom"]["payment_request_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    h.wait_for_status(&prid, "SUCCESS", Duration::from_secs(5))
-        .await;
+    let (paid, prid) = paid_after_the_answer(&h, "evt-4", 1700).await;
     let paid_at = Instant::now();
     // The success event is out (the endpoint holds it); meanwhile the merchant reads the
     // payment and is told it succeeded.
