@@ -389,3 +389,28 @@ fn a_card_like_method_that_is_not_an_antom_method_type_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("rest.card_like_methods"), "{stderr}");
 }
+
+#[test]
+fn a_hand_over_settle_window_shorter_than_a_hand_over_is_reported() {
+    // The terminal write timeout defaults to 5 s: a failed write must still be recordable
+    // inside the window, so 10 s (not more than twice it) is refused, 11 s taken.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = valid_config(dir.path());
+    let short = check(
+        &config,
+        &[("ANTOM_SWITCH__TIMING__HANDOVER_SETTLE_MS", "10000")],
+    );
+    assert_eq!(short.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(stderr.contains("timing.handover_settle_ms"), "{stderr}");
+    let enough = check(
+        &config,
+        &[("ANTOM_SWITCH__TIMING__HANDOVER_SETTLE_MS", "11000")],
+    );
+    assert_eq!(
+        enough.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&enough.stderr)
+    );
+}
