@@ -391,7 +391,6 @@ async fn a_cancel_never_overtakes_its_pay() {
         deadline: DeadlineWatch::Keep,
         outbox: None,
         saved_answer: None,
-        forget_saved_answer: false,
     };
     rig.store.commit(&change).await.unwrap();
     let current = rig.load(&rec).await;

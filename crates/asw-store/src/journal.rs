@@ -386,7 +386,7 @@ impl Journal for RedisStore {
         };
         // The front's first answer, kept with the approval it says (or dropped when the
         // approval goes back under the sweeper): the key beside the record, same slot.
-        if change.saved_answer.is_some() || change.forget_saved_answer {
+        if change.saved_answer.is_some() || change.forgets_saved_answer() {
             call.keys.push(layout.response(shard, &record.dedup_key));
             let (text, ttl) = match &change.saved_answer {
                 Some(saved) => (saved.text.clone(), saved.ttl_ms.max(1).to_string()),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use asw_core::domain::PaymentRequestId;
+use asw_core::domain::{Origin, PaymentRequestId};
 use asw_core::ports::{
     BeginOutcome, CommitOutcome, Journal, StoreError, Tombstone, TombstoneOutcome,
 };
@@ -547,7 +547,8 @@ async fn a_handed_over_approval_leaves_the_deadline_index_and_a_failed_write_bri
 async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drops_it() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
-    let rec = purchase_record(32);
+    let mut rec = purchase_record(32);
+    rec.origin = Origin::rest("M1", "k1");
     store.begin(&rec).await.unwrap();
     let mut approved = plan_change(&rec, Event::Succeeded, NOW + 1, "pay S")
         .unwrap()

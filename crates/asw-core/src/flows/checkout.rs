@@ -379,7 +379,6 @@ pub(super) fn plan_awaiting(
                 deadline: crate::state::DeadlineWatch::Keep,
                 outbox: None,
                 saved_answer: None,
-                forget_saved_answer: false,
             }))
         }
         _ => Ok(None),

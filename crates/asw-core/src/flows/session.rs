@@ -308,7 +308,6 @@ impl Core {
                     deadline: crate::state::DeadlineWatch::Keep,
                     outbox: None,
                     saved_answer: None,
-                    forget_saved_answer: false,
                 }))
             })
             .await;

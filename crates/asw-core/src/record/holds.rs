@@ -102,6 +102,5 @@ fn bookkeeping(
         deadline: DeadlineWatch::Keep,
         outbox: None,
         saved_answer: None,
-        forget_saved_answer: false,
     }
 }

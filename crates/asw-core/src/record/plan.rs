@@ -24,9 +24,17 @@ pub struct Change {
     /// The first final answer to keep under the request's key (a REST front replays it byte
     /// for byte), written in the same step unless one is kept already.
     pub saved_answer: Option<SavedAnswer>,
-    /// The approval goes back under the sweeper (every hand-over failed): an answer kept under
-    /// the request's key said what nobody was told, and is dropped in the same step.
-    pub forget_saved_answer: bool,
+}
+
+impl Change {
+    /// True when a REST approval goes back under the sweeper (every hand-over failed): an
+    /// answer kept under the request's key says what nobody was told, and is dropped in the
+    /// same step. (Terminals keep no answers.)
+    pub fn forgets_saved_answer(&self) -> bool {
+        matches!(self.event, Event::DeliveryFailed)
+            && self.record.delivery == Delivery::Undelivered
+            && self.record.origin.way_in == crate::domain::WayIn::Rest
+    }
 }
 
 /// A front's first final answer, rendered from the record a commit writes.
@@ -123,8 +131,6 @@ pub fn plan_change(
                 }
             };
             let outbox = merchant_event(current, &record, now_ms);
-            let forget_saved_answer =
-                matches!(event, Event::DeliveryFailed) && record.delivery == Delivery::Undelivered;
             Ok(Some(Change {
                 expected_version: current.version,
                 record,
@@ -134,7 +140,6 @@ pub fn plan_change(
                 deadline,
                 outbox,
                 saved_answer: None,
-                forget_saved_answer,
             }))
         }
     }

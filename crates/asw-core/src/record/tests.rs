@@ -325,8 +325,12 @@ fn a_failed_hand_over_un_hands_the_approval_only_when_every_one_failed() {
     // A SENDING record from before the counters counts one hand-over.
     let mut legacy = approved.clone();
     legacy.delivery = Delivery::Sending;
-    assert_eq!(
-        step(&legacy, Event::DeliveryFailed, 60).record.delivery,
-        Delivery::Undelivered
-    );
+    let legacy_failed = step(&legacy, Event::DeliveryFailed, 60);
+    assert_eq!(legacy_failed.record.delivery, Delivery::Undelivered);
+    // Un-handing drops an answer kept for replays — REST's; a terminal keeps none.
+    assert!(!legacy_failed.forgets_saved_answer());
+    assert!(!one_failed.forgets_saved_answer());
+    let mut rest = both_failed.clone();
+    rest.record.origin = Origin::rest("M1", "k1");
+    assert!(rest.forgets_saved_answer());
 }
