@@ -55,8 +55,24 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     /// Starts six nodes, joins them with `redis-cli --cluster create … --cluster-replicas 1` and
-    /// waits until every node reports `cluster_state:ok`.
+    /// waits until every node reports `cluster_state:ok`. A start that fails (a bus port taken
+    /// between its choice and its use, a `--cluster create` that gave up on a busy machine) is
+    /// retried with fresh nodes, twice.
     pub fn start() -> Result<Self, TestkitError> {
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::start_once() {
+                Ok(cluster) => return Ok(cluster),
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or(TestkitError::NotReady {
+            port: 0,
+            log_tail: "no attempt".into(),
+        }))
+    }
+
+    fn start_once() -> Result<Self, TestkitError> {
         let mut nodes = Vec::new();
         for _ in 0..6 {
             let bus = free_port()?.to_string();
