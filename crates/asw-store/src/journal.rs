@@ -19,7 +19,10 @@ use crate::values::{list, tagged, text};
 pub struct AuditEntry {
     /// When, ms since the epoch.
     pub at_ms: i64,
-    /// Journal id of the transaction.
+    /// Journal id of the transaction. Not written into the trail itself (it lives in the
+    /// transaction's own record, and the audit stream names it in its `j` field): filled in when
+    /// the trail is read.
+    #[serde(default)]
     pub journal_id: String,
     /// State before (empty for the creation).
     pub from: String,
@@ -33,14 +36,24 @@ pub struct AuditEntry {
     pub version: u64,
 }
 
-/// An audit entry without `from`: the commit script prepends the state it replaces.
+/// A line of the trail as it is written: no journal id (see [`AuditEntry::journal_id`]).
 #[derive(Serialize)]
-struct AuditTail {
+struct LogLine<'a> {
     at_ms: i64,
-    journal_id: String,
-    to: String,
-    event: String,
-    cause: String,
+    from: &'a str,
+    to: &'a str,
+    event: &'a str,
+    cause: &'a str,
+    version: u64,
+}
+
+/// A trail line without `from`: the commit script prepends the state it replaces.
+#[derive(Serialize)]
+struct AuditTail<'a> {
+    at_ms: i64,
+    to: &'a str,
+    event: &'a str,
+    cause: &'a str,
     version: u64,
 }
 
@@ -120,13 +133,12 @@ impl Journal for RedisStore {
         let shard = self.shard(&record.tag)?;
         let layout = self.layout();
         let journal_id = record.journal_id().to_string();
-        let audit = AuditEntry {
+        let log = LogLine {
             at_ms: record.created_at_ms,
-            journal_id: journal_id.clone(),
-            from: String::new(),
-            to: record.state.as_str().to_string(),
-            event: "begin".to_string(),
-            cause: "journaled before the upstream call".to_string(),
+            from: "",
+            to: record.state.as_str(),
+            event: "begin",
+            cause: "journaled before the upstream call",
             version: record.version,
         };
         let call = Call {
@@ -137,7 +149,6 @@ impl Journal for RedisStore {
                 layout.tomb(shard, &record.dedup_key),
                 layout.deadlines(shard),
                 layout.audit(shard),
-                layout.txn_log(shard, &journal_id),
                 // Records without an order lock name their own dedup key here (unused).
                 layout.order(
                     shard,
@@ -157,7 +168,7 @@ impl Journal for RedisStore {
                 record.gateway_deadline_ms.to_string(),
                 deadline_member(&record.tag, &journal_id),
                 self.audit_len(),
-                to_json(&audit, "audit")?,
+                to_json(&log, "audit")?,
                 layout.txn_prefix(shard),
                 record.state.as_str().to_string(),
                 if record.order_lock().is_some() {
@@ -171,6 +182,7 @@ impl Journal for RedisStore {
                     .created_at_ms
                     .saturating_sub(i64::try_from(self.config().retention_ms).unwrap_or(i64::MAX))
                     .to_string(),
+                self.ttl_arg(),
             ],
         };
         let reply = self.eval("begin", Access::Write, true, call).await?;
@@ -336,10 +348,9 @@ impl Journal for RedisStore {
         }
         let audit = AuditTail {
             at_ms: record.updated_at_ms,
-            journal_id: journal_id.clone(),
-            to: record.state.as_str().to_string(),
-            event: change.event.name().to_string(),
-            cause: change.cause.clone(),
+            to: record.state.as_str(),
+            event: change.event.name(),
+            cause: &change.cause,
             version: record.version,
         };
         let saf_json = match &change.enqueue {
@@ -354,6 +365,7 @@ impl Journal for RedisStore {
                 layout.deadlines(shard),
                 layout.saf(shard),
                 layout.audit(shard),
+                // Only records begun by an earlier release have it (their trail's start).
                 layout.txn_log(shard, &journal_id),
                 layout.outbox(shard),
             ],

@@ -66,11 +66,13 @@ impl KeyLayout {
     pub fn txn_prefix(&self, shard: u32) -> String {
         self.key(shard, &["txn:"])
     }
-    /// Record hash `{v, d}`.
+    /// Record hash: `v` (version), `s` (state), `d` (the record's JSON) and its audit trail,
+    /// one `l<version>` field per transition.
     pub fn txn(&self, shard: u32, journal_id: &str) -> String {
         self.key(shard, &["txn:", journal_id])
     }
-    /// Per-transaction audit list (its own trail, for `txn show`).
+    /// The audit trail list of a record begun by an earlier release (this one keeps the trail
+    /// in the record hash); still read by `txn show` and renewed with the record.
     pub fn txn_log(&self, shard: u32, journal_id: &str) -> String {
         self.key(shard, &["log:", journal_id])
     }

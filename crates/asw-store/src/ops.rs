@@ -278,16 +278,40 @@ impl RedisStore {
         Ok(None)
     }
 
+    /// A transaction's audit trail, oldest first: the `l<version>` fields of its record hash
+    /// and, for a record begun by an earlier release (or changed by one during a rolling
+    /// upgrade), the lines of its `log:` list, in version order.
     async fn audit_of(&self, shard: u32, journal_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         let mut cmd = redis::cmd("LRANGE");
         cmd.arg(self.layout().txn_log(shard, journal_id))
             .arg(0)
             .arg(-1);
-        let reply = self.query("txn_audit", Access::Read, cmd).await?;
-        Ok(list(&reply)
+        let legacy = self.query("txn_audit", Access::Read, cmd).await?;
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.layout().txn(shard, journal_id));
+        let hash = self.query("txn_audit", Access::Read, cmd).await?;
+        let fields = crate::values::pairs(&hash)
+            .into_iter()
+            .filter(|(field, _)| {
+                field
+                    .strip_prefix('l')
+                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(|(_, line)| line);
+        let mut trail: Vec<AuditEntry> = list(&legacy)
             .iter()
             .filter_map(text)
-            .filter_map(|line| serde_json::from_str(&line).ok())
-            .collect())
+            .chain(fields)
+            .filter_map(|line| serde_json::from_str::<AuditEntry>(&line).ok())
+            .map(|mut entry| {
+                if entry.journal_id.is_empty() {
+                    entry.journal_id = journal_id.to_string();
+                }
+                entry
+            })
+            .collect();
+        // Stable: lines of one version (none today) keep the list's order before the hash's.
+        trail.sort_by_key(|entry| entry.version);
+        Ok(trail)
     }
 }

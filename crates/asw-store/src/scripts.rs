@@ -11,13 +11,16 @@ use redis::Script;
 
 /// Creates a transaction unless its duplicate key or a tombstone exists.
 ///
-/// KEYS: txn, dedup, tomb, deadlines, audit, txnlog, order (the merchant order's live attempt),
-/// order attempts (every attempt's journal id), the merchant's payments index of the shard.
-/// With the order lock, ARGV also has: created ms (the index score), the oldest score kept
-/// (entries older than the retention are pruned).
+/// KEYS: txn, dedup, tomb, deadlines, audit, order (the merchant order's live attempt), order
+/// attempts (every attempt's journal id), the merchant's payments index of the shard.
 /// ARGV: journal id, version, record json, ttl ms (the retention plus its renewal slack, see
 /// [`COMMIT`]), deadline score, deadline member, audit maxlen, log json, txn key prefix, state
-/// name, '1' when the record locks its order.
+/// name, '1' when the record locks its order; with the order lock also: created ms (the index
+/// score), the oldest score kept (entries older than the retention are pruned), retention ms.
+///
+/// The record hash holds `v` (version), `s` (state), `d` (the record's JSON) and the
+/// transaction's audit trail, one field `l<version>` per transition: one key, one TTL and one
+/// command for the record and its trail (releases before it kept the trail in a `log:` list).
 ///
 /// An order is taken while its live attempt is PENDING, UNKNOWN, APPROVED, AUTHORIZED or FAILED
 /// (a cancel given up on): then `order_taken` and that attempt's record.
@@ -33,27 +36,26 @@ if redis.call('EXISTS', KEYS[3]) == 1 then return {'tombstoned'} end
 local mine = redis.call('HGET', KEYS[1], 'd')
 if mine then return {'existing', mine} end
 if ARGV[11] == '1' then
-  local live = redis.call('GET', KEYS[7])
+  local live = redis.call('GET', KEYS[6])
   if live then
     local s = redis.call('HGET', ARGV[9] .. live, 's')
     if s == 'PENDING' or s == 'UNKNOWN' or s == 'APPROVED' or s == 'AUTHORIZED' or s == 'FAILED' then
       return {'order_taken', redis.call('HGET', ARGV[9] .. live, 'd')}
     end
   end
-  redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[4])
-  redis.call('RPUSH', KEYS[8], ARGV[1])
-  redis.call('PEXPIRE', KEYS[8], ARGV[4])
-  redis.call('ZADD', KEYS[9], ARGV[12], ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. ARGV[13])
-  redis.call('PEXPIRE', KEYS[9], ARGV[4])
+  local retention = tonumber(ARGV[14])
+  redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[4])
+  redis.call('RPUSH', KEYS[7], ARGV[1])
+  if redis.call('PTTL', KEYS[7]) < retention then redis.call('PEXPIRE', KEYS[7], ARGV[4]) end
+  redis.call('ZADD', KEYS[8], ARGV[12], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[13])
+  if redis.call('PTTL', KEYS[8]) < retention then redis.call('PEXPIRE', KEYS[8], ARGV[4]) end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3], 'l' .. ARGV[2], ARGV[8])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'j', ARGV[1], 'x', ARGV[8])
-redis.call('RPUSH', KEYS[6], ARGV[8])
-redis.call('PEXPIRE', KEYS[6], ARGV[4])
 return {'started'}
 "#,
     )
@@ -61,7 +63,8 @@ return {'started'}
 
 /// Compare-and-set of a record with its side effects.
 ///
-/// KEYS: txn, dedup, deadlines, saf, audit, txnlog, outbox.
+/// KEYS: txn, dedup, deadlines, saf, audit, legacy log (the `log:` list of a record begun by an
+/// earlier release, renewed with the record while it exists), outbox.
 /// ARGV: expected version, new version, record json, retention ms, deadline index (0 keep, 1
 /// remove, 2 add back), deadline member, SAF entry json ('' for none), journal id, log json
 /// without its opening brace (the previous state is prepended here, read from the record), audit
@@ -70,24 +73,27 @@ return {'started'}
 /// Optionally KEYS[8], a front's kept answer, with ARGV answer text and ttl ms: the text is
 /// set unless an answer is kept already; an empty text drops the kept answer.
 ///
-/// The record, its duplicate key and its log are kept at least the retention after the last
-/// change: a key with less than that left is renewed to the retention plus a slack, so the
-/// commits that follow a begin within the slack (nearly all) write no `PEXPIRE`.
+/// The log line goes into the record hash as `l<new version>` (see [`BEGIN`]). The record and
+/// its duplicate key are kept at least the retention after the last change: a key with less
+/// than that left is renewed to the retention plus a slack, so the commits that follow a begin
+/// within the slack (nearly all) write no `PEXPIRE`.
 pub static COMMIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local v = redis.call('HGET', KEYS[1], 'v')
+local cur = redis.call('HMGET', KEYS[1], 'v', 's')
+local v = cur[1]
 if not v then return {'conflict'} end
 if v ~= ARGV[1] then return {'conflict', redis.call('HGET', KEYS[1], 'd')} end
-local from = redis.call('HGET', KEYS[1], 's') or ''
-local log = '{"from":"' .. from .. '",' .. ARGV[9]
+local log = '{"from":"' .. (cur[2] or '') .. '",' .. ARGV[9]
 local retention = tonumber(ARGV[4])
 local function keep(key)
   if redis.call('PTTL', key) < retention then redis.call('PEXPIRE', key, ARGV[14]) end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3], 'l' .. ARGV[2], log)
 keep(KEYS[1])
 keep(KEYS[2])
+local legacy = redis.call('PTTL', KEYS[6])
+if legacy ~= -2 and legacy < retention then redis.call('PEXPIRE', KEYS[6], ARGV[14]) end
 if ARGV[5] == '1' then
   redis.call('ZREM', KEYS[3], ARGV[6])
 elseif ARGV[5] == '2' then
@@ -96,8 +102,6 @@ end
 local id = ''
 if ARGV[7] ~= '' then id = redis.call('XADD', KEYS[4], '*', 'e', ARGV[7], 'a', '0') end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[10], '*', 'j', ARGV[8], 'x', log)
-redis.call('RPUSH', KEYS[6], log)
-keep(KEYS[6])
 if ARGV[13] ~= '' then redis.call('XADD', KEYS[7], '*', 'e', ARGV[13], 'a', '0') end
 if KEYS[8] then
   if ARGV[15] ~= '' then

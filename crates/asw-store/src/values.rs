@@ -31,6 +31,21 @@ pub fn list(value: &Value) -> &[Value] {
     }
 }
 
+/// A hash's field/value pairs (`HGETALL` in RESP2 or RESP3); entries that are not text are
+/// left out.
+pub fn pairs(value: &Value) -> Vec<(String, String)> {
+    match value {
+        Value::Map(entries) => entries
+            .iter()
+            .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+            .collect(),
+        other => list(other)
+            .chunks_exact(2)
+            .filter_map(|kv| Some((text(&kv[0])?, text(&kv[1])?)))
+            .collect(),
+    }
+}
+
 /// A script's tagged reply: its first element as text plus the rest.
 pub fn tagged(value: &Value, op: &str) -> Result<(String, Vec<Value>), StoreError> {
     let items = list(value);

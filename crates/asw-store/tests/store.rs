@@ -102,10 +102,10 @@ async fn begin_dedups_sets_ttls_and_indexes_the_deadline() {
     assert_eq!(score, Some(rec.gateway_deadline_ms as f64));
 }
 
-/// A transaction's record, duplicate key and log stay at least the retention after the last
-/// change: a commit soon after the begin leaves their TTLs alone (they were written with an
-/// hour to spare), a commit that finds less than the retention left renews all three, and a
-/// log that lost its TTL gets one back.
+/// A transaction's record (with its trail) and duplicate key stay at least the retention after
+/// the last change: a commit soon after the begin leaves their TTLs alone (they were written
+/// with an hour to spare), a commit that finds less than the retention left renews them. The
+/// begin writes no `log:` list any more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_keeps_the_keys_for_the_retention_after_the_last_change() {
     let server = RedisServer::start().unwrap();
@@ -118,23 +118,20 @@ async fn commit_keeps_the_keys_for_the_retention_after_the_last_change() {
     let keys = [
         store.layout().txn(shard, rec.journal_id()),
         store.layout().dedup(shard, &rec.dedup_key),
-        store.layout().txn_log(shard, rec.journal_id()),
     ];
     let mut conn = raw(&server).await;
-    async fn pttls(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]) -> Vec<i64> {
-        let mut out = Vec::new();
-        for key in keys {
-            let ttl: i64 = redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap();
-            out.push(ttl);
-        }
-        out
-    }
+    let legacy: i64 = redis::cmd("EXISTS")
+        .arg(store.layout().txn_log(shard, rec.journal_id()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(legacy, 0, "the trail is in the record hash");
     for ttl in pttls(&mut conn, &keys).await {
         assert!(ttl > retention + hour - 60_000, "begin: {ttl}");
     }
 
-    // Less than the retention left on each (as if time had passed), and no TTL on the log.
-    for key in &keys[..2] {
+    // Less than the retention left on each (as if time had passed).
+    for key in &keys {
         let _: i64 = redis::cmd("PEXPIRE")
             .arg(key)
             .arg(retention / 2)
@@ -142,11 +139,6 @@ async fn commit_keeps_the_keys_for_the_retention_after_the_last_change() {
             .await
             .unwrap();
     }
-    let _: i64 = redis::cmd("PERSIST")
-        .arg(&keys[2])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
     let approved = apply(&store, &rec, Event::Succeeded).await;
     for ttl in pttls(&mut conn, &keys).await {
         assert!(ttl > retention + hour - 60_000, "renewed: {ttl}");
@@ -168,6 +160,95 @@ async fn commit_keeps_the_keys_for_the_retention_after_the_last_change() {
             "kept: {ttl}"
         );
     }
+    let legacy: i64 = redis::cmd("EXISTS")
+        .arg(store.layout().txn_log(shard, rec.journal_id()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(legacy, 0, "a commit creates no log list either");
+}
+
+async fn pttls(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]) -> Vec<i64> {
+    let mut out = Vec::new();
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL").arg(key).query_async(conn).await.unwrap();
+        out.push(ttl);
+    }
+    out
+}
+
+/// A record begun by an earlier release started its trail in a `log:` list: `txn show` reads
+/// that list and then the lines this release writes into the record, and a commit renews the
+/// list with the record so the trail's start does not expire first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trail_begun_in_a_log_list_by_an_earlier_release_goes_on_in_the_record() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let retention = i64::try_from(StoreConfig::default().retention_ms).unwrap();
+    let rec = purchase_record(8);
+    store.begin(&rec).await.unwrap();
+    let shard = store.layout().shard_of(&rec.tag).unwrap();
+    let txn = store.layout().txn(shard, rec.journal_id());
+    let log = store.layout().txn_log(shard, rec.journal_id());
+    let mut conn = raw(&server).await;
+    // Make it look as an earlier release left it: the begin line in the list, not the hash.
+    let line: String = redis::cmd("HGET")
+        .arg(&txn)
+        .arg(format!("l{}", rec.version))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let old_line = line.replacen(
+        '{',
+        &format!("{{\"journal_id\":\"{}\",", rec.journal_id()),
+        1,
+    );
+    let _: i64 = redis::cmd("HDEL")
+        .arg(&txn)
+        .arg(format!("l{}", rec.version))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(&log)
+        .arg(&old_line)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("PEXPIRE")
+        .arg(&log)
+        .arg(retention / 2)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    apply(&store, &rec, Event::Succeeded).await;
+    let ttl = pttls(&mut conn, std::slice::from_ref(&log)).await[0];
+    assert!(
+        ttl > retention,
+        "the list is renewed with the record: {ttl}"
+    );
+    let view = store.show_txn(rec.journal_id()).await.unwrap().unwrap();
+    let trail: Vec<(String, String, u64, String)> = view
+        .audit
+        .iter()
+        .map(|a| {
+            (
+                a.from.clone(),
+                a.to.clone(),
+                a.version,
+                a.journal_id.clone(),
+            )
+        })
+        .collect();
+    let id = rec.journal_id().to_string();
+    assert_eq!(
+        trail,
+        vec![
+            ("".into(), "PENDING".into(), rec.version, id.clone()),
+            ("PENDING".into(), "APPROVED".into(), rec.version + 1, id),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

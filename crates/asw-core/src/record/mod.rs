@@ -25,7 +25,9 @@ pub use plan::{
 };
 pub use saf::{SafAction, SafEntry};
 
-/// One transaction as the journal keeps it. Serialised as JSON inside Redis.
+/// One transaction as the journal keeps it. Serialised as JSON inside Redis; fields at their
+/// default (absent options, zero amounts, no delivery yet) are left out, because every byte is
+/// written and fsync'd twice per purchase (at begin and at commit) and read back on the slow path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionRecord {
     /// Compare-and-set version: every committed change increments it.
@@ -35,7 +37,7 @@ pub struct TransactionRecord {
     /// Current state.
     pub state: TxnState,
     /// Whether the terminal received the approval.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub delivery: Delivery,
     /// Hand-overs of the approval (answers, reads, events that said it) marked so far; with
     /// [`Self::failed_handovers`] it decides whether a failed one un-hands the approval: only
@@ -53,7 +55,7 @@ pub struct TransactionRecord {
     /// The Antom `paymentRequestId` (for a refund: the original payment's).
     pub payment_request_id: PaymentRequestId,
     /// For refunds: the `refundRequestId` (also the journal id of the refund record).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_request_id: Option<RefundRequestId>,
     /// The journal shard tag (8 hex chars) shared by all of this transaction's keys.
     pub tag: String,
@@ -75,30 +77,30 @@ pub struct TransactionRecord {
     /// ISO 4217 numeric currency.
     pub currency_numeric: u16,
     /// The payment code, masked.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub masked_payment_code: Option<String>,
     /// Antom `paymentId`, once known.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
     /// Antom `refundId`, once known.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
     /// The reference the requester was given to name the transaction later (a terminal's RRN;
     /// `rrn` in records of earlier releases).
     #[serde(alias = "rrn")]
     pub receipt_ref: String,
     /// The approval code for the receipt, when approved.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_code: Option<String>,
     /// Last Antom `resultCode` seen.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_code: Option<String>,
     /// Wallet name for the receipt (`pspName`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet: Option<String>,
     /// Total held by refunds of this purchase, pending or done (minor units): the sum of
     /// `refund_holds`. What a cancel that Antom refuses leaves to refund.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub refunded_minor: u64,
     /// The refunds holding part of this purchase. A hold is taken (compare-and-set on this
     /// record) before the refund can reach Antom and released only when Antom declines it, so a
@@ -117,7 +119,7 @@ pub struct TransactionRecord {
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub metadata: std::collections::BTreeMap<String, String>,
     /// Why a cancel was queued, when one was.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_reason: Option<CancelReason>,
     /// Online payments only: the method, the return URL and where the buyer goes on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,7 +272,7 @@ impl TransactionRecord {
     }
 }
 
-/// Serde's test for the counters left out of the JSON while zero.
+/// Serde's test for the fields left out of the JSON while at their default.
 fn is_zero<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }

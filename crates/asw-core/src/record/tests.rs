@@ -146,6 +146,41 @@ fn records_of_the_previous_release_still_load() {
     assert_eq!(again, record);
 }
 
+/// Every journal write carries the whole record, fsync'd: a fresh purchase's JSON names no
+/// field that is still at its default, and reads back the same.
+#[test]
+fn a_fresh_record_leaves_its_defaults_out_of_the_json() {
+    let record = pending();
+    let json = serde_json::to_string(&record).unwrap();
+    for absent in [
+        "\"refund_request_id\"",
+        "\"payment_id\"",
+        "\"refund_id\"",
+        "\"approval_code\"",
+        "\"result_code\"",
+        "\"wallet\"",
+        "\"cancel_reason\"",
+        "\"refunded_minor\"",
+        "\"delivery\"",
+        "null",
+    ] {
+        assert!(!json.contains(absent), "{absent} in {json}");
+    }
+    let again: TransactionRecord = serde_json::from_str(&json).unwrap();
+    assert_eq!(again, record);
+    // Once set, they are written.
+    let approved = TransactionRecord {
+        payment_id: Some("P1".into()),
+        refunded_minor: 5,
+        delivery: Delivery::Sending,
+        ..record
+    };
+    let json = serde_json::to_string(&approved).unwrap();
+    assert!(json.contains("\"payment_id\":\"P1\""), "{json}");
+    assert!(json.contains("\"refunded_minor\":5"), "{json}");
+    assert!(json.contains("\"delivery\":\"SENDING\""), "{json}");
+}
+
 #[test]
 fn refund_holds_are_idempotent_bounded_by_the_payment_and_released_on_decline() {
     let approved = TransactionRecord {
