@@ -119,13 +119,10 @@ async fn commit_keeps_the_keys_for_the_retention_after_the_last_change() {
         store.layout().txn(shard, rec.journal_id()),
         store.layout().dedup(shard, &rec.dedup_key),
     ];
+    // No `log:` list (PTTL -2: no such key): the trail is in the record hash.
+    let log = [store.layout().txn_log(shard, rec.journal_id())];
     let mut conn = raw(&server).await;
-    let legacy: i64 = redis::cmd("EXISTS")
-        .arg(store.layout().txn_log(shard, rec.journal_id()))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(legacy, 0, "the trail is in the record hash");
+    assert_eq!(pttls(&mut conn, &log).await, [-2], "begin wrote a log list");
     for ttl in pttls(&mut conn, &keys).await {
         assert!(ttl > retention + hour - 60_000, "begin: {ttl}");
     }
@@ -160,12 +157,11 @@ async fn commit_keeps_the_keys_for_the_retention_after_the_last_change() {
             "kept: {ttl}"
         );
     }
-    let legacy: i64 = redis::cmd("EXISTS")
-        .arg(store.layout().txn_log(shard, rec.journal_id()))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(legacy, 0, "a commit creates no log list either");
+    assert_eq!(
+        pttls(&mut conn, &log).await,
+        [-2],
+        "a commit wrote a log list"
+    );
 }
 
 async fn pttls(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]) -> Vec<i64> {
