@@ -9,7 +9,8 @@
 //! spent inside commands (`INFO commandstats`: calls and µs per purchase for each command), and
 //! the same with `appendfsync no` to separate the cost of the fsyncs from the cost of the
 //! writes. Not a criterion bench: the figure is CPU per operation of another process, not the
-//! time of a closure. `cargo bench -p asw-benches --bench redis_cost [-- PURCHASES CONCURRENCY [--with-read]]`
+//! time of a closure. `cargo bench -p asw-benches --bench redis_cost [-- PURCHASES CONCURRENCY [--with-read] [--rest]]`; `--rest`
+//! writes REST payments instead (the order lock, attempts list, payment index and kept answer).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
@@ -22,12 +23,16 @@ use asw_testkit::topologies::redis_cli;
 
 #[path = "journal_fixture.rs"]
 mod journal_fixture;
-use journal_fixture::approved_purchase;
+use journal_fixture::{approved_purchase, approved_rest_payment};
 
 /// What the switch does in Redis for one approved purchase (and, `with_read`, the read of its
 /// notification on an instance that did not approve it).
-async fn purchase(store: &RedisStore, n: u32, with_read: bool) {
-    let rec = approved_purchase(store, n).await;
+async fn purchase(store: &RedisStore, n: u32, with_read: bool, rest: bool) {
+    let rec = if rest {
+        approved_rest_payment(store, n).await
+    } else {
+        approved_purchase(store, n).await
+    };
     if with_read {
         let _ = store
             .load(&rec.tag, rec.payment_request_id.as_str())
@@ -52,7 +57,7 @@ fn clock_ticks_per_s() -> f64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
-fn run(fsync: &str, purchases: u32, concurrency: u32, with_read: bool) {
+fn run(fsync: &str, purchases: u32, concurrency: u32, with_read: bool, rest: bool) {
     let server = RedisServer::start_with_args(&["--appendfsync", fsync]).unwrap();
     let pid: u32 = redis_cli(server.port(), &["INFO", "server"])
         .unwrap()
@@ -75,6 +80,8 @@ fn run(fsync: &str, purchases: u32, concurrency: u32, with_read: bool) {
             }))
             .unwrap(),
     );
+    // As in `benches/run-e2e.sh`: no merchant has an events endpoint, so no outbox entry.
+    store.write_events_only_for(std::collections::HashSet::new());
     let next = Arc::new(AtomicU32::new(0));
     let work = |count: u32| {
         let start = next.fetch_add(0, Ordering::Relaxed);
@@ -86,7 +93,7 @@ fn run(fsync: &str, purchases: u32, concurrency: u32, with_read: bool) {
                     let store = Arc::clone(&store);
                     tokio::spawn(async move {
                         for i in 0..per {
-                            purchase(&store, start + w * per + i, with_read).await;
+                            purchase(&store, start + w * per + i, with_read, rest).await;
                         }
                     })
                 })
@@ -159,6 +166,10 @@ fn main() {
     let purchases = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let concurrency = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(32);
     let with_read = std::env::args().any(|a| a == "--with-read");
-    run("always", purchases, concurrency, with_read);
-    run("no", purchases, concurrency, with_read);
+    let rest = std::env::args().any(|a| a == "--rest");
+    if rest {
+        println!("REST payments (order lock, attempts list, payment index, kept first answer)");
+    }
+    run("always", purchases, concurrency, with_read, rest);
+    run("no", purchases, concurrency, with_read, rest);
 }
