@@ -91,11 +91,21 @@ fn old_record(ids: &OldIds, state: &str, delivery: &str, deadlines_ms: i64, amou
     .to_string()
 }
 
-/// Writes a record as the previous release's `begin` and `commit` scripts left it.
+/// Writes a record as the previous release's `begin` and `commit` scripts left it: the record,
+/// its duplicate key, its deadline entry and the start of its audit trail in a `log:` list
+/// (lines naming their journal id).
 fn journal_old(h: &Harness, ids: &OldIds, state: &str, json: &str, deadline: Option<i64>) {
     let base = "asw:{0}:";
     let txn = format!("{base}txn:{}", ids.prid);
     redis(h, &["HSET", &txn, "v", "4", "s", state, "d", json]);
+    let line = serde_json::json!({
+        "at_ms": 1, "journal_id": ids.prid, "from": "PENDING", "to": state,
+        "event": "old_release", "cause": "written by the previous release", "version": 4
+    })
+    .to_string();
+    let log = format!("{base}log:{}", ids.prid);
+    redis(h, &["RPUSH", &log, &line]);
+    redis(h, &["PEXPIRE", &log, "600000"]);
     redis(
         h,
         &["SET", &format!("{base}dedup:{}", ids.dedup), &ids.prid],
@@ -164,4 +174,39 @@ async fn records_journaled_by_the_previous_release_are_answered_and_finished() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Its audit trail reads on from the old release's list into this release's lines (kept in
+    // the record), in version order, and the list is renewed with the record.
+    let store = asw_store::RedisStore::connect(asw_store::StoreConfig {
+        url: h.redis.url(),
+        ..asw_store::StoreConfig::default()
+    })
+    .await
+    .expect("store");
+    let view = store
+        .show_txn(&unknown.prid)
+        .await
+        .expect("txn show")
+        .expect("the record");
+    let trail: Vec<(&str, &str, u64)> = view
+        .audit
+        .iter()
+        .map(|a| (a.from.as_str(), a.to.as_str(), a.version))
+        .collect();
+    assert_eq!(trail.first(), Some(&("PENDING", "UNKNOWN", 4)), "{trail:?}");
+    assert_eq!(trail.last().map(|t| t.1), Some("CANCELLED"), "{trail:?}");
+    assert!(
+        trail
+            .windows(2)
+            .all(|w| w[0].2 < w[1].2 && w[0].1 == w[1].0),
+        "one line per version, each from the state the one before left: {trail:?}"
+    );
+    assert!(view.audit.iter().all(|a| a.journal_id == unknown.prid));
+    let ttl: i64 = redis(&h, &["PTTL", &format!("asw:{{0}}:log:{}", unknown.prid)])
+        .parse()
+        .expect("pttl");
+    assert!(
+        ttl > 600_000,
+        "the old list is renewed with the record: {ttl}"
+    );
 }
