@@ -24,12 +24,21 @@ pub fn record(n: u32) -> TransactionRecord {
 /// The two durable writes of an approved purchase: `begin`, then APPROVED + SENDING in one
 /// compare-and-set. Returns the record as begun.
 pub async fn approved_purchase(store: &RedisStore, n: u32) -> TransactionRecord {
-    let rec = record(n);
+    begin_and_approve(store, record(n), None).await
+}
+
+/// `begin`, then APPROVED + SENDING in one compare-and-set (keeping `answer` with it).
+async fn begin_and_approve(
+    store: &RedisStore,
+    rec: TransactionRecord,
+    answer: Option<SavedAnswer>,
+) -> TransactionRecord {
     store.begin(&rec).await.unwrap();
     let mut approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
         .unwrap()
         .unwrap();
     mark_sending(&mut approved, NOW);
+    approved.saved_answer = answer;
     store.commit(&approved).await.unwrap();
     rec
 }
@@ -51,16 +60,9 @@ pub fn rest_record(n: u32) -> TransactionRecord {
 /// A REST payment's two durable writes: `begin` (with the order lock), then APPROVED +
 /// SENDING with the first answer kept in the same commit.
 pub async fn approved_rest_payment(store: &RedisStore, n: u32) -> TransactionRecord {
-    let rec = rest_record(n);
-    store.begin(&rec).await.unwrap();
-    let mut approved = plan_change(&rec, Event::Succeeded, NOW, "bench")
-        .unwrap()
-        .unwrap();
-    mark_sending(&mut approved, NOW);
-    approved.saved_answer = Some(SavedAnswer {
+    let answer = SavedAnswer {
         text: REST_ANSWER.to_string(),
         ttl_ms: 86_400_000,
-    });
-    store.commit(&approved).await.unwrap();
-    rec
+    };
+    begin_and_approve(store, rest_record(n), Some(answer)).await
 }
