@@ -63,8 +63,9 @@ impl KeptAnswer {
     }
 }
 
-impl FirstAnswer for KeptAnswer {
-    fn render(&self, record: &TransactionRecord) -> Option<SavedAnswer> {
+impl KeptAnswer {
+    /// The text to keep for `record`, `None` while its answer is `pending`.
+    fn text_for(&self, record: &TransactionRecord) -> Option<String> {
         let answer = Answer::from_record(record);
         let view = crate::view::payment_json(record, Some(&answer));
         if view.status == "pending" {
@@ -75,10 +76,18 @@ impl FirstAnswer for KeptAnswer {
             status: axum::http::StatusCode::CREATED.as_u16(),
             body: serde_json::to_string(&view).ok()?,
         };
-        let text = serde_json::to_string(&stored).ok()?;
-        *self.rendered.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.clone());
+        serde_json::to_string(&stored).ok()
+    }
+}
+
+impl FirstAnswer for KeptAnswer {
+    fn render(&self, record: &TransactionRecord) -> Option<SavedAnswer> {
+        let text = self.text_for(record);
+        // Replaced on every call, `None` included: a compare-and-set attempt that renders
+        // nothing must not leave an earlier attempt's text to be taken as committed.
+        *self.rendered.lock().unwrap_or_else(|e| e.into_inner()) = text.clone();
         Some(SavedAnswer {
-            text,
+            text: text?,
             ttl_ms: self.ttl_ms,
         })
     }
@@ -145,5 +154,34 @@ mod tests {
             None
         );
         assert!(reply.send(&answer()).await.is_err());
+    }
+
+    fn record(state: &str, version: u64) -> TransactionRecord {
+        serde_json::from_value(serde_json::json!({
+            "version": version, "kind": "purchase", "state": state,
+            "payment_request_id": "P1a2b3c4d", "tag": "1a2b3c4d",
+            "dedup_key": "rest|M1|k1", "origin": {"merchant_id": "M1", "terminal_id": "k1", "way_in": "rest"},
+            "content_digest": "d", "client": "default", "amount_minor": 100, "currency": "SGD",
+            "currency_numeric": 702, "receipt_ref": "P1a2b3c4d", "created_at_ms": 1,
+            "updated_at_ms": 2, "call_over_at_ms": 3, "response_deadline_ms": 4,
+            "terminal_deadline_ms": 5, "gateway_deadline_ms": 6, "payment_expiry_ms": 7
+        }))
+        .unwrap()
+    }
+
+    /// The core renders once per compare-and-set attempt; only the last rendering is written.
+    /// An attempt that renders nothing must not leave an earlier one's text to pass for what
+    /// the commit kept (the handler would then skip its own save).
+    #[test]
+    fn only_the_last_rendering_counts_as_committed() {
+        let kept = KeptAnswer::new("f".into(), 1_000);
+        assert!(kept.render(&record("APPROVED", 2)).is_some());
+        assert!(kept.render(&record("PENDING", 3)).is_none());
+        kept.committed();
+        assert_eq!(kept.committed_text(), None);
+
+        let text = kept.render(&record("APPROVED", 4)).map(|saved| saved.text);
+        kept.committed();
+        assert_eq!(kept.committed_text(), text);
     }
 }
