@@ -389,9 +389,9 @@ fn top_level(lines: &[String], key: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_new_payment_costs_no_read_of_saved_responses() {
-    // A REST payment costs the journal what a terminal purchase does: its first answer, kept
-    // for replays, is written by the approval's own commit, and a new key has nothing saved
-    // to read.
+    // A REST payment makes the journal's two durable writes, as a terminal purchase does: its
+    // first answer, kept for replays, is written by the approval's own commit, and a new key
+    // has nothing saved to read.
     let h = Harness::start().await;
     let m = Merchant::new(h.rest(), REST_SECRET);
     let request = payment("no-read-1", 1500, &code("00"));

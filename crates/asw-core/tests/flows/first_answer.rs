@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use asw_core::flows::{FirstAnswer, Reply, Undelivered};
+use asw_core::flows::{FirstAnswer, PurchaseRequest, Reply, Undelivered};
 use asw_core::record::{SavedAnswer, TransactionRecord};
 use async_trait::async_trait;
 
@@ -45,20 +45,25 @@ impl Reply for KeepingReply {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn an_approval_that_is_answered_carries_the_first_answer_in_its_commit() {
-    let h = Harness::new();
-    let purchase = h.purchase_req(1);
-    h.upstream
-        .script_pay(purchase.payment_request_id.as_str(), [pay_ok("P-1")]);
+/// Runs `purchase` with a reply that offers the core a first answer to keep.
+async fn purchase_keeping(h: &Harness, purchase: &PurchaseRequest) -> Arc<Keeper> {
     let keeper = Arc::new(Keeper::default());
-
     h.core
         .purchase(
             purchase.clone(),
             Box::new(KeepingReply(Arc::clone(&keeper))),
         )
         .await;
+    keeper
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_that_is_answered_carries_the_first_answer_in_its_commit() {
+    let h = Harness::new();
+    let purchase = h.purchase_req(1);
+    h.upstream
+        .script_pay(purchase.payment_request_id.as_str(), [pay_ok("P-1")]);
+    let keeper = purchase_keeping(&h, &purchase).await;
 
     assert_eq!(*keeper.rendered.lock().unwrap(), ["APPROVED/Sending"]);
     assert!(keeper.committed.load(Ordering::SeqCst));
@@ -79,14 +84,7 @@ async fn an_approval_too_late_to_answer_keeps_no_first_answer() {
         ms(timing().terminal_timeout_ms),
         pay_ok("P-1"),
     );
-    let keeper = Arc::new(Keeper::default());
-
-    h.core
-        .purchase(
-            purchase.clone(),
-            Box::new(KeepingReply(Arc::clone(&keeper))),
-        )
-        .await;
+    let keeper = purchase_keeping(&h, &purchase).await;
 
     assert!(keeper.rendered.lock().unwrap().is_empty());
     assert!(!keeper.committed.load(Ordering::SeqCst));
