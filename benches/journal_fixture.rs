@@ -44,10 +44,10 @@ async fn begin_and_approve(
 }
 
 /// A REST payment's first answer as the front keeps it for replays (its size is what matters).
-const REST_ANSWER: &str = r#"{"fingerprint":"67bd989211e8cafb4ddad80202386657a85a49f1ec6cc064cf862471b1cb4753","status":201,"body":"{\"id\":\"pay_P696f912e8de97c97b210c43e924be606\",\"order_id\":\"run1-23572-0\",\"status\":\"succeeded\",\"amount\":{\"currency\":\"SGD\",\"value\":100},\"amount_refunded\":{\"currency\":\"SGD\",\"value\":0},\"method\":{\"type\":\"payment_code\",\"code\":\"2810**********0000\"},\"description\":null,\"metadata\":{},\"failure\":null,\"wallet\":\"ALIPAYCN\",\"antom\":{\"payment_request_id\":\"P696f912e8de97c97b210c43e924be606\",\"payment_id\":\"2026120719401080010010000000000000001\"},\"created_at\":\"2026-12-07T14:25:48.49Z\",\"expires_at\":\"2026-12-07T14:30:48.49Z\"}"}"#;
+const REST_ANSWER: &str = r#"{"fingerprint":"67bd989211e8cafb4ddad80202386657a85a49f1ec6cc064cf862471b1cb4753","status":201,"body":{"id":"pay_P696f912e8de97c97b210c43e924be606","order_id":"run1-23572-0","status":"succeeded","amount":{"currency":"SGD","value":100},"amount_refunded":{"currency":"SGD","value":0},"method":{"type":"payment_code","code":"2810**********0000"},"description":null,"metadata":{},"failure":null,"wallet":"ALIPAYCN","antom":{"payment_request_id":"P696f912e8de97c97b210c43e924be606","payment_id":"2026120719401080010010000000000000001"},"created_at":"2026-12-07T14:25:48.49Z","expires_at":"2026-12-07T14:30:48.49Z"}}"#;
 
-/// REST payment `n` of one merchant: its own order (the order lock, the attempts list and the
-/// merchant's payment index are written by `begin`), paid.
+/// REST payment `n` of one merchant: its own order (the order lock and the merchant's payment
+/// index are written by `begin`), paid.
 pub fn rest_record(n: u32) -> TransactionRecord {
     TransactionRecord {
         origin: Origin::rest("M00000000000001", "bench"),
@@ -62,7 +62,6 @@ pub fn rest_record(n: u32) -> TransactionRecord {
 pub async fn approved_rest_payment(store: &RedisStore, n: u32) -> TransactionRecord {
     let answer = SavedAnswer {
         text: REST_ANSWER.to_string(),
-        ttl_ms: 86_400_000,
     };
     begin_and_approve(store, rest_record(n), Some(answer)).await
 }

@@ -10,7 +10,7 @@
 //! the same with `appendfsync no` to separate the cost of the fsyncs from the cost of the
 //! writes. Not a criterion bench: the figure is CPU per operation of another process, not the
 //! time of a closure. `cargo bench -p asw-benches --bench redis_cost [-- PURCHASES CONCURRENCY [--with-read] [--rest]]`; `--rest`
-//! writes REST payments instead (the order lock, attempts list, payment index and kept answer).
+//! writes REST payments instead (the order lock, payment index and kept answer).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;

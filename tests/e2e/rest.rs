@@ -402,13 +402,24 @@ async fn a_new_payment_costs_no_read_of_saved_responses() {
         ["EVALSHA"],
         "no command of its own for the first answer, only the approval's commit: {sent:#?}"
     );
-    assert_eq!(
-        sent.iter()
-            .filter(|l| l.contains(" lua] ") && l.contains("\"SET\"") && l.contains("resp:"))
-            .count(),
-        1,
-        "kept inside the approval's commit: {sent:#?}"
+    // Kept inside the approval's commit, in the record itself: one `HSET` of the record that
+    // carries it, and no key of its own.
+    assert!(
+        sent.iter().any(|l| l.contains(" lua] ")
+            && l.contains("\"HSET\"")
+            && l.contains("\"APPROVED\"")
+            && l.contains("\"a\" \"{")),
+        "kept in the approval's record: {sent:#?}"
     );
+    assert!(
+        !sent
+            .iter()
+            .any(|l| l.contains(" lua] ") && l.contains("\"SET\"") && l.contains("resp:")),
+        "{sent:#?}"
+    );
+    // A new order's first attempt writes no list of the order's attempts (they are a chain in
+    // the records).
+    assert!(!sent.iter().any(|l| l.contains("\"RPUSH\"")), "{sent:#?}");
     // This merchant has no webhook endpoint: no event is written for nobody to deliver (the
     // worker would only read and acknowledge it).
     assert!(

@@ -94,21 +94,21 @@ struct RedisResponses(Arc<asw_store::RedisStore>);
 impl asw_front_rest::ResponseStore for RedisResponses {
     async fn load(
         &self,
-        tag: &str,
-        dedup_key: &str,
+        at: asw_front_rest::KeptAt<'_>,
     ) -> Result<Option<String>, asw_core::ports::StoreError> {
-        self.0.load_response(tag, dedup_key).await
+        self.0
+            .load_response(at.tag, at.journal_id, at.dedup_key)
+            .await
     }
 
     async fn save_first(
         &self,
-        tag: &str,
-        dedup_key: &str,
+        at: asw_front_rest::KeptAt<'_>,
         response: &str,
         ttl_ms: u64,
     ) -> Result<String, asw_core::ports::StoreError> {
         self.0
-            .save_first_response(tag, dedup_key, response, ttl_ms)
+            .save_first_response(at.tag, at.journal_id, at.dedup_key, response, ttl_ms)
             .await
     }
 }

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::ids::valid_idempotency_key;
 use crate::limits::Permit;
 use crate::problem::Problem;
-use crate::responses::StoredResponse;
+use crate::responses::{KeptAt, StoredResponse};
 
 pub(crate) type Front = State<Arc<RestFront>>;
 
@@ -245,8 +245,8 @@ pub(crate) fn refusal_problem(refusal: &Refusal) -> Problem {
 }
 
 pub(crate) fn replay(saved: &str, fingerprint: &str) -> Result<Response, Problem> {
-    let saved: StoredResponse = serde_json::from_str(saved)
-        .map_err(|_| Problem::unavailable("a saved response cannot be read"))?;
+    let saved = StoredResponse::from_text(saved)
+        .ok_or_else(|| Problem::unavailable("a saved response cannot be read"))?;
     if saved.fingerprint != fingerprint {
         return Err(refusal_problem(&Refusal::DuplicateWithOtherContent));
     }
@@ -301,8 +301,7 @@ pub(crate) async fn respond_saved(
     is_final: bool,
     fingerprint: String,
     replayed: bool,
-    tag: &str,
-    dedup_key: &str,
+    at: KeptAt<'_>,
     kept: Option<&crate::reply::KeptAnswer>,
 ) -> Result<Response, Problem> {
     if !is_final {
@@ -313,13 +312,13 @@ pub(crate) async fn respond_saved(
         status: status.as_u16(),
         body,
     };
-    let text = serde_json::to_string(&stored).unwrap_or_default();
+    let text = stored.to_text();
     if kept.and_then(|k| k.committed_text()).as_deref() == Some(text.as_str()) {
         return Ok(json(status, stored.body, replayed));
     }
     match front
         .responses
-        .save_first(tag, dedup_key, &text, front.settings.idempotency_ttl_ms)
+        .save_first(at, &text, front.settings.idempotency_ttl_ms)
         .await
     {
         Ok(standing) if standing != text => replay(&standing, &stored.fingerprint),

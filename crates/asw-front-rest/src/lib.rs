@@ -37,7 +37,7 @@ pub use model::{
     OrderJson, PaymentJson, PaymentListJson, RefundAntomRefs, RefundJson, SessionJson,
 };
 pub use problem::{Problem, ProblemJson};
-pub use responses::{ResponseStore, StoredResponse};
+pub use responses::{KeptAt, ResponseStore, StoredResponse};
 
 use std::sync::Arc;
 

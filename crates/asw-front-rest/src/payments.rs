@@ -33,6 +33,7 @@ use crate::model::{CaptureJson, CreatePayment, MethodJson, PaymentJson};
 use crate::online;
 use crate::problem::{Problem, ProblemJson};
 use crate::reply::{ChannelReply, KeptAnswer};
+use crate::responses::KeptAt;
 use crate::view::payment_json;
 use asw_core::record::CaptureMode;
 
@@ -227,10 +228,7 @@ async fn create_payment(
     )?;
     let prid = payment.payment_request_id();
     let received_ms = front.core.clock().now_ms();
-    let kept = KeptAnswer::new(
-        opened.fingerprint.clone(),
-        front.settings.idempotency_ttl_ms,
-    );
+    let kept = KeptAnswer::new(opened.fingerprint.clone());
     let (answer, record) = create::run(
         front,
         &opened.caller,
@@ -256,8 +254,11 @@ async fn create_payment(
         is_final,
         opened.fingerprint,
         replayed,
-        &tag,
-        &dedup_key,
+        KeptAt {
+            tag: &tag,
+            journal_id: record.journal_id(),
+            dedup_key: &dedup_key,
+        },
         Some(&kept),
     )
     .await

@@ -22,6 +22,7 @@ use crate::http::{
 use crate::ids::{self, parse_payment_id, parse_refund_id};
 use crate::model::{CreateRefund, RefundJson};
 use crate::problem::{Problem, ProblemJson};
+use crate::responses::KeptAt;
 use crate::view::refund_json;
 
 /// What a refund's fingerprint covers: its body and the payment it names.
@@ -85,9 +86,14 @@ async fn create_refund(
     });
     let request = ids::refund_key(front.core.ids(), &caller, &key);
     let (tag, dedup_key) = (request.tag.clone(), request.dedup_key.clone());
+    let rrid = ids::refund_request_id(&request);
     if let Some(saved) = front
         .responses
-        .load(&tag, &dedup_key)
+        .load(KeptAt {
+            tag: &tag,
+            journal_id: rrid.as_str(),
+            dedup_key: &dedup_key,
+        })
         .await
         .map_err(store_problem)?
     {
@@ -101,7 +107,6 @@ async fn create_refund(
             "amount.value must be at least 1 minor unit",
         ));
     }
-    let rrid = ids::refund_request_id(&request);
     let refund = RefundRequest {
         request,
         refund_request_id: rrid.clone(),
@@ -147,8 +152,11 @@ async fn create_refund(
         is_final,
         fingerprint,
         replayed,
-        &tag,
-        &dedup_key,
+        KeptAt {
+            tag: &tag,
+            journal_id: record.journal_id(),
+            dedup_key: &dedup_key,
+        },
         None,
     )
     .await

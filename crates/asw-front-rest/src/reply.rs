@@ -35,17 +35,15 @@ impl ChannelReply {
 /// the same bytes.
 pub(crate) struct KeptAnswer {
     fingerprint: String,
-    ttl_ms: u64,
     rendered: Mutex<Option<String>>,
     committed: AtomicBool,
 }
 
 impl KeptAnswer {
-    /// For a request with this body fingerprint, kept for `ttl_ms`.
-    pub(crate) fn new(fingerprint: String, ttl_ms: u64) -> Arc<Self> {
+    /// For a request with this body fingerprint.
+    pub(crate) fn new(fingerprint: String) -> Arc<Self> {
         Arc::new(Self {
             fingerprint,
-            ttl_ms,
             rendered: Mutex::new(None),
             committed: AtomicBool::new(false),
         })
@@ -76,7 +74,7 @@ impl KeptAnswer {
             status: axum::http::StatusCode::CREATED.as_u16(),
             body: serde_json::to_string(&view).ok()?,
         };
-        serde_json::to_string(&stored).ok()
+        Some(stored.to_text())
     }
 }
 
@@ -86,10 +84,7 @@ impl FirstAnswer for KeptAnswer {
         // Replaced on every call, `None` included: a compare-and-set attempt that renders
         // nothing must not leave an earlier attempt's text to be taken as committed.
         *self.rendered.lock().unwrap_or_else(|e| e.into_inner()) = text.clone();
-        Some(SavedAnswer {
-            text: text?,
-            ttl_ms: self.ttl_ms,
-        })
+        Some(SavedAnswer { text: text? })
     }
 
     fn committed(&self) {
@@ -174,7 +169,7 @@ mod tests {
     /// the commit kept (the handler would then skip its own save).
     #[test]
     fn only_the_last_rendering_counts_as_committed() {
-        let kept = KeptAnswer::new("f".into(), 1_000);
+        let kept = KeptAnswer::new("f".into());
         assert!(kept.render(&record("APPROVED", 2)).is_some());
         assert!(kept.render(&record("PENDING", 3)).is_none());
         kept.committed();

@@ -21,6 +21,7 @@ use crate::ids;
 use crate::model::{CreateSession, SessionJson};
 use crate::online::check_return_url;
 use crate::problem::{Problem, ProblemJson};
+use crate::responses::KeptAt;
 use crate::view::session_json;
 
 /// The session lengths a merchant may ask for: Antom keeps a session at most one hour.
@@ -102,8 +103,11 @@ async fn create_session(
         is_final,
         opened.fingerprint,
         replayed,
-        &tag,
-        &dedup_key,
+        KeptAt {
+            tag: &tag,
+            journal_id: record.journal_id(),
+            dedup_key: &dedup_key,
+        },
         None,
     )
     .await

@@ -90,6 +90,10 @@ fn record_from(value: Option<&redis::Value>) -> Result<Option<Box<TransactionRec
     }
 }
 
+/// The most attempts of one order read back (a guard against a corrupt chain; a merchant
+/// retrying one order this often has other problems).
+const MAX_ORDER_ATTEMPTS: usize = 1_000;
+
 impl RedisStore {
     fn shard(&self, tag: &str) -> Result<u32, StoreError> {
         self.layout().shard_of(tag)
@@ -151,10 +155,6 @@ impl Journal for RedisStore {
                 layout.audit(shard),
                 // Records without an order lock name their own dedup key here (unused).
                 layout.order(
-                    shard,
-                    record.order_lock().as_deref().unwrap_or(&record.dedup_key),
-                ),
-                layout.order_attempts(
                     shard,
                     record.order_lock().as_deref().unwrap_or(&record.dedup_key),
                 ),
@@ -248,20 +248,49 @@ impl Journal for RedisStore {
         order: &str,
     ) -> Result<Vec<TransactionRecord>, StoreError> {
         let shard = self.shard(tag)?;
+        // The live attempt, then each one it replaced (`p`), newest first.
+        let mut chain: Vec<TransactionRecord> = Vec::new();
+        let mut next = {
+            let mut cmd = redis::cmd("GET");
+            cmd.arg(self.layout().order(shard, order));
+            text(&self.query("order_attempts", Access::Read, cmd).await?)
+        };
+        while let Some(journal_id) = next.take() {
+            if chain.len() >= MAX_ORDER_ATTEMPTS
+                || chain.iter().any(|r| r.journal_id() == journal_id)
+            {
+                break;
+            }
+            let mut cmd = redis::cmd("HMGET");
+            cmd.arg(self.layout().txn(shard, &journal_id))
+                .arg("d")
+                .arg("p");
+            let reply = self.query("order_attempts", Access::Read, cmd).await?;
+            let fields = list(&reply);
+            let Some(json) = fields.first().and_then(text) else {
+                break; // expired: so did every older attempt
+            };
+            chain.push(parse_record(&json)?);
+            next = fields.get(1).and_then(text);
+        }
+        // Attempts an earlier release listed (begun by it, before or during a rolling upgrade).
         let mut cmd = redis::cmd("LRANGE");
         cmd.arg(self.layout().order_attempts(shard, order))
             .arg(0)
             .arg(-1);
         let reply = self.query("order_attempts", Access::Read, cmd).await?;
         let mut out = Vec::new();
-        for journal_id in crate::values::list(&reply)
-            .iter()
-            .filter_map(crate::values::text)
-        {
+        for journal_id in list(&reply).iter().filter_map(text) {
+            if chain.iter().any(|r| r.journal_id() == journal_id) {
+                continue;
+            }
             if let Some(record) = self.load_on(shard, &journal_id).await? {
                 out.push(record);
             }
         }
+        out.extend(chain.into_iter().rev());
+        // Oldest first; the two sources meet only across an upgrade.
+        out.sort_by_key(|r| r.created_at_ms);
         Ok(out)
     }
 
@@ -396,16 +425,18 @@ impl Journal for RedisStore {
                 self.renewed_ttl_arg(),
             ],
         };
-        // The front's first answer, kept with the approval it says (or dropped when the
-        // approval goes back under the sweeper): the key beside the record, same slot.
+        // The front's first answer, kept in the record with the approval it says (or dropped
+        // when the approval goes back under the sweeper). The key an earlier release kept it in
+        // is named too: an answer there stands, and a drop removes it.
         if change.saved_answer.is_some() || change.forgets_saved_answer() {
             call.keys.push(layout.response(shard, &record.dedup_key));
-            let (text, ttl) = match &change.saved_answer {
-                Some(saved) => (saved.text.clone(), saved.ttl_ms.max(1).to_string()),
-                None => (String::new(), String::new()),
-            };
-            call.args.push(text);
-            call.args.push(ttl);
+            call.args.push(
+                change
+                    .saved_answer
+                    .as_ref()
+                    .map(|saved| saved.text.clone())
+                    .unwrap_or_default(),
+            );
         }
         // Every commit waits for the configured durability: besides a queued cancel or a
         // merchant's event, a commit may be what the merchant is about to be told (SUCCESS),

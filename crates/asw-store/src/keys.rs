@@ -108,7 +108,8 @@ impl KeyLayout {
     pub fn merchant_payments(&self, shard: u32, merchant_id: &str) -> String {
         self.key(shard, &["merchant:", merchant_id, ":payments"])
     }
-    /// Every attempt of a merchant order, oldest first (list of journal ids).
+    /// Every attempt of a merchant order, oldest first (list of journal ids), as releases before
+    /// the attempts' chain (`p` in each record) kept them: read, no longer written.
     pub fn order_attempts(&self, shard: u32, order: &str) -> String {
         self.key(shard, &["order:", order, ":attempts"])
     }

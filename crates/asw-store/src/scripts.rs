@@ -11,8 +11,8 @@ use redis::Script;
 
 /// Creates a transaction unless its duplicate key or a tombstone exists.
 ///
-/// KEYS: txn, dedup, tomb, deadlines, audit, order (the merchant order's live attempt), order
-/// attempts (every attempt's journal id), the merchant's payments index of the shard.
+/// KEYS: txn, dedup, tomb, deadlines, audit, order (the merchant order's live attempt), the
+/// merchant's payments index of the shard.
 /// ARGV: journal id, version, record json, ttl ms (the retention plus its renewal slack, see
 /// [`COMMIT`]), deadline score, deadline member, audit maxlen, log json, txn key prefix, state
 /// name, '1' when the record locks its order; with the order lock also: created ms (the index
@@ -21,6 +21,9 @@ use redis::Script;
 /// The record hash holds `v` (version), `s` (state), `d` (the record's JSON) and the
 /// transaction's audit trail, one field `l<version>` per transition: one key, one TTL and one
 /// command for the record and its trail (releases before it kept the trail in a `log:` list).
+/// An attempt that replaces an earlier attempt of its order names it in `p`: the order's
+/// attempts are a chain from the live one (releases before it listed them in an
+/// `order:…:attempts` list, still read).
 ///
 /// An order is taken while its live attempt is PENDING, UNKNOWN, APPROVED, AUTHORIZED or FAILED
 /// (a cancel given up on): then `order_taken` and that attempt's record.
@@ -35,8 +38,9 @@ end
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'tombstoned'} end
 local mine = redis.call('HGET', KEYS[1], 'd')
 if mine then return {'existing', mine} end
+local live = false
 if ARGV[11] == '1' then
-  local live = redis.call('GET', KEYS[6])
+  live = redis.call('GET', KEYS[6])
   if live then
     local s = redis.call('HGET', ARGV[9] .. live, 's')
     if s == 'PENDING' or s == 'UNKNOWN' or s == 'APPROVED' or s == 'AUTHORIZED' or s == 'FAILED' then
@@ -45,13 +49,15 @@ if ARGV[11] == '1' then
   end
   local retention = tonumber(ARGV[14])
   redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[4])
-  redis.call('RPUSH', KEYS[7], ARGV[1])
+  redis.call('ZADD', KEYS[7], ARGV[12], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. ARGV[13])
   if redis.call('PTTL', KEYS[7]) < retention then redis.call('PEXPIRE', KEYS[7], ARGV[4]) end
-  redis.call('ZADD', KEYS[8], ARGV[12], ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. ARGV[13])
-  if redis.call('PTTL', KEYS[8]) < retention then redis.call('PEXPIRE', KEYS[8], ARGV[4]) end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3], 'l' .. ARGV[2], ARGV[8])
+if live then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3], 'l' .. ARGV[2], ARGV[8], 'p', live)
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[10], 'd', ARGV[3], 'l' .. ARGV[2], ARGV[8])
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
@@ -70,8 +76,9 @@ return {'started'}
 /// without its opening brace (the previous state is prepended here, read from the record), audit
 /// maxlen, new state name, gateway deadline ms (the score when added back), merchant event json
 /// ('' for none; appended to the outbox stream), renewed ttl ms (retention plus slack).
-/// Optionally KEYS[8], a front's kept answer, with ARGV answer text and ttl ms: the text is
-/// set unless an answer is kept already; an empty text drops the kept answer.
+/// Optionally KEYS[8], the key an earlier release kept a front's answer in, with ARGV a front's
+/// answer text: the text goes into the record hash (`a`, see [`SAVE_ANSWER`]) unless an answer is
+/// kept already (there or in the old key); an empty text drops the kept answer, wherever it is.
 ///
 /// The log line goes into the record hash as `l<new version>` (see [`BEGIN`]). The record and
 /// its duplicate key are kept at least the retention after the last change: a key with less
@@ -89,7 +96,12 @@ local retention = tonumber(ARGV[4])
 local function keep(key)
   if redis.call('PTTL', key) < retention then redis.call('PEXPIRE', key, ARGV[14]) end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3], 'l' .. ARGV[2], log)
+if KEYS[8] and ARGV[15] ~= '' and redis.call('HEXISTS', KEYS[1], 'a') == 0
+    and redis.call('EXISTS', KEYS[8]) == 0 then
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3], 'l' .. ARGV[2], log, 'a', ARGV[15])
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[11], 'd', ARGV[3], 'l' .. ARGV[2], log)
+end
 keep(KEYS[1])
 keep(KEYS[2])
 local legacy = redis.call('PTTL', KEYS[6])
@@ -103,14 +115,48 @@ local id = ''
 if ARGV[7] ~= '' then id = redis.call('XADD', KEYS[4], '*', 'e', ARGV[7], 'a', '0') end
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[10], '*', 'j', ARGV[8], 'x', log)
 if ARGV[13] ~= '' then redis.call('XADD', KEYS[7], '*', 'e', ARGV[13], 'a', '0') end
-if KEYS[8] then
-  if ARGV[15] ~= '' then
-    redis.call('SET', KEYS[8], ARGV[15], 'NX', 'PX', ARGV[16])
-  else
-    redis.call('DEL', KEYS[8])
-  end
+if KEYS[8] and ARGV[15] == '' then
+  redis.call('HDEL', KEYS[1], 'a')
+  redis.call('DEL', KEYS[8])
 end
 return {'committed', id}
+"#,
+    )
+});
+
+/// The answer kept for a front's request: the record hash's `a`, else the key of its own an
+/// earlier release kept it in.
+///
+/// KEYS: txn, the old answer key.
+pub static LOAD_ANSWER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local kept = redis.call('HGET', KEYS[1], 'a')
+if kept then return kept end
+return redis.call('GET', KEYS[2])
+"#,
+    )
+});
+
+/// Keeps a front's answer unless one is kept already, and returns the one kept before (nil when
+/// this one was kept). The answer goes into the record hash (`a`): no key, TTL or expiry of its
+/// own, and it lives as long as the record its replay needs. Without a record (expired), into
+/// the old answer key for the ttl given.
+///
+/// KEYS: txn, the old answer key. ARGV: answer text, ttl ms.
+pub static SAVE_ANSWER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local kept = redis.call('HGET', KEYS[1], 'a')
+if kept then return kept end
+kept = redis.call('GET', KEYS[2])
+if kept then return kept end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'a', ARGV[1])
+else
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+end
+return false
 "#,
     )
 });

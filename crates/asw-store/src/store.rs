@@ -586,6 +586,8 @@ pub(crate) async fn load_scripts(store: &RedisStore) -> Result<(), StoreError> {
         &*scripts::DEAD_LETTER,
         &*scripts::REPLAY_DEAD,
         &*scripts::LOAD_CONFIRMED,
+        &*scripts::LOAD_ANSWER,
+        &*scripts::SAVE_ANSWER,
     ] {
         let mut conn = store.inner.conn.clone();
         store

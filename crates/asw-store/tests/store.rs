@@ -173,6 +173,75 @@ async fn pttls(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]) ->
     out
 }
 
+/// An attempt of a REST order that replaces a declined one names it in its record (`p`): the
+/// order's attempts are read back as that chain from the live attempt, oldest first, and no
+/// `order:…:attempts` list is written. Attempts an earlier release listed there are read too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attempts_of_an_order_are_a_chain_in_their_records() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let attempt = |seq: u32| {
+        let mut r = purchase_record(40 + seq);
+        r.origin = Origin::rest("M1", "k1");
+        r.order_ref = Some("order-9".into());
+        r.tag = "00000abc".into();
+        r.created_at_ms = NOW_MS + i64::from(seq);
+        r
+    };
+    let (first, second) = (attempt(1), attempt(2));
+    store.begin(&first).await.unwrap();
+    apply(&store, &first, Event::Failed).await;
+    assert_eq!(store.begin(&second).await.unwrap(), BeginOutcome::Started);
+    let shard = store.layout().shard_of(&first.tag).unwrap();
+    let list = store.layout().order_attempts(shard, "M1|order-9");
+    let mut conn = raw(&server).await;
+    assert_eq!(
+        pttls(&mut conn, std::slice::from_ref(&list)).await,
+        [-2],
+        "an attempts list was written"
+    );
+    let replaced: Option<String> = redis::cmd("HGET")
+        .arg(store.layout().txn(shard, second.journal_id()))
+        .arg("p")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(replaced.as_deref(), Some(first.journal_id()));
+    let ids = |records: Vec<TransactionRecord>| {
+        records
+            .iter()
+            .map(|r| r.journal_id().to_string())
+            .collect::<Vec<_>>()
+    };
+    let read = store
+        .order_attempts(&first.tag, "M1|order-9")
+        .await
+        .unwrap();
+    assert_eq!(ids(read), [first.journal_id(), second.journal_id()]);
+
+    // An attempt an earlier release began before these (of another order here, to keep its
+    // lock out of the way), in the list that release kept.
+    let mut old = attempt(0);
+    old.order_ref = Some("order-0".into());
+    store.begin(&old).await.unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(&list)
+        .arg(old.journal_id())
+        .arg(first.journal_id())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let read = store
+        .order_attempts(&first.tag, "M1|order-9")
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(read),
+        [old.journal_id(), first.journal_id(), second.journal_id()],
+        "each attempt once, oldest first"
+    );
+}
+
 /// A record begun by an earlier release started its trail in a `log:` list: `txn show` reads
 /// that list and then the lines this release writes into the record, and a commit renews the
 /// list with the record so the trail's start does not expire first.
@@ -633,22 +702,37 @@ async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drop
     mark_sending(&mut approved, NOW + 1);
     approved.saved_answer = Some(SavedAnswer {
         text: "first".into(),
-        ttl_ms: 60_000,
     });
     store.commit(&approved).await.unwrap();
     let kept = |store: &RedisStore| {
-        let (tag, key) = (rec.tag.clone(), rec.dedup_key.clone());
+        let (tag, id, key) = (
+            rec.tag.clone(),
+            rec.journal_id().to_string(),
+            rec.dedup_key.clone(),
+        );
         let store = store.clone();
-        async move { store.load_response(&tag, &key).await.unwrap() }
+        async move { store.load_response(&tag, &id, &key).await.unwrap() }
     };
     assert_eq!(kept(&store).await.as_deref(), Some("first"));
+    // In the record hash: no key of its own.
+    let shard = store.layout().shard_of(&rec.tag).unwrap();
+    let txn = store.layout().txn(shard, rec.journal_id());
+    let resp = store.layout().response(shard, &rec.dedup_key);
+    let mut conn = raw(&server).await;
+    assert_eq!(pttls(&mut conn, std::slice::from_ref(&resp)).await, [-2]);
+    let field: Option<String> = redis::cmd("HGET")
+        .arg(&txn)
+        .arg("a")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(field.as_deref(), Some("first"));
     // Kept once: a later keeping commit never replaces the first answer.
     let mut again = plan_change(&approved.record, Event::DeliveryStarted, NOW + 2, "read")
         .unwrap()
         .expect("a move");
     again.saved_answer = Some(SavedAnswer {
         text: "second".into(),
-        ttl_ms: 60_000,
     });
     store.commit(&again).await.unwrap();
     assert_eq!(kept(&store).await.as_deref(), Some("first"));
@@ -660,6 +744,87 @@ async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drop
     let both = apply(&store, &one, Event::DeliveryFailed).await;
     assert_eq!(both.delivery, Delivery::Undelivered);
     assert_eq!(kept(&store).await, None);
+}
+
+/// A front's own save keeps the first answer in the record (the first one stands); an answer an
+/// earlier release kept in a key of its own is read, stands against later ones, and goes when
+/// the approval is un-handed; a request whose record is gone keeps it in such a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_kept_once_in_the_record_and_an_earlier_release_s_key_is_honoured() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let mut conn = raw(&server).await;
+    let mut rec = purchase_record(33);
+    rec.origin = Origin::rest("M1", "k1");
+    store.begin(&rec).await.unwrap();
+    let (tag, id, key) = (rec.tag.as_str(), rec.journal_id(), rec.dedup_key.as_str());
+    let shard = store.layout().shard_of(tag).unwrap();
+    let resp = store.layout().response(shard, key);
+    assert_eq!(store.load_response(tag, id, key).await.unwrap(), None);
+    let first = store
+        .save_first_response(tag, id, key, "first", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(first, "first");
+    let second = store
+        .save_first_response(tag, id, key, "second", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(second, "first", "the first answer stands");
+    assert_eq!(pttls(&mut conn, std::slice::from_ref(&resp)).await, [-2]);
+
+    // An answer an earlier release kept beside another record.
+    let mut old = purchase_record(34);
+    old.origin = Origin::rest("M1", "k1");
+    store.begin(&old).await.unwrap();
+    let (tag, id, key) = (old.tag.as_str(), old.journal_id(), old.dedup_key.as_str());
+    let resp = store.layout().response(shard, key);
+    let _: () = redis::cmd("SET")
+        .arg(&resp)
+        .arg("old")
+        .arg("PX")
+        .arg(60_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_response(tag, id, key).await.unwrap().as_deref(),
+        Some("old")
+    );
+    let standing = store
+        .save_first_response(tag, id, key, "new", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(standing, "old");
+    let mut approved = plan_change(&old, Event::Succeeded, NOW + 1, "pay S")
+        .unwrap()
+        .expect("a move");
+    mark_sending(&mut approved, NOW + 1);
+    approved.saved_answer = Some(SavedAnswer { text: "new".into() });
+    store.commit(&approved).await.unwrap();
+    assert_eq!(
+        store.load_response(tag, id, key).await.unwrap().as_deref(),
+        Some("old"),
+        "the commit does not keep a second answer"
+    );
+    let failed = apply(&store, &approved.record, Event::DeliveryFailed).await;
+    assert_eq!(failed.delivery, Delivery::Undelivered);
+    assert_eq!(store.load_response(tag, id, key).await.unwrap(), None);
+
+    // No record to keep it in (expired): a key of its own, for the ttl given.
+    let gone = store
+        .save_first_response(
+            tag,
+            "Pnone00000000000000000000000000000",
+            "rest|M1|gone",
+            "x",
+            60_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(gone, "x");
+    let ttl = pttls(&mut conn, &[store.layout().response(shard, "rest|M1|gone")]).await[0];
+    assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

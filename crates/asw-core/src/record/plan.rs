@@ -37,13 +37,12 @@ impl Change {
     }
 }
 
-/// A front's first final answer, rendered from the record a commit writes.
+/// A front's first final answer, rendered from the record a commit writes. It is kept as long
+/// as the record (a replay needs the record's duplicate key to find it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SavedAnswer {
     /// The bytes to keep (the front's own format).
     pub text: String,
-    /// How long to keep them, ms.
-    pub ttl_ms: u64,
 }
 
 /// The `refundRequestId` of the full refund that replaces a cancel refused with

@@ -21,10 +21,7 @@ impl FirstAnswer for Keeper {
     fn render(&self, record: &TransactionRecord) -> Option<SavedAnswer> {
         let text = format!("{}/{:?}", record.state.as_str(), record.delivery);
         self.rendered.lock().unwrap().push(text.clone());
-        Some(SavedAnswer {
-            text,
-            ttl_ms: 1_000,
-        })
+        Some(SavedAnswer { text })
     }
 
     fn committed(&self) {
