@@ -237,6 +237,19 @@ impl Harness {
             .downstream_addr
     }
 
+    /// Runs one `redis-cli` command against this harness's Redis; its output, trailing
+    /// newline trimmed. Panics (the test fails) when the command fails.
+    pub fn redis_cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .arg("-p")
+            .arg(self.redis.port().to_string())
+            .args(args)
+            .output()
+            .expect("redis-cli (installed with redis-server)");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+
     /// The merchant REST API.
     pub fn rest(&self) -> SocketAddr {
         self.switch

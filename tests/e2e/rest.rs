@@ -1151,18 +1151,6 @@ async fn past_the_in_flight_budget_new_payments_are_told_to_try_again_on_both_wa
     );
 }
 
-/// Runs one `redis-cli` command against the harness's Redis.
-fn redis_cli(h: &Harness, args: &[&str]) -> String {
-    let out = std::process::Command::new("redis-cli")
-        .arg("-p")
-        .arg(h.redis.port().to_string())
-        .args(args)
-        .output()
-        .expect("redis-cli (installed with redis-server)");
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
 #[tokio::test]
 async fn an_answer_an_earlier_release_kept_in_a_key_of_its_own_is_what_a_retry_gets() {
     // The release before this one kept a first answer in `resp:<dedup key>`, its body a JSON
@@ -1175,15 +1163,15 @@ async fn an_answer_an_earlier_release_kept_in_a_key_of_its_own_is_what_a_retry_g
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
     let txn = format!("asw:{{0}}:txn:{}", prid(&first));
     let resp = format!("asw:{{0}}:resp:rest|{MID}|legacy-key");
-    let kept: Value = serde_json::from_str(&redis_cli(&h, &["HGET", &txn, "a"])).expect("kept");
+    let kept: Value = serde_json::from_str(&h.redis_cli(&["HGET", &txn, "a"])).expect("kept");
     assert_eq!(kept["body"], first.json(), "the body kept as it was sent");
     // As the earlier release had it: a key of its own, the body escaped (marked, to tell it
     // from a rendering of the record).
     let old_body = first.body.replacen('{', "{\"kept_by\":\"earlier\",", 1);
     let old = json!({"fingerprint": kept["fingerprint"], "status": 201, "body": old_body});
-    assert_eq!(redis_cli(&h, &["HDEL", &txn, "a"]), "1");
+    assert_eq!(h.redis_cli(&["HDEL", &txn, "a"]), "1");
     assert_eq!(
-        redis_cli(&h, &["SET", &resp, &old.to_string(), "PX", "60000"]),
+        h.redis_cli(&["SET", &resp, &old.to_string(), "PX", "60000"]),
         "OK"
     );
 
@@ -1194,7 +1182,7 @@ async fn an_answer_an_earlier_release_kept_in_a_key_of_its_own_is_what_a_retry_g
         .await
         .assert_problem(422, "idempotency_key_reused");
     assert_eq!(
-        redis_cli(&h, &["HEXISTS", &txn, "a"]),
+        h.redis_cli(&["HEXISTS", &txn, "a"]),
         "0",
         "nothing kept over it"
     );

@@ -5,7 +5,6 @@
 // A failed step must stop the test with a clear message.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use asw_core::ids::IdGenerator;
@@ -13,18 +12,6 @@ use asw_e2e::pos::Pos;
 use asw_e2e::{Harness, MID, TID};
 use asw_front_iso::terminal_ids::{DatedKey, TerminalKey, rrn};
 use asw_terminal_sim::{Answer, Reference};
-
-/// Runs one `redis-cli` command against the harness's Redis.
-fn redis(h: &Harness, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .arg("-p")
-        .arg(h.redis.port().to_string())
-        .args(args)
-        .output()
-        .expect("redis-cli (installed with redis-server)");
-    assert!(out.status.success(), "{args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// The ids the previous release derived for a terminal key (the derivation is unchanged).
 struct OldIds {
@@ -97,30 +84,24 @@ fn old_record(ids: &OldIds, state: &str, delivery: &str, deadlines_ms: i64, amou
 fn journal_old(h: &Harness, ids: &OldIds, state: &str, json: &str, deadline: Option<i64>) {
     let base = "asw:{0}:";
     let txn = format!("{base}txn:{}", ids.prid);
-    redis(h, &["HSET", &txn, "v", "4", "s", state, "d", json]);
+    h.redis_cli(&["HSET", &txn, "v", "4", "s", state, "d", json]);
     let line = serde_json::json!({
         "at_ms": 1, "journal_id": ids.prid, "from": "PENDING", "to": state,
         "event": "old_release", "cause": "written by the previous release", "version": 4
     })
     .to_string();
     let log = format!("{base}log:{}", ids.prid);
-    redis(h, &["RPUSH", &log, &line]);
-    redis(h, &["PEXPIRE", &log, "600000"]);
-    redis(
-        h,
-        &["SET", &format!("{base}dedup:{}", ids.dedup), &ids.prid],
-    );
+    h.redis_cli(&["RPUSH", &log, &line]);
+    h.redis_cli(&["PEXPIRE", &log, "600000"]);
+    h.redis_cli(&["SET", &format!("{base}dedup:{}", ids.dedup), &ids.prid]);
     if let Some(at) = deadline {
         let member = format!("{}:{}", ids.tag, ids.prid);
-        redis(
-            h,
-            &[
-                "ZADD",
-                &format!("{base}deadlines"),
-                &at.to_string(),
-                &member,
-            ],
-        );
+        h.redis_cli(&[
+            "ZADD",
+            &format!("{base}deadlines"),
+            &at.to_string(),
+            &member,
+        ]);
     }
 }
 
@@ -161,10 +142,7 @@ async fn records_journaled_by_the_previous_release_are_answered_and_finished() {
         .await;
     let start = Instant::now();
     loop {
-        let state = redis(
-            &h,
-            &["HGET", &format!("asw:{{0}}:txn:{}", unknown.prid), "s"],
-        );
+        let state = h.redis_cli(&["HGET", &format!("asw:{{0}}:txn:{}", unknown.prid), "s"]);
         if state == "CANCELLED" {
             break;
         }
@@ -202,7 +180,8 @@ async fn records_journaled_by_the_previous_release_are_answered_and_finished() {
         "one line per version, each from the state the one before left: {trail:?}"
     );
     assert!(view.audit.iter().all(|a| a.journal_id == unknown.prid));
-    let ttl: i64 = redis(&h, &["PTTL", &format!("asw:{{0}}:log:{}", unknown.prid)])
+    let ttl: i64 = h
+        .redis_cli(&["PTTL", &format!("asw:{{0}}:log:{}", unknown.prid)])
         .parse()
         .expect("pttl");
     assert!(
