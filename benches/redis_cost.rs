@@ -168,7 +168,7 @@ fn main() {
     let with_read = std::env::args().any(|a| a == "--with-read");
     let rest = std::env::args().any(|a| a == "--rest");
     if rest {
-        println!("REST payments (order lock, attempts list, payment index, kept first answer)");
+        println!("REST payments (order lock, payment index, kept first answer)");
     }
     run("always", purchases, concurrency, with_read, rest);
     run("no", purchases, concurrency, with_read, rest);
