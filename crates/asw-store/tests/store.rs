@@ -746,6 +746,62 @@ async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drop
     assert_eq!(kept(&store).await, None);
 }
 
+/// During a rolling upgrade an instance of the earlier release may commit the failure that
+/// un-hands an approval this release kept an answer for: it drops only the key it knew. A kept
+/// answer whose approval nobody was told (`UNDELIVERED`) is then void: not read, and replaced
+/// by the next answer kept, so a retry never replays a success for a payment the sweeper goes
+/// on to cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_kept_for_an_approval_an_earlier_release_un_handed_is_void() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let mut conn = raw(&server).await;
+    let mut rec = purchase_record(35);
+    rec.origin = Origin::rest("M1", "k1");
+    store.begin(&rec).await.unwrap();
+    let mut approved = plan_change(&rec, Event::Succeeded, NOW + 1, "pay S")
+        .unwrap()
+        .expect("a move");
+    mark_sending(&mut approved, NOW + 1);
+    approved.saved_answer = Some(SavedAnswer {
+        text: "succeeded".into(),
+    });
+    store.commit(&approved).await.unwrap();
+    let (tag, id, key) = (rec.tag.as_str(), rec.journal_id(), rec.dedup_key.as_str());
+    assert_eq!(
+        store.load_response(tag, id, key).await.unwrap().as_deref(),
+        Some("succeeded")
+    );
+
+    // The earlier release's un-handing commit: the record moves, field `a` stays.
+    let un_handed = plan_change(
+        &approved.record,
+        Event::DeliveryFailed,
+        NOW + 2,
+        "write failed",
+    )
+    .unwrap()
+    .expect("a move");
+    assert_eq!(un_handed.record.delivery, Delivery::Undelivered);
+    let shard = store.layout().shard_of(tag).unwrap();
+    let _: i64 = redis::cmd("HSET")
+        .arg(store.layout().txn(shard, id))
+        .arg("v")
+        .arg(un_handed.record.version)
+        .arg("d")
+        .arg(serde_json::to_string(&un_handed.record).unwrap())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    assert_eq!(store.load_response(tag, id, key).await.unwrap(), None);
+    let standing = store
+        .save_first_response(tag, id, key, "cancelled", 60_000)
+        .await
+        .unwrap();
+    assert_eq!(standing, "cancelled");
+}
+
 /// A front's own save keeps the first answer in the record (the first one stands); an answer an
 /// earlier release kept in a key of its own is read, stands against later ones, and goes when
 /// the approval is un-handed; a request whose record is gone keeps it in such a key.
