@@ -689,11 +689,13 @@ async fn a_handed_over_approval_leaves_the_deadline_index_and_a_failed_write_bri
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drops_it() {
-    let server = RedisServer::start().unwrap();
-    let store = connect(&server).await;
-    let mut rec = purchase_record(32);
+/// Begins REST payment `n` and commits its approval, handed over, keeping `answer` with it.
+async fn approve_rest_keeping(
+    store: &RedisStore,
+    n: u32,
+    answer: &str,
+) -> (TransactionRecord, asw_core::record::Change) {
+    let mut rec = purchase_record(n);
     rec.origin = Origin::rest("M1", "k1");
     store.begin(&rec).await.unwrap();
     let mut approved = plan_change(&rec, Event::Succeeded, NOW + 1, "pay S")
@@ -701,9 +703,17 @@ async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drop
         .expect("a move");
     mark_sending(&mut approved, NOW + 1);
     approved.saved_answer = Some(SavedAnswer {
-        text: "first".into(),
+        text: answer.into(),
     });
     store.commit(&approved).await.unwrap();
+    (rec, approved)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_keeps_the_first_answer_in_its_commit_and_an_un_handing_drops_it() {
+    let server = RedisServer::start().unwrap();
+    let store = connect(&server).await;
+    let (rec, approved) = approve_rest_keeping(&store, 32, "first").await;
     let kept = |store: &RedisStore| {
         let (tag, id, key) = (
             rec.tag.clone(),
@@ -756,17 +766,7 @@ async fn an_answer_kept_for_an_approval_an_earlier_release_un_handed_is_void() {
     let server = RedisServer::start().unwrap();
     let store = connect(&server).await;
     let mut conn = raw(&server).await;
-    let mut rec = purchase_record(35);
-    rec.origin = Origin::rest("M1", "k1");
-    store.begin(&rec).await.unwrap();
-    let mut approved = plan_change(&rec, Event::Succeeded, NOW + 1, "pay S")
-        .unwrap()
-        .expect("a move");
-    mark_sending(&mut approved, NOW + 1);
-    approved.saved_answer = Some(SavedAnswer {
-        text: "succeeded".into(),
-    });
-    store.commit(&approved).await.unwrap();
+    let (rec, approved) = approve_rest_keeping(&store, 35, "succeeded").await;
     let (tag, id, key) = (rec.tag.as_str(), rec.journal_id(), rec.dedup_key.as_str());
     assert_eq!(
         store.load_response(tag, id, key).await.unwrap().as_deref(),
