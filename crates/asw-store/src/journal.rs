@@ -268,7 +268,10 @@ impl Journal for RedisStore {
             let reply = self.query("order_attempts", Access::Read, cmd).await?;
             let fields = list(&reply);
             let Some(json) = fields.first().and_then(text) else {
-                break; // expired: so did every older attempt
+                // Expired: the chain ends here. An older attempt changed after this one (a
+                // late cancel) may outlive it and is then no longer listed; the order's lock
+                // never depends on the chain.
+                break;
             };
             chain.push(parse_record(&json)?);
             next = fields.get(1).and_then(text);
