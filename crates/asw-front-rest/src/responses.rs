@@ -57,8 +57,7 @@ impl StoredResponse {
     /// it is a JSON object — neither escaped when kept nor unescaped when replayed — and as a
     /// JSON string otherwise (the only form releases before this one wrote).
     pub fn to_text(&self) -> String {
-        let body = self.body.trim_ascii();
-        let raw = body.starts_with('{') && body.ends_with('}') && body.len() == self.body.len();
+        let raw = self.body.starts_with('{') && self.body.ends_with('}');
         let fingerprint = serde_json::to_string(&self.fingerprint).unwrap_or_default();
         let mut out = String::with_capacity(self.body.len() + fingerprint.len() + 40);
         out.push_str("{\"fingerprint\":");

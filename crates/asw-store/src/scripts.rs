@@ -125,27 +125,28 @@ return {'committed', id}
 });
 
 /// The answer kept for a front's request: the record hash's `a`, else the key of its own an
-/// earlier release kept it in. Nothing while the record is an approval nobody was told
-/// (`UNDELIVERED`): whatever was kept for it said a success that every hand-over then failed to
-/// deliver. This release's un-handing commit drops it; an earlier release's, during a rolling
-/// upgrade, drops only its own key.
+/// earlier release kept it in. An `a` is void while its record is an approval nobody was told
+/// (`UNDELIVERED`): it said a success that every hand-over then failed to deliver. This
+/// release's un-handing commit drops it; an earlier release's, during a rolling upgrade, drops
+/// only its own key (which is therefore never stale). The record is read only when an `a` is
+/// there to judge.
 ///
 /// KEYS: txn, the old answer key.
 pub static LOAD_ANSWER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local d = redis.call('HGET', KEYS[1], 'd')
-if d and string.find(d, '"delivery":"UNDELIVERED"', 1, true) then return false end
 local kept = redis.call('HGET', KEYS[1], 'a')
-if kept then return kept end
+if kept and not string.find(redis.call('HGET', KEYS[1], 'd') or '', '"delivery":"UNDELIVERED"', 1, true) then
+  return kept
+end
 return redis.call('GET', KEYS[2])
 "#,
     )
 });
 
-/// Keeps a front's answer unless one is kept already (see [`LOAD_ANSWER`], whose void answers
-/// are written over), and returns the one kept before (nil when this one was kept). The answer
-/// goes into the record hash (`a`): no key, TTL or expiry of its own, and it lives as long as the
+/// Keeps a front's answer unless one is kept already (as [`LOAD_ANSWER`] reads it: a void `a` is
+/// written over), and returns the one kept before (nil when this one was kept). The answer goes
+/// into the record hash (`a`): no key, TTL or expiry of its own, and it lives as long as the
 /// record its replay needs. Without a record (expired), into the old answer key for the ttl
 /// given.
 ///
@@ -153,14 +154,13 @@ return redis.call('GET', KEYS[2])
 pub static SAVE_ANSWER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local d = redis.call('HGET', KEYS[1], 'd')
-if not (d and string.find(d, '"delivery":"UNDELIVERED"', 1, true)) then
-  local kept = redis.call('HGET', KEYS[1], 'a')
-  if kept then return kept end
-  kept = redis.call('GET', KEYS[2])
-  if kept then return kept end
+local kept = redis.call('HGET', KEYS[1], 'a')
+if kept and not string.find(redis.call('HGET', KEYS[1], 'd') or '', '"delivery":"UNDELIVERED"', 1, true) then
+  return kept
 end
-if d then
+local old = redis.call('GET', KEYS[2])
+if old then return old end
+if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HSET', KEYS[1], 'a', ARGV[1])
 else
   redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
