@@ -205,8 +205,17 @@ async fn undelivered_case(
         tokio::spawn(async move { first.purchase(request, reply).await })
     };
     // The terminal's timeout: the switch tried its write and then died, refused or recorded it.
+    // A switch that dies is waited for until it is dead, not until its fatal write is counted:
+    // the count comes first, and a switch taken for alive here would be awaited forever.
+    let stopped = || {
+        if at == 0 || when == When::Refused {
+            dying.writes() >= at.max(3)
+        } else {
+            dying.is_dead()
+        }
+    };
     let start = Instant::now();
-    while !(tried.answer().is_some() && (dying.is_dead() || dying.writes() >= at.max(3))) {
+    while !(tried.answer().is_some() && stopped()) {
         assert!(
             !running.is_finished() || tried.answer().is_some(),
             "the purchase ended without trying to answer"
@@ -228,7 +237,10 @@ async fn undelivered_case(
         let _ = running.await;
     } else {
         // Alive: it retries recording the failed write until it gives up (or has done so).
-        running.await.unwrap();
+        tokio::time::timeout(Duration::from_secs(60), running)
+            .await
+            .expect("the living switch's purchase ends")
+            .unwrap();
     }
     let writes = dying.writes();
     until_quiet(&store, upstream, fresh, &[journal_key(&request)], n).await;
